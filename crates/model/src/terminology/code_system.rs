@@ -1,0 +1,333 @@
+//! CodeSystem: its header, its property definitions and its concepts flattened in pre-order.
+
+use super::{merge_remainder, remainder, ModelError};
+use crate::fhir::{array_of, bool_of, str_of};
+use crate::Json;
+use serde_json::{json, Map};
+
+/// A CodeSystem resource with its concepts flattened.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeSystem {
+    /// The resource without its `concept` element.
+    pub resource: Json,
+    pub url: String,
+    pub version: Option<String>,
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub status: String,
+    pub content: String,
+    pub case_sensitive: Option<bool>,
+    pub hierarchy_meaning: Option<String>,
+    pub supplements: Option<String>,
+    pub language: Option<String>,
+    pub experimental: Option<bool>,
+    pub properties: Vec<PropertyDef>,
+    pub concepts: Vec<Concept>,
+}
+
+/// A property a CodeSystem declares for its concepts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PropertyDef {
+    pub code: String,
+    pub uri: Option<String>,
+    pub value_type: Option<String>,
+    pub description: Option<String>,
+}
+
+/// One concept, with the position of the concept it was nested in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Concept {
+    pub code: String,
+    pub display: Option<String>,
+    pub definition: Option<String>,
+    pub designations: Vec<Designation>,
+    pub properties: Vec<ConceptProperty>,
+    /// Members other than the ones typed here, e.g. `extension`, kept as they came.
+    pub extra: Option<Json>,
+    /// Index in [`CodeSystem::concepts`] of the concept this one was nested under.
+    pub nest_parent: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Designation {
+    pub language: Option<String>,
+    /// The `use` Coding, as JSON.
+    pub use_coding: Option<Json>,
+    pub value: String,
+    pub extra: Option<Json>,
+}
+
+/// A concept's property value: `value_key` names the FHIR type (`valueCode`, `valueCoding`, …).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConceptProperty {
+    pub code: String,
+    pub value_key: String,
+    pub value: Json,
+    pub extra: Option<Json>,
+}
+
+impl ConceptProperty {
+    /// The value as text: the string for primitives, the code for a Coding.
+    pub fn value_text(&self) -> Option<String> {
+        match &self.value {
+            Json::String(text) => Some(text.clone()),
+            Json::Bool(flag) => Some(flag.to_string()),
+            Json::Number(number) => Some(number.to_string()),
+            Json::Object(_) => str_of(&self.value, "code").map(str::to_owned),
+            _ => None,
+        }
+    }
+}
+
+impl Designation {
+    pub fn from_json(value: &Json, path: &str) -> Result<Designation, ModelError> {
+        let text = str_of(value, "value")
+            .ok_or_else(|| ModelError::new(format!("{path}.value"), "missing"))?;
+        Ok(Designation {
+            language: str_of(value, "language").map(str::to_owned),
+            use_coding: value.get("use").cloned(),
+            value: text.to_owned(),
+            extra: remainder(value, &["language", "use", "value"]),
+        })
+    }
+
+    pub fn to_json(&self) -> Json {
+        let mut out = Json::Object(Map::new());
+        if let Some(language) = &self.language {
+            out["language"] = json!(language);
+        }
+        if let Some(use_coding) = &self.use_coding {
+            out["use"] = use_coding.clone();
+        }
+        out["value"] = json!(self.value);
+        merge_remainder(&mut out, &self.extra);
+        out
+    }
+}
+
+impl Concept {
+    /// The first value of a property, as text.
+    pub fn property_text(&self, code: &str) -> Option<String> {
+        self.properties
+            .iter()
+            .find(|property| property.code == code)
+            .and_then(ConceptProperty::value_text)
+    }
+
+    fn from_json(
+        value: &Json,
+        path: &str,
+        nest_parent: Option<usize>,
+    ) -> Result<Concept, ModelError> {
+        let code = str_of(value, "code")
+            .ok_or_else(|| ModelError::new(format!("{path}.code"), "missing"))?;
+        let designations = array_of(value, "designation")
+            .iter()
+            .enumerate()
+            .map(|(idx, designation)| {
+                Designation::from_json(designation, &format!("{path}.designation[{idx}]"))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut properties = Vec::new();
+        for (idx, property) in array_of(value, "property").iter().enumerate() {
+            let property_path = format!("{path}.property[{idx}]");
+            let property_code = str_of(property, "code")
+                .ok_or_else(|| ModelError::new(format!("{property_path}.code"), "missing"))?;
+            let (value_key, property_value) = property
+                .as_object()
+                .and_then(|map| map.iter().find(|(key, _)| key.starts_with("value")))
+                .ok_or_else(|| ModelError::new(format!("{property_path}.value[x]"), "missing"))?;
+            properties.push(ConceptProperty {
+                code: property_code.to_owned(),
+                value_key: value_key.clone(),
+                value: property_value.clone(),
+                extra: remainder(property, &["code", value_key.as_str()]),
+            });
+        }
+        Ok(Concept {
+            code: code.to_owned(),
+            display: str_of(value, "display").map(str::to_owned),
+            definition: str_of(value, "definition").map(str::to_owned),
+            designations,
+            properties,
+            extra: remainder(
+                value,
+                &[
+                    "code",
+                    "display",
+                    "definition",
+                    "designation",
+                    "property",
+                    "concept",
+                ],
+            ),
+            nest_parent,
+        })
+    }
+
+    /// The concept's own JSON, without nested children.
+    pub fn to_json(&self) -> Json {
+        let mut out = json!({"code": self.code});
+        if let Some(display) = &self.display {
+            out["display"] = json!(display);
+        }
+        if let Some(definition) = &self.definition {
+            out["definition"] = json!(definition);
+        }
+        if !self.designations.is_empty() {
+            out["designation"] =
+                Json::Array(self.designations.iter().map(Designation::to_json).collect());
+        }
+        if !self.properties.is_empty() {
+            let properties = self
+                .properties
+                .iter()
+                .map(|property| {
+                    let mut entry = json!({"code": property.code});
+                    entry[property.value_key.as_str()] = property.value.clone();
+                    merge_remainder(&mut entry, &property.extra);
+                    entry
+                })
+                .collect();
+            out["property"] = Json::Array(properties);
+        }
+        merge_remainder(&mut out, &self.extra);
+        out
+    }
+}
+
+impl CodeSystem {
+    /// Reads a CodeSystem resource; the path in an error names the element that is wrong.
+    pub fn from_json(resource: &Json) -> Result<CodeSystem, ModelError> {
+        if str_of(resource, "resourceType") != Some("CodeSystem") {
+            return Err(ModelError::new("resourceType", "expected CodeSystem"));
+        }
+        let url = str_of(resource, "url").unwrap_or_default().to_owned();
+        let mut properties = Vec::new();
+        for (idx, property) in array_of(resource, "property").iter().enumerate() {
+            let code = str_of(property, "code").ok_or_else(|| {
+                ModelError::new(format!("CodeSystem.property[{idx}].code"), "missing")
+            })?;
+            properties.push(PropertyDef {
+                code: code.to_owned(),
+                uri: str_of(property, "uri").map(str::to_owned),
+                value_type: str_of(property, "type").map(str::to_owned),
+                description: str_of(property, "description").map(str::to_owned),
+            });
+        }
+        let mut concepts = Vec::new();
+        flatten_concepts(
+            array_of(resource, "concept"),
+            "CodeSystem.concept",
+            None,
+            &mut concepts,
+        )?;
+        let mut shell = resource.clone();
+        if let Some(map) = shell.as_object_mut() {
+            map.remove("concept");
+        }
+        Ok(CodeSystem {
+            url,
+            version: str_of(resource, "version").map(str::to_owned),
+            name: str_of(resource, "name").map(str::to_owned),
+            title: str_of(resource, "title").map(str::to_owned),
+            status: str_of(resource, "status").unwrap_or("unknown").to_owned(),
+            content: str_of(resource, "content").unwrap_or("complete").to_owned(),
+            case_sensitive: bool_of(resource, "caseSensitive"),
+            hierarchy_meaning: str_of(resource, "hierarchyMeaning").map(str::to_owned),
+            supplements: str_of(resource, "supplements").map(str::to_owned),
+            language: str_of(resource, "language").map(str::to_owned),
+            experimental: bool_of(resource, "experimental"),
+            properties,
+            concepts,
+            resource: shell,
+        })
+    }
+
+    /// The whole resource again, concepts nested as they came.
+    pub fn to_json(&self) -> Json {
+        let mut out = self.resource.clone();
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); self.concepts.len()];
+        let mut roots = Vec::new();
+        for (idx, concept) in self.concepts.iter().enumerate() {
+            match concept.nest_parent {
+                Some(parent) if parent < idx => children[parent].push(idx),
+                _ => roots.push(idx),
+            }
+        }
+        fn build(idx: usize, concepts: &[Concept], children: &[Vec<usize>]) -> Json {
+            let mut node = concepts[idx].to_json();
+            if !children[idx].is_empty() {
+                node["concept"] = Json::Array(
+                    children[idx]
+                        .iter()
+                        .map(|child| build(*child, concepts, children))
+                        .collect(),
+                );
+            }
+            node
+        }
+        if !roots.is_empty() {
+            out["concept"] = Json::Array(
+                roots
+                    .iter()
+                    .map(|idx| build(*idx, &self.concepts, &children))
+                    .collect(),
+            );
+        }
+        out
+    }
+}
+
+fn flatten_concepts(
+    list: &[Json],
+    path: &str,
+    parent: Option<usize>,
+    out: &mut Vec<Concept>,
+) -> Result<(), ModelError> {
+    for (idx, value) in list.iter().enumerate() {
+        let concept_path = format!("{path}[{idx}]");
+        let concept = Concept::from_json(value, &concept_path, parent)?;
+        let position = out.len();
+        out.push(concept);
+        flatten_concepts(
+            array_of(value, "concept"),
+            &format!("{concept_path}.concept"),
+            Some(position),
+            out,
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flattens_and_renests_concepts() {
+        let resource = json!({"resourceType": "CodeSystem", "url": "http://x", "status": "active", "content": "complete",
+        "concept": [
+            {"code": "a", "display": "A", "extension": [{"url": "http://e", "valueString": "z"}],
+             "concept": [{"code": "a1", "designation": [{"language": "de", "value": "A eins"}]}]},
+            {"code": "b", "property": [{"code": "status", "valueCode": "retired"}]}
+        ]});
+        let code_system = CodeSystem::from_json(&resource).unwrap();
+        assert_eq!(code_system.concepts.len(), 3);
+        assert_eq!(code_system.concepts[1].nest_parent, Some(0));
+        assert_eq!(
+            code_system.concepts[2].property_text("status").as_deref(),
+            Some("retired")
+        );
+        assert_eq!(code_system.to_json(), resource);
+    }
+
+    #[test]
+    fn names_the_element_that_is_wrong() {
+        let resource = json!({"resourceType": "CodeSystem", "concept": [{"code": "a"}, {"display": "no code"}]});
+        assert_eq!(
+            CodeSystem::from_json(&resource).unwrap_err().to_string(),
+            "CodeSystem.concept[1].code: missing"
+        );
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration tests for fhirterm live in `it/`; this library is empty.
