@@ -18,6 +18,7 @@
 //! Tests live in each format module and use tiny fixtures in the official layout.
 
 pub mod fhir;
+pub mod icd10cm;
 mod source;
 
 pub use source::{DirSource, MemorySource, Source, ZipSource};
@@ -31,14 +32,16 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Fhir,
+    Icd10cm,
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["fhir"];
+    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm"];
 
     pub fn parse(name: &str) -> Option<Format> {
         match name {
             "fhir" => Some(Format::Fhir),
+            "icd10cm" => Some(Format::Icd10cm),
             _ => None,
         }
     }
@@ -140,6 +143,12 @@ pub fn detect(source: &dyn Source) -> Result<Format, LoadError> {
     let names = source.names();
     if names
         .iter()
+        .any(|name| icd10cm::is_tabular_file(name) || icd10cm::is_order_file(name))
+    {
+        return Ok(Format::Icd10cm);
+    }
+    if names
+        .iter()
         .any(|name| name.ends_with(".json") || name.ends_with(".xml") || name.ends_with(".tgz"))
     {
         return Ok(Format::Fhir);
@@ -158,6 +167,7 @@ pub fn load(
 ) -> Result<Loaded, LoadError> {
     match format {
         Format::Fhir => fhir::load(source, options),
+        Format::Icd10cm => icd10cm::load(source, options),
     }
 }
 
