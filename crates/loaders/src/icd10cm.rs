@@ -234,7 +234,7 @@ impl LineCounter<'_> {
     }
 }
 
-fn year_in_file_name(name: &str) -> Option<String> {
+pub(crate) fn year_in_file_name(name: &str) -> Option<String> {
     let base_name = name.rsplit('/').next().unwrap_or(name);
     let bytes = base_name.as_bytes();
     (0..bytes.len().saturating_sub(3)).find_map(|start| {
@@ -1110,6 +1110,28 @@ S72.001A billable=true "Fracture of unspecified part of neck of right femur, ini
         );
         assert_eq!(loaded.diagnostics.len(), 1);
         assert_eq!(loaded.diagnostics[0].path, "release/icd10cm_order_2026.txt");
+    }
+
+    #[test]
+    fn detects_tabular_and_order_files() {
+        for name in [
+            "icd10cm_tabular_2026.xml",
+            "icd10cm-tabular-2021.xml",
+            "Code Tables/icd10cm_order_2026.txt",
+        ] {
+            let source = MemorySource::new([(name, b"".to_vec())]);
+            assert_eq!(
+                crate::detect(&source).unwrap(),
+                crate::Format::Icd10cm,
+                "{name}"
+            );
+        }
+        let fhir = MemorySource::new([("CodeSystem-x.xml", b"".to_vec())]);
+        assert_eq!(crate::detect(&fhir).unwrap(), crate::Format::Fhir);
+        assert_eq!(
+            crate::Format::parse("icd10cm"),
+            Some(crate::Format::Icd10cm)
+        );
     }
 
     #[test]

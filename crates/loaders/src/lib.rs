@@ -18,6 +18,7 @@
 //! Tests live in each format module and use tiny fixtures in the official layout.
 
 pub mod fhir;
+pub mod hcpcs;
 pub mod icd10cm;
 mod source;
 
@@ -33,15 +34,17 @@ use std::path::{Path, PathBuf};
 pub enum Format {
     Fhir,
     Icd10cm,
+    Hcpcs,
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm"];
+    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm", "hcpcs"];
 
     pub fn parse(name: &str) -> Option<Format> {
         match name {
             "fhir" => Some(Format::Fhir),
             "icd10cm" => Some(Format::Icd10cm),
+            "hcpcs" => Some(Format::Hcpcs),
             _ => None,
         }
     }
@@ -149,6 +152,12 @@ pub fn detect(source: &dyn Source) -> Result<Format, LoadError> {
     }
     if names
         .iter()
+        .any(|name| hcpcs::is_contractor_file(name) || hcpcs::is_hcpcs_zip(name))
+    {
+        return Ok(Format::Hcpcs);
+    }
+    if names
+        .iter()
         .any(|name| name.ends_with(".json") || name.ends_with(".xml") || name.ends_with(".tgz"))
     {
         return Ok(Format::Fhir);
@@ -168,6 +177,7 @@ pub fn load(
     match format {
         Format::Fhir => fhir::load(source, options),
         Format::Icd10cm => icd10cm::load(source, options),
+        Format::Hcpcs => hcpcs::load(source, options),
     }
 }
 
