@@ -17,6 +17,7 @@
 //!
 //! Tests live in each format module and use tiny fixtures in the official layout.
 
+pub mod csv_codes;
 pub mod fhir;
 pub mod hcpcs;
 pub mod icd10cm;
@@ -35,16 +36,18 @@ pub enum Format {
     Fhir,
     Icd10cm,
     Hcpcs,
+    Csv,
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm", "hcpcs"];
+    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm", "hcpcs", "csv"];
 
     pub fn parse(name: &str) -> Option<Format> {
         match name {
             "fhir" => Some(Format::Fhir),
             "icd10cm" => Some(Format::Icd10cm),
             "hcpcs" => Some(Format::Hcpcs),
+            "csv" => Some(Format::Csv),
             _ => None,
         }
     }
@@ -158,6 +161,12 @@ pub fn detect(source: &dyn Source) -> Result<Format, LoadError> {
     }
     if names
         .iter()
+        .any(|name| csv_codes::is_billing_csv(source, name))
+    {
+        return Ok(Format::Csv);
+    }
+    if names
+        .iter()
         .any(|name| name.ends_with(".json") || name.ends_with(".xml") || name.ends_with(".tgz"))
     {
         return Ok(Format::Fhir);
@@ -178,6 +187,7 @@ pub fn load(
         Format::Fhir => fhir::load(source, options),
         Format::Icd10cm => icd10cm::load(source, options),
         Format::Hcpcs => hcpcs::load(source, options),
+        Format::Csv => csv_codes::load(source, options),
     }
 }
 
