@@ -1,1 +1,34 @@
-//! placeholder
+//! fhirterm's store: persistence, in-memory indexes and the terminology operations, behind one
+//! facade, [`Terminology`].
+//!
+//! # Brief overview
+//! - [`db::Database`] holds a pool for SQLite (the embedded default) or PostgreSQL, chosen by URL,
+//!   with the migrations of `migrations/` embedded and run on open.
+//! - `repo` writes and reads rows: one per resource, and for a CodeSystem one per concept,
+//!   designation, property and is-a edge. Every write is one transaction.
+//! - `index` derives the in-memory [`index::Registry`] from those rows: code lookup, the is-a
+//!   graph, word indexes. It is immutable and swapped atomically after each write, so readers never
+//!   wait and never see half a change.
+//! - `ops` answers `$lookup`, `$validate-code`, `$expand`, `$subsumes` and `$translate` from a
+//!   registry snapshot plus any `tx-resource` content sent with the request.
+//!
+//! # Design decisions
+//! The database is ground state; the registry is derived state and can always be rebuilt from it.
+//! A write counter in the database lets replicas sharing one PostgreSQL notice each other's writes.
+//!
+//! # What this crate does not do
+//! It knows nothing of HTTP, JWT or release file formats; diesel types never leave it.
+//!
+//! Tests: unit tests beside the modules; the backend-generic suite in `tests/it/store.rs`.
+
+pub mod db;
+mod error;
+pub mod index;
+pub mod ops;
+mod repo;
+mod schema;
+mod terminology;
+
+pub use error::{StoreError, StoreErrorKind};
+pub use ops::{OpRequest, TOO_COSTLY_DEFAULT};
+pub use terminology::{LoadSummary, SearchQuery, SearchResult, Terminology};

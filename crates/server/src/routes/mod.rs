@@ -1,0 +1,45 @@
+//! The route table.
+
+pub mod health;
+pub mod metadata;
+pub mod operations;
+pub mod rest;
+
+use crate::error::ApiError;
+use actix_web::{web, HttpRequest};
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .route("/health/live", web::get().to(health::live))
+        .route("/health/ready", web::get().to(health::ready))
+        .route("/fhir/metadata", web::get().to(metadata::metadata))
+        .route("/fhir/{segment}", web::get().to(rest::get_type_level))
+        .route("/fhir/{segment}", web::post().to(rest::post_type_level))
+        .route(
+            "/fhir/{resource_type}/{segment}",
+            web::get().to(rest::get_instance_level),
+        )
+        .route(
+            "/fhir/{resource_type}/{segment}",
+            web::post().to(rest::post_instance_level),
+        )
+        .route("/fhir/{resource_type}/{id}", web::put().to(rest::update))
+        .route("/fhir/{resource_type}/{id}", web::delete().to(rest::delete))
+        .route(
+            "/fhir/{resource_type}/{id}/{operation}",
+            web::get().to(operations::instance_get),
+        )
+        .route(
+            "/fhir/{resource_type}/{id}/{operation}",
+            web::post().to(operations::instance_post),
+        )
+        .default_service(web::to(unknown_route));
+}
+
+async fn unknown_route(request: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!(
+        "no such endpoint: {} {}",
+        request.method(),
+        request.path()
+    )))
+}

@@ -1,0 +1,151 @@
+//! Connections to the one database, SQLite or PostgreSQL, chosen by the URL scheme.
+//!
+//! Queries are written once with diesel's DSL and expanded for each backend by [`with_conn!`],
+//! which also covers what `MultiConnection` cannot (multi-row inserts).
+
+use crate::{StoreError, StoreErrorKind};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// A pool of connections to one backend.
+#[derive(Clone)]
+pub enum Database {
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+}
+
+/// Runs `$body` with `$conn` bound to a `&mut` concrete connection of whichever backend is in use.
+macro_rules! with_conn {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::db::Database::Sqlite(pool) => {
+                let mut pooled = pool.get().map_err($crate::StoreError::pool)?;
+                let $conn: &mut diesel::SqliteConnection = &mut pooled;
+                $body
+            }
+            $crate::db::Database::Postgres(pool) => {
+                let mut pooled = pool.get().map_err($crate::StoreError::pool)?;
+                let $conn: &mut diesel::PgConnection = &mut pooled;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_conn;
+
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Database {
+    /// Connects to `sqlite://PATH`, `sqlite::memory:` or `postgres://…`, and runs pending migrations.
+    pub fn open(url: &str) -> Result<Database, StoreError> {
+        let database = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let manager = ConnectionManager::<PgConnection>::new(url);
+            let pool = Pool::builder()
+                .max_size(8)
+                .connection_timeout(std::time::Duration::from_secs(10))
+                .build(manager)
+                .map_err(|error| {
+                    StoreError::new(
+                        StoreErrorKind::Unavailable,
+                        format!("cannot connect to PostgreSQL at {}: {error}", redact(url)),
+                    )
+                })?;
+            Database::Postgres(pool)
+        } else if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            let in_memory = path == ":memory:" || path.is_empty();
+            let target = if in_memory {
+                ":memory:".to_owned()
+            } else {
+                path.to_owned()
+            };
+            let manager = ConnectionManager::<SqliteConnection>::new(target);
+            let pool = Pool::builder()
+                .max_size(if in_memory { 1 } else { 8 })
+                .connection_customizer(Box::new(SqlitePragmas))
+                .build(manager)
+                .map_err(|error| {
+                    StoreError::new(
+                        StoreErrorKind::Unavailable,
+                        format!("cannot open SQLite database '{path}': {error}"),
+                    )
+                })?;
+            Database::Sqlite(pool)
+        } else {
+            return Err(StoreError::new(
+                StoreErrorKind::Invalid,
+                format!(
+                    "unsupported database URL '{}': use sqlite://PATH or postgres://…",
+                    redact(url)
+                ),
+            ));
+        };
+        database.migrate()?;
+        Ok(database)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let run = |result: Result<
+            Vec<diesel::migration::MigrationVersion<'_>>,
+            Box<dyn std::error::Error + Send + Sync>,
+        >| {
+            result.map(|_| ()).map_err(|error| {
+                StoreError::new(
+                    StoreErrorKind::Unavailable,
+                    format!("migration failed: {error}"),
+                )
+            })
+        };
+        match self {
+            Database::Sqlite(pool) => run(pool
+                .get()
+                .map_err(StoreError::pool)?
+                .run_pending_migrations(SQLITE_MIGRATIONS)),
+            Database::Postgres(pool) => run(pool
+                .get()
+                .map_err(StoreError::pool)?
+                .run_pending_migrations(POSTGRES_MIGRATIONS)),
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Answers whether the database is reachable now.
+    pub fn ping(&self) -> Result<(), StoreError> {
+        with_conn!(self, |conn| conn
+            .batch_execute("SELECT 1")
+            .map_err(StoreError::from))
+    }
+}
+
+/// A URL with any password removed, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

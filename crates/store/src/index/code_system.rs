@@ -1,0 +1,222 @@
+//! One code system version, indexed: code lookup, the is-a graph (several parents allowed),
+//! concept status flags and a lazily built word index.
+
+use super::text::WordIndex;
+use model::terminology::{CodeSystem, Concept};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// What a concept's properties say about its status.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConceptFlags {
+    pub inactive: bool,
+    pub deprecated: bool,
+    pub not_selectable: bool,
+    /// The `status` property value, when the concept has one.
+    pub status: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct CodeSystemIndex {
+    pub code_system: CodeSystem,
+    /// The resource id it is stored (or was sent) under.
+    pub id: Option<String>,
+    by_code: HashMap<String, u32>,
+    by_folded_code: HashMap<String, u32>,
+    pub parents: Vec<Vec<u32>>,
+    pub children: Vec<Vec<u32>>,
+    pub roots: Vec<u32>,
+    pub flags: Vec<ConceptFlags>,
+    words: OnceLock<WordIndex>,
+}
+
+fn flags_of(concept: &Concept) -> ConceptFlags {
+    let mut flags = ConceptFlags::default();
+    for property in &concept.properties {
+        let value = property.value_text().unwrap_or_default();
+        match property.code.as_str() {
+            "status" => {
+                match value.as_str() {
+                    "retired" | "inactive" => flags.inactive = true,
+                    "deprecated" => flags.deprecated = true,
+                    _ => {}
+                }
+                flags.status = Some(value);
+            }
+            "inactive" if value == "true" => flags.inactive = true,
+            "notSelectable" if value == "true" => flags.not_selectable = true,
+            "deprecated" | "deprecationDate" => flags.deprecated = true,
+            _ => {}
+        }
+    }
+    flags
+}
+
+impl CodeSystemIndex {
+    pub fn new(code_system: CodeSystem, id: Option<String>) -> CodeSystemIndex {
+        let n_concepts = code_system.concepts.len();
+        let mut by_code = HashMap::with_capacity(n_concepts);
+        let mut by_folded_code = HashMap::new();
+        let case_sensitive = code_system.case_sensitive.unwrap_or(true);
+        for (idx, concept) in code_system.concepts.iter().enumerate() {
+            by_code.entry(concept.code.clone()).or_insert(idx as u32);
+            if !case_sensitive {
+                by_folded_code
+                    .entry(concept.code.to_lowercase())
+                    .or_insert(idx as u32);
+            }
+        }
+        let mut parents = vec![Vec::new(); n_concepts];
+        let mut children = vec![Vec::new(); n_concepts];
+        for (child, parent) in crate::repo::is_a_edges(&code_system) {
+            parents[child].push(parent as u32);
+            children[parent].push(child as u32);
+        }
+        let roots = (0..n_concepts as u32)
+            .filter(|idx| parents[*idx as usize].is_empty())
+            .collect();
+        let flags = code_system.concepts.iter().map(flags_of).collect();
+        CodeSystemIndex {
+            code_system,
+            id,
+            by_code,
+            by_folded_code,
+            parents,
+            children,
+            roots,
+            flags,
+            words: OnceLock::new(),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.code_system.url
+    }
+
+    pub fn version(&self) -> Option<&str> {
+        self.code_system.version.as_deref()
+    }
+
+    /// `url|version`, or the url when there is no version.
+    pub fn canonical(&self) -> String {
+        match self.version() {
+            Some(version) => format!("{}|{version}", self.url()),
+            None => self.url().to_owned(),
+        }
+    }
+
+    pub fn case_sensitive(&self) -> bool {
+        self.code_system.case_sensitive.unwrap_or(true)
+    }
+
+    pub fn concept(&self, idx: u32) -> &Concept {
+        &self.code_system.concepts[idx as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.code_system.concepts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.code_system.concepts.is_empty()
+    }
+
+    /// Finds a code exactly.
+    pub fn find(&self, code: &str) -> Option<u32> {
+        self.by_code.get(code).copied()
+    }
+
+    /// Finds a code exactly, or ignoring case when the code system is not case sensitive.
+    /// The flag says whether only the case-insensitive match found it.
+    pub fn find_lenient(&self, code: &str) -> Option<(u32, bool)> {
+        if let Some(idx) = self.find(code) {
+            return Some((idx, false));
+        }
+        if self.case_sensitive() {
+            return None;
+        }
+        self.by_folded_code
+            .get(&code.to_lowercase())
+            .map(|idx| (*idx, true))
+    }
+
+    /// Whether `ancestor` is `descendant` or one of its is-a ancestors.
+    pub fn subsumes(&self, ancestor: u32, descendant: u32) -> bool {
+        if ancestor == descendant {
+            return true;
+        }
+        let mut stack = vec![descendant];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(current) = stack.pop() {
+            for parent in &self.parents[current as usize] {
+                if *parent == ancestor {
+                    return true;
+                }
+                if seen.insert(*parent) {
+                    stack.push(*parent);
+                }
+            }
+        }
+        false
+    }
+
+    /// Every descendant of a concept (not the concept itself), in code-system order.
+    pub fn descendants(&self, root: u32) -> Vec<u32> {
+        let mut seen = vec![false; self.len()];
+        let mut stack = vec![root];
+        let mut out = Vec::new();
+        while let Some(current) = stack.pop() {
+            for child in &self.children[current as usize] {
+                if !seen[*child as usize] {
+                    seen[*child as usize] = true;
+                    out.push(*child);
+                    stack.push(*child);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Every ancestor of a concept (not the concept itself).
+    pub fn ancestors(&self, start: u32) -> Vec<u32> {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![start];
+        let mut out = Vec::new();
+        while let Some(current) = stack.pop() {
+            for parent in &self.parents[current as usize] {
+                if seen.insert(*parent) {
+                    out.push(*parent);
+                    stack.push(*parent);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// The word index over displays and designations, built on first use.
+    pub fn words(&self) -> &WordIndex {
+        self.words.get_or_init(|| {
+            let texts = self
+                .code_system
+                .concepts
+                .iter()
+                .enumerate()
+                .flat_map(|(idx, concept)| {
+                    concept
+                        .display
+                        .iter()
+                        .map(String::as_str)
+                        .chain(
+                            concept
+                                .designations
+                                .iter()
+                                .map(|designation| designation.value.as_str()),
+                        )
+                        .map(move |text| (idx as u32, text))
+                });
+            WordIndex::build(texts)
+        })
+    }
+}

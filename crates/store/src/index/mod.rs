@@ -1,0 +1,9 @@
+//! The in-memory indexes the operations are answered from: derived from the rows, rebuilt at will,
+//! and published as one immutable [`Registry`] snapshot that readers share through an `Arc`.
+
+mod code_system;
+mod registry;
+pub mod text;
+
+pub use code_system::{CodeSystemIndex, ConceptFlags};
+pub use registry::{compare_versions, ConceptMapEntry, Registry, ValueSetEntry};

@@ -1,0 +1,266 @@
+//! The registry snapshot: every code system, value set and concept map by canonical URL and by id,
+//! several versions side by side, with `urn:oid:` aliases.
+
+use super::CodeSystemIndex;
+use model::fhir::{array_of, str_of};
+use model::terminology::ValueSet;
+use model::Json;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub struct ValueSetEntry {
+    pub value_set: ValueSet,
+    pub id: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ConceptMapEntry {
+    pub resource: Json,
+    pub id: Option<String>,
+}
+
+/// Everything the operations can see, immutable once built.
+#[derive(Default, Debug)]
+pub struct Registry {
+    code_systems: HashMap<String, Vec<Arc<CodeSystemIndex>>>,
+    supplements: HashMap<String, Vec<Arc<CodeSystemIndex>>>,
+    value_sets: HashMap<String, Vec<Arc<ValueSetEntry>>>,
+    concept_maps: Vec<Arc<ConceptMapEntry>>,
+    code_systems_by_id: HashMap<String, Arc<CodeSystemIndex>>,
+    value_sets_by_id: HashMap<String, Arc<ValueSetEntry>>,
+    concept_maps_by_id: HashMap<String, Arc<ConceptMapEntry>>,
+}
+
+/// Orders versions the way people mean them: numeric parts numerically (`1.10` after `1.9`),
+/// the rest as text, a missing version first.
+pub fn compare_versions(left: Option<&str>, right: Option<&str>) -> Ordering {
+    match (left, right) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(left), Some(right)) => {
+            let left_parts: Vec<&str> = left.split(['.', '-', '+']).collect();
+            let right_parts: Vec<&str> = right.split(['.', '-', '+']).collect();
+            for (left_part, right_part) in left_parts.iter().zip(right_parts.iter()) {
+                let ordering = match (left_part.parse::<u64>(), right_part.parse::<u64>()) {
+                    (Ok(left_number), Ok(right_number)) => left_number.cmp(&right_number),
+                    _ => left_part.cmp(right_part),
+                };
+                if ordering != Ordering::Equal {
+                    return ordering;
+                }
+            }
+            left_parts.len().cmp(&right_parts.len())
+        }
+    }
+}
+
+/// Whether a stored version answers a requested one: equal, or matching a `1.x` / `1.0.*` wildcard,
+/// or a shorter dotted prefix (`1.0` answers for `1.0.0`).
+pub fn version_matches(requested: &str, actual: &str) -> bool {
+    if requested == actual {
+        return true;
+    }
+    let requested_parts: Vec<&str> = requested.split('.').collect();
+    let actual_parts: Vec<&str> = actual.split('.').collect();
+    if requested_parts
+        .iter()
+        .any(|part| *part == "x" || *part == "*")
+    {
+        return requested_parts.len() <= actual_parts.len()
+            && requested_parts
+                .iter()
+                .zip(actual_parts.iter())
+                .all(|(want, have)| *want == "x" || *want == "*" || want == have);
+    }
+    false
+}
+
+fn aliases_of(url: &str, resource: &Json) -> Vec<String> {
+    let mut aliases = Vec::new();
+    if let Some(oid) = model::uris::oid_for_canonical(url) {
+        aliases.push(oid);
+    }
+    for identifier in array_of(resource, "identifier") {
+        if str_of(identifier, "system") == Some("urn:ietf:rfc:3986") {
+            if let Some(value) =
+                str_of(identifier, "value").filter(|value| value.starts_with("urn:oid:"))
+            {
+                if !aliases.iter().any(|alias| alias == value) {
+                    aliases.push(value.to_owned());
+                }
+            }
+        }
+    }
+    aliases
+}
+
+impl Registry {
+    pub fn add_code_system(&mut self, index: CodeSystemIndex) {
+        self.add_code_system_arc(Arc::new(index));
+    }
+
+    pub fn add_code_system_arc(&mut self, index: Arc<CodeSystemIndex>) {
+        if let Some(id) = &index.id {
+            self.code_systems_by_id.insert(id.clone(), index.clone());
+        }
+        let url = index.url().to_owned();
+        if url.is_empty() {
+            return;
+        }
+        if let Some(base) = index.code_system.supplements.clone() {
+            let (base_url, _) = model::uris::split_canonical(&base);
+            self.supplements
+                .entry(base_url.to_owned())
+                .or_default()
+                .push(index.clone());
+        }
+        let mut keys = vec![url.clone()];
+        keys.extend(aliases_of(&url, &index.code_system.resource));
+        for key in keys {
+            let versions = self.code_systems.entry(key).or_default();
+            versions.retain(|existing| existing.version() != index.version());
+            versions.push(index.clone());
+            versions.sort_by(|left, right| compare_versions(left.version(), right.version()));
+        }
+    }
+
+    pub fn add_value_set(&mut self, value_set: ValueSet, id: Option<String>) {
+        let entry = Arc::new(ValueSetEntry { value_set, id });
+        if let Some(id) = &entry.id {
+            self.value_sets_by_id.insert(id.clone(), entry.clone());
+        }
+        if let Some(url) = entry.value_set.url.clone() {
+            let versions = self.value_sets.entry(url).or_default();
+            versions.retain(|existing| existing.value_set.version != entry.value_set.version);
+            versions.push(entry);
+            versions.sort_by(|left, right| {
+                compare_versions(
+                    left.value_set.version.as_deref(),
+                    right.value_set.version.as_deref(),
+                )
+            });
+        }
+    }
+
+    pub fn add_concept_map(&mut self, resource: Json, id: Option<String>) {
+        let entry = Arc::new(ConceptMapEntry { resource, id });
+        if let Some(id) = &entry.id {
+            self.concept_maps_by_id.insert(id.clone(), entry.clone());
+        }
+        self.concept_maps.push(entry);
+    }
+
+    /// All versions of a code system, oldest first; the name may be a URL or a `urn:oid:`.
+    pub fn code_system_versions(&self, url: &str) -> &[Arc<CodeSystemIndex>] {
+        let key = model::uris::canonical_for_oid(url).unwrap_or(url);
+        self.code_systems
+            .get(key)
+            .or_else(|| self.code_systems.get(url))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// A code system by URL and version: the exact or wildcard-matched version, else the latest.
+    pub fn code_system(&self, url: &str, version: Option<&str>) -> Option<Arc<CodeSystemIndex>> {
+        let versions = self.code_system_versions(url);
+        match version {
+            None => versions.last().cloned(),
+            Some(requested) => versions
+                .iter()
+                .rev()
+                .find(|index| {
+                    index
+                        .version()
+                        .is_some_and(|actual| version_matches(requested, actual))
+                })
+                .cloned(),
+        }
+    }
+
+    pub fn supplements_of(&self, url: &str) -> &[Arc<CodeSystemIndex>] {
+        self.supplements.get(url).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn value_set(&self, url: &str, version: Option<&str>) -> Option<Arc<ValueSetEntry>> {
+        let versions = self.value_sets.get(url)?;
+        match version {
+            None => versions.last().cloned(),
+            Some(requested) => versions
+                .iter()
+                .rev()
+                .find(|entry| {
+                    entry
+                        .value_set
+                        .version
+                        .as_deref()
+                        .is_some_and(|actual| version_matches(requested, actual))
+                })
+                .cloned(),
+        }
+    }
+
+    pub fn value_set_versions(&self, url: &str) -> &[Arc<ValueSetEntry>] {
+        self.value_sets.get(url).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn concept_maps(&self) -> &[Arc<ConceptMapEntry>] {
+        &self.concept_maps
+    }
+
+    pub fn code_system_by_id(&self, id: &str) -> Option<Arc<CodeSystemIndex>> {
+        self.code_systems_by_id.get(id).cloned()
+    }
+
+    pub fn value_set_by_id(&self, id: &str) -> Option<Arc<ValueSetEntry>> {
+        self.value_sets_by_id.get(id).cloned()
+    }
+
+    pub fn concept_map_by_id(&self, id: &str) -> Option<Arc<ConceptMapEntry>> {
+        self.concept_maps_by_id.get(id).cloned()
+    }
+
+    /// Every loaded code system version as (url, version), for TerminologyCapabilities.
+    pub fn code_system_list(&self) -> Vec<(String, Option<String>)> {
+        let mut list: Vec<(String, Option<String>)> = self
+            .code_systems
+            .iter()
+            .filter(|(key, _)| {
+                !key.starts_with("urn:oid:") || model::uris::canonical_for_oid(key).is_none()
+            })
+            .flat_map(|(_, versions)| {
+                versions
+                    .iter()
+                    .map(|index| (index.url().to_owned(), index.version().map(str::to_owned)))
+            })
+            .collect();
+        list.sort();
+        list.dedup();
+        list
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.code_systems.is_empty() && self.value_sets.is_empty() && self.concept_maps.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_versions_numerically() {
+        assert_eq!(
+            compare_versions(Some("1.10.0"), Some("1.9.0")),
+            Ordering::Greater
+        );
+        assert_eq!(
+            compare_versions(Some("2026"), Some("2025")),
+            Ordering::Greater
+        );
+        assert!(version_matches("1.x", "1.2.0"));
+        assert!(!version_matches("1.x", "2.0.0"));
+    }
+}

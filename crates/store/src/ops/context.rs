@@ -1,0 +1,212 @@
+//! What one operation call can see: the snapshot, its `tx-resource` overlay and its version rules.
+
+use super::OpRequest;
+use crate::index::{CodeSystemIndex, Registry, ValueSetEntry};
+use crate::StoreError;
+use model::fhir::{str_of, Parameters};
+use model::terminology::{CodeSystem, ValueSet};
+use std::sync::Arc;
+
+pub struct Context<'a> {
+    base: &'a Registry,
+    overlay: Registry,
+    pub request: &'a OpRequest,
+    pub params: &'a Parameters,
+    /// `system-version`: the version to use when none is given.
+    default_versions: Vec<(String, String)>,
+    /// `check-system-version`: the version a coding must name.
+    pub check_versions: Vec<(String, String)>,
+    /// `force-system-version`: the version to use whatever is given.
+    force_versions: Vec<(String, String)>,
+}
+
+fn canonical_pairs(params: &Parameters, name: &str) -> Vec<(String, String)> {
+    params
+        .strs(name)
+        .into_iter()
+        .filter_map(|canonical| {
+            canonical
+                .split_once('|')
+                .map(|(url, version)| (url.to_owned(), version.to_owned()))
+        })
+        .collect()
+}
+
+impl<'a> Context<'a> {
+    pub fn new(base: &'a Registry, request: &'a OpRequest) -> Result<Context<'a>, StoreError> {
+        let params = &request.params;
+        let mut overlay = Registry::default();
+        for resource in params.resources("tx-resource") {
+            match str_of(resource, "resourceType") {
+                Some("CodeSystem") => {
+                    let code_system = CodeSystem::from_json(resource).map_err(|error| {
+                        StoreError::invalid(format!("invalid tx-resource CodeSystem: {error}"))
+                    })?;
+                    overlay.add_code_system(CodeSystemIndex::new(
+                        code_system,
+                        str_of(resource, "id").map(str::to_owned),
+                    ));
+                }
+                Some("ValueSet") => {
+                    let value_set = ValueSet::from_json(resource).map_err(|error| {
+                        StoreError::invalid(format!("invalid tx-resource ValueSet: {error}"))
+                    })?;
+                    overlay.add_value_set(value_set, str_of(resource, "id").map(str::to_owned));
+                }
+                Some("ConceptMap") => overlay
+                    .add_concept_map(resource.clone(), str_of(resource, "id").map(str::to_owned)),
+                _ => {}
+            }
+        }
+        Ok(Context {
+            base,
+            overlay,
+            request,
+            params,
+            default_versions: canonical_pairs(params, "system-version"),
+            check_versions: canonical_pairs(params, "check-system-version"),
+            force_versions: canonical_pairs(params, "force-system-version"),
+        })
+    }
+
+    fn rule<'r>(rules: &'r [(String, String)], url: &str) -> Option<&'r str> {
+        rules
+            .iter()
+            .find(|(rule_url, _)| rule_url == url)
+            .map(|(_, version)| version.as_str())
+    }
+
+    /// The version the rules choose for a system, given the version the content or caller named.
+    pub fn effective_version<'v>(&'v self, url: &str, named: Option<&'v str>) -> Option<&'v str> {
+        if let Some(forced) = Self::rule(&self.force_versions, url) {
+            return Some(forced);
+        }
+        named.or_else(|| Self::rule(&self.default_versions, url))
+    }
+
+    /// A code system exactly as named (no version rules applied).
+    pub fn code_system_exact(
+        &self,
+        url: &str,
+        version: Option<&str>,
+    ) -> Option<Arc<CodeSystemIndex>> {
+        let from_overlay = self.overlay.code_system(url, version);
+        let from_base = self.base.code_system(url, version);
+        match (from_overlay, from_base) {
+            (Some(overlay), Some(base)) if version.is_none() => {
+                if crate::index::compare_versions(base.version(), overlay.version())
+                    == std::cmp::Ordering::Greater
+                {
+                    Some(base)
+                } else {
+                    Some(overlay)
+                }
+            }
+            (Some(overlay), _) => Some(overlay),
+            (None, base) => base,
+        }
+    }
+
+    /// A code system with the version rules applied.
+    pub fn code_system(&self, url: &str, version: Option<&str>) -> Option<Arc<CodeSystemIndex>> {
+        self.code_system_exact(url, self.effective_version(url, version))
+    }
+
+    /// Every known version of a code system, for messages.
+    pub fn known_versions(&self, url: &str) -> Vec<String> {
+        let mut versions: Vec<String> = self
+            .overlay
+            .code_system_versions(url)
+            .iter()
+            .chain(self.base.code_system_versions(url))
+            .filter_map(|index| index.version().map(str::to_owned))
+            .collect();
+        versions.sort_by(|left, right| crate::index::compare_versions(Some(left), Some(right)));
+        versions.dedup();
+        versions
+    }
+
+    pub fn supplements_of(&self, url: &str) -> Vec<Arc<CodeSystemIndex>> {
+        self.overlay
+            .supplements_of(url)
+            .iter()
+            .chain(self.base.supplements_of(url))
+            .cloned()
+            .collect()
+    }
+
+    /// A value set by `url` or `url|version`, overlay first.
+    pub fn value_set(&self, canonical: &str, version: Option<&str>) -> Option<Arc<ValueSetEntry>> {
+        let (url, pinned) = model::uris::split_canonical(canonical);
+        let version = pinned.or(version);
+        self.overlay
+            .value_set(url, version)
+            .or_else(|| self.base.value_set(url, version))
+    }
+
+    pub fn value_set_by_id(&self, id: &str) -> Option<Arc<ValueSetEntry>> {
+        self.base.value_set_by_id(id)
+    }
+
+    pub fn code_system_by_id(&self, id: &str) -> Option<Arc<CodeSystemIndex>> {
+        self.base.code_system_by_id(id)
+    }
+
+    pub fn concept_maps(&self) -> Vec<Arc<crate::index::ConceptMapEntry>> {
+        self.overlay
+            .concept_maps()
+            .iter()
+            .chain(self.base.concept_maps())
+            .cloned()
+            .collect()
+    }
+
+    pub fn concept_map_by_id(&self, id: &str) -> Option<Arc<crate::index::ConceptMapEntry>> {
+        self.base.concept_map_by_id(id)
+    }
+
+    pub fn base_registry(&self) -> &'a Registry {
+        self.base
+    }
+
+    /// The languages the caller prefers: `displayLanguage`, else `Accept-Language`, best first.
+    pub fn display_languages(&self) -> Vec<String> {
+        let raw = self
+            .params
+            .str("displayLanguage")
+            .or_else(|| self.request.accept_language.clone());
+        let Some(raw) = raw else { return Vec::new() };
+        let mut weighted: Vec<(f32, usize, String)> = raw
+            .split(',')
+            .enumerate()
+            .filter_map(|(position, part)| {
+                let mut pieces = part.split(';');
+                let tag = pieces.next()?.trim().to_owned();
+                if tag.is_empty() {
+                    return None;
+                }
+                let quality = pieces
+                    .find_map(|piece| {
+                        piece
+                            .trim()
+                            .strip_prefix("q=")
+                            .and_then(|q| q.parse::<f32>().ok())
+                    })
+                    .unwrap_or(1.0);
+                Some((quality, position, tag))
+            })
+            .collect();
+        weighted.sort_by(|left, right| {
+            right
+                .0
+                .partial_cmp(&left.0)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(left.1.cmp(&right.1))
+        });
+        weighted
+            .into_iter()
+            .filter(|(quality, _, _)| *quality > 0.0)
+            .map(|(_, _, tag)| tag)
+            .collect()
+    }
+}

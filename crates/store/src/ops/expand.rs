@@ -1,0 +1,888 @@
+//! `$expand`, and the value set membership test that `$validate-code` shares with it.
+//!
+//! An expansion is computed as a list of members in a stable order (include order, then code
+//! system order), filtered (`activeOnly`, text `filter`), counted, and only then paged, so
+//! `total` is exact at every offset and a page costs what the page holds to render.
+
+use super::Context;
+use crate::index::text;
+use crate::index::CodeSystemIndex;
+use crate::{StoreError, StoreErrorKind};
+use model::fhir::{Issue, Json};
+use model::terminology::{ConceptSet, Designation, Filter, ValueSet};
+use regex::Regex;
+use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// One code in an expansion.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub system: String,
+    pub version: Option<String>,
+    pub code: String,
+    pub display: Option<String>,
+    pub code_system: Option<Arc<CodeSystemIndex>>,
+    pub concept_idx: Option<u32>,
+    pub inactive: bool,
+    pub not_selectable: bool,
+    /// Designations the value set itself gives the code.
+    pub value_set_designations: Vec<Designation>,
+    pub value_set_extra: Option<Json>,
+}
+
+impl Member {
+    fn key(&self) -> (String, String) {
+        (self.system.clone(), self.code.clone())
+    }
+}
+
+/// A computed expansion, before filtering and paging.
+#[derive(Default, Debug)]
+pub struct Expansion {
+    pub members: Vec<Member>,
+    pub used_code_systems: Vec<String>,
+    pub used_value_sets: Vec<String>,
+}
+
+fn push_unique(list: &mut Vec<String>, item: String) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+/// `url|version` of a value set, or its url.
+pub fn value_set_canonical(value_set: &ValueSet) -> String {
+    match (&value_set.url, &value_set.version) {
+        (Some(url), Some(version)) => format!("{url}|{version}"),
+        (Some(url), None) => url.clone(),
+        _ => "(inline value set)".to_owned(),
+    }
+}
+
+fn member_of(code_system: &Arc<CodeSystemIndex>, concept_idx: u32) -> Member {
+    let concept = code_system.concept(concept_idx);
+    let flags = &code_system.flags[concept_idx as usize];
+    Member {
+        system: code_system.url().to_owned(),
+        version: code_system.version().map(str::to_owned),
+        code: concept.code.clone(),
+        display: concept.display.clone(),
+        code_system: Some(code_system.clone()),
+        concept_idx: Some(concept_idx),
+        inactive: flags.inactive,
+        not_selectable: flags.not_selectable,
+        value_set_designations: Vec::new(),
+        value_set_extra: None,
+    }
+}
+
+fn bad_filter(filter: &Filter, code_system: &CodeSystemIndex, why: &str) -> StoreError {
+    StoreError::with_issue(
+        StoreErrorKind::Invalid,
+        Issue::error(
+            "invalid",
+            format!(
+                "The filter \"{} {} {}\" for the code system {} is not understood: {why}",
+                filter.property,
+                filter.op,
+                filter.value,
+                code_system.url()
+            ),
+        )
+        .tx("vs-invalid"),
+    )
+}
+
+fn full_match(pattern: &str) -> Result<Regex, regex::Error> {
+    Regex::new(&format!("^(?:{pattern})$"))
+}
+
+/// Whether one concept satisfies one filter.
+pub fn filter_matches(
+    code_system: &CodeSystemIndex,
+    concept_idx: u32,
+    filter: &Filter,
+) -> Result<bool, StoreError> {
+    let concept = code_system.concept(concept_idx);
+    let target = || code_system.find_lenient(&filter.value).map(|(idx, _)| idx);
+    let property = filter.property.as_str();
+    let is_concept_property = matches!(property, "concept" | "code");
+    match (property, filter.op.as_str()) {
+        (_, "is-a") if is_concept_property => {
+            Ok(target().is_some_and(|root| code_system.subsumes(root, concept_idx)))
+        }
+        (_, "descendent-of") if is_concept_property => Ok(target()
+            .is_some_and(|root| root != concept_idx && code_system.subsumes(root, concept_idx))),
+        (_, "is-not-a") if is_concept_property => {
+            Ok(!target().is_some_and(|root| code_system.subsumes(root, concept_idx)))
+        }
+        (_, "generalizes") if is_concept_property => {
+            Ok(target().is_some_and(|leaf| code_system.subsumes(concept_idx, leaf)))
+        }
+        (_, "child-of") if is_concept_property => Ok(target()
+            .is_some_and(|parent| code_system.parents[concept_idx as usize].contains(&parent))),
+        (_, "descendent-leaf") if is_concept_property => {
+            Ok(code_system.children[concept_idx as usize].is_empty()
+                && target().is_some_and(|root| {
+                    root != concept_idx && code_system.subsumes(root, concept_idx)
+                }))
+        }
+        (_, "=") if is_concept_property => Ok(concept.code == filter.value),
+        (_, "in") if is_concept_property => Ok(filter
+            .value
+            .split(',')
+            .any(|code| code.trim() == concept.code)),
+        (_, "not-in") if is_concept_property => Ok(!filter
+            .value
+            .split(',')
+            .any(|code| code.trim() == concept.code)),
+        (_, "regex") if is_concept_property => {
+            let regex = full_match(&filter.value)
+                .map_err(|error| bad_filter(filter, code_system, &error.to_string()))?;
+            Ok(regex.is_match(&concept.code))
+        }
+        ("display", op) => {
+            let display = concept.display.as_deref().unwrap_or_default();
+            match op {
+                "=" => Ok(display == filter.value),
+                "regex" => Ok(full_match(&filter.value)
+                    .map_err(|error| bad_filter(filter, code_system, &error.to_string()))?
+                    .is_match(display)),
+                "exists" => Ok(concept.display.is_some() == (filter.value == "true")),
+                _ => Err(bad_filter(
+                    filter,
+                    code_system,
+                    "unsupported operator for display",
+                )),
+            }
+        }
+        (_, op) => {
+            let known = code_system
+                .code_system
+                .properties
+                .iter()
+                .any(|definition| definition.code == property)
+                || matches!(
+                    property,
+                    "status" | "inactive" | "notSelectable" | "parent" | "child" | "deprecated"
+                );
+            if !known {
+                return Err(bad_filter(
+                    filter,
+                    code_system,
+                    &format!("unknown property '{property}'"),
+                ));
+            }
+            let mut values: Vec<String> = concept
+                .properties
+                .iter()
+                .filter(|candidate| candidate.code == property)
+                .filter_map(|candidate| candidate.value_text())
+                .collect();
+            let flags = &code_system.flags[concept_idx as usize];
+            match property {
+                "inactive" if values.is_empty() => values.push(flags.inactive.to_string()),
+                "notSelectable" if values.is_empty() => {
+                    values.push(flags.not_selectable.to_string())
+                }
+                "parent" => values.extend(
+                    code_system.parents[concept_idx as usize]
+                        .iter()
+                        .map(|idx| code_system.concept(*idx).code.clone()),
+                ),
+                "child" => values.extend(
+                    code_system.children[concept_idx as usize]
+                        .iter()
+                        .map(|idx| code_system.concept(*idx).code.clone()),
+                ),
+                _ => {}
+            }
+            match op {
+                "=" => Ok(values.iter().any(|value| *value == filter.value)),
+                "in" => Ok(values
+                    .iter()
+                    .any(|value| filter.value.split(',').any(|wanted| wanted.trim() == value))),
+                "not-in" => Ok(!values
+                    .iter()
+                    .any(|value| filter.value.split(',').any(|wanted| wanted.trim() == value))),
+                "regex" => {
+                    let regex = full_match(&filter.value)
+                        .map_err(|error| bad_filter(filter, code_system, &error.to_string()))?;
+                    Ok(values.iter().any(|value| regex.is_match(value)))
+                }
+                "exists" => Ok(values.is_empty() != (filter.value == "true")),
+                _ => Err(bad_filter(
+                    filter,
+                    code_system,
+                    &format!("unsupported operator '{op}'"),
+                )),
+            }
+        }
+    }
+}
+
+/// Checks a filter once against the code system, so that a broken one fails even with no concepts.
+fn validate_filter(code_system: &CodeSystemIndex, filter: &Filter) -> Result<(), StoreError> {
+    const OPERATORS: &[&str] = &[
+        "=",
+        "is-a",
+        "descendent-of",
+        "is-not-a",
+        "regex",
+        "in",
+        "not-in",
+        "generalizes",
+        "child-of",
+        "descendent-leaf",
+        "exists",
+    ];
+    if !OPERATORS.contains(&filter.op.as_str()) {
+        return Err(bad_filter(
+            filter,
+            code_system,
+            &format!("unknown operator '{}'", filter.op),
+        ));
+    }
+    if filter.op == "regex" {
+        full_match(&filter.value)
+            .map_err(|error| bad_filter(filter, code_system, &error.to_string()))?;
+    }
+    if matches!(
+        filter.op.as_str(),
+        "is-a" | "descendent-of" | "generalizes" | "child-of" | "descendent-leaf"
+    ) && !matches!(filter.property.as_str(), "concept" | "code")
+    {
+        return Err(bad_filter(
+            filter,
+            code_system,
+            "hierarchy operators apply to the 'concept' property",
+        ));
+    }
+    Ok(())
+}
+
+/// The concepts of one code system that satisfy every filter, in code system order.
+fn filtered_concepts(
+    code_system: &CodeSystemIndex,
+    filters: &[Filter],
+) -> Result<Vec<u32>, StoreError> {
+    for filter in filters {
+        validate_filter(code_system, filter)?;
+    }
+    // Start from the cheapest candidate set a hierarchy filter gives, then test the rest.
+    let mut candidates: Option<Vec<u32>> = None;
+    if let Some(filter) = filters.iter().find(|filter| {
+        matches!(filter.property.as_str(), "concept" | "code")
+            && matches!(
+                filter.op.as_str(),
+                "is-a" | "descendent-of" | "child-of" | "descendent-leaf" | "="
+            )
+    }) {
+        let root = code_system.find_lenient(&filter.value).map(|(idx, _)| idx);
+        candidates = Some(match (filter.op.as_str(), root) {
+            (_, None) => Vec::new(),
+            ("child-of", Some(root)) => {
+                let mut children = code_system.children[root as usize].clone();
+                children.sort_unstable();
+                children
+            }
+            ("=", Some(root)) => vec![root],
+            (_, Some(root)) => {
+                let mut all = code_system.descendants(root);
+                all.push(root);
+                all.sort_unstable();
+                all
+            }
+        });
+    }
+    let candidates = candidates.unwrap_or_else(|| (0..code_system.len() as u32).collect());
+    let mut out = Vec::with_capacity(candidates.len());
+    for concept_idx in candidates {
+        let mut keep = true;
+        for filter in filters {
+            if !filter_matches(code_system, concept_idx, filter)? {
+                keep = false;
+                break;
+            }
+        }
+        if keep {
+            out.push(concept_idx);
+        }
+    }
+    Ok(out)
+}
+
+/// Finds the code system an include names, or says why it cannot be used.
+pub fn include_code_system(
+    context: &Context<'_>,
+    system: &str,
+    version: Option<&str>,
+    value_set: &ValueSet,
+) -> Result<Arc<CodeSystemIndex>, StoreError> {
+    if let Some(code_system) = context.code_system(system, version) {
+        return Ok(code_system);
+    }
+    let effective = context.effective_version(system, version);
+    let message = match effective {
+        Some(version) => {
+            let known = context.known_versions(system);
+            format!(
+                "A definition for CodeSystem '{system}' version '{version}' could not be found, so the value set '{}' cannot be expanded. Valid versions: {}",
+                value_set_canonical(value_set),
+                if known.is_empty() { "(none)".to_owned() } else { known.join(", ") }
+            )
+        }
+        None => format!("A definition for CodeSystem '{system}' could not be found, so the value set '{}' cannot be expanded", value_set_canonical(value_set)),
+    };
+    Err(StoreError::with_issue(
+        StoreErrorKind::NotFound,
+        Issue::error("not-found", message).tx("not-found"),
+    ))
+}
+
+fn concept_set_members(
+    context: &Context<'_>,
+    set: &ConceptSet,
+    value_set: &ValueSet,
+    expansion: &mut Expansion,
+    stack: &mut Vec<String>,
+) -> Result<Vec<Member>, StoreError> {
+    let mut imported: Vec<HashSet<(String, String)>> = Vec::new();
+    let mut imported_members: Vec<Vec<Member>> = Vec::new();
+    for canonical in &set.value_sets {
+        let entry = context.value_set(canonical, None).ok_or_else(|| {
+            let (url, version) = model::uris::split_canonical(canonical);
+            let message = match version {
+                Some(version) => {
+                    format!("Unable to find included value set '{url}' version '{version}'")
+                }
+                None => format!("Unable to find included value set '{url}'"),
+            };
+            StoreError::with_issue(
+                StoreErrorKind::NotFound,
+                Issue::error("not-found", message).tx("not-found"),
+            )
+        })?;
+        let inner = compute(context, &entry.value_set, stack)?;
+        for used in inner.used_code_systems {
+            push_unique(&mut expansion.used_code_systems, used);
+        }
+        push_unique(
+            &mut expansion.used_value_sets,
+            value_set_canonical(&entry.value_set),
+        );
+        imported.push(inner.members.iter().map(Member::key).collect());
+        imported_members.push(inner.members);
+    }
+    let mut members = Vec::new();
+    if let Some(system) = &set.system {
+        let code_system = include_code_system(context, system, set.version.as_deref(), value_set)?;
+        push_unique(&mut expansion.used_code_systems, code_system.canonical());
+        if !set.concepts.is_empty() {
+            for reference in &set.concepts {
+                let Some((concept_idx, _)) = code_system.find_lenient(&reference.code) else {
+                    continue;
+                };
+                let mut member = member_of(&code_system, concept_idx);
+                if reference.display.is_some() {
+                    member.display = reference.display.clone();
+                }
+                member.value_set_designations = reference.designations.clone();
+                member.value_set_extra = reference.extra.clone();
+                members.push(member);
+            }
+        } else {
+            let concept_indexes = if set.filters.is_empty() {
+                (0..code_system.len() as u32).collect()
+            } else {
+                filtered_concepts(&code_system, &set.filters)?
+            };
+            members.extend(
+                concept_indexes
+                    .into_iter()
+                    .map(|concept_idx| member_of(&code_system, concept_idx)),
+            );
+        }
+        members.retain(|member| imported.iter().all(|keys| keys.contains(&member.key())));
+    } else if let Some((first, rest)) = imported_members.split_first_mut() {
+        members = std::mem::take(first);
+        members.retain(|member| {
+            rest.iter().all(|other| {
+                other
+                    .iter()
+                    .any(|candidate| candidate.key() == member.key())
+            })
+        });
+    }
+    Ok(members)
+}
+
+/// Computes a value set's members, following imports; cycles are an error.
+pub fn compute(
+    context: &Context<'_>,
+    value_set: &ValueSet,
+    stack: &mut Vec<String>,
+) -> Result<Expansion, StoreError> {
+    let canonical = value_set_canonical(value_set);
+    if stack.contains(&canonical) {
+        let message = format!(
+            "Found a circularity pointing to {canonical} processing ValueSet with pathway [{}]",
+            stack.join(", ")
+        );
+        return Err(StoreError::with_issue(
+            StoreErrorKind::Unprocessable,
+            Issue::error("processing", message).tx("vs-invalid"),
+        ));
+    }
+    stack.push(canonical);
+    let mut expansion = Expansion::default();
+    let result = (|| {
+        let Some(compose) = &value_set.compose else {
+            for contained in model::fhir::array_of(
+                value_set.resource.get("expansion").unwrap_or(&Json::Null),
+                "contains",
+            ) {
+                let system = model::fhir::str_of(contained, "system").unwrap_or_default();
+                let code = model::fhir::str_of(contained, "code").unwrap_or_default();
+                let code_system =
+                    context.code_system(system, model::fhir::str_of(contained, "version"));
+                let member = match code_system.as_ref().and_then(|code_system| {
+                    code_system
+                        .find(code)
+                        .map(|idx| member_of(code_system, idx))
+                }) {
+                    Some(member) => member,
+                    None => Member {
+                        system: system.to_owned(),
+                        version: model::fhir::str_of(contained, "version").map(str::to_owned),
+                        code: code.to_owned(),
+                        display: model::fhir::str_of(contained, "display").map(str::to_owned),
+                        code_system: None,
+                        concept_idx: None,
+                        inactive: model::fhir::bool_of(contained, "inactive").unwrap_or(false),
+                        not_selectable: model::fhir::bool_of(contained, "abstract")
+                            .unwrap_or(false),
+                        value_set_designations: Vec::new(),
+                        value_set_extra: None,
+                    },
+                };
+                expansion.members.push(member);
+            }
+            return Ok(());
+        };
+        let mut seen: HashSet<(String, String)> = HashSet::new();
+        for include in &compose.include {
+            for member in concept_set_members(context, include, value_set, &mut expansion, stack)? {
+                if seen.insert(member.key()) {
+                    expansion.members.push(member);
+                }
+            }
+        }
+        let mut excluded: HashSet<(String, String)> = HashSet::new();
+        for exclude in &compose.exclude {
+            let mut scratch = Expansion::default();
+            for member in concept_set_members(context, exclude, value_set, &mut scratch, stack)? {
+                excluded.insert(member.key());
+            }
+        }
+        if !excluded.is_empty() {
+            expansion
+                .members
+                .retain(|member| !excluded.contains(&member.key()));
+        }
+        if compose.inactive == Some(false) {
+            expansion.members.retain(|member| !member.inactive);
+        }
+        Ok(())
+    })();
+    stack.pop();
+    result.map(|_| expansion)
+}
+
+/// The options of one `$expand` call.
+struct ExpandOptions {
+    active_only: bool,
+    filter: Option<String>,
+    offset: usize,
+    count: Option<usize>,
+    include_designations: bool,
+    include_definition: bool,
+    exclude_nested: bool,
+    properties: Vec<String>,
+    languages: Vec<String>,
+}
+
+/// Finds the value set a call is about: by id, `url`/`valueSetVersion`, or inline `valueSet`.
+pub fn requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreError> {
+    if let Some(id) = &context.request.instance_id {
+        return context
+            .value_set_by_id(id)
+            .map(|entry| entry.value_set.clone())
+            .ok_or_else(|| {
+                StoreError::with_issue(
+                    StoreErrorKind::NotFound,
+                    Issue::error("not-found", format!("ValueSet/{id} is not known"))
+                        .tx("not-found"),
+                )
+            });
+    }
+    if let Some(resource) = context.params.resource("valueSet") {
+        return ValueSet::from_json(resource)
+            .map_err(|error| StoreError::invalid(format!("invalid valueSet parameter: {error}")));
+    }
+    let url = context
+        .params
+        .str("url")
+        .or_else(|| context.params.str("context"))
+        .ok_or_else(|| {
+            StoreError::invalid("no value set was named: give url, valueSet or an instance id")
+        })?;
+    let version = context.params.str("valueSetVersion");
+    context
+        .value_set(&url, version.as_deref())
+        .map(|entry| entry.value_set.clone())
+        .ok_or_else(|| {
+            let shown = match &version {
+                Some(version) => format!("{url}|{version}"),
+                None => url.clone(),
+            };
+            StoreError::with_issue(
+                StoreErrorKind::NotFound,
+                Issue::error(
+                    "not-found",
+                    format!("A definition for the value Set '{shown}' could not be found"),
+                )
+                .tx("not-found"),
+            )
+        })
+}
+
+/// The display to show for a member in the caller's language.
+pub fn display_for(member: &Member, languages: &[String]) -> Option<String> {
+    if languages.is_empty() {
+        return member.display.clone();
+    }
+    let code_system = member.code_system.as_ref();
+    let default_language =
+        code_system.and_then(|code_system| code_system.code_system.language.clone());
+    for language in languages {
+        if language == "*" {
+            return member.display.clone();
+        }
+        let wanted = language.to_lowercase();
+        let fits = |candidate: &Option<String>| {
+            candidate.as_deref().is_some_and(|have| {
+                let have = have.to_lowercase();
+                have == wanted
+                    || have.starts_with(&format!("{wanted}-"))
+                    || wanted.starts_with(&format!("{have}-"))
+            })
+        };
+        if fits(&default_language) && member.display.is_some() {
+            return member.display.clone();
+        }
+        if let Some(designation) = member
+            .value_set_designations
+            .iter()
+            .find(|designation| fits(&designation.language))
+        {
+            return Some(designation.value.clone());
+        }
+        if let (Some(code_system), Some(concept_idx)) = (code_system, member.concept_idx) {
+            if let Some(designation) = code_system
+                .concept(concept_idx)
+                .designations
+                .iter()
+                .find(|designation| fits(&designation.language))
+            {
+                return Some(designation.value.clone());
+            }
+        }
+    }
+    member.display.clone()
+}
+
+fn render_member(member: &Member, options: &ExpandOptions) -> Json {
+    let mut entry = json!({"system": member.system});
+    if let Some(version) = &member.version {
+        entry["version"] = json!(version);
+    }
+    entry["code"] = json!(member.code);
+    if let Some(display) = display_for(member, &options.languages) {
+        entry["display"] = json!(display);
+    }
+    if member.not_selectable {
+        entry["abstract"] = json!(true);
+    }
+    if member.inactive {
+        entry["inactive"] = json!(true);
+    }
+    let concept = member
+        .code_system
+        .as_ref()
+        .zip(member.concept_idx)
+        .map(|(code_system, idx)| code_system.concept(idx));
+    if options.include_designations {
+        let mut designations: Vec<Json> = member
+            .value_set_designations
+            .iter()
+            .map(Designation::to_json)
+            .collect();
+        if let Some(concept) = concept {
+            designations.extend(concept.designations.iter().map(Designation::to_json));
+        }
+        if !designations.is_empty() {
+            entry["designation"] = Json::Array(designations);
+        }
+    }
+    let mut extensions = Vec::new();
+    if options.include_definition {
+        if let Some(definition) = concept.and_then(|concept| concept.definition.as_ref()) {
+            extensions.push(json!({"url": "http://hl7.org/fhir/StructureDefinition/valueset-concept-definition", "valueString": definition}));
+        }
+    }
+    if let Some(concept) = concept {
+        for property_code in &options.properties {
+            for property in concept
+                .properties
+                .iter()
+                .filter(|property| &property.code == property_code)
+            {
+                let mut value_extension = json!({"url": "value"});
+                value_extension[property.value_key.as_str()] = property.value.clone();
+                extensions.push(json!({
+                    "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property",
+                    "extension": [{"url": "code", "valueCode": property.code}, value_extension]
+                }));
+            }
+        }
+    }
+    if !extensions.is_empty() {
+        entry["extension"] = Json::Array(extensions);
+    }
+    entry
+}
+
+/// Nests a page of members along the is-a hierarchy: each member goes under its nearest ancestor
+/// that is also in the page.
+fn nest(members: &[Member], rendered: Vec<Json>) -> Vec<Json> {
+    let n_members = members.len();
+    let mut parent_of: Vec<Option<usize>> = vec![None; n_members];
+    let position: std::collections::HashMap<(String, u32), usize> = members
+        .iter()
+        .enumerate()
+        .filter_map(|(position, member)| {
+            member
+                .concept_idx
+                .map(|idx| ((member.system.clone(), idx), position))
+        })
+        .collect();
+    for (position_idx, member) in members.iter().enumerate() {
+        let (Some(code_system), Some(concept_idx)) = (&member.code_system, member.concept_idx)
+        else {
+            continue;
+        };
+        // Walk up until an ancestor present in the page is found.
+        let mut frontier = code_system.parents[concept_idx as usize].clone();
+        let mut seen = HashSet::new();
+        while !frontier.is_empty() {
+            let mut found = None;
+            for ancestor in &frontier {
+                if let Some(parent_position) = position.get(&(member.system.clone(), *ancestor)) {
+                    if *parent_position != position_idx {
+                        found = Some(*parent_position);
+                        break;
+                    }
+                }
+            }
+            if found.is_some() {
+                parent_of[position_idx] = found;
+                break;
+            }
+            let mut next = Vec::new();
+            for ancestor in frontier {
+                if seen.insert(ancestor) {
+                    next.extend(code_system.parents[ancestor as usize].iter().copied());
+                }
+            }
+            frontier = next;
+        }
+    }
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n_members];
+    let mut roots = Vec::new();
+    for (position_idx, parent) in parent_of.iter().enumerate() {
+        match parent {
+            Some(parent) => children[*parent].push(position_idx),
+            None => roots.push(position_idx),
+        }
+    }
+    let mut slots: Vec<Option<Json>> = rendered.into_iter().map(Some).collect();
+    fn build(
+        position: usize,
+        children: &[Vec<usize>],
+        slots: &mut [Option<Json>],
+        depth: usize,
+    ) -> Json {
+        let mut node = slots[position].take().unwrap_or(Json::Null);
+        if depth < 64 && !children[position].is_empty() {
+            let nested: Vec<Json> = children[position]
+                .iter()
+                .map(|child| build(*child, children, slots, depth + 1))
+                .collect();
+            node["contains"] = Json::Array(nested);
+        }
+        node
+    }
+    roots
+        .into_iter()
+        .map(|root| build(root, &children, &mut slots, 0))
+        .collect()
+}
+
+/// `ValueSet/$expand`.
+pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
+    let params = context.params;
+    let value_set = requested_value_set(context)?;
+    let options = ExpandOptions {
+        active_only: params.bool("activeOnly").unwrap_or(false),
+        filter: params
+            .str("filter")
+            .filter(|filter| !filter.trim().is_empty()),
+        offset: params.int("offset").unwrap_or(0).max(0) as usize,
+        count: params.int("count").map(|count| count.max(0) as usize),
+        include_designations: params.bool("includeDesignations").unwrap_or(false),
+        include_definition: params.bool("includeDefinition").unwrap_or(false),
+        exclude_nested: params.bool("excludeNested").unwrap_or(false),
+        properties: params.strs("property"),
+        languages: context.display_languages(),
+    };
+    let mut expansion = compute(context, &value_set, &mut Vec::new())?;
+    if options.active_only {
+        expansion.members.retain(|member| !member.inactive);
+    }
+    if let Some(filter) = &options.filter {
+        expansion.members.retain(|member| {
+            member
+                .display
+                .as_deref()
+                .is_some_and(|display| text::matches(display, filter))
+                || text::matches(&member.code, filter)
+                || member
+                    .code_system
+                    .as_ref()
+                    .zip(member.concept_idx)
+                    .is_some_and(|(code_system, idx)| {
+                        code_system
+                            .concept(idx)
+                            .designations
+                            .iter()
+                            .any(|designation| text::matches(&designation.value, filter))
+                    })
+        });
+    }
+    let total = expansion.members.len();
+    let threshold = context
+        .request
+        .too_costly_threshold
+        .unwrap_or(super::TOO_COSTLY_DEFAULT);
+    if options.count.is_none() && total > threshold {
+        let message = format!(
+            "The value set '{}' expansion has too many codes to produce (>{threshold})",
+            value_set_canonical(&value_set)
+        );
+        return Err(StoreError::with_issue(
+            StoreErrorKind::TooCostly,
+            Issue::error("too-costly", message).tx("too-costly"),
+        ));
+    }
+    let page_end = match options.count {
+        Some(count) => options.offset.saturating_add(count).min(total),
+        None => total,
+    };
+    let page: &[Member] = if options.offset < total {
+        &expansion.members[options.offset..page_end]
+    } else {
+        &[]
+    };
+    let rendered: Vec<Json> = page
+        .iter()
+        .map(|member| render_member(member, &options))
+        .collect();
+    let paged = options.offset > 0 || options.count.is_some_and(|count| count < total);
+    let contains = if options.exclude_nested || paged || options.filter.is_some() {
+        rendered
+    } else {
+        nest(page, rendered)
+    };
+
+    let mut parameters = Vec::new();
+    let echo_names = [
+        ("activeOnly", "valueBoolean"),
+        ("count", "valueInteger"),
+        ("displayLanguage", "valueCode"),
+        ("excludeNested", "valueBoolean"),
+        ("filter", "valueString"),
+        ("includeDefinition", "valueBoolean"),
+        ("includeDesignations", "valueBoolean"),
+        ("offset", "valueInteger"),
+    ];
+    for (name, value_key) in echo_names {
+        if let Some(text) = params.str(name) {
+            let value = match value_key {
+                "valueBoolean" => json!(text == "true"),
+                "valueInteger" => json!(text.parse::<i64>().unwrap_or(0)),
+                _ => json!(text),
+            };
+            let mut parameter = json!({"name": name});
+            parameter[value_key] = value;
+            parameters.push(parameter);
+        }
+    }
+    for name in [
+        "property",
+        "system-version",
+        "check-system-version",
+        "force-system-version",
+    ] {
+        for text in params.strs(name) {
+            let value_key = if name == "property" {
+                "valueString"
+            } else {
+                "valueUri"
+            };
+            let mut parameter = json!({"name": name});
+            parameter[value_key] = json!(text);
+            parameters.push(parameter);
+        }
+    }
+    for used in &expansion.used_code_systems {
+        parameters.push(json!({"name": "used-codesystem", "valueUri": used}));
+    }
+    for used in &expansion.used_value_sets {
+        parameters.push(json!({"name": "used-valueset", "valueUri": used}));
+    }
+
+    let mut result = value_set.resource.clone();
+    if let Some(map) = result.as_object_mut() {
+        map.remove("expansion");
+        map.remove("compose");
+        map.remove("text");
+    }
+    let mut expansion_json = json!({
+        "identifier": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "total": total,
+    });
+    if options.offset > 0 || options.count.is_some() {
+        expansion_json["offset"] = json!(options.offset);
+    }
+    if !parameters.is_empty() {
+        expansion_json["parameter"] = Json::Array(parameters);
+    }
+    if !contains.is_empty() {
+        expansion_json["contains"] = Json::Array(contains);
+    }
+    result["expansion"] = expansion_json;
+    Ok(result)
+}

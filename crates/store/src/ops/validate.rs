@@ -1,0 +1,795 @@
+//! `$validate-code` for CodeSystem and ValueSet, and `$batch-validate-code`.
+//!
+//! Findings are issues in the tx-issue-type vocabulary; `result` is true only when some coding is
+//! a known, active-or-allowed member and nothing of severity error was found.
+
+use super::expand::{
+    display_for, filter_matches, include_code_system, requested_value_set, value_set_canonical,
+    Member,
+};
+use super::Context;
+use crate::index::CodeSystemIndex;
+use crate::{StoreError, StoreErrorKind};
+use model::fhir::{array_of, str_of, Issue, IssueSeverity, Json, OperationOutcome, Parameters};
+use model::terminology::{ConceptSet, ValueSet};
+use serde_json::json;
+use std::sync::Arc;
+
+/// How the codes arrived, which decides the expression paths in issues.
+#[derive(Clone, Copy, PartialEq)]
+enum InputShape {
+    Code,
+    Coding,
+    CodeableConcept,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Coding {
+    system: Option<String>,
+    version: Option<String>,
+    code: String,
+    display: Option<String>,
+}
+
+fn coding_from_json(value: &Json) -> Coding {
+    Coding {
+        system: str_of(value, "system").map(str::to_owned),
+        version: str_of(value, "version").map(str::to_owned),
+        code: str_of(value, "code").unwrap_or_default().to_owned(),
+        display: str_of(value, "display").map(str::to_owned),
+    }
+}
+
+fn input_codings(
+    params: &Parameters,
+    system_param: &str,
+) -> Result<(InputShape, Vec<Coding>, Option<Json>), StoreError> {
+    if let Some(concept) = params.complex("codeableConcept", "valueCodeableConcept") {
+        let codings = array_of(concept, "coding")
+            .iter()
+            .map(coding_from_json)
+            .collect();
+        return Ok((InputShape::CodeableConcept, codings, Some(concept.clone())));
+    }
+    if let Some(coding) = params.complex("coding", "valueCoding") {
+        return Ok((InputShape::Coding, vec![coding_from_json(coding)], None));
+    }
+    let code = params.str("code").ok_or_else(|| {
+        StoreError::invalid("no code to validate: give code, coding or codeableConcept")
+    })?;
+    Ok((
+        InputShape::Code,
+        vec![Coding {
+            system: params.str(system_param),
+            version: params
+                .str("systemVersion")
+                .or_else(|| params.str("version")),
+            code,
+            display: params.str("display"),
+        }],
+        None,
+    ))
+}
+
+fn path(shape: InputShape, coding_idx: usize, element: &str) -> String {
+    match shape {
+        InputShape::Code => element.to_owned(),
+        InputShape::Coding => format!("Coding.{element}"),
+        InputShape::CodeableConcept => format!("CodeableConcept.coding[{coding_idx}].{element}"),
+    }
+}
+
+fn coding_path(shape: InputShape, coding_idx: usize) -> String {
+    match shape {
+        InputShape::Code | InputShape::Coding => "Coding".to_owned(),
+        InputShape::CodeableConcept => format!("CodeableConcept.coding[{coding_idx}]"),
+    }
+}
+
+/// What checking one coding found.
+#[derive(Default)]
+struct CodingFinding {
+    code_system: Option<Arc<CodeSystemIndex>>,
+    concept_idx: Option<u32>,
+    /// The code as the code system spells it, when only a case-insensitive match found it.
+    normalized_code: Option<String>,
+    in_value_set: bool,
+    issues: Vec<Issue>,
+    unknown_system: Option<String>,
+    display: Option<String>,
+}
+
+fn lenient_display(context: &Context<'_>) -> bool {
+    context
+        .params
+        .bool("lenient-display-validation")
+        .unwrap_or(false)
+}
+
+fn normalize_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Checks a given display against the concept's display and designations.
+fn check_display(
+    context: &Context<'_>,
+    code_system: &CodeSystemIndex,
+    concept_idx: u32,
+    given: &str,
+    shape: InputShape,
+    coding_idx: usize,
+) -> Option<Issue> {
+    let concept = code_system.concept(concept_idx);
+    let languages = context.display_languages();
+    let candidates: Vec<&str> = concept
+        .display
+        .iter()
+        .map(String::as_str)
+        .chain(
+            concept
+                .designations
+                .iter()
+                .map(|designation| designation.value.as_str()),
+        )
+        .collect();
+    if candidates.iter().any(|candidate| *candidate == given) {
+        return None;
+    }
+    if candidates.is_empty() {
+        return None;
+    }
+    let case_insensitive = candidates
+        .iter()
+        .any(|candidate| candidate.to_lowercase() == given.to_lowercase());
+    if case_insensitive {
+        return None;
+    }
+    let whitespace_only = candidates
+        .iter()
+        .any(|candidate| normalize_whitespace(candidate) == normalize_whitespace(given));
+    let valid = concept.display.clone().unwrap_or_default();
+    let language = code_system
+        .code_system
+        .language
+        .clone()
+        .unwrap_or_else(|| "en".to_owned());
+    let languages_text = if languages.is_empty() {
+        "--".to_owned()
+    } else {
+        languages.join(", ")
+    };
+    let text = format!(
+        "{} '{given}' for {}#{}. Valid display is '{valid}' ({language}) (for the language(s) '{languages_text}')",
+        if whitespace_only { "Wrong whitespace in Display Name" } else { "Wrong Display Name" },
+        code_system.url(),
+        concept.code
+    );
+    let severity = if lenient_display(context) {
+        IssueSeverity::Warning
+    } else {
+        IssueSeverity::Error
+    };
+    Some(
+        Issue::new(severity, "invalid", text)
+            .tx("invalid-display")
+            .at(path(shape, coding_idx, "display")),
+    )
+}
+
+fn status_issues(
+    code_system: &CodeSystemIndex,
+    concept_idx: u32,
+    shape: InputShape,
+    coding_idx: usize,
+) -> Vec<Issue> {
+    let flags = &code_system.flags[concept_idx as usize];
+    let code = &code_system.concept(concept_idx).code;
+    let mut issues = Vec::new();
+    if flags.inactive {
+        let status = flags
+            .status
+            .clone()
+            .unwrap_or_else(|| "inactive".to_owned());
+        let described = if status == "inactive" {
+            status
+        } else {
+            format!("{status} and inactive")
+        };
+        issues.push(
+            Issue::warning("business-rule", format!("The concept '{code}' has a status of {described} and its use should be reviewed"))
+                .tx("code-comment")
+                .at(coding_path(shape, coding_idx)),
+        );
+    } else if flags.deprecated {
+        issues.push(
+            Issue::warning(
+                "business-rule",
+                format!("The concept '{code}' is deprecated and its use should be reviewed"),
+            )
+            .tx("code-comment")
+            .at(coding_path(shape, coding_idx)),
+        );
+    }
+    issues
+}
+
+/// Whether a concept is in one include or exclude.
+fn set_contains(
+    context: &Context<'_>,
+    set: &ConceptSet,
+    value_set: &ValueSet,
+    code_system: &Arc<CodeSystemIndex>,
+    concept_idx: u32,
+    stack: &mut Vec<String>,
+) -> Result<bool, StoreError> {
+    if let Some(system) = &set.system {
+        if system != code_system.url()
+            && model::uris::canonical_for_oid(system) != Some(code_system.url())
+        {
+            return Ok(false);
+        }
+        let included = include_code_system(context, system, set.version.as_deref(), value_set)?;
+        if included.version() != code_system.version() {
+            return Ok(false);
+        }
+        let code = &code_system.concept(concept_idx).code;
+        let in_set = if !set.concepts.is_empty() {
+            set.concepts.iter().any(|reference| {
+                &reference.code == code
+                    || (!code_system.case_sensitive()
+                        && reference.code.to_lowercase() == code.to_lowercase())
+            })
+        } else {
+            let mut all = true;
+            for filter in &set.filters {
+                if !filter_matches(code_system, concept_idx, filter)? {
+                    all = false;
+                    break;
+                }
+            }
+            all
+        };
+        if !in_set {
+            return Ok(false);
+        }
+    }
+    for canonical in &set.value_sets {
+        let entry = context.value_set(canonical, None).ok_or_else(|| {
+            StoreError::with_issue(
+                StoreErrorKind::NotFound,
+                Issue::error(
+                    "not-found",
+                    format!("Unable to find included value set '{canonical}'"),
+                )
+                .tx("not-found"),
+            )
+        })?;
+        if !value_set_contains(context, &entry.value_set, code_system, concept_idx, stack)? {
+            return Ok(false);
+        }
+    }
+    Ok(set.system.is_some() || !set.value_sets.is_empty())
+}
+
+/// Whether a concept is a member of a value set, without expanding it.
+fn value_set_contains(
+    context: &Context<'_>,
+    value_set: &ValueSet,
+    code_system: &Arc<CodeSystemIndex>,
+    concept_idx: u32,
+    stack: &mut Vec<String>,
+) -> Result<bool, StoreError> {
+    let canonical = value_set_canonical(value_set);
+    if stack.contains(&canonical) {
+        let message = format!(
+            "Found a circularity pointing to {canonical} processing ValueSet with pathway [{}]",
+            stack.join(", ")
+        );
+        return Err(StoreError::with_issue(
+            StoreErrorKind::Unprocessable,
+            Issue::error("processing", message).tx("vs-invalid"),
+        ));
+    }
+    let Some(compose) = &value_set.compose else {
+        let code = &code_system.concept(concept_idx).code;
+        let contains = value_set
+            .resource
+            .get("expansion")
+            .map(|expansion| array_of(expansion, "contains"))
+            .unwrap_or(&[]);
+        return Ok(contains.iter().any(|entry| {
+            str_of(entry, "system") == Some(code_system.url())
+                && str_of(entry, "code") == Some(code)
+        }));
+    };
+    stack.push(canonical);
+    let result = (|| {
+        let mut included = false;
+        for include in &compose.include {
+            if set_contains(context, include, value_set, code_system, concept_idx, stack)? {
+                included = true;
+                break;
+            }
+        }
+        if !included {
+            return Ok(false);
+        }
+        for exclude in &compose.exclude {
+            if set_contains(context, exclude, value_set, code_system, concept_idx, stack)? {
+                return Ok(false);
+            }
+        }
+        if compose.inactive == Some(false) && code_system.flags[concept_idx as usize].inactive {
+            return Ok(false);
+        }
+        Ok(true)
+    })();
+    stack.pop();
+    result
+}
+
+/// The code systems a value set draws on, for inferring a coding's system.
+fn systems_of(value_set: &ValueSet) -> Vec<String> {
+    let mut systems = Vec::new();
+    if let Some(compose) = &value_set.compose {
+        for include in &compose.include {
+            if let Some(system) = &include.system {
+                if !systems.contains(system) {
+                    systems.push(system.clone());
+                }
+            }
+        }
+    }
+    systems
+}
+
+/// Picks the code system version to validate a coding against, preferring the one the value set pins.
+fn code_system_for(
+    context: &Context<'_>,
+    value_set: Option<&ValueSet>,
+    system: &str,
+    version: Option<&str>,
+) -> Option<Arc<CodeSystemIndex>> {
+    if version.is_some() {
+        return context.code_system(system, version);
+    }
+    if let Some(compose) = value_set.and_then(|value_set| value_set.compose.as_ref()) {
+        for include in &compose.include {
+            if include.system.as_deref() == Some(system) {
+                if let Some(code_system) = context.code_system(system, include.version.as_deref()) {
+                    return Some(code_system);
+                }
+            }
+        }
+    }
+    context.code_system(system, None)
+}
+
+fn check_coding(
+    context: &Context<'_>,
+    value_set: Option<&ValueSet>,
+    coding: &Coding,
+    shape: InputShape,
+    coding_idx: usize,
+) -> Result<CodingFinding, StoreError> {
+    let mut finding = CodingFinding::default();
+    let vs_canonical = value_set.map(value_set_canonical).unwrap_or_default();
+    let system = match &coding.system {
+        Some(system) => system.clone(),
+        None => {
+            let candidates = value_set.map(systems_of).unwrap_or_default();
+            let inferred = candidates.iter().find(|system| {
+                context
+                    .code_system(system, None)
+                    .is_some_and(|code_system| code_system.find_lenient(&coding.code).is_some())
+            });
+            match (inferred, value_set) {
+                (Some(system), Some(_))
+                    if context.params.bool("inferSystem").unwrap_or(false)
+                        || shape == InputShape::Code =>
+                {
+                    system.clone()
+                }
+                _ => {
+                    if value_set.is_some() {
+                        finding.issues.push(
+                            Issue::error("code-invalid", format!("The provided code '#{}' was not found in the value set '{vs_canonical}'", coding.code))
+                                .tx("not-in-vs")
+                                .at(path(shape, coding_idx, "code")),
+                        );
+                    }
+                    finding.issues.push(
+                        Issue::error("not-found", format!("The System URI could not be determined for the code '{}' in the ValueSet '{vs_canonical}'", coding.code))
+                            .tx("cannot-infer")
+                            .at(path(shape, coding_idx, "code")),
+                    );
+                    return Ok(finding);
+                }
+            }
+        }
+    };
+    let Some(code_system) = code_system_for(context, value_set, &system, coding.version.as_deref())
+    else {
+        let version = context.effective_version(&system, coding.version.as_deref());
+        let known = context.known_versions(&system);
+        let (message, caused_by) = match version {
+            Some(version) if !known.is_empty() => (
+                format!("A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. Valid versions: {}", known.join(", ")),
+                format!("{system}|{version}"),
+            ),
+            Some(version) => (format!("A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated"), format!("{system}|{version}")),
+            None => (format!("A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"), system.clone()),
+        };
+        finding.issues.push(
+            Issue::error("not-found", message)
+                .tx("not-found")
+                .at(path(shape, coding_idx, "system")),
+        );
+        if value_set.is_some() {
+            finding.issues.push(
+                Issue::error("code-invalid", format!("The provided code '{system}#{}' was not found in the value set '{vs_canonical}'", coding.code))
+                    .tx("not-in-vs")
+                    .at(path(shape, coding_idx, "code")),
+            );
+        }
+        finding.unknown_system = Some(caused_by);
+        return Ok(finding);
+    };
+    finding.code_system = Some(code_system.clone());
+    let Some((concept_idx, case_folded)) = code_system.find_lenient(&coding.code) else {
+        let version_text = code_system
+            .version()
+            .map(|version| format!(" version '{version}'"))
+            .unwrap_or_default();
+        let severity = if code_system.code_system.content == "fragment" {
+            IssueSeverity::Warning
+        } else {
+            IssueSeverity::Error
+        };
+        finding.issues.push(
+            Issue::new(
+                severity,
+                "code-invalid",
+                format!(
+                    "Unknown code '{}' in the CodeSystem '{}'{version_text}",
+                    coding.code,
+                    code_system.url()
+                ),
+            )
+            .tx("invalid-code")
+            .at(path(shape, coding_idx, "code")),
+        );
+        if value_set.is_some() {
+            finding.issues.push(
+                Issue::error(
+                    "code-invalid",
+                    format!(
+                        "The provided code '{}#{}' was not found in the value set '{vs_canonical}'",
+                        code_system.url(),
+                        coding.code
+                    ),
+                )
+                .tx("not-in-vs")
+                .at(path(shape, coding_idx, "code")),
+            );
+        }
+        return Ok(finding);
+    };
+    finding.concept_idx = Some(concept_idx);
+    if case_folded {
+        finding.normalized_code = Some(code_system.concept(concept_idx).code.clone());
+    }
+    let member = Member {
+        system: code_system.url().to_owned(),
+        version: code_system.version().map(str::to_owned),
+        code: code_system.concept(concept_idx).code.clone(),
+        display: code_system.concept(concept_idx).display.clone(),
+        code_system: Some(code_system.clone()),
+        concept_idx: Some(concept_idx),
+        inactive: code_system.flags[concept_idx as usize].inactive,
+        not_selectable: code_system.flags[concept_idx as usize].not_selectable,
+        value_set_designations: Vec::new(),
+        value_set_extra: None,
+    };
+    finding.display = display_for(&member, &context.display_languages());
+    finding.in_value_set = match value_set {
+        Some(value_set) => value_set_contains(
+            context,
+            value_set,
+            &code_system,
+            concept_idx,
+            &mut Vec::new(),
+        )?,
+        None => true,
+    };
+    let active_only = context.params.bool("activeOnly").unwrap_or(false);
+    if finding.in_value_set && active_only && member.inactive {
+        finding.in_value_set = false;
+        finding.issues.push(
+            Issue::error(
+                "business-rule",
+                format!("The concept '{}' is valid but is not active", member.code),
+            )
+            .tx("code-rule")
+            .at(path(shape, coding_idx, "code")),
+        );
+    }
+    if finding.in_value_set
+        && context.params.bool("abstract") == Some(false)
+        && member.not_selectable
+    {
+        finding.in_value_set = false;
+        finding.issues.push(
+            Issue::error(
+                "business-rule",
+                format!(
+                    "The code '{}' is abstract, and not allowed in this context",
+                    member.code
+                ),
+            )
+            .tx("code-rule")
+            .at(path(shape, coding_idx, "code")),
+        );
+    }
+    if !finding.in_value_set {
+        let text = format!(
+            "The provided code '{}#{}' was not found in the value set '{vs_canonical}'",
+            code_system.url(),
+            member.code
+        );
+        if shape == InputShape::CodeableConcept {
+            finding.issues.push(
+                Issue::information("code-invalid", text)
+                    .tx("this-code-not-in-vs")
+                    .at(path(shape, coding_idx, "code")),
+            );
+        } else {
+            finding.issues.push(
+                Issue::error("code-invalid", text)
+                    .tx("not-in-vs")
+                    .at(path(shape, coding_idx, "code")),
+            );
+        }
+    }
+    if let Some(given) = &coding.display {
+        if let Some(issue) =
+            check_display(context, &code_system, concept_idx, given, shape, coding_idx)
+        {
+            finding.issues.push(issue);
+        }
+    }
+    finding
+        .issues
+        .extend(status_issues(&code_system, concept_idx, shape, coding_idx));
+    Ok(finding)
+}
+
+fn render(
+    result: bool,
+    shape: InputShape,
+    codings: &[Coding],
+    concept: Option<Json>,
+    findings: &[CodingFinding],
+    mut issues: Vec<Issue>,
+) -> Json {
+    let mut out = Parameters::default();
+    // Report the coding that decided the answer: the first valid one, else the first that was found.
+    let chosen = findings
+        .iter()
+        .position(|finding| finding.in_value_set && finding.concept_idx.is_some())
+        .or_else(|| {
+            findings
+                .iter()
+                .position(|finding| finding.concept_idx.is_some())
+        })
+        .or(if findings.len() == 1 { Some(0) } else { None });
+    if let Some(concept) = concept {
+        out.push_value("codeableConcept", "valueCodeableConcept", concept);
+    }
+    if let Some(chosen) = chosen {
+        let finding = &findings[chosen];
+        let coding = &codings[chosen];
+        if shape != InputShape::CodeableConcept || finding.concept_idx.is_some() {
+            let code = finding
+                .code_system
+                .as_ref()
+                .zip(finding.concept_idx)
+                .map(|(code_system, idx)| code_system.concept(idx).code.clone());
+            out.push_value(
+                "code",
+                "valueCode",
+                json!(code.unwrap_or_else(|| coding.code.clone())),
+            );
+            if let Some(code_system) = &finding.code_system {
+                out.push_value("system", "valueUri", json!(code_system.url()));
+                if let Some(version) = code_system.version() {
+                    out.push_value("version", "valueString", json!(version));
+                }
+            } else if let Some(system) = &coding.system {
+                out.push_value("system", "valueUri", json!(system));
+            }
+            if let Some(display) = &finding.display {
+                out.push_value("display", "valueString", json!(display));
+            }
+            if let (Some(code_system), Some(idx)) = (&finding.code_system, finding.concept_idx) {
+                if code_system.flags[idx as usize].inactive {
+                    out.push_value("inactive", "valueBoolean", json!(true));
+                }
+            }
+            if let Some(normalized) = &finding.normalized_code {
+                out.push_value("normalized-code", "valueCode", json!(normalized));
+            }
+        }
+    }
+    for finding in findings {
+        if let Some(system) = &finding.unknown_system {
+            out.push_value(
+                "x-caused-by-unknown-system",
+                "valueCanonical",
+                json!(system),
+            );
+        }
+    }
+    issues.sort_by(|left, right| left.severity.cmp(&right.severity));
+    let messages: Vec<String> = issues
+        .iter()
+        .filter(|issue| {
+            issue.severity <= IssueSeverity::Warning && !result
+                || issue.severity <= IssueSeverity::Error
+        })
+        .map(|issue| issue.text.clone())
+        .collect();
+    if !issues.is_empty() {
+        out.push_resource(
+            "issues",
+            OperationOutcome {
+                issues: issues.clone(),
+            }
+            .to_json(),
+        );
+    }
+    if !messages.is_empty() {
+        out.push_value("message", "valueString", json!(messages.join("; ")));
+    } else if !result {
+        let warnings: Vec<String> = issues.iter().map(|issue| issue.text.clone()).collect();
+        if !warnings.is_empty() {
+            out.push_value("message", "valueString", json!(warnings.join("; ")));
+        }
+    }
+    out.push_value("result", "valueBoolean", json!(result));
+    out.to_resource()
+}
+
+fn validate(
+    context: &Context<'_>,
+    value_set: Option<&ValueSet>,
+    shape: InputShape,
+    codings: Vec<Coding>,
+    concept: Option<Json>,
+) -> Result<Json, StoreError> {
+    let mut findings = Vec::new();
+    for (coding_idx, coding) in codings.iter().enumerate() {
+        findings.push(check_coding(context, value_set, coding, shape, coding_idx)?);
+    }
+    let mut issues: Vec<Issue> = findings
+        .iter()
+        .flat_map(|finding| finding.issues.clone())
+        .collect();
+    let valid_coding = findings.iter().any(|finding| {
+        finding.in_value_set
+            && finding.concept_idx.is_some()
+            && !finding
+                .issues
+                .iter()
+                .any(|issue| issue.severity <= IssueSeverity::Error)
+    });
+    if shape == InputShape::CodeableConcept
+        && !findings
+            .iter()
+            .any(|finding| finding.in_value_set && finding.concept_idx.is_some())
+    {
+        if let Some(value_set) = value_set {
+            issues.insert(
+                0,
+                Issue::error(
+                    "code-invalid",
+                    format!(
+                        "No valid coding was found for the value set '{}'",
+                        value_set_canonical(value_set)
+                    ),
+                )
+                .tx("not-in-vs"),
+            );
+        }
+    }
+    let result = valid_coding
+        && !issues.iter().any(|issue| {
+            issue.severity <= IssueSeverity::Error && issue.tx_code != Some("this-code-not-in-vs")
+        });
+    let result = if shape == InputShape::CodeableConcept {
+        valid_coding
+            && !issues.iter().any(|issue| {
+                issue.severity <= IssueSeverity::Error && issue.tx_code == Some("invalid-display")
+            })
+    } else {
+        result
+    };
+    Ok(render(result, shape, &codings, concept, &findings, issues))
+}
+
+/// `CodeSystem/$validate-code`.
+pub fn validate_code_system(context: &Context<'_>) -> Result<Json, StoreError> {
+    let params = context.params;
+    let (shape, mut codings, concept) = input_codings(params, "url")?;
+    if let Some(id) = &context.request.instance_id {
+        let code_system = context
+            .code_system_by_id(id)
+            .ok_or_else(|| StoreError::not_found(format!("CodeSystem/{id} is not known")))?;
+        for coding in &mut codings {
+            coding
+                .system
+                .get_or_insert_with(|| code_system.url().to_owned());
+            if coding.version.is_none() {
+                coding.version = code_system.version().map(str::to_owned);
+            }
+        }
+    }
+    if shape == InputShape::Code {
+        if let Some(coding) = codings.first_mut() {
+            if coding.system.is_none() {
+                coding.system = params.str("system");
+            }
+            if coding.system.is_none() {
+                return Err(StoreError::invalid(
+                    "no code system was named: give url or system",
+                ));
+            }
+        }
+    }
+    validate(context, None, shape, codings, concept)
+}
+
+/// `ValueSet/$validate-code`.
+pub fn validate_value_set(context: &Context<'_>) -> Result<Json, StoreError> {
+    let value_set = requested_value_set(context)?;
+    let (shape, codings, concept) = input_codings(context.params, "system")?;
+    validate(context, Some(&value_set), shape, codings, concept)
+}
+
+/// `ValueSet/$batch-validate-code`: each `validation` part is one `$validate-code` call.
+pub fn batch_validate(context: &Context<'_>) -> Result<Json, StoreError> {
+    let mut out = Parameters::default();
+    for entry in context.params.all("validation") {
+        let mut inner = Parameters {
+            entries: array_of(entry, "part").to_vec(),
+        };
+        for shared in context
+            .params
+            .entries
+            .iter()
+            .filter(|shared| str_of(shared, "name") != Some("validation"))
+        {
+            let name = str_of(shared, "name").unwrap_or_default();
+            if !inner.has(name) || name == "tx-resource" {
+                inner.entries.push(shared.clone());
+            }
+        }
+        let request = super::OpRequest {
+            params: inner,
+            ..context.request.clone()
+        };
+        let answer = match super::run("ValueSet/$validate-code", registry_of(context), &request) {
+            Ok(answer) => answer,
+            Err(error) => error.outcome.to_json(),
+        };
+        out.push_parts(
+            "validation",
+            vec![json!({"name": "response", "resource": answer})],
+        );
+    }
+    Ok(out.to_resource())
+}
+
+fn registry_of<'a>(context: &Context<'a>) -> &'a crate::index::Registry {
+    context.base_registry()
+}

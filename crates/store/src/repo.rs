@@ -1,0 +1,557 @@
+//! Persistence of resources: one row per resource, and for a CodeSystem one row per concept,
+//! designation, property and is-a edge. Every write is one transaction.
+
+use crate::db::{with_conn, Database};
+use crate::schema::{
+    concept_map_elements, concept_parents, concept_properties, concepts, designations, generation,
+    resources,
+};
+use crate::{StoreError, StoreErrorKind};
+use diesel::prelude::*;
+use model::fhir::{array_of, str_of};
+use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
+use model::Json;
+use std::collections::HashMap;
+
+/// SQLite allows 32,766 bound parameters per statement; rows have at most 7 columns.
+const INSERT_CHUNK: usize = 4000;
+
+#[derive(Insertable)]
+#[diesel(table_name = resources)]
+#[diesel(treat_none_as_default_value = false)]
+struct NewResource<'a> {
+    resource_type: &'a str,
+    id: &'a str,
+    url: Option<&'a str>,
+    version: Option<&'a str>,
+    name: Option<&'a str>,
+    title: Option<&'a str>,
+    status: Option<&'a str>,
+    version_id: i64,
+    last_updated: &'a str,
+    json: &'a str,
+}
+
+#[derive(Insertable, Queryable)]
+#[diesel(table_name = concepts)]
+#[diesel(treat_none_as_default_value = false)]
+struct ConceptRow {
+    resource_pk: i64,
+    ordinal: i32,
+    code: String,
+    display: Option<String>,
+    definition: Option<String>,
+    nest_parent: Option<i32>,
+    extra: Option<String>,
+}
+
+#[derive(Insertable, Queryable)]
+#[diesel(table_name = designations)]
+#[diesel(treat_none_as_default_value = false)]
+struct DesignationRow {
+    resource_pk: i64,
+    concept_ordinal: i32,
+    ordinal: i32,
+    language: Option<String>,
+    use_coding: Option<String>,
+    value: String,
+    extra: Option<String>,
+}
+
+#[derive(Insertable, Queryable)]
+#[diesel(table_name = concept_properties)]
+#[diesel(treat_none_as_default_value = false)]
+struct PropertyRow {
+    resource_pk: i64,
+    concept_ordinal: i32,
+    ordinal: i32,
+    code: String,
+    value_key: String,
+    value: String,
+    extra: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = concept_parents)]
+struct ParentRow {
+    resource_pk: i64,
+    child_ordinal: i32,
+    parent_ordinal: i32,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = concept_map_elements)]
+#[diesel(treat_none_as_default_value = false)]
+struct MapElementRow {
+    resource_pk: i64,
+    ordinal: i32,
+    source_system: Option<String>,
+    source_code: String,
+    target_system: Option<String>,
+    target_code: Option<String>,
+    equivalence: Option<String>,
+}
+
+/// The search columns of one stored resource.
+#[derive(Queryable, Clone, Debug)]
+pub struct ResourceHeader {
+    pub pk: i64,
+    pub id: String,
+    pub url: Option<String>,
+    pub version: Option<String>,
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub status: Option<String>,
+}
+
+fn to_text(value: &Option<Json>) -> Option<String> {
+    value.as_ref().map(|value| value.to_string())
+}
+
+fn from_text(text: Option<String>) -> Result<Option<Json>, StoreError> {
+    text.map(|text| {
+        serde_json::from_str(&text).map_err(|error| {
+            StoreError::new(
+                StoreErrorKind::Database,
+                format!("corrupt JSON column: {error}"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// The is-a edges of a CodeSystem: nesting, plus `parent` properties that name a known code.
+pub fn is_a_edges(code_system: &CodeSystem) -> Vec<(usize, usize)> {
+    let by_code: HashMap<&str, usize> = code_system
+        .concepts
+        .iter()
+        .enumerate()
+        .map(|(idx, concept)| (concept.code.as_str(), idx))
+        .collect();
+    let mut edges = Vec::new();
+    for (idx, concept) in code_system.concepts.iter().enumerate() {
+        if let Some(parent) = concept.nest_parent {
+            edges.push((idx, parent));
+        }
+        for property in &concept.properties {
+            let target = property.value_text();
+            let Some(target_idx) = target.as_deref().and_then(|code| by_code.get(code)) else {
+                continue;
+            };
+            match property.code.as_str() {
+                "parent" | "subsumedBy" if *target_idx != idx => edges.push((idx, *target_idx)),
+                "child" if *target_idx != idx => edges.push((*target_idx, idx)),
+                _ => {}
+            }
+        }
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    edges
+}
+
+macro_rules! delete_children {
+    ($conn:expr, $pk:expr) => {
+        diesel::delete(concepts::table.filter(concepts::resource_pk.eq($pk))).execute($conn)?;
+        diesel::delete(designations::table.filter(designations::resource_pk.eq($pk)))
+            .execute($conn)?;
+        diesel::delete(concept_properties::table.filter(concept_properties::resource_pk.eq($pk)))
+            .execute($conn)?;
+        diesel::delete(concept_parents::table.filter(concept_parents::resource_pk.eq($pk)))
+            .execute($conn)?;
+        diesel::delete(
+            concept_map_elements::table.filter(concept_map_elements::resource_pk.eq($pk)),
+        )
+        .execute($conn)?;
+    };
+}
+
+macro_rules! insert_chunked {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        for chunk in $rows.chunks(INSERT_CHUNK) {
+            diesel::insert_into($table).values(chunk).execute($conn)?;
+        }
+    };
+}
+
+/// What a write produced: the stored resource and whether it was new.
+pub struct Written {
+    pub resource: Json,
+    pub created: bool,
+}
+
+/// One resource to store under `resource_type/id`.
+pub struct PutItem<'a> {
+    pub resource_type: &'a str,
+    pub id: &'a str,
+    pub resource: &'a Json,
+    pub code_system: Option<&'a CodeSystem>,
+}
+
+/// Stores resources, each replacing any earlier one with the same type and id, all in one
+/// transaction: either every one is stored or none is.
+pub fn put_all(database: &Database, items: &[PutItem<'_>]) -> Result<Vec<Written>, StoreError> {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    with_conn!(database, |conn| {
+        conn.transaction::<Vec<Written>, StoreError, _>(|conn| {
+            let mut written = Vec::with_capacity(items.len());
+            for item in items {
+                let PutItem {
+                    resource_type,
+                    id,
+                    resource,
+                    code_system,
+                } = *item;
+                let mut shell = match code_system {
+                    Some(code_system) => code_system.resource.clone(),
+                    None => resource.clone(),
+                };
+                shell["id"] = Json::String(id.to_owned());
+                let existing: Option<(i64, i64)> = resources::table
+                    .filter(resources::resource_type.eq(resource_type))
+                    .filter(resources::id.eq(id))
+                    .select((resources::pk, resources::version_id))
+                    .first(conn)
+                    .optional()?;
+                let version_id = existing.map(|(_, version_id)| version_id + 1).unwrap_or(1);
+                let mut meta = shell
+                    .get("meta")
+                    .cloned()
+                    .filter(Json::is_object)
+                    .unwrap_or_else(|| serde_json::json!({}));
+                meta["versionId"] = Json::String(version_id.to_string());
+                meta["lastUpdated"] = Json::String(now.clone());
+                shell["meta"] = meta;
+                let json_text = shell.to_string();
+                if let Some((pk, _)) = existing {
+                    delete_children!(conn, pk);
+                    diesel::delete(resources::table.filter(resources::pk.eq(pk))).execute(conn)?;
+                }
+                diesel::insert_into(resources::table)
+                    .values(NewResource {
+                        resource_type,
+                        id,
+                        url: str_of(&shell, "url"),
+                        version: str_of(&shell, "version"),
+                        name: str_of(&shell, "name"),
+                        title: str_of(&shell, "title"),
+                        status: str_of(&shell, "status"),
+                        version_id,
+                        last_updated: &now,
+                        json: &json_text,
+                    })
+                    .execute(conn)?;
+                let pk: i64 = resources::table
+                    .filter(resources::resource_type.eq(resource_type))
+                    .filter(resources::id.eq(id))
+                    .select(resources::pk)
+                    .first(conn)?;
+                if let Some(code_system) = code_system {
+                    let rows = ConceptRows::of(pk, code_system);
+                    insert_chunked!(conn, concepts::table, rows.concepts);
+                    insert_chunked!(conn, designations::table, rows.designations);
+                    insert_chunked!(conn, concept_properties::table, rows.properties);
+                    insert_chunked!(conn, concept_parents::table, rows.parents);
+                }
+                if resource_type == "ConceptMap" {
+                    let rows = concept_map_rows(pk, resource);
+                    insert_chunked!(conn, concept_map_elements::table, rows);
+                }
+                let mut stored = match code_system {
+                    Some(code_system) => code_system.to_json(),
+                    None => resource.clone(),
+                };
+                stored["id"] = Json::String(id.to_owned());
+                stored["meta"] = shell["meta"].clone();
+                written.push(Written {
+                    resource: stored,
+                    created: existing.is_none(),
+                });
+            }
+            diesel::update(generation::table.filter(generation::id.eq(1)))
+                .set(generation::value.eq(generation::value + 1))
+                .execute(conn)?;
+            Ok(written)
+        })
+    })
+}
+
+fn concept_map_rows(pk: i64, resource: &Json) -> Vec<MapElementRow> {
+    let mut rows = Vec::new();
+    for group in array_of(resource, "group") {
+        for element in array_of(group, "element") {
+            let Some(source_code) = str_of(element, "code") else {
+                continue;
+            };
+            let targets = array_of(element, "target");
+            let entries: Vec<(Option<&str>, Option<&str>)> = if targets.is_empty() {
+                vec![(None, None)]
+            } else {
+                targets
+                    .iter()
+                    .map(|target| (str_of(target, "code"), str_of(target, "equivalence")))
+                    .collect()
+            };
+            for (target_code, equivalence) in entries {
+                rows.push(MapElementRow {
+                    resource_pk: pk,
+                    ordinal: rows.len() as i32,
+                    source_system: str_of(group, "source").map(str::to_owned),
+                    source_code: source_code.to_owned(),
+                    target_system: str_of(group, "target").map(str::to_owned),
+                    target_code: target_code.map(str::to_owned),
+                    equivalence: equivalence.map(str::to_owned),
+                });
+            }
+        }
+    }
+    rows
+}
+
+/// A CodeSystem's concepts as rows.
+struct ConceptRows {
+    concepts: Vec<ConceptRow>,
+    designations: Vec<DesignationRow>,
+    properties: Vec<PropertyRow>,
+    parents: Vec<ParentRow>,
+}
+
+impl ConceptRows {
+    fn of(pk: i64, code_system: &CodeSystem) -> ConceptRows {
+        let mut rows = ConceptRows {
+            concepts: Vec::new(),
+            designations: Vec::new(),
+            properties: Vec::new(),
+            parents: Vec::new(),
+        };
+        for (idx, concept) in code_system.concepts.iter().enumerate() {
+            let ordinal = idx as i32;
+            rows.concepts.push(ConceptRow {
+                resource_pk: pk,
+                ordinal,
+                code: concept.code.clone(),
+                display: concept.display.clone(),
+                definition: concept.definition.clone(),
+                nest_parent: concept.nest_parent.map(|parent| parent as i32),
+                extra: to_text(&concept.extra),
+            });
+            for (designation_idx, designation) in concept.designations.iter().enumerate() {
+                rows.designations.push(DesignationRow {
+                    resource_pk: pk,
+                    concept_ordinal: ordinal,
+                    ordinal: designation_idx as i32,
+                    language: designation.language.clone(),
+                    use_coding: to_text(&designation.use_coding),
+                    value: designation.value.clone(),
+                    extra: to_text(&designation.extra),
+                });
+            }
+            for (property_idx, property) in concept.properties.iter().enumerate() {
+                rows.properties.push(PropertyRow {
+                    resource_pk: pk,
+                    concept_ordinal: ordinal,
+                    ordinal: property_idx as i32,
+                    code: property.code.clone(),
+                    value_key: property.value_key.clone(),
+                    value: property.value.to_string(),
+                    extra: to_text(&property.extra),
+                });
+            }
+        }
+        rows.parents = is_a_edges(code_system)
+            .into_iter()
+            .map(|(child, parent)| ParentRow {
+                resource_pk: pk,
+                child_ordinal: child as i32,
+                parent_ordinal: parent as i32,
+            })
+            .collect();
+        rows
+    }
+}
+
+/// Deletes `resource_type/id` and everything stored under it; false when there was nothing.
+pub fn delete(database: &Database, resource_type: &str, id: &str) -> Result<bool, StoreError> {
+    with_conn!(database, |conn| {
+        conn.transaction::<bool, StoreError, _>(|conn| {
+            let existing: Option<i64> = resources::table
+                .filter(resources::resource_type.eq(resource_type))
+                .filter(resources::id.eq(id))
+                .select(resources::pk)
+                .first(conn)
+                .optional()?;
+            let Some(pk) = existing else { return Ok(false) };
+            delete_children!(conn, pk);
+            diesel::delete(resources::table.filter(resources::pk.eq(pk))).execute(conn)?;
+            diesel::update(generation::table.filter(generation::id.eq(1)))
+                .set(generation::value.eq(generation::value + 1))
+                .execute(conn)?;
+            Ok(true)
+        })
+    })
+}
+
+/// The write counter; it changes whenever any resource changes.
+pub fn generation(database: &Database) -> Result<i64, StoreError> {
+    with_conn!(database, |conn| Ok(generation::table
+        .select(generation::value)
+        .first::<i64>(conn)?))
+}
+
+/// The search columns of every resource of a type, in id order.
+pub fn headers(
+    database: &Database,
+    resource_type: &str,
+) -> Result<Vec<ResourceHeader>, StoreError> {
+    with_conn!(database, |conn| {
+        Ok(resources::table
+            .filter(resources::resource_type.eq(resource_type))
+            .select((
+                resources::pk,
+                resources::id,
+                resources::url,
+                resources::version,
+                resources::name,
+                resources::title,
+                resources::status,
+            ))
+            .order(resources::id.asc())
+            .load::<ResourceHeader>(conn)?)
+    })
+}
+
+/// The pk of `resource_type/id`, when stored.
+pub fn find_pk(
+    database: &Database,
+    resource_type: &str,
+    id: &str,
+) -> Result<Option<i64>, StoreError> {
+    with_conn!(database, |conn| {
+        Ok(resources::table
+            .filter(resources::resource_type.eq(resource_type))
+            .filter(resources::id.eq(id))
+            .select(resources::pk)
+            .first::<i64>(conn)
+            .optional()?)
+    })
+}
+
+/// Reads one stored resource whole; a CodeSystem gets its concepts back from their rows.
+pub fn read(database: &Database, pk: i64) -> Result<Json, StoreError> {
+    let (resource_type, json_text): (String, String) =
+        with_conn!(database, |conn| resources::table
+            .filter(resources::pk.eq(pk))
+            .select((resources::resource_type, resources::json))
+            .first(conn)?);
+    let resource: Json = serde_json::from_str(&json_text).map_err(|error| {
+        StoreError::new(
+            StoreErrorKind::Database,
+            format!("corrupt resource row {pk}: {error}"),
+        )
+    })?;
+    if resource_type != "CodeSystem" {
+        return Ok(resource);
+    }
+    Ok(read_code_system(database, pk, resource)?.to_json())
+}
+
+/// Rebuilds the typed CodeSystem stored under `pk` from its header and concept rows.
+pub fn read_code_system(
+    database: &Database,
+    pk: i64,
+    header: Json,
+) -> Result<CodeSystem, StoreError> {
+    let (concept_rows, designation_rows, property_rows) = with_conn!(database, |conn| {
+        let concept_rows: Vec<ConceptRow> = concepts::table
+            .filter(concepts::resource_pk.eq(pk))
+            .order(concepts::ordinal.asc())
+            .load(conn)?;
+        let designation_rows: Vec<DesignationRow> = designations::table
+            .filter(designations::resource_pk.eq(pk))
+            .order((
+                designations::concept_ordinal.asc(),
+                designations::ordinal.asc(),
+            ))
+            .load(conn)?;
+        let property_rows: Vec<PropertyRow> = concept_properties::table
+            .filter(concept_properties::resource_pk.eq(pk))
+            .order((
+                concept_properties::concept_ordinal.asc(),
+                concept_properties::ordinal.asc(),
+            ))
+            .load(conn)?;
+        (concept_rows, designation_rows, property_rows)
+    });
+    let mut code_system = CodeSystem::from_json(&header).map_err(|error| {
+        StoreError::new(
+            StoreErrorKind::Database,
+            format!("corrupt CodeSystem row {pk}: {error}"),
+        )
+    })?;
+    let mut concepts = Vec::with_capacity(concept_rows.len());
+    for row in concept_rows {
+        concepts.push(Concept {
+            code: row.code,
+            display: row.display,
+            definition: row.definition,
+            designations: Vec::new(),
+            properties: Vec::new(),
+            extra: from_text(row.extra)?,
+            nest_parent: row.nest_parent.map(|parent| parent as usize),
+        });
+    }
+    for row in designation_rows {
+        if let Some(concept) = concepts.get_mut(row.concept_ordinal as usize) {
+            concept.designations.push(Designation {
+                language: row.language,
+                use_coding: from_text(row.use_coding)?,
+                value: row.value,
+                extra: from_text(row.extra)?,
+            });
+        }
+    }
+    for row in property_rows {
+        if let Some(concept) = concepts.get_mut(row.concept_ordinal as usize) {
+            let value = serde_json::from_str(&row.value).map_err(|error| {
+                StoreError::new(
+                    StoreErrorKind::Database,
+                    format!("corrupt property value: {error}"),
+                )
+            })?;
+            concept.properties.push(ConceptProperty {
+                code: row.code,
+                value_key: row.value_key,
+                value,
+                extra: from_text(row.extra)?,
+            });
+        }
+    }
+    code_system.concepts = concepts;
+    Ok(code_system)
+}
+
+/// Every stored resource as (type, id, JSON header), for building the indexes.
+pub fn all_resources(database: &Database) -> Result<Vec<(i64, String, String, Json)>, StoreError> {
+    let rows: Vec<(i64, String, String, String)> = with_conn!(database, |conn| {
+        resources::table
+            .select((
+                resources::pk,
+                resources::resource_type,
+                resources::id,
+                resources::json,
+            ))
+            .order(resources::pk.asc())
+            .load(conn)?
+    });
+    rows.into_iter()
+        .map(|(pk, resource_type, id, json_text)| {
+            let json = serde_json::from_str(&json_text).map_err(|error| {
+                StoreError::new(
+                    StoreErrorKind::Database,
+                    format!("corrupt resource row {pk}: {error}"),
+                )
+            })?;
+            Ok((pk, resource_type, id, json))
+        })
+        .collect()
+}

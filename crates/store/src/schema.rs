@@ -1,0 +1,90 @@
+//! The diesel table definitions; they mirror `migrations/{sqlite,postgres}`.
+
+diesel::table! {
+    resources (pk) {
+        pk -> BigInt,
+        resource_type -> Text,
+        id -> Text,
+        url -> Nullable<Text>,
+        version -> Nullable<Text>,
+        name -> Nullable<Text>,
+        title -> Nullable<Text>,
+        status -> Nullable<Text>,
+        version_id -> BigInt,
+        last_updated -> Text,
+        json -> Text,
+    }
+}
+
+diesel::table! {
+    concepts (resource_pk, ordinal) {
+        resource_pk -> BigInt,
+        ordinal -> Integer,
+        code -> Text,
+        display -> Nullable<Text>,
+        definition -> Nullable<Text>,
+        nest_parent -> Nullable<Integer>,
+        extra -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    designations (resource_pk, concept_ordinal, ordinal) {
+        resource_pk -> BigInt,
+        concept_ordinal -> Integer,
+        ordinal -> Integer,
+        language -> Nullable<Text>,
+        use_coding -> Nullable<Text>,
+        value -> Text,
+        extra -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    concept_properties (resource_pk, concept_ordinal, ordinal) {
+        resource_pk -> BigInt,
+        concept_ordinal -> Integer,
+        ordinal -> Integer,
+        code -> Text,
+        value_key -> Text,
+        value -> Text,
+        extra -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    concept_parents (resource_pk, child_ordinal, parent_ordinal) {
+        resource_pk -> BigInt,
+        child_ordinal -> Integer,
+        parent_ordinal -> Integer,
+    }
+}
+
+diesel::table! {
+    concept_map_elements (resource_pk, ordinal) {
+        resource_pk -> BigInt,
+        ordinal -> Integer,
+        source_system -> Nullable<Text>,
+        source_code -> Text,
+        target_system -> Nullable<Text>,
+        target_code -> Nullable<Text>,
+        equivalence -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    generation (id) {
+        id -> Integer,
+        value -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    resources,
+    concepts,
+    designations,
+    concept_properties,
+    concept_parents,
+    concept_map_elements,
+    generation
+);

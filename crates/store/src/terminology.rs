@@ -1,0 +1,459 @@
+//! The facade: every read, write and operation goes through [`Terminology`].
+
+use crate::db::Database;
+use crate::index::{CodeSystemIndex, Registry};
+use crate::ops::{self, OpRequest};
+use crate::repo::{self, PutItem};
+use crate::{StoreError, StoreErrorKind};
+use arc_swap::ArcSwap;
+use model::fhir::{str_of, Json, TERMINOLOGY_RESOURCE_TYPES};
+use model::terminology::{CodeSystem, ValueSet};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// One stored resource as the registry sees it.
+#[derive(Clone)]
+enum Entry {
+    CodeSystem(Arc<CodeSystemIndex>),
+    ValueSet(ValueSet),
+    ConceptMap(Json),
+}
+
+/// What the operations read: the registry, and the entries it was derived from.
+struct Snapshot {
+    entries: HashMap<(String, String), Entry>,
+    registry: Arc<Registry>,
+    generation: i64,
+}
+
+impl Snapshot {
+    fn build(entries: HashMap<(String, String), Entry>, generation: i64) -> Snapshot {
+        let mut registry = Registry::default();
+        let mut keys: Vec<&(String, String)> = entries.keys().collect();
+        keys.sort();
+        for key in keys {
+            let id = Some(key.1.clone());
+            match &entries[key] {
+                Entry::CodeSystem(index) => registry.add_code_system_arc(index.clone()),
+                Entry::ValueSet(value_set) => registry.add_value_set(value_set.clone(), id),
+                Entry::ConceptMap(resource) => registry.add_concept_map(resource.clone(), id),
+            }
+        }
+        Snapshot {
+            entries,
+            registry: Arc::new(registry),
+            generation,
+        }
+    }
+}
+
+/// A search over one resource type.
+#[derive(Clone, Debug, Default)]
+pub struct SearchQuery {
+    pub id: Option<String>,
+    pub url: Option<String>,
+    pub version: Option<String>,
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub status: Option<String>,
+    pub offset: usize,
+    pub count: usize,
+    /// Leave out CodeSystem concepts (`_summary=true`).
+    pub summary: bool,
+}
+
+pub struct SearchResult {
+    pub total: usize,
+    pub resources: Vec<Json>,
+}
+
+/// What a bulk load stored.
+#[derive(Debug, Default)]
+pub struct LoadSummary {
+    pub n_code_systems: usize,
+    pub n_concepts: usize,
+    pub n_value_sets: usize,
+    pub n_concept_maps: usize,
+}
+
+/// The terminology service: storage, indexes and operations.
+pub struct Terminology {
+    database: Database,
+    snapshot: ArcSwap<Snapshot>,
+    write_lock: Mutex<()>,
+}
+
+fn prefix_matches(value: &Option<String>, wanted: &Option<String>) -> bool {
+    match wanted {
+        None => true,
+        Some(wanted) => value
+            .as_deref()
+            .is_some_and(|value| model_fold(value).starts_with(&model_fold(wanted))),
+    }
+}
+
+fn model_fold(text: &str) -> String {
+    crate::index::text::fold(text)
+}
+
+fn exact_matches(value: &Option<String>, wanted: &Option<String>) -> bool {
+    match wanted {
+        None => true,
+        Some(wanted) => wanted
+            .split(',')
+            .any(|alternative| value.as_deref() == Some(alternative)),
+    }
+}
+
+/// A resource id made from text: letters, digits, `-` and `.`, at most 64 characters.
+pub fn slug(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    while out.contains("--") {
+        out = out.replace("--", "-");
+    }
+    let trimmed = out.trim_matches('-');
+    trimmed.chars().take(64).collect()
+}
+
+impl Terminology {
+    /// Opens the database at `url`, migrates it and builds the indexes.
+    pub fn open(url: &str) -> Result<Terminology, StoreError> {
+        let database = Database::open(url)?;
+        let terminology = Terminology {
+            database,
+            snapshot: ArcSwap::from_pointee(Snapshot::build(HashMap::new(), -1)),
+            write_lock: Mutex::new(()),
+        };
+        terminology.reload()?;
+        Ok(terminology)
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.database.backend_name()
+    }
+
+    /// Rebuilds every index from the database.
+    pub fn reload(&self) -> Result<(), StoreError> {
+        let generation = repo::generation(&self.database)?;
+        let mut entries = HashMap::new();
+        for (pk, resource_type, id, json) in repo::all_resources(&self.database)? {
+            let entry = match resource_type.as_str() {
+                "CodeSystem" => Entry::CodeSystem(Arc::new(CodeSystemIndex::new(
+                    repo::read_code_system(&self.database, pk, json)?,
+                    Some(id.clone()),
+                ))),
+                "ValueSet" => match ValueSet::from_json(&json) {
+                    Ok(value_set) => Entry::ValueSet(value_set),
+                    Err(error) => {
+                        tracing::warn!(id, %error, "stored ValueSet cannot be indexed");
+                        continue;
+                    }
+                },
+                "ConceptMap" => Entry::ConceptMap(json),
+                _ => continue,
+            };
+            entries.insert((resource_type, id), entry);
+        }
+        self.snapshot
+            .store(Arc::new(Snapshot::build(entries, generation)));
+        Ok(())
+    }
+
+    /// Rebuilds the indexes when another process (a replica) has written since they were built.
+    pub fn refresh_if_changed(&self) -> Result<bool, StoreError> {
+        let generation = repo::generation(&self.database)?;
+        if generation == self.snapshot.load().generation {
+            return Ok(false);
+        }
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.reload()?;
+        Ok(true)
+    }
+
+    /// Whether the database answers and the indexes are built.
+    pub fn ready(&self) -> Result<(), StoreError> {
+        self.database.ping()?;
+        if self.snapshot.load().generation < 0 {
+            return Err(StoreError::new(
+                StoreErrorKind::Unavailable,
+                "indexes are not built yet",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The current registry snapshot.
+    pub fn registry(&self) -> Arc<Registry> {
+        self.snapshot.load().registry.clone()
+    }
+
+    fn check_type(resource_type: &str) -> Result<(), StoreError> {
+        if TERMINOLOGY_RESOURCE_TYPES.contains(&resource_type) {
+            Ok(())
+        } else {
+            Err(StoreError::not_found(format!(
+                "resource type '{resource_type}' is not served here"
+            )))
+        }
+    }
+
+    fn entry_of(
+        resource_type: &str,
+        id: &str,
+        resource: &Json,
+    ) -> Result<(Entry, Option<CodeSystem>), StoreError> {
+        let invalid = |error: model::terminology::ModelError| {
+            StoreError::invalid(format!("invalid {resource_type}: {error}"))
+        };
+        Ok(match resource_type {
+            "CodeSystem" => {
+                let code_system = CodeSystem::from_json(resource).map_err(invalid)?;
+                (
+                    Entry::CodeSystem(Arc::new(CodeSystemIndex::new(
+                        code_system.clone(),
+                        Some(id.to_owned()),
+                    ))),
+                    Some(code_system),
+                )
+            }
+            "ValueSet" => (
+                Entry::ValueSet(ValueSet::from_json(resource).map_err(invalid)?),
+                None,
+            ),
+            _ => (Entry::ConceptMap(resource.clone()), None),
+        })
+    }
+
+    /// Stores resources in one transaction and publishes them in one snapshot swap.
+    fn write(&self, items: Vec<(String, String, Json)>) -> Result<Vec<repo::Written>, StoreError> {
+        let mut prepared = Vec::with_capacity(items.len());
+        for (resource_type, id, resource) in items {
+            Self::check_type(&resource_type)?;
+            let (entry, code_system) = Self::entry_of(&resource_type, &id, &resource)?;
+            prepared.push((resource_type, id, resource, entry, code_system));
+        }
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let put_items: Vec<PutItem<'_>> = prepared
+            .iter()
+            .map(|(resource_type, id, resource, _, code_system)| PutItem {
+                resource_type,
+                id,
+                resource,
+                code_system: code_system.as_ref(),
+            })
+            .collect();
+        let written = repo::put_all(&self.database, &put_items)?;
+        let current = self.snapshot.load();
+        let mut entries = current.entries.clone();
+        for (resource_type, id, _, entry, _) in prepared {
+            entries.insert((resource_type, id), entry);
+        }
+        let generation = repo::generation(&self.database).unwrap_or(current.generation + 1);
+        self.snapshot
+            .store(Arc::new(Snapshot::build(entries, generation)));
+        Ok(written)
+    }
+
+    /// `POST /Type`: stores a new resource under a fresh id.
+    pub fn create(&self, resource_type: &str, mut resource: Json) -> Result<Json, StoreError> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        resource["id"] = Json::String(id.clone());
+        Ok(self
+            .write(vec![(resource_type.to_owned(), id, resource)])?
+            .remove(0)
+            .resource)
+    }
+
+    /// `PUT /Type/id`: replaces or creates; the flag says whether it was created.
+    pub fn update(
+        &self,
+        resource_type: &str,
+        id: &str,
+        mut resource: Json,
+    ) -> Result<(Json, bool), StoreError> {
+        resource["id"] = Json::String(id.to_owned());
+        let written = self
+            .write(vec![(resource_type.to_owned(), id.to_owned(), resource)])?
+            .remove(0);
+        Ok((written.resource, written.created))
+    }
+
+    pub fn read(&self, resource_type: &str, id: &str) -> Result<Json, StoreError> {
+        Self::check_type(resource_type)?;
+        let pk = repo::find_pk(&self.database, resource_type, id)?
+            .ok_or_else(|| StoreError::not_found(format!("{resource_type}/{id} is not known")))?;
+        repo::read(&self.database, pk)
+    }
+
+    pub fn delete(&self, resource_type: &str, id: &str) -> Result<(), StoreError> {
+        Self::check_type(resource_type)?;
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !repo::delete(&self.database, resource_type, id)? {
+            return Err(StoreError::not_found(format!(
+                "{resource_type}/{id} is not known"
+            )));
+        }
+        let current = self.snapshot.load();
+        let mut entries = current.entries.clone();
+        entries.remove(&(resource_type.to_owned(), id.to_owned()));
+        let generation = repo::generation(&self.database).unwrap_or(current.generation + 1);
+        self.snapshot
+            .store(Arc::new(Snapshot::build(entries, generation)));
+        Ok(())
+    }
+
+    pub fn search(
+        &self,
+        resource_type: &str,
+        query: &SearchQuery,
+    ) -> Result<SearchResult, StoreError> {
+        Self::check_type(resource_type)?;
+        let matching: Vec<repo::ResourceHeader> = repo::headers(&self.database, resource_type)?
+            .into_iter()
+            .filter(|header| {
+                exact_matches(&Some(header.id.clone()), &query.id)
+                    && exact_matches(&header.url, &query.url)
+                    && exact_matches(&header.version, &query.version)
+                    && exact_matches(&header.status, &query.status)
+                    && prefix_matches(&header.name, &query.name)
+                    && prefix_matches(&header.title, &query.title)
+            })
+            .collect();
+        let total = matching.len();
+        let mut resources = Vec::new();
+        for header in matching.iter().skip(query.offset).take(query.count) {
+            let mut resource = repo::read(&self.database, header.pk)?;
+            if query.summary {
+                if let Some(map) = resource.as_object_mut() {
+                    map.remove("concept");
+                }
+            }
+            resources.push(resource);
+        }
+        Ok(SearchResult { total, resources })
+    }
+
+    /// Stores a whole release (code systems, value sets, concept maps) in one transaction.
+    /// A resource with the url and version of a stored one replaces it; other versions stay.
+    pub fn load(
+        &self,
+        code_systems: Vec<CodeSystem>,
+        resources: Vec<Json>,
+    ) -> Result<LoadSummary, StoreError> {
+        let mut summary = LoadSummary::default();
+        let snapshot = self.snapshot.load();
+        let mut taken: HashMap<(String, String), (Option<String>, Option<String>)> = HashMap::new();
+        for ((resource_type, id), entry) in &snapshot.entries {
+            let key = match entry {
+                Entry::CodeSystem(index) => (
+                    Some(index.url().to_owned()),
+                    index.version().map(str::to_owned),
+                ),
+                Entry::ValueSet(value_set) => (value_set.url.clone(), value_set.version.clone()),
+                Entry::ConceptMap(resource) => (
+                    str_of(resource, "url").map(str::to_owned),
+                    str_of(resource, "version").map(str::to_owned),
+                ),
+            };
+            taken.insert((resource_type.clone(), id.clone()), key);
+        }
+        let mut items = Vec::new();
+        let mut pending: Vec<(String, Json)> = code_systems
+            .into_iter()
+            .map(|code_system| {
+                summary.n_code_systems += 1;
+                summary.n_concepts += code_system.concepts.len();
+                ("CodeSystem".to_owned(), code_system.to_json())
+            })
+            .collect();
+        for resource in resources {
+            match str_of(&resource, "resourceType") {
+                Some("ValueSet") => summary.n_value_sets += 1,
+                Some("ConceptMap") => summary.n_concept_maps += 1,
+                _ => continue,
+            }
+            pending.push((
+                str_of(&resource, "resourceType")
+                    .unwrap_or_default()
+                    .to_owned(),
+                resource,
+            ));
+        }
+        for (resource_type, resource) in pending {
+            let key = (
+                str_of(&resource, "url").map(str::to_owned),
+                str_of(&resource, "version").map(str::to_owned),
+            );
+            let same_canonical = taken.iter().find(|((taken_type, _), taken_key)| {
+                *taken_type == resource_type && **taken_key == key && key.0.is_some()
+            });
+            let id = match same_canonical {
+                Some(((_, id), _)) => id.clone(),
+                None => {
+                    let base = str_of(&resource, "id")
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| {
+                            slug(
+                                key.0
+                                    .as_deref()
+                                    .and_then(|url| url.rsplit('/').next())
+                                    .unwrap_or("resource"),
+                            )
+                        });
+                    let mut candidate = base.clone();
+                    let mut attempt = 1;
+                    while taken.contains_key(&(resource_type.clone(), candidate.clone())) {
+                        candidate = match (&key.1, attempt) {
+                            (Some(version), 1) => slug(&format!("{base}-{version}")),
+                            _ => slug(&format!("{base}-{attempt}")),
+                        };
+                        attempt += 1;
+                    }
+                    candidate
+                }
+            };
+            taken.insert((resource_type.clone(), id.clone()), key);
+            items.push((resource_type, id, resource));
+        }
+        self.write(items)?;
+        Ok(summary)
+    }
+
+    /// Answers an operation against the current snapshot plus the request's `tx-resource`s.
+    pub fn operation(&self, name: &str, request: &OpRequest) -> Result<Json, StoreError> {
+        let registry = self.registry();
+        ops::run(name, &registry, request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_valid_ids() {
+        assert_eq!(
+            slug("http://hl7.org/fhir/sid/icd-10-cm"),
+            "http-hl7.org-fhir-sid-icd-10-cm"
+        );
+        assert_eq!(slug("icd-10-cm-2026"), "icd-10-cm-2026");
+    }
+}
