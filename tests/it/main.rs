@@ -1,1 +1,11 @@
-//! it
+//! fhirterm's integration tests: one binary that drives the whole app in-process.
+//!
+//! Each test that touches storage runs on SQLite and, when `TEST_DATABASE_URL` is set, on
+//! PostgreSQL too (`.ci/run` sets it; an unreachable database is then a failure, not a skip).
+
+mod support;
+
+mod errors;
+mod operations;
+mod real_data;
+mod rest;
