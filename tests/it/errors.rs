@@ -7,24 +7,10 @@ use serde_json::json;
 #[actix_web::test]
 async fn each_error_is_an_operation_outcome_with_its_status() {
     let backend = sqlite();
-    let app = app_with(
-        &backend,
-        server::ServerConfig {
-            max_body_bytes: 2048,
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = app_with(&backend, server::ServerConfig { max_body_bytes: 2048, ..Default::default() }).await;
     let json_type = [("content-type", "application/fhir+json")];
 
-    let malformed = app
-        .send(
-            "PUT",
-            "/fhir/CodeSystem/x",
-            &json_type,
-            Some("{\n  \"resourceType\": \"CodeSystem\",\n  \"url\": }"),
-        )
-        .await;
+    let malformed = app.send("PUT", "/fhir/CodeSystem/x", &json_type, Some("{\n  \"resourceType\": \"CodeSystem\",\n  \"url\": }")).await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
     let (code, text) = malformed.issue();
     assert_eq!(code, "structure");
@@ -32,67 +18,38 @@ async fn each_error_is_an_operation_outcome_with_its_status() {
 
     let xml_type = [("content-type", "application/fhir+xml")];
     let broken_xml = app
-        .send(
-            "PUT",
-            "/fhir/CodeSystem/x",
-            &xml_type,
-            Some("<CodeSystem xmlns=\"http://hl7.org/fhir\">\n<url value=\"x\"/>\n<status>"),
-        )
+        .send("PUT", "/fhir/CodeSystem/x", &xml_type, Some("<CodeSystem xmlns=\"http://hl7.org/fhir\">\n<url value=\"x\"/>\n<status>"))
         .await;
     assert_eq!(broken_xml.status, StatusCode::BAD_REQUEST);
-    assert!(
-        broken_xml.issue().1.contains("line 3"),
-        "{}",
-        broken_xml.body
-    );
+    assert!(broken_xml.issue().1.contains("line 3"), "{}", broken_xml.body);
 
-    let wrong_type = app
-        .put_json(
-            "/fhir/CodeSystem/x",
-            &json!({"resourceType": "ValueSet", "status": "active"}),
-        )
-        .await;
+    let wrong_type = app.put_json("/fhir/CodeSystem/x", &json!({"resourceType": "ValueSet", "status": "active"})).await;
     assert_eq!(wrong_type.status, StatusCode::BAD_REQUEST);
-    assert!(
-        wrong_type.issue().1.contains("ValueSet"),
-        "{}",
-        wrong_type.body
-    );
+    assert!(wrong_type.issue().1.contains("ValueSet"), "{}", wrong_type.body);
 
-    let other_id = app.put_json("/fhir/CodeSystem/x", &json!({"resourceType": "CodeSystem", "id": "y", "status": "active", "content": "complete"})).await;
+    let other_id = app
+        .put_json("/fhir/CodeSystem/x", &json!({"resourceType": "CodeSystem", "id": "y", "status": "active", "content": "complete"}))
+        .await;
     assert_eq!(other_id.status, StatusCode::BAD_REQUEST);
     assert!(other_id.issue().1.contains("'y'"), "{}", other_id.body);
 
-    let invalid = app.put_json("/fhir/CodeSystem/x", &json!({"resourceType": "CodeSystem", "status": "active", "content": "complete", "concept": [{"display": "no code"}]})).await;
+    let invalid = app
+        .put_json(
+            "/fhir/CodeSystem/x",
+            &json!({"resourceType": "CodeSystem", "status": "active", "content": "complete", "concept": [{"display": "no code"}]}),
+        )
+        .await;
     assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
-    assert!(
-        invalid.issue().1.contains("concept[0].code"),
-        "{}",
-        invalid.body
-    );
-    assert_eq!(
-        app.get("/fhir/CodeSystem/x").await.status,
-        StatusCode::NOT_FOUND,
-        "a refused write stores nothing"
-    );
+    assert!(invalid.issue().1.contains("concept[0].code"), "{}", invalid.body);
+    assert_eq!(app.get("/fhir/CodeSystem/x").await.status, StatusCode::NOT_FOUND, "a refused write stores nothing");
 
     let missing = app.get("/fhir/ValueSet/nope").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.issue().0, "not-found");
-    assert_eq!(
-        app.get("/fhir/Patient/1").await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.get("/fhir/Patient/1").await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.get("/no/such/route").await.issue().0, "not-found");
 
-    let unsupported = app
-        .send(
-            "PUT",
-            "/fhir/CodeSystem/x",
-            &[("content-type", "text/plain")],
-            Some("hello"),
-        )
-        .await;
+    let unsupported = app.send("PUT", "/fhir/CodeSystem/x", &[("content-type", "text/plain")], Some("hello")).await;
     assert_eq!(unsupported.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(unsupported.issue().0, "not-supported");
 
@@ -103,43 +60,22 @@ async fn each_error_is_an_operation_outcome_with_its_status() {
 
     let not_acceptable = app.get("/fhir/metadata?_format=text/csv").await;
     assert_eq!(not_acceptable.status, StatusCode::NOT_ACCEPTABLE);
-    assert!(not_acceptable
-        .content_type
-        .starts_with("application/fhir+json"));
+    assert!(not_acceptable.content_type.starts_with("application/fhir+json"));
 
-    let xml_error = app
-        .send(
-            "GET",
-            "/fhir/ValueSet/nope",
-            &[("accept", "application/fhir+xml")],
-            None,
-        )
-        .await;
-    assert!(
-        xml_error.body.contains("<OperationOutcome"),
-        "errors come back in the format asked for: {}",
-        xml_error.body
-    );
+    let xml_error = app.send("GET", "/fhir/ValueSet/nope", &[("accept", "application/fhir+xml")], None).await;
+    assert!(xml_error.body.contains("<OperationOutcome"), "errors come back in the format asked for: {}", xml_error.body);
 }
 
 #[actix_web::test]
 async fn operation_errors_are_operation_outcomes() {
     let backend = sqlite();
     let app = app(&backend).await;
-    app.put_json("/fhir/CodeSystem/sample", &sample_code_system())
-        .await;
-    let unknown_value_set = app.get("/fhir/ValueSet/$validate-code?url=http://example.org/vs/none&code=x&system=http://example.org/cs/sample").await;
+    app.put_json("/fhir/CodeSystem/sample", &sample_code_system()).await;
+    let unknown_value_set =
+        app.get("/fhir/ValueSet/$validate-code?url=http://example.org/vs/none&code=x&system=http://example.org/cs/sample").await;
     assert_eq!(unknown_value_set.status, StatusCode::NOT_FOUND);
-    assert!(unknown_value_set
-        .issue()
-        .1
-        .contains("http://example.org/vs/none"));
-    let not_parameters = app
-        .post_json(
-            "/fhir/ValueSet/$expand",
-            &json!({"resourceType": "ValueSet"}),
-        )
-        .await;
+    assert!(unknown_value_set.issue().1.contains("http://example.org/vs/none"));
+    let not_parameters = app.post_json("/fhir/ValueSet/$expand", &json!({"resourceType": "ValueSet"})).await;
     assert_eq!(not_parameters.status, StatusCode::BAD_REQUEST);
     let unknown_operation = app.get("/fhir/CodeSystem/$frobnicate").await;
     assert_eq!(unknown_operation.status, StatusCode::NOT_FOUND);

@@ -5,10 +5,7 @@ use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 
 fn parameter<'a>(parameters: &'a Value, name: &str) -> Option<&'a Value> {
-    parameters["parameter"]
-        .as_array()?
-        .iter()
-        .find(|parameter| parameter["name"] == name)
+    parameters["parameter"].as_array()?.iter().find(|parameter| parameter["name"] == name)
 }
 
 fn codes(expansion: &Value) -> Vec<String> {
@@ -26,12 +23,7 @@ fn codes(expansion: &Value) -> Vec<String> {
 async fn seeded() -> (crate::support::Backend, TestApp) {
     let backend = sqlite();
     let app = app(&backend).await;
-    assert_eq!(
-        app.put_json("/fhir/CodeSystem/sample", &sample_code_system())
-            .await
-            .status,
-        StatusCode::CREATED
-    );
+    assert_eq!(app.put_json("/fhir/CodeSystem/sample", &sample_code_system()).await.status, StatusCode::CREATED);
     (backend, app)
 }
 
@@ -41,8 +33,13 @@ fn filter_value_set(property: &str, op: &str, value: &str) -> Value {
 }
 
 async fn expand_inline(app: &TestApp, value_set: Value) -> Value {
-    let answer = app.post_json("/fhir/ValueSet/$expand", &json!({"resourceType": "Parameters", "parameter": [
-        {"name": "valueSet", "resource": value_set}, {"name": "excludeNested", "valueBoolean": true}]})).await;
+    let answer = app
+        .post_json(
+            "/fhir/ValueSet/$expand",
+            &json!({"resourceType": "Parameters", "parameter": [
+        {"name": "valueSet", "resource": value_set}, {"name": "excludeNested", "valueBoolean": true}]}),
+        )
+        .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     answer.json()
 }
@@ -53,34 +50,14 @@ async fn every_filter_operator() {
     let cases: &[(&str, &str, &str, &[&str])] = &[
         ("concept", "is-a", "infection", &["infection", "pneumonia"]),
         ("concept", "is-a", "lung", &["pneumonia", "lung"]),
-        (
-            "concept",
-            "descendent-of",
-            "disorder",
-            &["infection", "pneumonia", "lung"],
-        ),
+        ("concept", "descendent-of", "disorder", &["infection", "pneumonia", "lung"]),
         ("concept", "is-not-a", "disorder", &["old", "red"]),
-        (
-            "concept",
-            "generalizes",
-            "pneumonia",
-            &["disorder", "infection", "pneumonia", "lung"],
-        ),
+        ("concept", "generalizes", "pneumonia", &["disorder", "infection", "pneumonia", "lung"]),
         ("concept", "child-of", "disorder", &["infection", "lung"]),
         ("concept", "descendent-leaf", "disorder", &["pneumonia"]),
         ("concept", "in", "red,old", &["old", "red"]),
-        (
-            "concept",
-            "not-in",
-            "red,old,disorder",
-            &["infection", "pneumonia", "lung"],
-        ),
-        (
-            "code",
-            "regex",
-            "[a-l].*",
-            &["disorder", "infection", "lung"],
-        ),
+        ("concept", "not-in", "red,old,disorder", &["infection", "pneumonia", "lung"]),
+        ("code", "regex", "[a-l].*", &["disorder", "infection", "lung"]),
         ("colour", "=", "red", &["red"]),
         ("colour", "exists", "true", &["red"]),
         ("status", "=", "retired", &["old"]),
@@ -89,11 +66,7 @@ async fn every_filter_operator() {
     for (property, op, value, expected) in cases {
         let expansion = expand_inline(&app, filter_value_set(property, op, value)).await;
         assert_eq!(codes(&expansion), *expected, "{property} {op} {value}");
-        assert_eq!(
-            expansion["expansion"]["total"],
-            expected.len(),
-            "{property} {op} {value}"
-        );
+        assert_eq!(expansion["expansion"]["total"], expected.len(), "{property} {op} {value}");
     }
     let broken = app
         .post_json(
@@ -110,16 +83,10 @@ async fn expand_pages_filters_and_nests() {
     let (_backend, app) = seeded().await;
     app.put_json("/fhir/ValueSet/all", &json!({"resourceType": "ValueSet", "id": "all", "url": "http://example.org/vs/all", "version": "1", "status": "active",
         "compose": {"include": [{"system": "http://example.org/cs/sample"}], "exclude": [{"system": "http://example.org/cs/sample", "concept": [{"code": "old"}]}]}})).await;
-    let nested = app
-        .get("/fhir/ValueSet/$expand?url=http://example.org/vs/all")
-        .await
-        .json();
+    let nested = app.get("/fhir/ValueSet/$expand?url=http://example.org/vs/all").await.json();
     assert_eq!(nested["expansion"]["total"], 5);
     assert_eq!(nested["expansion"]["contains"][0]["code"], "disorder");
-    assert_eq!(
-        nested["expansion"]["contains"][0]["contains"][0]["code"],
-        "infection"
-    );
+    assert_eq!(nested["expansion"]["contains"][0]["contains"][0]["code"], "infection");
     let used = nested["expansion"]["parameter"]
         .as_array()
         .expect("parameters")
@@ -129,33 +96,17 @@ async fn expand_pages_filters_and_nests() {
         .clone();
     assert_eq!(used["valueUri"], "http://example.org/cs/sample|1.0.0");
 
-    let page = app
-        .get("/fhir/ValueSet/all/$expand?offset=2&count=2")
-        .await
-        .json();
+    let page = app.get("/fhir/ValueSet/all/$expand?offset=2&count=2").await.json();
     assert_eq!(page["expansion"]["total"], 5);
     assert_eq!(page["expansion"]["offset"], 2);
     assert_eq!(codes(&page), vec!["pneumonia", "lung"]);
 
-    let filtered = app
-        .get("/fhir/ValueSet/$expand?url=http://example.org/vs/all&filter=cafe")
-        .await
-        .json();
+    let filtered = app.get("/fhir/ValueSet/$expand?url=http://example.org/vs/all&filter=cafe").await.json();
     assert_eq!(codes(&filtered), vec!["red"]);
-    let german = app
-        .get("/fhir/ValueSet/$expand?url=http://example.org/vs/all&filter=lungenentz")
-        .await
-        .json();
+    let german = app.get("/fhir/ValueSet/$expand?url=http://example.org/vs/all&filter=lungenentz").await.json();
     assert_eq!(codes(&german), vec!["pneumonia"]);
 
-    let guarded = app
-        .send(
-            "GET",
-            "/fhir/ValueSet/$expand?url=http://example.org/vs/all",
-            &[("x-too-costly-threshold", "3")],
-            None,
-        )
-        .await;
+    let guarded = app.send("GET", "/fhir/ValueSet/$expand?url=http://example.org/vs/all", &[("x-too-costly-threshold", "3")], None).await;
     assert_eq!(guarded.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(guarded.issue().0, "too-costly");
 }
@@ -164,103 +115,77 @@ async fn expand_pages_filters_and_nests() {
 async fn validate_code_against_code_systems_and_value_sets() {
     let (_backend, app) = seeded().await;
     let good = app.get("/fhir/CodeSystem/$validate-code?url=http://example.org/cs/sample&code=pneumonia&display=Pneumonia").await.json();
-    assert_eq!(
-        parameter(&good, "result").expect("result")["valueBoolean"],
-        true
-    );
-    let bad_display = app
-        .get("/fhir/CodeSystem/sample/$validate-code?code=pneumonia&display=Flu")
-        .await
-        .json();
-    assert_eq!(
-        parameter(&bad_display, "result").expect("result")["valueBoolean"],
-        false
-    );
-    assert!(
-        parameter(&bad_display, "message").expect("message")["valueString"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("Wrong Display Name 'Flu'")
-    );
-    let unknown = app
-        .get("/fhir/CodeSystem/$validate-code?url=http://example.org/cs/sample&code=nope")
-        .await
-        .json();
-    assert_eq!(
-        parameter(&unknown, "result").expect("result")["valueBoolean"],
-        false
-    );
+    assert_eq!(parameter(&good, "result").expect("result")["valueBoolean"], true);
+    let bad_display = app.get("/fhir/CodeSystem/sample/$validate-code?code=pneumonia&display=Flu").await.json();
+    assert_eq!(parameter(&bad_display, "result").expect("result")["valueBoolean"], false);
+    assert!(parameter(&bad_display, "message").expect("message")["valueString"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Wrong Display Name 'Flu'"));
+    let unknown = app.get("/fhir/CodeSystem/$validate-code?url=http://example.org/cs/sample&code=nope").await.json();
+    assert_eq!(parameter(&unknown, "result").expect("result")["valueBoolean"], false);
 
     let value_set = json!({"resourceType": "ValueSet", "url": "http://example.org/vs/infections", "status": "active",
         "compose": {"include": [{"system": "http://example.org/cs/sample", "filter": [{"property": "concept", "op": "is-a", "value": "infection"}]}]}});
-    let in_set = app.post_json("/fhir/ValueSet/$validate-code", &json!({"resourceType": "Parameters", "parameter": [
+    let in_set = app
+        .post_json(
+            "/fhir/ValueSet/$validate-code",
+            &json!({"resourceType": "Parameters", "parameter": [
         {"name": "url", "valueUri": "http://example.org/vs/infections"}, {"name": "tx-resource", "resource": value_set.clone()},
-        {"name": "coding", "valueCoding": {"system": "http://example.org/cs/sample", "code": "pneumonia"}}]})).await.json();
-    assert_eq!(
-        parameter(&in_set, "result").expect("result")["valueBoolean"],
-        true,
-        "{in_set}"
-    );
+        {"name": "coding", "valueCoding": {"system": "http://example.org/cs/sample", "code": "pneumonia"}}]}),
+        )
+        .await
+        .json();
+    assert_eq!(parameter(&in_set, "result").expect("result")["valueBoolean"], true, "{in_set}");
     let not_in_set = app.post_json("/fhir/ValueSet/$validate-code", &json!({"resourceType": "Parameters", "parameter": [
         {"name": "valueSet", "resource": value_set}, {"name": "codeableConcept", "valueCodeableConcept": {"coding": [{"system": "http://example.org/cs/sample", "code": "lung"}]}}]})).await.json();
-    assert_eq!(
-        parameter(&not_in_set, "result").expect("result")["valueBoolean"],
-        false
-    );
+    assert_eq!(parameter(&not_in_set, "result").expect("result")["valueBoolean"], false);
     // tx-resource content serves its request only.
-    assert_eq!(app.get("/fhir/ValueSet/$validate-code?url=http://example.org/vs/infections&system=http://example.org/cs/sample&code=pneumonia").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/fhir/ValueSet/$validate-code?url=http://example.org/vs/infections&system=http://example.org/cs/sample&code=pneumonia")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 
-    let unknown_system = app
-        .get("/fhir/ValueSet/$validate-code?url=http://example.org/vs/none&code=x")
-        .await;
+    let unknown_system = app.get("/fhir/ValueSet/$validate-code?url=http://example.org/vs/none&code=x").await;
     assert_eq!(unknown_system.status, StatusCode::NOT_FOUND);
-    app.put_json("/fhir/ValueSet/any", &json!({"resourceType": "ValueSet", "id": "any", "url": "http://example.org/vs/any", "status": "active",
-        "compose": {"include": [{"system": "http://example.org/cs/missing"}]}})).await;
-    let caused = app.get("/fhir/ValueSet/$validate-code?url=http://example.org/vs/any&system=http://example.org/cs/missing&code=x").await.json();
-    assert_eq!(
-        parameter(&caused, "result").expect("result")["valueBoolean"],
-        false
-    );
-    assert_eq!(
-        parameter(&caused, "x-caused-by-unknown-system").expect("caused-by")["valueCanonical"],
-        "http://example.org/cs/missing"
-    );
+    app.put_json(
+        "/fhir/ValueSet/any",
+        &json!({"resourceType": "ValueSet", "id": "any", "url": "http://example.org/vs/any", "status": "active",
+        "compose": {"include": [{"system": "http://example.org/cs/missing"}]}}),
+    )
+    .await;
+    let caused =
+        app.get("/fhir/ValueSet/$validate-code?url=http://example.org/vs/any&system=http://example.org/cs/missing&code=x").await.json();
+    assert_eq!(parameter(&caused, "result").expect("result")["valueBoolean"], false);
+    assert_eq!(parameter(&caused, "x-caused-by-unknown-system").expect("caused-by")["valueCanonical"], "http://example.org/cs/missing");
 }
 
 #[actix_web::test]
 async fn lookup_subsumes_and_translate() {
     let (_backend, app) = seeded().await;
     let lookup = app.get("/fhir/CodeSystem/$lookup?system=http://example.org/cs/sample&code=pneumonia&property=*").await.json();
-    assert_eq!(
-        parameter(&lookup, "display").expect("display")["valueString"],
-        "Pneumonia"
-    );
-    assert_eq!(
-        parameter(&lookup, "definition").expect("definition")["valueString"],
-        "Lung infection"
-    );
+    assert_eq!(parameter(&lookup, "display").expect("display")["valueString"], "Pneumonia");
+    assert_eq!(parameter(&lookup, "definition").expect("definition")["valueString"], "Lung infection");
     let parents: Vec<&str> = lookup["parameter"]
         .as_array()
         .expect("parameters")
         .iter()
-        .filter(|parameter| {
-            parameter["name"] == "property" && parameter["part"][0]["valueCode"] == "parent"
-        })
+        .filter(|parameter| parameter["name"] == "property" && parameter["part"][0]["valueCode"] == "parent")
         .filter_map(|parameter| parameter["part"][1]["valueCode"].as_str())
         .collect();
     assert_eq!(parents, vec!["infection", "lung"]);
-    let by_post = app.post_json("/fhir/CodeSystem/$lookup", &json!({"resourceType": "Parameters", "parameter": [
-        {"name": "coding", "valueCoding": {"system": "http://example.org/cs/sample", "code": "red"}}]})).await.json();
-    assert_eq!(
-        parameter(&by_post, "display").expect("display")["valueString"],
-        "Café red"
-    );
-    assert_eq!(
-        app.get("/fhir/CodeSystem/$lookup?system=http://example.org/cs/sample&code=nope")
-            .await
-            .status,
-        StatusCode::NOT_FOUND
-    );
+    let by_post = app
+        .post_json(
+            "/fhir/CodeSystem/$lookup",
+            &json!({"resourceType": "Parameters", "parameter": [
+        {"name": "coding", "valueCoding": {"system": "http://example.org/cs/sample", "code": "red"}}]}),
+        )
+        .await
+        .json();
+    assert_eq!(parameter(&by_post, "display").expect("display")["valueString"], "Café red");
+    assert_eq!(app.get("/fhir/CodeSystem/$lookup?system=http://example.org/cs/sample&code=nope").await.status, StatusCode::NOT_FOUND);
 
     for (code_a, code_b, outcome) in [
         ("disorder", "pneumonia", "subsumes"),
@@ -268,39 +193,26 @@ async fn lookup_subsumes_and_translate() {
         ("red", "red", "equivalent"),
         ("red", "lung", "not-subsumed"),
     ] {
-        let answer = app.get(&format!("/fhir/CodeSystem/$subsumes?system=http://example.org/cs/sample&codeA={code_a}&codeB={code_b}")).await.json();
-        assert_eq!(
-            parameter(&answer, "outcome").expect("outcome")["valueCode"],
-            outcome,
-            "{code_a} {code_b}"
-        );
+        let answer =
+            app.get(&format!("/fhir/CodeSystem/$subsumes?system=http://example.org/cs/sample&codeA={code_a}&codeB={code_b}")).await.json();
+        assert_eq!(parameter(&answer, "outcome").expect("outcome")["valueCode"], outcome, "{code_a} {code_b}");
     }
 
-    app.put_json("/fhir/ConceptMap/map", &json!({"resourceType": "ConceptMap", "id": "map", "url": "http://example.org/cm/map", "status": "active",
+    app.put_json(
+        "/fhir/ConceptMap/map",
+        &json!({"resourceType": "ConceptMap", "id": "map", "url": "http://example.org/cm/map", "status": "active",
         "group": [{"source": "http://example.org/cs/sample", "target": "http://example.org/cs/other",
-            "element": [{"code": "pneumonia", "target": [{"code": "J18", "display": "Pneumonia", "equivalence": "equivalent"}]}]}]})).await;
-    let forward = app.get("/fhir/ConceptMap/$translate?url=http://example.org/cm/map&system=http://example.org/cs/sample&code=pneumonia").await.json();
-    assert_eq!(
-        parameter(&forward, "result").expect("result")["valueBoolean"],
-        true
-    );
-    assert_eq!(
-        parameter(&forward, "match").expect("match")["part"][1]["valueCoding"]["code"],
-        "J18"
-    );
-    let reverse = app.get("/fhir/ConceptMap/map/$translate?system=http://example.org/cs/other&code=J18&reverse=true").await.json();
-    assert_eq!(
-        parameter(&reverse, "match").expect("match")["part"][1]["valueCoding"]["code"],
-        "pneumonia"
-    );
-    let r5_names = app
-        .get(
-            "/fhir/ConceptMap/$translate?sourceSystem=http://example.org/cs/sample&sourceCode=lung",
-        )
+            "element": [{"code": "pneumonia", "target": [{"code": "J18", "display": "Pneumonia", "equivalence": "equivalent"}]}]}]}),
+    )
+    .await;
+    let forward = app
+        .get("/fhir/ConceptMap/$translate?url=http://example.org/cm/map&system=http://example.org/cs/sample&code=pneumonia")
         .await
         .json();
-    assert_eq!(
-        parameter(&r5_names, "result").expect("result")["valueBoolean"],
-        false
-    );
+    assert_eq!(parameter(&forward, "result").expect("result")["valueBoolean"], true);
+    assert_eq!(parameter(&forward, "match").expect("match")["part"][1]["valueCoding"]["code"], "J18");
+    let reverse = app.get("/fhir/ConceptMap/map/$translate?system=http://example.org/cs/other&code=J18&reverse=true").await.json();
+    assert_eq!(parameter(&reverse, "match").expect("match")["part"][1]["valueCoding"]["code"], "pneumonia");
+    let r5_names = app.get("/fhir/ConceptMap/$translate?sourceSystem=http://example.org/cs/sample&sourceCode=lung").await.json();
+    assert_eq!(parameter(&r5_names, "result").expect("result")["valueBoolean"], false);
 }

@@ -20,39 +20,17 @@ async fn hl7_terminology_package_loads_and_serves() {
     let Some(dir) = real_data() else { return };
     let backend = sqlite();
     let app = app(&backend).await;
-    let source =
-        loaders::open_paths(&[dir.join("fhir/hl7.terminology.r4-7.0.1.tgz")]).expect("open THO");
-    let loaded = loaders::load(
-        loaders::Format::Fhir,
-        source.as_ref(),
-        &loaders::LoadOptions::default(),
-    )
-    .expect("load THO");
-    assert_eq!(
-        loaded.code_systems.len(),
-        897,
-        "THO 7.0.1 has 897 CodeSystems"
-    );
-    let summary = app
-        .terminology
-        .load(loaded.code_systems, loaded.resources)
-        .expect("store THO");
+    let source = loaders::open_paths(&[dir.join("fhir/hl7.terminology.r4-7.0.1.tgz")]).expect("open THO");
+    let loaded = loaders::load(loaders::Format::Fhir, source.as_ref(), &loaders::LoadOptions::default()).expect("load THO");
+    assert_eq!(loaded.code_systems.len(), 897, "THO 7.0.1 has 897 CodeSystems");
+    let summary = app.terminology.load(loaded.code_systems, loaded.resources).expect("store THO");
     assert_eq!(summary.n_value_sets, 2499);
     let lookup = app.get("/fhir/CodeSystem/$lookup?system=http://terminology.hl7.org/CodeSystem/v3-ActCode&code=AMB").await;
     assert_eq!(lookup.status, StatusCode::OK, "{}", lookup.body);
     assert!(lookup.body.contains("ambulatory"), "{}", lookup.body);
-    let expansion = app
-        .get("/fhir/ValueSet/$expand?url=http://terminology.hl7.org/ValueSet/v3-ActEncounterCode")
-        .await;
+    let expansion = app.get("/fhir/ValueSet/$expand?url=http://terminology.hl7.org/ValueSet/v3-ActEncounterCode").await;
     assert_eq!(expansion.status, StatusCode::OK, "{}", expansion.body);
-    assert!(
-        expansion.json()["expansion"]["total"]
-            .as_u64()
-            .unwrap_or_default()
-            >= 10,
-        "{}",
-        expansion.body
-    );
+    assert!(expansion.json()["expansion"]["total"].as_u64().unwrap_or_default() >= 10, "{}", expansion.body);
 }
 
 #[actix_web::test]
@@ -61,55 +39,25 @@ async fn icd10cm_two_releases_side_by_side() {
     let backend = sqlite();
     let app = app(&backend).await;
     for year in ["2025", "2026"] {
-        let source =
-            loaders::open_paths(&[dir.join(format!("icd10cm/{year}/icd10cm-tabular-{year}.xml"))])
-                .expect("open ICD-10-CM");
-        let loaded = loaders::load(
-            loaders::Format::Icd10cm,
-            source.as_ref(),
-            &loaders::LoadOptions::default(),
-        )
-        .expect("load ICD-10-CM");
-        app.terminology
-            .load(loaded.code_systems, loaded.resources)
-            .expect("store ICD-10-CM");
+        let source = loaders::open_paths(&[dir.join(format!("icd10cm/{year}/icd10cm-tabular-{year}.xml"))]).expect("open ICD-10-CM");
+        let loaded = loaders::load(loaders::Format::Icd10cm, source.as_ref(), &loaders::LoadOptions::default()).expect("load ICD-10-CM");
+        app.terminology.load(loaded.code_systems, loaded.resources).expect("store ICD-10-CM");
     }
-    let code_list =
-        std::fs::read_to_string(dir.join("icd10cm/2026/code-list-2026.txt")).expect("code list");
+    let code_list = std::fs::read_to_string(dir.join("icd10cm/2026/code-list-2026.txt")).expect("code list");
     let validate = |code: &str, version: &str| {
         format!("/fhir/CodeSystem/$validate-code?url=http://hl7.org/fhir/sid/icd-10-cm&version={version}&code={code}")
     };
     // The list is undotted and also names chapters ("1") and sections ("A00-A09"); codes are dotted.
-    let codes = code_list
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.contains('-') && !line.chars().all(|c| c.is_ascii_digit()));
+    let codes = code_list.lines().map(str::trim).filter(|line| !line.contains('-') && !line.chars().all(|c| c.is_ascii_digit()));
     for line in codes.step_by(997).take(100) {
-        let code = if line.len() > 3 {
-            format!("{}.{}", &line[..3], &line[3..])
-        } else {
-            line.to_owned()
-        };
+        let code = if line.len() > 3 { format!("{}.{}", &line[..3], &line[3..]) } else { line.to_owned() };
         let code = code.as_str();
         let answer = app.get(&validate(code, "2026")).await;
-        assert!(
-            answer.body.contains("\"valueBoolean\":true"),
-            "{code}: {}",
-            answer.body
-        );
+        assert!(answer.body.contains("\"valueBoolean\":true"), "{code}: {}", answer.body);
     }
-    let by_oid = app
-        .get("/fhir/CodeSystem/$lookup?system=urn:oid:2.16.840.1.113883.6.90&code=S72.001A")
-        .await;
+    let by_oid = app.get("/fhir/CodeSystem/$lookup?system=urn:oid:2.16.840.1.113883.6.90&code=S72.001A").await;
     assert_eq!(by_oid.status, StatusCode::OK, "{}", by_oid.body);
-    assert!(app
-        .get(&validate("NOT.A.CODE", "2026"))
-        .await
-        .body
-        .contains("\"valueBoolean\":false"));
+    assert!(app.get(&validate("NOT.A.CODE", "2026")).await.body.contains("\"valueBoolean\":false"));
     let capabilities = app.get("/fhir/metadata?mode=terminology").await.body;
-    assert!(
-        capabilities.contains("\"code\":\"2025\"") && capabilities.contains("\"code\":\"2026\""),
-        "{capabilities}"
-    );
+    assert!(capabilities.contains("\"code\":\"2025\"") && capabilities.contains("\"code\":\"2026\""), "{capabilities}");
 }

@@ -19,8 +19,7 @@ impl Drop for Backend {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = &self.cleanup {
             if let Ok(mut connection) = PgConnection::establish(admin_url) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut connection);
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut connection);
             }
         }
         if let Some(path) = self.url.strip_prefix("sqlite://") {
@@ -32,14 +31,8 @@ impl Drop for Backend {
 }
 
 pub fn sqlite() -> Backend {
-    let path = std::env::temp_dir().join(format!(
-        "fhirterm-test-{}.db",
-        uuid::Uuid::new_v4().simple()
-    ));
-    Backend {
-        url: format!("sqlite://{}", path.display()),
-        cleanup: None,
-    }
+    let path = std::env::temp_dir().join(format!("fhirterm-test-{}.db", uuid::Uuid::new_v4().simple()));
+    Backend { url: format!("sqlite://{}", path.display()), cleanup: None }
 }
 
 /// A fresh PostgreSQL database, or `None` (with a note) when `TEST_DATABASE_URL` is unset.
@@ -49,20 +42,11 @@ pub fn postgres() -> Option<Backend> {
         return None;
     };
     let name = format!("fhirterm_test_{}", uuid::Uuid::new_v4().simple());
-    let mut connection = PgConnection::establish(&admin_url).unwrap_or_else(|error| {
-        panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {error}")
-    });
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut connection)
-        .expect("create a scratch database");
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(base, _)| base.to_owned())
-        .unwrap_or(admin_url.clone());
-    Some(Backend {
-        url: format!("{base}/{name}"),
-        cleanup: Some((admin_url, name)),
-    })
+    let mut connection = PgConnection::establish(&admin_url)
+        .unwrap_or_else(|error| panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {error}"));
+    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut connection).expect("create a scratch database");
+    let base = admin_url.rsplit_once('/').map(|(base, _)| base.to_owned()).unwrap_or(admin_url.clone());
+    Some(Backend { url: format!("{base}/{name}"), cleanup: Some((admin_url, name)) })
 }
 
 /// Generates `sqlite` and `postgres` variants of a test body that takes a `&Backend`.
@@ -87,8 +71,7 @@ pub(crate) use backend_tests;
 
 pub struct TestApp {
     pub terminology: Arc<Terminology>,
-    service:
-        actix_service::boxed::BoxService<actix_http::Request, ServiceResponse, actix_web::Error>,
+    service: actix_service::boxed::BoxService<actix_http::Request, ServiceResponse, actix_web::Error>,
 }
 
 pub struct Answer {
@@ -100,8 +83,7 @@ pub struct Answer {
 
 impl Answer {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.body))
     }
 
     /// The text of the first issue of an OperationOutcome body, and its code.
@@ -109,30 +91,15 @@ impl Answer {
         let outcome = self.json();
         assert_eq!(outcome["resourceType"], "OperationOutcome", "{}", self.body);
         let issue = &outcome["issue"][0];
-        (
-            issue["code"].as_str().unwrap_or_default().to_owned(),
-            issue["details"]["text"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        )
+        (issue["code"].as_str().unwrap_or_default().to_owned(), issue["details"]["text"].as_str().unwrap_or_default().to_owned())
     }
 }
 
 pub async fn app_with(backend: &Backend, config: ServerConfig) -> TestApp {
-    let terminology = Arc::new(
-        Terminology::open(&backend.url)
-            .unwrap_or_else(|error| panic!("open {}: {error}", backend.url)),
-    );
-    let state = web::Data::new(AppState {
-        terminology: terminology.clone(),
-        config,
-    });
+    let terminology = Arc::new(Terminology::open(&backend.url).unwrap_or_else(|error| panic!("open {}: {error}", backend.url)));
+    let state = web::Data::new(AppState { terminology: terminology.clone(), config });
     let service = test::init_service(App::new().configure(server::configure(state))).await;
-    TestApp {
-        terminology,
-        service: actix_service::boxed::service(service),
-    }
+    TestApp { terminology, service: actix_service::boxed::service(service) }
 }
 
 pub async fn app(backend: &Backend) -> TestApp {
@@ -140,16 +107,8 @@ pub async fn app(backend: &Backend) -> TestApp {
 }
 
 impl TestApp {
-    pub async fn send(
-        &self,
-        method: &str,
-        uri: &str,
-        headers: &[(&str, &str)],
-        body: Option<&str>,
-    ) -> Answer {
-        let mut request = test::TestRequest::default()
-            .method(method.parse().expect("method"))
-            .uri(uri);
+    pub async fn send(&self, method: &str, uri: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
+        let mut request = test::TestRequest::default().method(method.parse().expect("method")).uri(uri);
         for (name, value) in headers {
             request = request.insert_header((*name, *value));
         }
@@ -158,22 +117,11 @@ impl TestApp {
         }
         let response = test::call_service(&self.service, request.to_request()).await;
         let status = response.status();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned)
-        };
+        let header = |name: &str| response.headers().get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
         let content_type = header("content-type").unwrap_or_default();
         let location = header("location");
         let body = String::from_utf8(test::read_body(response).await.to_vec()).expect("UTF-8 body");
-        Answer {
-            status,
-            content_type,
-            location,
-            body,
-        }
+        Answer { status, content_type, location, body }
     }
 
     pub async fn get(&self, uri: &str) -> Answer {
@@ -181,23 +129,11 @@ impl TestApp {
     }
 
     pub async fn put_json(&self, uri: &str, resource: &Value) -> Answer {
-        self.send(
-            "PUT",
-            uri,
-            &[("content-type", "application/fhir+json")],
-            Some(&resource.to_string()),
-        )
-        .await
+        self.send("PUT", uri, &[("content-type", "application/fhir+json")], Some(&resource.to_string())).await
     }
 
     pub async fn post_json(&self, uri: &str, resource: &Value) -> Answer {
-        self.send(
-            "POST",
-            uri,
-            &[("content-type", "application/fhir+json")],
-            Some(&resource.to_string()),
-        )
-        .await
+        self.send("POST", uri, &[("content-type", "application/fhir+json")], Some(&resource.to_string())).await
     }
 }
 

@@ -37,13 +37,7 @@ const SYSTEMS: [(&str, &str, &str, &str, &str); 3] = [
         "ICD10CM",
         "International Classification of Diseases, Tenth Revision, Clinical Modification (ICD-10-CM)",
     ),
-    (
-        "hcpcs",
-        HCPCS_URL,
-        HCPCS_OID,
-        "HCPCS",
-        "Healthcare Common Procedure Coding System (HCPCS) Level II",
-    ),
+    ("hcpcs", HCPCS_URL, HCPCS_OID, "HCPCS", "Healthcare Common Procedure Coding System (HCPCS) Level II"),
 ];
 
 /// True for a `.csv` file whose header row has the billing export's columns.
@@ -59,32 +53,16 @@ pub fn is_billing_csv(source: &dyn Source, name: &str) -> bool {
         return false;
     }
     let text = String::from_utf8_lossy(&start);
-    let header_row = text
-        .trim_start_matches('\u{feff}')
-        .lines()
-        .next()
-        .unwrap_or("");
-    let columns: Vec<String> = header_row
-        .split(',')
-        .map(|column| column.trim().trim_matches('"').to_ascii_lowercase())
-        .collect();
-    REQUIRED_COLUMNS
-        .iter()
-        .all(|required| columns.iter().any(|column| column == required))
+    let header_row = text.trim_start_matches('\u{feff}').lines().next().unwrap_or("");
+    let columns: Vec<String> = header_row.split(',').map(|column| column.trim().trim_matches('"').to_ascii_lowercase()).collect();
+    REQUIRED_COLUMNS.iter().all(|required| columns.iter().any(|column| column == required))
 }
 
 /// Loads every billing CSV in the source.
 pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadError> {
-    let names: Vec<String> = source
-        .names()
-        .into_iter()
-        .filter(|name| name.to_ascii_lowercase().ends_with(".csv"))
-        .collect();
+    let names: Vec<String> = source.names().into_iter().filter(|name| name.to_ascii_lowercase().ends_with(".csv")).collect();
     if names.is_empty() {
-        return Err(LoadError::new(
-            source.names().first().cloned().unwrap_or_default(),
-            "no .csv file found",
-        ));
+        return Err(LoadError::new(source.names().first().cloned().unwrap_or_default(), "no .csv file found"));
     }
     let mut loaded = Loaded::default();
     // Concepts per system, in the order of SYSTEMS.
@@ -94,28 +72,14 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
         let bytes = source.read_bytes(name)?;
         let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-        let headers = reader
-            .headers()
-            .map_err(|error| {
-                LoadError::new(name, format!("unreadable header row: {error}")).at_line(1)
-            })?
-            .clone();
-        let column_of = |wanted: &str| {
-            headers
-                .iter()
-                .position(|column| column.trim().eq_ignore_ascii_case(wanted))
-        };
-        let (Some(code_type_column), Some(code_column), Some(description_column)) = (
-            column_of("code_type"),
-            column_of("code"),
-            column_of("description"),
-        ) else {
-            return Err(LoadError::new(
-                name,
-                "the header row lacks code_type, code or description",
-            )
-            .at_line(1)
-            .with_value(headers.iter().collect::<Vec<_>>().join(",")));
+        let headers = reader.headers().map_err(|error| LoadError::new(name, format!("unreadable header row: {error}")).at_line(1))?.clone();
+        let column_of = |wanted: &str| headers.iter().position(|column| column.trim().eq_ignore_ascii_case(wanted));
+        let (Some(code_type_column), Some(code_column), Some(description_column)) =
+            (column_of("code_type"), column_of("code"), column_of("description"))
+        else {
+            return Err(LoadError::new(name, "the header row lacks code_type, code or description")
+                .at_line(1)
+                .with_value(headers.iter().collect::<Vec<_>>().join(",")));
         };
         let category_column = column_of("category");
         // The line a row starts on, counted here: the csv crate's own line numbers run one
@@ -124,16 +88,10 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             position.map(|position| {
                 let mut offset = (position.byte() as usize).min(bytes.len());
                 // After a CRLF the position points at the LF, before the row itself.
-                while bytes
-                    .get(offset)
-                    .is_some_and(|byte| matches!(byte, b'\r' | b'\n'))
-                {
+                while bytes.get(offset).is_some_and(|byte| matches!(byte, b'\r' | b'\n')) {
                     offset += 1;
                 }
-                1 + bytes[..offset]
-                    .iter()
-                    .filter(|byte| **byte == b'\n')
-                    .count() as u64
+                1 + bytes[..offset].iter().filter(|byte| **byte == b'\n').count() as u64
             })
         };
         for record in reader.records() {
@@ -152,30 +110,15 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             let line = line_of(record.position());
             let row_text = record.iter().collect::<Vec<_>>().join(",");
             let mut report = |value: String, message: &str| {
-                loaded.diagnostics.push(Diagnostic {
-                    path: name.clone(),
-                    line,
-                    value,
-                    message: message.to_owned(),
-                })
+                loaded.diagnostics.push(Diagnostic { path: name.clone(), line, value, message: message.to_owned() })
             };
             if record.len() != headers.len() {
-                report(
-                    row_text,
-                    &format!(
-                        "row has {} columns where the header has {}; skipped",
-                        record.len(),
-                        headers.len()
-                    ),
-                );
+                report(row_text, &format!("row has {} columns where the header has {}; skipped", record.len(), headers.len()));
                 continue;
             }
             let code_type = record[code_type_column].trim().to_ascii_lowercase();
             let Some(system_idx) = SYSTEMS.iter().position(|system| system.0 == code_type) else {
-                report(
-                    record[code_type_column].to_owned(),
-                    "code_type is not cpt, icd10 or hcpcs; skipped",
-                );
+                report(record[code_type_column].to_owned(), "code_type is not cpt, icd10 or hcpcs; skipped");
                 continue;
             };
             let mut code = record[code_column].trim().to_owned();
@@ -187,16 +130,11 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                 code = dotted(&code.to_ascii_uppercase());
             }
             if !seen_codes[system_idx].insert(code.clone()) {
-                report(
-                    code,
-                    "code listed twice for its code_type; the second row is skipped",
-                );
+                report(code, "code listed twice for its code_type; the second row is skipped");
                 continue;
             }
             let description = record[description_column].trim();
-            let category = category_column
-                .map(|column| record[column].trim())
-                .unwrap_or_default();
+            let category = category_column.map(|column| record[column].trim()).unwrap_or_default();
             concepts_by_system[system_idx].push(Concept {
                 code,
                 display: (!description.is_empty()).then(|| description.to_owned()),
@@ -237,16 +175,12 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
         if let Some(version) = &options.version {
             resource["version"] = json!(version);
         }
-        let mut code_system =
-            CodeSystem::from_json(&resource).expect("the billing CSV header is a valid CodeSystem");
+        let mut code_system = CodeSystem::from_json(&resource).expect("the billing CSV header is a valid CodeSystem");
         code_system.concepts = concepts;
         loaded.code_systems.push(code_system);
     }
     if loaded.code_systems.is_empty() {
-        return Err(LoadError::new(
-            names[0].as_str(),
-            "no usable rows: every row was skipped",
-        ));
+        return Err(LoadError::new(names[0].as_str(), "no usable rows: every row was skipped"));
     }
     Ok(loaded)
 }
@@ -279,12 +213,7 @@ mod tests {
                         )
                     })
                     .collect();
-                format!(
-                    "{} {}: {}",
-                    code_system.url,
-                    code_system.content,
-                    concepts.join("; ")
-                )
+                format!("{} {}: {}", code_system.url, code_system.content, concepts.join("; "))
             })
             .collect();
         assert_eq!(
@@ -305,35 +234,22 @@ mod tests {
                 "billing_codes.csv:10: row has 2 columns where the header has 4; skipped (\"hcpcs,G0009\")",
             ]
         );
-        let with_lf_line_ends = String::from_utf8(BILLING_FIXTURE.to_vec())
-            .unwrap()
-            .replace("\r\n", "\n");
+        let with_lf_line_ends = String::from_utf8(BILLING_FIXTURE.to_vec()).unwrap().replace("\r\n", "\n");
         let source = MemorySource::new([("billing_codes.csv", with_lf_line_ends)]);
-        let lf_diagnostics: Vec<String> = load(&source, &LoadOptions::default())
-            .unwrap()
-            .diagnostics
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let lf_diagnostics: Vec<String> =
+            load(&source, &LoadOptions::default()).unwrap().diagnostics.iter().map(ToString::to_string).collect();
         assert_eq!(lf_diagnostics, diagnostics);
         let icd = &loaded.code_systems[1];
-        assert_eq!(
-            icd.resource["identifier"][0]["value"],
-            json!("urn:oid:2.16.840.1.113883.6.90")
-        );
+        assert_eq!(icd.resource["identifier"][0]["value"], json!("urn:oid:2.16.840.1.113883.6.90"));
         assert_eq!(icd.resource["count"], json!(2));
         assert_eq!(icd.version, None);
     }
 
     #[test]
     fn header_without_the_columns_is_an_error() {
-        let source =
-            MemorySource::new([("billing_codes.csv", b"system,value\ncpt,99999\n".to_vec())]);
+        let source = MemorySource::new([("billing_codes.csv", b"system,value\ncpt,99999\n".to_vec())]);
         let error = load(&source, &LoadOptions::default()).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "billing_codes.csv:1: the header row lacks code_type, code or description (\"system,value\")"
-        );
+        assert_eq!(error.to_string(), "billing_codes.csv:1: the header row lacks code_type, code or description (\"system,value\")");
         assert!(!is_billing_csv(&source, "billing_codes.csv"));
     }
 }

@@ -18,22 +18,16 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
         }
         let is_json = base_name.ends_with(".json");
         let is_xml = base_name.ends_with(".xml");
-        if !(is_json || is_xml)
-            || base_name.starts_with('.')
-            || name.contains("/other/")
-            || name.contains("/example/")
-        {
+        if !(is_json || is_xml) || base_name.starts_with('.') || name.contains("/other/") || name.contains("/example/") {
             continue;
         }
         let bytes = source.read_bytes(name)?;
         let text = String::from_utf8_lossy(&bytes);
         let text = text.trim_start_matches('\u{feff}');
         let parsed = if is_json {
-            serde_json::from_str::<Json>(text)
-                .map_err(|error| (Some(error.line() as u64), error.to_string()))
+            serde_json::from_str::<Json>(text).map_err(|error| (Some(error.line() as u64), error.to_string()))
         } else {
-            model::fhir::xml::xml_to_json(text)
-                .map_err(|error| (Some(error.line as u64), error.message))
+            model::fhir::xml::xml_to_json(text).map_err(|error| (Some(error.line as u64), error.message))
         };
         let resource = match parsed {
             Ok(resource) => resource,
@@ -51,10 +45,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
         add_resource(resource, name, options, &mut loaded);
     }
     if n_resource_files == 0 {
-        return Err(LoadError::new(
-            names.first().cloned().unwrap_or_default(),
-            "no FHIR JSON or XML resources found",
-        ));
+        return Err(LoadError::new(names.first().cloned().unwrap_or_default(), "no FHIR JSON or XML resources found"));
     }
     Ok(loaded)
 }
@@ -88,19 +79,12 @@ fn add_resource(resource: Json, path: &str, options: &LoadOptions, loaded: &mut 
     }
 }
 
-fn report_dependencies(
-    source: &dyn Source,
-    name: &str,
-    loaded: &mut Loaded,
-) -> Result<(), LoadError> {
+fn report_dependencies(source: &dyn Source, name: &str, loaded: &mut Loaded) -> Result<(), LoadError> {
     let bytes = source.read_bytes(name)?;
     if let Ok(manifest) = serde_json::from_slice::<Json>(&bytes) {
         if let Some(dependencies) = manifest.get("dependencies").and_then(Json::as_object) {
             for (package, version) in dependencies {
-                loaded.dependencies.push(format!(
-                    "{package}@{}",
-                    version.as_str().unwrap_or_default()
-                ));
+                loaded.dependencies.push(format!("{package}@{}", version.as_str().unwrap_or_default()));
             }
         }
     }

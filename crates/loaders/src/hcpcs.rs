@@ -45,9 +45,7 @@ const MINIMUM_FIRST_RECORD_LENGTH: usize = 293;
 /// True for the name of the CMS contractor file, `HCPC<year>_CONTR_ANWEB*.txt`.
 pub fn is_contractor_file(name: &str) -> bool {
     let base_name = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
-    base_name.starts_with("hcpc")
-        && base_name.contains("_contr_anweb")
-        && base_name.ends_with(".txt")
+    base_name.starts_with("hcpc") && base_name.contains("_contr_anweb") && base_name.ends_with(".txt")
 }
 
 /// True for a zip that may hold the contractor file (CMS names them `…HCPCS…zip`).
@@ -60,12 +58,7 @@ pub fn is_hcpcs_zip(name: &str) -> bool {
 pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadError> {
     let (path, bytes) = find_contractor_file(source)?;
     let mut loaded = Loaded::default();
-    let version = options.version.clone().or_else(|| {
-        path.rsplit('!')
-            .map(year_in_file_name)
-            .find(Option::is_some)
-            .flatten()
-    });
+    let version = options.version.clone().or_else(|| path.rsplit('!').map(year_in_file_name).find(Option::is_some).flatten());
     if version.is_none() {
         loaded.diagnostics.push(Diagnostic {
             path: path.clone(),
@@ -76,13 +69,10 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
     }
     let concepts = read_records(&path, &bytes, &mut loaded.diagnostics);
     if concepts.is_empty() {
-        return Err(LoadError::new(
-            path,
-            "no HCPCS procedure or modifier records (record id 3 or 7 in column 11)",
-        ));
+        return Err(LoadError::new(path, "no HCPCS procedure or modifier records (record id 3 or 7 in column 11)"));
     }
-    let mut code_system = CodeSystem::from_json(&header(version.as_deref(), concepts.len()))
-        .expect("the HCPCS header is a valid CodeSystem");
+    let mut code_system =
+        CodeSystem::from_json(&header(version.as_deref(), concepts.len())).expect("the HCPCS header is a valid CodeSystem");
     code_system.concepts = concepts;
     loaded.code_systems.push(code_system);
     Ok(loaded)
@@ -100,21 +90,14 @@ fn find_contractor_file(source: &dyn Source) -> Result<(String, Vec<u8>), LoadEr
             let zip_bytes = source.read_bytes(zip_name)?;
             let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes))
                 .map_err(|error| LoadError::new(zip_name, format!("not a zip archive: {error}")))?;
-            let inner_names: Vec<String> = archive
-                .file_names()
-                .filter_map(Result::ok)
-                .map(|name| name.to_string())
-                .filter(|name| is_contractor_file(name))
-                .collect();
+            let inner_names: Vec<String> =
+                archive.file_names().filter_map(Result::ok).map(|name| name.to_string()).filter(|name| is_contractor_file(name)).collect();
             for inner_name in inner_names {
                 let display = format!("{zip_name}!{inner_name}");
-                let mut entry = archive.by_name(&inner_name).map_err(|error| {
-                    LoadError::new(&display, format!("cannot read entry: {error}"))
-                })?;
+                let mut entry =
+                    archive.by_name(&inner_name).map_err(|error| LoadError::new(&display, format!("cannot read entry: {error}")))?;
                 let mut bytes = Vec::new();
-                entry
-                    .read_to_end(&mut bytes)
-                    .map_err(|error| LoadError::new(&display, format!("corrupt entry: {error}")))?;
+                entry.read_to_end(&mut bytes).map_err(|error| LoadError::new(&display, format!("corrupt entry: {error}")))?;
                 found.push((display, bytes));
             }
         }
@@ -125,11 +108,8 @@ fn find_contractor_file(source: &dyn Source) -> Result<(String, Vec<u8>), LoadEr
             names.first().cloned().unwrap_or_default(),
             "no HCPCS contractor file (HCPC<year>_CONTR_ANWEB*.txt), as such or in a zip",
         )),
-        _ => Err(LoadError::new(
-            found[1].0.as_str(),
-            "more than one HCPCS contractor file; load one release at a time",
-        )
-        .with_value(found[0].0.as_str())),
+        _ => Err(LoadError::new(found[1].0.as_str(), "more than one HCPCS contractor file; load one release at a time")
+            .with_value(found[0].0.as_str())),
     }
 }
 
@@ -137,12 +117,7 @@ fn find_contractor_file(source: &dyn Source) -> Result<(String, Vec<u8>), LoadEr
 fn field(record: &[u8], first_column: usize, last_column: usize) -> String {
     let start = (first_column - 1).min(record.len());
     let end = last_column.min(record.len()).max(start);
-    record[start..end]
-        .iter()
-        .map(|byte| *byte as char)
-        .collect::<String>()
-        .trim()
-        .to_owned()
+    record[start..end].iter().map(|byte| *byte as char).collect::<String>().trim().to_owned()
 }
 
 fn latin1_text(bytes: &[u8]) -> String {
@@ -173,8 +148,7 @@ fn fhir_date(text: &str) -> Option<String> {
         2 => 28,
         _ => return None,
     };
-    (year >= 1900 && (1..=days_in_month).contains(&day))
-        .then(|| format!("{}-{}-{}", &text[..4], &text[4..6], &text[6..]))
+    (year >= 1900 && (1..=days_in_month).contains(&day)).then(|| format!("{}-{}-{}", &text[..4], &text[4..6], &text[6..]))
 }
 
 /// A procedure or modifier while its continuation records are still coming.
@@ -203,12 +177,7 @@ fn read_records(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> 
             continue;
         }
         let mut report = |value: String, message: String| {
-            diagnostics.push(Diagnostic {
-                path: path.to_owned(),
-                line: Some(line_number),
-                value,
-                message,
-            })
+            diagnostics.push(Diagnostic { path: path.to_owned(), line: Some(line_number), value, message })
         };
         let Some(record_id) = record_id(line) else {
             // Disclaimer lines come before the first record.
@@ -222,11 +191,7 @@ fn read_records(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> 
         };
         saw_first_record = true;
         let is_modifier = matches!(record_id, b'7' | b'8');
-        let code = if is_modifier {
-            field(line, 4, 5)
-        } else {
-            field(line, 1, 5)
-        };
+        let code = if is_modifier { field(line, 4, 5) } else { field(line, 1, 5) };
         let long_description = field(line, 12, 91);
         if matches!(record_id, b'4' | b'8') {
             match open_record.as_mut() {
@@ -238,10 +203,7 @@ fn read_records(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> 
                         open.long_description.push_str(&long_description);
                     }
                 }
-                _ => report(
-                    code,
-                    "continuation record without the record it continues; skipped".into(),
-                ),
+                _ => report(code, "continuation record without the record it continues; skipped".into()),
             }
             continue;
         }
@@ -256,30 +218,20 @@ fn read_records(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> 
             );
             continue;
         }
-        let code_is_well_formed = if is_modifier {
-            code.len() == 2 && field(line, 1, 3).is_empty()
-        } else {
-            code.len() == 5
-        } && code.bytes().all(|byte| byte.is_ascii_alphanumeric());
+        let code_is_well_formed = if is_modifier { code.len() == 2 && field(line, 1, 3).is_empty() } else { code.len() == 5 }
+            && code.bytes().all(|byte| byte.is_ascii_alphanumeric());
         if !code_is_well_formed {
             report(
                 field(line, 1, 5),
                 format!(
                     "not a {} code; skipped",
-                    if is_modifier {
-                        "two-character modifier (columns 4-5)"
-                    } else {
-                        "five-character procedure (columns 1-5)"
-                    }
+                    if is_modifier { "two-character modifier (columns 4-5)" } else { "five-character procedure (columns 1-5)" }
                 ),
             );
             continue;
         }
         if !seen_codes.insert(code.clone()) {
-            report(
-                code,
-                "code listed twice; the second record is skipped".into(),
-            );
+            report(code, "code listed twice; the second record is skipped".into());
             continue;
         }
         let mut concept = Concept {
@@ -307,11 +259,7 @@ fn read_records(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> 
         }
         for (property_code, first_column, label) in [
             ("addDate", 269, "code added date (columns 269-276)"),
-            (
-                "actionEffectiveDate",
-                277,
-                "action effective date (columns 277-284)",
-            ),
+            ("actionEffectiveDate", 277, "action effective date (columns 277-284)"),
             ("terminationDate", 285, "termination date (columns 285-292)"),
         ] {
             let text = field(line, first_column, first_column + 7);
@@ -325,10 +273,7 @@ fn read_records(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> 
                     value: Json::String(date),
                     extra: None,
                 }),
-                None => report(
-                    text,
-                    format!("{label} of {code} is not a YYYYMMDD date; left out"),
-                ),
+                None => report(text, format!("{label} of {code} is not a YYYYMMDD date; left out")),
             }
         }
         let action_code = field(line, 293, 293);
@@ -340,11 +285,7 @@ fn read_records(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> 
                 extra: None,
             });
         }
-        open_record = Some(OpenRecord {
-            concept,
-            long_description,
-            record_id,
-        });
+        open_record = Some(OpenRecord { concept, long_description, record_id });
     }
     close(open_record, &mut concepts);
     concepts
@@ -389,13 +330,7 @@ mod tests {
     fn dump(code_system: &CodeSystem) -> String {
         let mut out = String::new();
         for concept in &code_system.concepts {
-            write!(
-                out,
-                "{} {:?}",
-                concept.code,
-                concept.display.as_deref().unwrap_or_default()
-            )
-            .unwrap();
+            write!(out, "{} {:?}", concept.code, concept.display.as_deref().unwrap_or_default()).unwrap();
             for designation in &concept.designations {
                 write!(out, " short={:?}", designation.value).unwrap();
             }
@@ -431,23 +366,15 @@ J0120 "Injection, tetracycline, up to 250 mg" short="Tetracyclin injection" kind
         assert_eq!(code_system.version.as_deref(), Some("2019"));
         assert_eq!(code_system.url, HCPCS_URL);
         assert_eq!(code_system.resource["count"], json!(5));
-        assert_eq!(
-            code_system.resource["identifier"][0]["value"],
-            json!("urn:oid:2.16.840.1.113883.6.285")
-        );
+        assert_eq!(code_system.resource["identifier"][0]["value"], json!("urn:oid:2.16.840.1.113883.6.285"));
         assert_eq!(code_system.hierarchy_meaning, None);
-        assert!(code_system
-            .concepts
-            .iter()
-            .all(|concept| concept.nest_parent.is_none()));
+        assert!(code_system.concepts.iter().all(|concept| concept.nest_parent.is_none()));
     }
 
     fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
         let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         for (name, bytes) in files {
-            writer
-                .start_file(*name, zip::write::SimpleFileOptions::default())
-                .unwrap();
+            writer.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
             writer.write_all(bytes).unwrap();
         }
         writer.finish().unwrap().into_inner()
@@ -456,43 +383,24 @@ J0120 "Injection, tetracycline, up to 250 mg" short="Tetracyclin injection" kind
     #[test]
     fn reads_the_contractor_file_inside_the_cms_zip_and_takes_the_version_option() {
         let source = MemorySource::new([
-            (
-                "2019-HCPCS-Record-Layout.zip",
-                zip_of(&[("HCPCS2019_recordlayout.txt", b"layout")]),
-            ),
+            ("2019-HCPCS-Record-Layout.zip", zip_of(&[("HCPCS2019_recordlayout.txt", b"layout")])),
             (
                 "2019-Alpha-Numeric-HCPCS-File.zip",
-                zip_of(&[
-                    ("HCPC2019_README.txt", b"readme"),
-                    ("HCPC2019_CONTR_ANWEB.txt", CONTRACTOR_FIXTURE),
-                ]),
+                zip_of(&[("HCPC2019_README.txt", b"readme"), ("HCPC2019_CONTR_ANWEB.txt", CONTRACTOR_FIXTURE)]),
             ),
         ]);
-        let options = LoadOptions {
-            version: Some("2019-Q1".into()),
-        };
+        let options = LoadOptions { version: Some("2019-Q1".into()) };
         let loaded = load(&source, &options).unwrap();
         assert_eq!(dump(&loaded.code_systems[0]), EXPECTED_DUMP);
         assert_eq!(loaded.code_systems[0].version.as_deref(), Some("2019-Q1"));
-        assert_eq!(
-            loaded.diagnostics[0].path,
-            "2019-Alpha-Numeric-HCPCS-File.zip!HCPC2019_CONTR_ANWEB.txt"
-        );
+        assert_eq!(loaded.diagnostics[0].path, "2019-Alpha-Numeric-HCPCS-File.zip!HCPC2019_CONTR_ANWEB.txt");
     }
 
     #[test]
     fn detects_the_contractor_file_and_the_cms_zip() {
-        for name in [
-            "HCPC2019_CONTR_ANWEB.txt",
-            "HCPC2018_CONTR_ANWEB_disc.txt",
-            "2019-Alpha-Numeric-HCPCS-File.zip",
-        ] {
+        for name in ["HCPC2019_CONTR_ANWEB.txt", "HCPC2018_CONTR_ANWEB_disc.txt", "2019-Alpha-Numeric-HCPCS-File.zip"] {
             let source = MemorySource::new([(name, b"".to_vec())]);
-            assert_eq!(
-                crate::detect(&source).unwrap(),
-                crate::Format::Hcpcs,
-                "{name}"
-            );
+            assert_eq!(crate::detect(&source).unwrap(), crate::Format::Hcpcs, "{name}");
         }
         assert_eq!(crate::Format::parse("hcpcs"), Some(crate::Format::Hcpcs));
     }
@@ -501,14 +409,8 @@ J0120 "Injection, tetracycline, up to 250 mg" short="Tetracyclin injection" kind
     fn missing_contractor_file_is_an_error() {
         let source = MemorySource::new([("HCPC2019_README.txt", b"readme".to_vec())]);
         let error = load(&source, &LoadOptions::default()).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "HCPC2019_README.txt: no HCPCS contractor file (HCPC<year>_CONTR_ANWEB*.txt), as such or in a zip"
-        );
-        let disclaimers_only = MemorySource::new([(
-            "HCPC2019_CONTR_ANWEB.txt",
-            b"***Disclaimers\r\n\r\n".to_vec(),
-        )]);
+        assert_eq!(error.to_string(), "HCPC2019_README.txt: no HCPCS contractor file (HCPC<year>_CONTR_ANWEB*.txt), as such or in a zip");
+        let disclaimers_only = MemorySource::new([("HCPC2019_CONTR_ANWEB.txt", b"***Disclaimers\r\n\r\n".to_vec())]);
         let error = load(&disclaimers_only, &LoadOptions::default()).unwrap_err();
         assert_eq!(error.path, "HCPC2019_CONTR_ANWEB.txt");
     }
@@ -529,30 +431,16 @@ J0120 "Injection, tetracycline, up to 250 mg" short="Tetracyclin injection" kind
             eprintln!("skipping real_hcpcs_2018_and_2019_have_the_published_counts: FHIRTERM_REAL_DATA is not set (run fetch-real-data.sh DIR and set it to DIR)");
             return;
         };
-        for (year, n_procedures_expected, n_modifiers_expected) in
-            [("2018", 6_205, 354), ("2019", 6_440, 360)]
-        {
+        for (year, n_procedures_expected, n_modifiers_expected) in [("2018", 6_205, 354), ("2019", 6_440, 360)] {
             let source = crate::open_paths(&[folder.join("hcpcs").join(year)]).unwrap();
             let loaded = load(source.as_ref(), &LoadOptions::default()).unwrap();
             assert_eq!(loaded.diagnostics, vec![], "{year}");
             let code_system = &loaded.code_systems[0];
             assert_eq!(code_system.version.as_deref(), Some(year));
-            let count_kind = |kind: &str| {
-                code_system
-                    .concepts
-                    .iter()
-                    .filter(|concept| concept.property_text("kind").as_deref() == Some(kind))
-                    .count()
-            };
-            assert_eq!(
-                (count_kind("procedure"), count_kind("modifier")),
-                (n_procedures_expected, n_modifiers_expected),
-                "{year}"
-            );
-            eprintln!(
-                "HCPCS {year}: {} procedure codes, {} modifiers",
-                n_procedures_expected, n_modifiers_expected
-            );
+            let count_kind =
+                |kind: &str| code_system.concepts.iter().filter(|concept| concept.property_text("kind").as_deref() == Some(kind)).count();
+            assert_eq!((count_kind("procedure"), count_kind("modifier")), (n_procedures_expected, n_modifiers_expected), "{year}");
+            eprintln!("HCPCS {year}: {} procedure codes, {} modifiers", n_procedures_expected, n_modifiers_expected);
         }
     }
 }

@@ -105,18 +105,12 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             ))
         }
         (several, _) if several.len() > 1 => {
-            return Err(LoadError::new(
-                several[1].as_str(),
-                "more than one ICD-10-CM tabular XML; load one release at a time",
-            )
-            .with_value(several[0].as_str()))
+            return Err(LoadError::new(several[1].as_str(), "more than one ICD-10-CM tabular XML; load one release at a time")
+                .with_value(several[0].as_str()))
         }
         (_, several) => {
-            return Err(LoadError::new(
-                several[1].as_str(),
-                "more than one ICD-10-CM order file; load one release at a time",
-            )
-            .with_value(several[0].as_str()))
+            return Err(LoadError::new(several[1].as_str(), "more than one ICD-10-CM order file; load one release at a time")
+                .with_value(several[0].as_str()))
         }
     }
     Ok(loaded)
@@ -162,15 +156,9 @@ impl SeventhCharacterException {
     fn parse(note: &str) -> Option<SeventhCharacterException> {
         let rest = note.strip_prefix("7th characters ")?;
         let (characters, rest) = rest.split_once(" do not apply to codes in category ")?;
-        let withdrawn_seventh_characters: Vec<String> = characters
-            .split([' ', ','])
-            .filter(|word| !word.is_empty() && *word != "and")
-            .map(str::to_owned)
-            .collect();
-        if withdrawn_seventh_characters
-            .iter()
-            .any(|character| character.len() != 1)
-        {
+        let withdrawn_seventh_characters: Vec<String> =
+            characters.split([' ', ',']).filter(|word| !word.is_empty() && *word != "and").map(str::to_owned).collect();
+        if withdrawn_seventh_characters.iter().any(|character| character.len() != 1) {
             return None;
         }
         let (category, rest) = rest.split_once(" with 6th character ")?;
@@ -186,30 +174,17 @@ impl SeventhCharacterException {
             })
             .map(|idx| chars[idx])
             .collect();
-        if category.len() != 3
-            || sixth_characters.is_empty()
-            || withdrawn_seventh_characters.is_empty()
-        {
+        if category.len() != 3 || sixth_characters.is_empty() || withdrawn_seventh_characters.is_empty() {
             return None;
         }
-        Some(SeventhCharacterException {
-            category,
-            sixth_characters,
-            withdrawn_seventh_characters,
-        })
+        Some(SeventhCharacterException { category, sixth_characters, withdrawn_seventh_characters })
     }
 
     fn withdraws(&self, code: &str, seventh_character: &str) -> bool {
         let code = undotted(code);
         code.starts_with(&self.category)
-            && code
-                .chars()
-                .nth(5)
-                .is_some_and(|sixth| self.sixth_characters.contains(&sixth))
-            && self
-                .withdrawn_seventh_characters
-                .iter()
-                .any(|withdrawn| withdrawn == seventh_character)
+            && code.chars().nth(5).is_some_and(|sixth| self.sixth_characters.contains(&sixth))
+            && self.withdrawn_seventh_characters.iter().any(|withdrawn| withdrawn == seventh_character)
     }
 }
 
@@ -224,10 +199,7 @@ impl LineCounter<'_> {
     fn line_at(&mut self, offset: usize) -> u64 {
         let offset = offset.min(self.text.len());
         if offset > self.offset {
-            self.line += self.text.as_bytes()[self.offset..offset]
-                .iter()
-                .filter(|byte| **byte == b'\n')
-                .count() as u64;
+            self.line += self.text.as_bytes()[self.offset..offset].iter().filter(|byte| **byte == b'\n').count() as u64;
             self.offset = offset;
         }
         self.line
@@ -242,9 +214,7 @@ pub(crate) fn year_in_file_name(name: &str) -> Option<String> {
         let is_year = digits.iter().all(u8::is_ascii_digit)
             && (digits.starts_with(b"19") || digits.starts_with(b"20"))
             && (start == 0 || !bytes[start - 1].is_ascii_digit())
-            && bytes
-                .get(start + 4)
-                .is_none_or(|next| !next.is_ascii_digit());
+            && bytes.get(start + 4).is_none_or(|next| !next.is_ascii_digit());
         is_year.then(|| base_name[start..start + 4].to_owned())
     })
 }
@@ -278,20 +248,12 @@ fn attribute_text(start: &quick_xml::events::BytesStart, name: &str) -> Option<S
         .try_get_attribute(name)
         .ok()
         .flatten()
-        .and_then(|attribute| {
-            attribute
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .ok()
-        })
+        .and_then(|attribute| attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok())
         .map(|value| value.trim().to_owned())
 }
 
 fn parse_error(path: &str, text: &str, offset: usize, message: String) -> LoadError {
-    let mut counter = LineCounter {
-        text,
-        offset: 0,
-        line: 1,
-    };
+    let mut counter = LineCounter { text, offset: 0, line: 1 };
     LoadError::new(path, message).at_line(counter.line_at(offset))
 }
 
@@ -320,11 +282,8 @@ fn nest_covered_sections(nodes: &mut [TabularNode]) {
                 };
                 let (first, last) = (first.to_owned(), last.to_owned());
                 while let Some(&group) = open_groups.last() {
-                    let covers = section_range(&nodes[group].code).is_some_and(
-                        |(group_first, group_last)| {
-                            group_first <= first.as_str() && last.as_str() <= group_last
-                        },
-                    );
+                    let covers = section_range(&nodes[group].code)
+                        .is_some_and(|(group_first, group_last)| group_first <= first.as_str() && last.as_str() <= group_last);
                     if covers {
                         break;
                     }
@@ -352,17 +311,9 @@ struct TabularContent {
     exceptions: Vec<SeventhCharacterException>,
 }
 
-fn read_tabular_nodes(
-    path: &str,
-    text: &str,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Result<TabularContent, LoadError> {
+fn read_tabular_nodes(path: &str, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Result<TabularContent, LoadError> {
     let mut reader = quick_xml::Reader::from_str(text);
-    let mut lines = LineCounter {
-        text,
-        offset: 0,
-        line: 1,
-    };
+    let mut lines = LineCounter { text, offset: 0, line: 1 };
     let mut element_path: Vec<String> = Vec::new();
     let mut open_nodes: Vec<usize> = Vec::new();
     let mut nodes: Vec<TabularNode> = Vec::new();
@@ -443,8 +394,7 @@ fn read_tabular_nodes(
                     path,
                     text,
                     offset,
-                    "not an ICD-10-CM tabular XML: the root element is not <ICD10CM.tabular>"
-                        .into(),
+                    "not an ICD-10-CM tabular XML: the root element is not <ICD10CM.tabular>".into(),
                 )
                 .with_value(empty.name().as_ref().to_owned()))
             }
@@ -466,35 +416,22 @@ fn read_tabular_nodes(
                 match resolved {
                     Some(character) => text_buffer.push(character),
                     None => {
-                        return Err(parse_error(
-                            path,
-                            text,
-                            offset,
-                            "malformed XML: unknown entity".into(),
-                        )
-                        .with_value(format!("&{};", &*reference)))
+                        return Err(parse_error(path, text, offset, "malformed XML: unknown entity".into())
+                            .with_value(format!("&{};", &*reference)))
                     }
                 }
             }
             Event::End(_) => {
                 let element_name = element_path.pop().unwrap_or_default();
                 let parent_element = element_path.last().map(String::as_str).unwrap_or("");
-                let grandparent_element = element_path
-                    .len()
-                    .checked_sub(2)
-                    .map(|idx| element_path[idx].as_str())
-                    .unwrap_or("");
+                let grandparent_element = element_path.len().checked_sub(2).map(|idx| element_path[idx].as_str()).unwrap_or("");
                 let value = text_buffer.trim().to_owned();
                 let current_node = open_nodes.last().copied();
                 match (element_name.as_str(), parent_element) {
                     ("version", "ICD10CM.tabular") => xml_version = Some(value),
                     ("name", "chapter") | ("name", "diag") => {
                         if let Some(node) = current_node {
-                            nodes[node].code = if parent_element == "chapter" {
-                                format!("chapter-{value}")
-                            } else {
-                                value
-                            };
+                            nodes[node].code = if parent_element == "chapter" { format!("chapter-{value}") } else { value };
                         }
                     }
                     ("desc", "chapter" | "section" | "diag") => {
@@ -514,27 +451,23 @@ fn read_tabular_nodes(
                             }
                         }
                     }
-                    ("note", "notes") if value.contains("do not apply") => {
-                        match SeventhCharacterException::parse(&value) {
-                            Some(exception) => exceptions.push(exception),
-                            None => diagnostics.push(Diagnostic {
-                                path: path.to_owned(),
-                                line: Some(lines.line_at(offset)),
-                                value,
-                                message: "note that seems to withdraw 7th characters is not understood; every 7th character is generated".into(),
-                            }),
-                        }
-                    }
+                    ("note", "notes") if value.contains("do not apply") => match SeventhCharacterException::parse(&value) {
+                        Some(exception) => exceptions.push(exception),
+                        None => diagnostics.push(Diagnostic {
+                            path: path.to_owned(),
+                            line: Some(lines.line_at(offset)),
+                            value,
+                            message: "note that seems to withdraw 7th characters is not understood; every 7th character is generated"
+                                .into(),
+                        }),
+                    },
                     ("extension", "sevenChrDef") => {
                         let line = lines.line_at(offset);
                         match (extension_character.take(), current_node) {
                             (Some(character), Some(node))
-                                if character.len() == 1
-                                    && character.chars().all(|c| c.is_ascii_alphanumeric()) =>
+                                if character.len() == 1 && character.chars().all(|c| c.is_ascii_alphanumeric()) =>
                             {
-                                if let Some(definition) =
-                                    nodes[node].seven_character_definition.as_mut()
-                                {
+                                if let Some(definition) = nodes[node].seven_character_definition.as_mut() {
                                     definition.push((character, value));
                                 }
                             }
@@ -558,43 +491,21 @@ fn read_tabular_nodes(
         }
     }
     if !saw_root {
-        return Err(LoadError::new(
-            path,
-            "not an ICD-10-CM tabular XML: no <ICD10CM.tabular> element",
-        ));
+        return Err(LoadError::new(path, "not an ICD-10-CM tabular XML: no <ICD10CM.tabular> element"));
     }
     if let Some(unclosed) = element_path.last() {
-        return Err(parse_error(
-            path,
-            text,
-            text.len(),
-            format!("malformed XML: the document ends before <{unclosed}> is closed"),
-        ));
+        return Err(parse_error(path, text, text.len(), format!("malformed XML: the document ends before <{unclosed}> is closed")));
     }
     nest_covered_sections(&mut nodes);
-    Ok(TabularContent {
-        version: xml_version,
-        nodes,
-        exceptions,
-    })
+    Ok(TabularContent { version: xml_version, nodes, exceptions })
 }
 
 fn string_property(code: &str, value: &str) -> ConceptProperty {
-    ConceptProperty {
-        code: code.to_owned(),
-        value_key: "valueString".into(),
-        value: Json::String(value.to_owned()),
-        extra: None,
-    }
+    ConceptProperty { code: code.to_owned(), value_key: "valueString".into(), value: Json::String(value.to_owned()), extra: None }
 }
 
 fn boolean_property(code: &str, value: bool) -> ConceptProperty {
-    ConceptProperty {
-        code: code.to_owned(),
-        value_key: "valueBoolean".into(),
-        value: Json::Bool(value),
-        extra: None,
-    }
+    ConceptProperty { code: code.to_owned(), value_key: "valueBoolean".into(), value: Json::Bool(value), extra: None }
 }
 
 fn designation_with_use(use_code: &str, use_display: &str, value: &str) -> Designation {
@@ -645,9 +556,7 @@ fn header(version: Option<&str>, n_concepts: usize, hierarchical: bool) -> Json 
     }
     if hierarchical {
         resource["hierarchyMeaning"] = json!("is-a");
-        let properties = resource["property"]
-            .as_array_mut()
-            .expect("property is an array");
+        let properties = resource["property"].as_array_mut().expect("property is an array");
         properties.push(json!({"code": "notSelectable", "uri": "http://hl7.org/fhir/concept-properties#notSelectable", "type": "boolean",
             "description": "True for chapters and sections, which group codes but are not codes"}));
         properties.push(json!({"code": "excludes1", "type": "string",
@@ -659,34 +568,20 @@ fn header(version: Option<&str>, n_concepts: usize, hierarchical: bool) -> Json 
 }
 
 fn code_system_from(header: Json, concepts: Vec<Concept>) -> CodeSystem {
-    let mut code_system =
-        CodeSystem::from_json(&header).expect("the ICD-10-CM header is a valid CodeSystem");
+    let mut code_system = CodeSystem::from_json(&header).expect("the ICD-10-CM header is a valid CodeSystem");
     code_system.concepts = concepts;
     code_system
 }
 
-fn load_tabular(
-    path: &str,
-    bytes: &[u8],
-    options: &LoadOptions,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Result<CodeSystem, LoadError> {
+fn load_tabular(path: &str, bytes: &[u8], options: &LoadOptions, diagnostics: &mut Vec<Diagnostic>) -> Result<CodeSystem, LoadError> {
     let text = std::str::from_utf8(bytes).map_err(|error| {
         let valid = &bytes[..error.valid_up_to()];
         let line = valid.iter().filter(|byte| **byte == b'\n').count() as u64 + 1;
         LoadError::new(path, "not UTF-8 text").at_line(line)
     })?;
     let text = text.trim_start_matches('\u{feff}');
-    let TabularContent {
-        version: xml_version,
-        nodes,
-        exceptions,
-    } = read_tabular_nodes(path, text, diagnostics)?;
-    let version = options
-        .version
-        .clone()
-        .or(xml_version.filter(|version| !version.is_empty()))
-        .or_else(|| year_in_file_name(path));
+    let TabularContent { version: xml_version, nodes, exceptions } = read_tabular_nodes(path, text, diagnostics)?;
+    let version = options.version.clone().or(xml_version.filter(|version| !version.is_empty())).or_else(|| year_in_file_name(path));
 
     let mut concepts: Vec<Concept> = Vec::with_capacity(nodes.len() * 2);
     let mut concept_of_node: Vec<usize> = Vec::with_capacity(nodes.len());
@@ -736,34 +631,18 @@ fn load_tabular(
         let seventh_character_codes: Vec<(String, String)> = seven_character_definition
             .into_iter()
             .flatten()
-            .filter(|(character, _)| {
-                !exceptions
-                    .iter()
-                    .any(|exception| exception.withdraws(&node.code, character))
-            })
+            .filter(|(character, _)| !exceptions.iter().any(|exception| exception.withdraws(&node.code, character)))
             .map(|(character, meaning)| {
-                let display = if meaning.is_empty() {
-                    node.display.clone()
-                } else {
-                    format!("{}, {meaning}", node.display)
-                };
+                let display = if meaning.is_empty() { node.display.clone() } else { format!("{}, {meaning}", node.display) };
                 (with_seventh_character(&node.code, character), display)
             })
             .collect();
         let billable = is_diag && node.n_children == 0 && seventh_character_codes.is_empty();
         let mut concept = new_concept(node.code.clone(), node.display.clone(), nest_parent);
-        concept.designations = node
-            .inclusion_terms
-            .iter()
-            .map(|term| designation_with_use("inclusion", "Inclusion term", term))
-            .collect();
-        concept
-            .properties
-            .push(boolean_property("billable", billable));
+        concept.designations = node.inclusion_terms.iter().map(|term| designation_with_use("inclusion", "Inclusion term", term)).collect();
+        concept.properties.push(boolean_property("billable", billable));
         if !is_diag {
-            concept
-                .properties
-                .push(boolean_property("notSelectable", true));
+            concept.properties.push(boolean_property("notSelectable", true));
         }
         for note in &node.excludes1 {
             concept.properties.push(string_property("excludes1", note));
@@ -788,15 +667,9 @@ fn load_tabular(
         }
     }
     if concepts.is_empty() {
-        return Err(LoadError::new(
-            path,
-            "the tabular XML holds no chapters, sections or codes",
-        ));
+        return Err(LoadError::new(path, "the tabular XML holds no chapters, sections or codes"));
     }
-    Ok(code_system_from(
-        header(version.as_deref(), concepts.len(), true),
-        concepts,
-    ))
+    Ok(code_system_from(header(version.as_deref(), concepts.len(), true), concepts))
 }
 
 /// A fixed-width field, by 1-based inclusive columns, as text; empty past the end of the line.
@@ -807,21 +680,11 @@ fn column_text(line: &[u8], first_column: usize, last_column: Option<usize>) -> 
     match std::str::from_utf8(field) {
         Ok(text) => text.trim().to_owned(),
         // The order files are ASCII; anything else is read as ISO-8859-1.
-        Err(_) => field
-            .iter()
-            .map(|byte| *byte as char)
-            .collect::<String>()
-            .trim()
-            .to_owned(),
+        Err(_) => field.iter().map(|byte| *byte as char).collect::<String>().trim().to_owned(),
     }
 }
 
-fn load_order_file(
-    path: &str,
-    bytes: &[u8],
-    options: &LoadOptions,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Result<CodeSystem, LoadError> {
+fn load_order_file(path: &str, bytes: &[u8], options: &LoadOptions, diagnostics: &mut Vec<Diagnostic>) -> Result<CodeSystem, LoadError> {
     let version = options.version.clone().or_else(|| year_in_file_name(path));
     let mut concepts = Vec::new();
     let mut seen_codes = std::collections::HashSet::new();
@@ -848,12 +711,9 @@ fn load_order_file(
         }
         if order_number.is_empty() || !order_number.bytes().all(|byte| byte.is_ascii_digit()) {
             if line_number == 1 && concepts.is_empty() {
-                return Err(LoadError::new(
-                    path,
-                    "not an ICD-10-CM order file: columns 1-5 do not hold an order number",
-                )
-                .at_line(line_number)
-                .with_value(row_text()));
+                return Err(LoadError::new(path, "not an ICD-10-CM order file: columns 1-5 do not hold an order number")
+                    .at_line(line_number)
+                    .with_value(row_text()));
             }
             diagnostics.push(Diagnostic {
                 path: path.to_owned(),
@@ -895,31 +755,18 @@ fn load_order_file(
             });
             continue;
         }
-        let display = if long_description.is_empty() {
-            short_description.clone()
-        } else {
-            long_description
-        };
+        let display = if long_description.is_empty() { short_description.clone() } else { long_description };
         let mut concept = new_concept(code, display, None);
         if !short_description.is_empty() {
-            concept.designations.push(designation_with_use(
-                "short",
-                "Short description",
-                &short_description,
-            ));
+            concept.designations.push(designation_with_use("short", "Short description", &short_description));
         }
-        concept
-            .properties
-            .push(boolean_property("billable", billable));
+        concept.properties.push(boolean_property("billable", billable));
         concepts.push(concept);
     }
     if concepts.is_empty() {
         return Err(LoadError::new(path, "the order file holds no codes"));
     }
-    Ok(code_system_from(
-        header(version.as_deref(), concepts.len(), false),
-        concepts,
-    ))
+    Ok(code_system_from(header(version.as_deref(), concepts.len(), false), concepts))
 }
 
 #[cfg(test)]
@@ -941,11 +788,7 @@ mod tests {
             let depth = concept.nest_parent.map_or(0, |parent| depths[parent] + 1);
             depths.push(depth);
             let billable = concept.property_text("billable").unwrap_or_default();
-            let selectable = if concept.property_text("notSelectable").as_deref() == Some("true") {
-                " notSelectable"
-            } else {
-                ""
-            };
+            let selectable = if concept.property_text("notSelectable").as_deref() == Some("true") { " notSelectable" } else { "" };
             write!(
                 out,
                 "{}{} billable={billable}{selectable} {:?}",
@@ -955,22 +798,12 @@ mod tests {
             )
             .unwrap();
             for designation in &concept.designations {
-                let use_code = designation
-                    .use_coding
-                    .as_ref()
-                    .and_then(|coding| coding["code"].as_str())
-                    .unwrap_or_default();
+                let use_code = designation.use_coding.as_ref().and_then(|coding| coding["code"].as_str()).unwrap_or_default();
                 write!(out, " {use_code}={:?}", designation.value).unwrap();
             }
             for property in &concept.properties {
                 if property.code.starts_with("excludes") {
-                    write!(
-                        out,
-                        " {}={:?}",
-                        property.code,
-                        property.value_text().unwrap()
-                    )
-                    .unwrap();
+                    write!(out, " {}={:?}", property.code, property.value_text().unwrap()).unwrap();
                 }
             }
             out.push('\n');
@@ -1016,37 +849,19 @@ chapter-19 billable=false notSelectable "Injury, poisoning and certain other con
         assert_eq!(code_system.version.as_deref(), Some("2026"));
         assert_eq!(code_system.url, ICD10CM_URL);
         assert_eq!(code_system.hierarchy_meaning.as_deref(), Some("is-a"));
-        assert_eq!(
-            code_system.resource["count"],
-            json!(code_system.concepts.len())
-        );
-        assert_eq!(
-            code_system.resource["identifier"][0]["value"],
-            json!("urn:oid:2.16.840.1.113883.6.90")
-        );
+        assert_eq!(code_system.resource["count"], json!(code_system.concepts.len()));
+        assert_eq!(code_system.resource["identifier"][0]["value"], json!("urn:oid:2.16.840.1.113883.6.90"));
         assert!(code_system.resource.get("concept").is_none());
-        let property_codes: Vec<&str> = code_system
-            .properties
-            .iter()
-            .map(|property| property.code.as_str())
-            .collect();
-        assert_eq!(
-            property_codes,
-            ["billable", "notSelectable", "excludes1", "excludes2"]
-        );
+        let property_codes: Vec<&str> = code_system.properties.iter().map(|property| property.code.as_str()).collect();
+        assert_eq!(property_codes, ["billable", "notSelectable", "excludes1", "excludes2"]);
         let inclusion = &code_system.concepts[3].designations[0];
-        assert_eq!(
-            inclusion.use_coding.as_ref().unwrap()["system"],
-            json!(DESIGNATION_USE_SYSTEM)
-        );
+        assert_eq!(inclusion.use_coding.as_ref().unwrap()["system"], json!(DESIGNATION_USE_SYSTEM));
     }
 
     #[test]
     fn version_option_overrides_the_release_version() {
         let source = MemorySource::new([("icd10cm_tabular_2026.xml", TABULAR_FIXTURE)]);
-        let options = LoadOptions {
-            version: Some("2026-04".into()),
-        };
+        let options = LoadOptions { version: Some("2026-04".into()) };
         let code_system = load(&source, &options).unwrap().code_systems.remove(0);
         assert_eq!(code_system.version.as_deref(), Some("2026-04"));
         assert_eq!(code_system.resource["version"], json!("2026-04"));
@@ -1061,10 +876,7 @@ chapter-19 billable=false notSelectable "Injury, poisoning and certain other con
         assert!(error.message.contains("ends before"), "{error}");
         assert!(error.line.is_some());
 
-        let wrong_root = MemorySource::new([(
-            "icd10cm_tabular_2026.xml",
-            "<?xml version=\"1.0\"?>\n<CodeSystem/>\n<x></x>",
-        )]);
+        let wrong_root = MemorySource::new([("icd10cm_tabular_2026.xml", "<?xml version=\"1.0\"?>\n<CodeSystem/>\n<x></x>")]);
         let error = load(&wrong_root, &LoadOptions::default()).unwrap_err();
         assert_eq!(
             error.to_string(),
@@ -1099,39 +911,23 @@ S72.001A billable=true "Fracture of unspecified part of neck of right femur, ini
 
     #[test]
     fn tabular_wins_over_the_order_file_and_says_so() {
-        let source = MemorySource::new([
-            ("release/icd10cm_order_2026.txt", ORDER_FIXTURE),
-            ("release/icd10cm_tabular_2026.xml", TABULAR_FIXTURE),
-        ]);
+        let source =
+            MemorySource::new([("release/icd10cm_order_2026.txt", ORDER_FIXTURE), ("release/icd10cm_tabular_2026.xml", TABULAR_FIXTURE)]);
         let loaded = load(&source, &LoadOptions::default()).unwrap();
-        assert_eq!(
-            loaded.code_systems[0].hierarchy_meaning.as_deref(),
-            Some("is-a")
-        );
+        assert_eq!(loaded.code_systems[0].hierarchy_meaning.as_deref(), Some("is-a"));
         assert_eq!(loaded.diagnostics.len(), 1);
         assert_eq!(loaded.diagnostics[0].path, "release/icd10cm_order_2026.txt");
     }
 
     #[test]
     fn detects_tabular_and_order_files() {
-        for name in [
-            "icd10cm_tabular_2026.xml",
-            "icd10cm-tabular-2021.xml",
-            "Code Tables/icd10cm_order_2026.txt",
-        ] {
+        for name in ["icd10cm_tabular_2026.xml", "icd10cm-tabular-2021.xml", "Code Tables/icd10cm_order_2026.txt"] {
             let source = MemorySource::new([(name, b"".to_vec())]);
-            assert_eq!(
-                crate::detect(&source).unwrap(),
-                crate::Format::Icd10cm,
-                "{name}"
-            );
+            assert_eq!(crate::detect(&source).unwrap(), crate::Format::Icd10cm, "{name}");
         }
         let fhir = MemorySource::new([("CodeSystem-x.xml", b"".to_vec())]);
         assert_eq!(crate::detect(&fhir).unwrap(), crate::Format::Fhir);
-        assert_eq!(
-            crate::Format::parse("icd10cm"),
-            Some(crate::Format::Icd10cm)
-        );
+        assert_eq!(crate::Format::parse("icd10cm"), Some(crate::Format::Icd10cm));
     }
 
     #[test]
@@ -1140,14 +936,8 @@ S72.001A billable=true "Fracture of unspecified part of neck of right femur, ini
         assert_eq!(with_seventh_character("S02.0", "B"), "S02.0XXB");
         assert_eq!(with_seventh_character("S72.09", "D"), "S72.09XD");
         assert_eq!(with_seventh_character("S72.001", "A"), "S72.001A");
-        assert_eq!(
-            year_in_file_name("dir/icd10cm_tabular_2026.xml").as_deref(),
-            Some("2026")
-        );
-        assert_eq!(
-            year_in_file_name("icd10c-tabular-April-1-2026.xml").as_deref(),
-            Some("2026")
-        );
+        assert_eq!(year_in_file_name("dir/icd10cm_tabular_2026.xml").as_deref(), Some("2026"));
+        assert_eq!(year_in_file_name("icd10c-tabular-April-1-2026.xml").as_deref(), Some("2026"));
         assert_eq!(year_in_file_name("tabular.xml"), None);
     }
 
@@ -1191,10 +981,7 @@ S72.001A billable=true "Fracture of unspecified part of neck of right femur, ini
         assert!(!exception.withdraws("S06.1X7", "A"));
         assert!(!exception.withdraws("S06.1X1", "D"));
         assert!(!exception.withdraws("S07.0X7", "D"));
-        assert_eq!(
-            SeventhCharacterException::parse("7th characters apply to all codes"),
-            None
-        );
+        assert_eq!(SeventhCharacterException::parse("7th characters apply to all codes"), None);
     }
 
     fn real_data_folder(test_name: &str) -> Option<PathBuf> {
@@ -1216,16 +1003,8 @@ S72.001A billable=true "Fracture of unspecified part of neck of right femur, ini
         for code in actual {
             *expected_counts.entry(code).or_default() -= 1;
         }
-        let missing: Vec<&str> = expected_counts
-            .iter()
-            .filter(|(_, count)| **count > 0)
-            .map(|(code, _)| *code)
-            .collect();
-        let extra: Vec<&str> = expected_counts
-            .iter()
-            .filter(|(_, count)| **count < 0)
-            .map(|(code, _)| *code)
-            .collect();
+        let missing: Vec<&str> = expected_counts.iter().filter(|(_, count)| **count > 0).map(|(code, _)| *code).collect();
+        let extra: Vec<&str> = expected_counts.iter().filter(|(_, count)| **count < 0).map(|(code, _)| *code).collect();
         format!(
             "{} missing (first: {:?}), {} extra (first: {:?})",
             missing.len(),
@@ -1250,8 +1029,7 @@ S72.001A billable=true "Fracture of unspecified part of neck of right femur, ini
 
     #[test]
     fn real_icd10cm_2026_equals_the_release_code_list() {
-        let Some(folder) = real_data_folder("real_icd10cm_2026_equals_the_release_code_list")
-        else {
+        let Some(folder) = real_data_folder("real_icd10cm_2026_equals_the_release_code_list") else {
             return;
         };
         let release_folder = folder.join("icd10cm/2026");
@@ -1264,42 +1042,18 @@ S72.001A billable=true "Fracture of unspecified part of neck of right femur, ini
         assert_eq!(code_system.version.as_deref(), Some("2026"));
 
         let code_list = std::fs::read_to_string(release_folder.join("code-list-2026.txt")).unwrap();
-        let mut expected: Vec<String> = code_list
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let mut actual: Vec<String> = code_system
-            .concepts
-            .iter()
-            .map(|concept| code_list_form(&concept.code))
-            .collect();
+        let mut expected: Vec<String> = code_list.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_owned).collect();
+        let mut actual: Vec<String> = code_system.concepts.iter().map(|concept| code_list_form(&concept.code)).collect();
         expected.sort();
         actual.sort();
-        assert!(
-            expected == actual,
-            "code list and loaded concepts differ: {}",
-            first_differences(&expected, &actual)
-        );
-        let n_chapters = code_system
-            .concepts
-            .iter()
-            .filter(|c| c.code.starts_with("chapter-"))
-            .count();
-        let n_sections = code_system
-            .concepts
-            .iter()
-            .filter(|concept| concept.code.contains('-') && !concept.code.starts_with("chapter-"))
-            .count();
+        assert!(expected == actual, "code list and loaded concepts differ: {}", first_differences(&expected, &actual));
+        let n_chapters = code_system.concepts.iter().filter(|c| c.code.starts_with("chapter-")).count();
+        let n_sections =
+            code_system.concepts.iter().filter(|concept| concept.code.contains('-') && !concept.code.starts_with("chapter-")).count();
         assert_eq!((n_chapters, n_sections), (22, 297));
         assert_pre_order(code_system);
         // Codes are unique once sections that share a category's name get their range form.
-        let unique_codes: HashSet<&str> = code_system
-            .concepts
-            .iter()
-            .map(|c| c.code.as_str())
-            .collect();
+        let unique_codes: HashSet<&str> = code_system.concepts.iter().map(|c| c.code.as_str()).collect();
         assert_eq!(unique_codes.len(), code_system.concepts.len());
 
         let mut has_children = vec![false; code_system.concepts.len()];
@@ -1309,11 +1063,7 @@ S72.001A billable=true "Fracture of unspecified part of neck of right femur, ini
             }
         }
         let n_leaves = has_children.iter().filter(|flag| !**flag).count();
-        let n_billable = code_system
-            .concepts
-            .iter()
-            .filter(|concept| concept.property_text("billable").as_deref() == Some("true"))
-            .count();
+        let n_billable = code_system.concepts.iter().filter(|concept| concept.property_text("billable").as_deref() == Some("true")).count();
         assert_eq!(n_billable, n_leaves);
         // The code list has 74,724 lines naming leaves, but five of them (B20, F99, P84, R99,
         // Z66) are the single-category sections named again: 74,719 distinct billable codes.
@@ -1330,9 +1080,7 @@ S72.001A billable=true "Fracture of unspecified part of neck of right femur, ini
 
     #[test]
     fn real_icd10cm_2021_order_file_and_tabular_agree_on_billable_codes() {
-        let Some(folder) =
-            real_data_folder("real_icd10cm_2021_order_file_and_tabular_agree_on_billable_codes")
-        else {
+        let Some(folder) = real_data_folder("real_icd10cm_2021_order_file_and_tabular_agree_on_billable_codes") else {
             return;
         };
         let release_folder = folder.join("icd10cm/2021");
@@ -1349,8 +1097,7 @@ S72.001A billable=true "Fracture of unspecified part of neck of right femur, ini
             (billable, code_system.concepts.len())
         };
         let (from_tabular, _) = billable_codes(release_folder.join("icd10cm-tabular-2021.xml"));
-        let (from_order_file, n_order_rows) =
-            billable_codes(release_folder.join("icd10cm-order-2021.txt"));
+        let (from_order_file, n_order_rows) = billable_codes(release_folder.join("icd10cm-order-2021.txt"));
         assert_eq!(n_order_rows, 95_358);
         assert_eq!(from_order_file.len(), 72_621);
         let from_tabular: Vec<String> = from_tabular.into_iter().collect();

@@ -65,11 +65,7 @@ pub struct Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
-            Some(line) => write!(
-                f,
-                "{}:{}: {} ({:?})",
-                self.path, line, self.message, self.value
-            ),
+            Some(line) => write!(f, "{}:{}: {} ({:?})", self.path, line, self.message, self.value),
             None => write!(f, "{}: {} ({:?})", self.path, self.message, self.value),
         }
     }
@@ -86,12 +82,7 @@ pub struct LoadError {
 
 impl LoadError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> LoadError {
-        LoadError {
-            path: path.into(),
-            line: None,
-            value: None,
-            message: message.into(),
-        }
+        LoadError { path: path.into(), line: None, value: None, message: message.into() }
     }
 
     pub fn at_line(mut self, line: u64) -> LoadError {
@@ -147,42 +138,23 @@ pub fn open_paths(paths: &[PathBuf]) -> Result<Box<dyn Source>, LoadError> {
 /// Guesses the format of a release from its file names.
 pub fn detect(source: &dyn Source) -> Result<Format, LoadError> {
     let names = source.names();
-    if names
-        .iter()
-        .any(|name| icd10cm::is_tabular_file(name) || icd10cm::is_order_file(name))
-    {
+    if names.iter().any(|name| icd10cm::is_tabular_file(name) || icd10cm::is_order_file(name)) {
         return Ok(Format::Icd10cm);
     }
-    if names
-        .iter()
-        .any(|name| hcpcs::is_contractor_file(name) || hcpcs::is_hcpcs_zip(name))
-    {
+    if names.iter().any(|name| hcpcs::is_contractor_file(name) || hcpcs::is_hcpcs_zip(name)) {
         return Ok(Format::Hcpcs);
     }
-    if names
-        .iter()
-        .any(|name| csv_codes::is_billing_csv(source, name))
-    {
+    if names.iter().any(|name| csv_codes::is_billing_csv(source, name)) {
         return Ok(Format::Csv);
     }
-    if names
-        .iter()
-        .any(|name| name.ends_with(".json") || name.ends_with(".xml") || name.ends_with(".tgz"))
-    {
+    if names.iter().any(|name| name.ends_with(".json") || name.ends_with(".xml") || name.ends_with(".tgz")) {
         return Ok(Format::Fhir);
     }
-    Err(LoadError::new(
-        names.first().cloned().unwrap_or_default(),
-        "cannot tell the format of these files; name it explicitly",
-    ))
+    Err(LoadError::new(names.first().cloned().unwrap_or_default(), "cannot tell the format of these files; name it explicitly"))
 }
 
 /// Loads a release in the given format.
-pub fn load(
-    format: Format,
-    source: &dyn Source,
-    options: &LoadOptions,
-) -> Result<Loaded, LoadError> {
+pub fn load(format: Format, source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadError> {
     match format {
         Format::Fhir => fhir::load(source, options),
         Format::Icd10cm => icd10cm::load(source, options),
@@ -193,7 +165,5 @@ pub fn load(
 
 /// The file name part of a path, for messages.
 pub(crate) fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
+    path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
 }

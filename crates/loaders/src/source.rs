@@ -14,9 +14,7 @@ pub trait Source {
 
     fn read_bytes(&self, name: &str) -> Result<Vec<u8>, LoadError> {
         let mut bytes = Vec::new();
-        self.open(name)?
-            .read_to_end(&mut bytes)
-            .map_err(|error| LoadError::new(name, format!("cannot read: {error}")))?;
+        self.open(name)?.read_to_end(&mut bytes).map_err(|error| LoadError::new(name, format!("cannot read: {error}")))?;
         Ok(bytes)
     }
 }
@@ -28,45 +26,28 @@ pub struct MemorySource {
 }
 
 impl MemorySource {
-    pub fn new(
-        files: impl IntoIterator<Item = (impl Into<String>, impl Into<Vec<u8>>)>,
-    ) -> MemorySource {
-        MemorySource {
-            files: files
-                .into_iter()
-                .map(|(name, bytes)| (name.into(), bytes.into()))
-                .collect(),
-        }
+    pub fn new(files: impl IntoIterator<Item = (impl Into<String>, impl Into<Vec<u8>>)>) -> MemorySource {
+        MemorySource { files: files.into_iter().map(|(name, bytes)| (name.into(), bytes.into())).collect() }
     }
 
     /// Reads every regular file of a gzipped tarball (a FHIR NPM package).
     pub fn from_tgz(path: &Path) -> Result<MemorySource, LoadError> {
         let display = path.display().to_string();
-        let file = File::open(path)
-            .map_err(|error| LoadError::new(&display, format!("cannot open: {error}")))?;
+        let file = File::open(path).map_err(|error| LoadError::new(&display, format!("cannot open: {error}")))?;
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
         let mut files = Vec::new();
-        let entries = archive
-            .entries()
-            .map_err(|error| LoadError::new(&display, format!("not a gzipped tarball: {error}")))?;
+        let entries = archive.entries().map_err(|error| LoadError::new(&display, format!("not a gzipped tarball: {error}")))?;
         for entry in entries {
-            let mut entry = entry
-                .map_err(|error| LoadError::new(&display, format!("corrupt tarball: {error}")))?;
+            let mut entry = entry.map_err(|error| LoadError::new(&display, format!("corrupt tarball: {error}")))?;
             if !entry.header().entry_type().is_file() {
                 continue;
             }
-            let name = entry
-                .path()
-                .map_err(|error| LoadError::new(&display, format!("bad entry name: {error}")))?
-                .to_string_lossy()
-                .into_owned();
+            let name =
+                entry.path().map_err(|error| LoadError::new(&display, format!("bad entry name: {error}")))?.to_string_lossy().into_owned();
             let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).map_err(|error| {
-                LoadError::new(
-                    format!("{display}!{name}"),
-                    format!("corrupt tarball: {error}"),
-                )
-            })?;
+            entry
+                .read_to_end(&mut bytes)
+                .map_err(|error| LoadError::new(format!("{display}!{name}"), format!("corrupt tarball: {error}")))?;
             files.push((name, bytes));
         }
         Ok(MemorySource { files })
@@ -79,11 +60,7 @@ impl Source for MemorySource {
     }
 
     fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, LoadError> {
-        let (_, bytes) = self
-            .files
-            .iter()
-            .find(|(file, _)| file == name)
-            .ok_or_else(|| LoadError::new(name, "no such file"))?;
+        let (_, bytes) = self.files.iter().find(|(file, _)| file == name).ok_or_else(|| LoadError::new(name, "no such file"))?;
         Ok(Box::new(Cursor::new(bytes.as_slice())))
     }
 }
@@ -99,20 +76,13 @@ impl DirSource {
         let mut names = Vec::new();
         walk(root, root, &mut names)?;
         names.sort();
-        Ok(DirSource {
-            root: root.to_owned(),
-            names,
-        })
+        Ok(DirSource { root: root.to_owned(), names })
     }
 }
 
 fn walk(root: &Path, dir: &Path, names: &mut Vec<String>) -> Result<(), LoadError> {
-    let entries = std::fs::read_dir(dir).map_err(|error| {
-        LoadError::new(
-            dir.display().to_string(),
-            format!("cannot read folder: {error}"),
-        )
-    })?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|error| LoadError::new(dir.display().to_string(), format!("cannot read folder: {error}")))?;
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -131,9 +101,7 @@ impl Source for DirSource {
 
     fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, LoadError> {
         let path = self.root.join(name);
-        let file = File::open(&path).map_err(|error| {
-            LoadError::new(path.display().to_string(), format!("cannot open: {error}"))
-        })?;
+        let file = File::open(&path).map_err(|error| LoadError::new(path.display().to_string(), format!("cannot open: {error}")))?;
         Ok(Box::new(std::io::BufReader::new(file)))
     }
 }
@@ -147,22 +115,16 @@ pub struct ZipSource {
 impl ZipSource {
     pub fn new(path: &Path) -> Result<ZipSource, LoadError> {
         let display = path.display().to_string();
-        let file = File::open(path)
-            .map_err(|error| LoadError::new(&display, format!("cannot open: {error}")))?;
-        let archive = zip::ZipArchive::new(file)
-            .map_err(|error| LoadError::new(&display, format!("not a zip archive: {error}")))?;
+        let file = File::open(path).map_err(|error| LoadError::new(&display, format!("cannot open: {error}")))?;
+        let archive = zip::ZipArchive::new(file).map_err(|error| LoadError::new(&display, format!("not a zip archive: {error}")))?;
         let mut names = Vec::new();
         for name in archive.file_names() {
-            let name =
-                name.map_err(|error| LoadError::new(&display, format!("bad entry name: {error}")))?;
+            let name = name.map_err(|error| LoadError::new(&display, format!("bad entry name: {error}")))?;
             if !name.ends_with('/') {
                 names.push(name.into_owned());
             }
         }
-        Ok(ZipSource {
-            path: path.to_owned(),
-            names,
-        })
+        Ok(ZipSource { path: path.to_owned(), names })
     }
 }
 
@@ -174,22 +136,13 @@ impl Source for ZipSource {
     fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, LoadError> {
         let display = format!("{}!{name}", self.path.display());
         if name.starts_with('/') || name.split('/').any(|part| part == "..") {
-            return Err(LoadError::new(
-                display,
-                "refusing a zip entry that points outside the archive",
-            ));
+            return Err(LoadError::new(display, "refusing a zip entry that points outside the archive"));
         }
-        let file = File::open(&self.path)
-            .map_err(|error| LoadError::new(&display, format!("cannot open: {error}")))?;
-        let mut archive = zip::ZipArchive::new(file)
-            .map_err(|error| LoadError::new(&display, format!("not a zip archive: {error}")))?;
-        let mut entry = archive
-            .by_name(name)
-            .map_err(|error| LoadError::new(&display, format!("cannot read entry: {error}")))?;
+        let file = File::open(&self.path).map_err(|error| LoadError::new(&display, format!("cannot open: {error}")))?;
+        let mut archive = zip::ZipArchive::new(file).map_err(|error| LoadError::new(&display, format!("not a zip archive: {error}")))?;
+        let mut entry = archive.by_name(name).map_err(|error| LoadError::new(&display, format!("cannot read entry: {error}")))?;
         let mut bytes = Vec::new();
-        entry
-            .read_to_end(&mut bytes)
-            .map_err(|error| LoadError::new(&display, format!("corrupt entry: {error}")))?;
+        entry.read_to_end(&mut bytes).map_err(|error| LoadError::new(&display, format!("corrupt entry: {error}")))?;
         Ok(Box::new(Cursor::new(bytes)))
     }
 }
@@ -201,26 +154,12 @@ struct MultiSource {
 
 impl Source for MultiSource {
     fn names(&self) -> Vec<String> {
-        self.parts
-            .iter()
-            .flat_map(|(prefix, source)| {
-                source
-                    .names()
-                    .into_iter()
-                    .map(move |name| format!("{prefix}/{name}"))
-            })
-            .collect()
+        self.parts.iter().flat_map(|(prefix, source)| source.names().into_iter().map(move |name| format!("{prefix}/{name}"))).collect()
     }
 
     fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, LoadError> {
-        let (prefix, rest) = name
-            .split_once('/')
-            .ok_or_else(|| LoadError::new(name, "no such file"))?;
-        let (_, source) = self
-            .parts
-            .iter()
-            .find(|(part, _)| part == prefix)
-            .ok_or_else(|| LoadError::new(name, "no such file"))?;
+        let (prefix, rest) = name.split_once('/').ok_or_else(|| LoadError::new(name, "no such file"))?;
+        let (_, source) = self.parts.iter().find(|(part, _)| part == prefix).ok_or_else(|| LoadError::new(name, "no such file"))?;
         source.open(rest)
     }
 }
@@ -239,8 +178,7 @@ fn open_one(path: &Path) -> Result<Box<dyn Source>, LoadError> {
     } else if name.ends_with(".tgz") || name.ends_with(".tar.gz") {
         Ok(Box::new(MemorySource::from_tgz(path)?))
     } else {
-        let bytes = std::fs::read(path)
-            .map_err(|error| LoadError::new(&display, format!("cannot read: {error}")))?;
+        let bytes = std::fs::read(path).map_err(|error| LoadError::new(&display, format!("cannot read: {error}")))?;
         Ok(Box::new(MemorySource::new([(name, bytes)])))
     }
 }

@@ -2,25 +2,13 @@
 
 /// (canonical URI, OID) of the well-known systems, from the HL7 Terminology NamingSystems.
 pub const KNOWN_SYSTEMS: &[(&str, &str)] = &[
-    (
-        "http://hl7.org/fhir/sid/icd-10-cm",
-        "2.16.840.1.113883.6.90",
-    ),
-    (
-        "http://www.cms.gov/Medicare/Coding/ICD10",
-        "2.16.840.1.113883.6.4",
-    ),
-    (
-        "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
-        "2.16.840.1.113883.6.285",
-    ),
+    ("http://hl7.org/fhir/sid/icd-10-cm", "2.16.840.1.113883.6.90"),
+    ("http://www.cms.gov/Medicare/Coding/ICD10", "2.16.840.1.113883.6.4"),
+    ("http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "2.16.840.1.113883.6.285"),
     ("http://www.ama-assn.org/go/cpt", "2.16.840.1.113883.6.12"),
     ("http://loinc.org", "2.16.840.1.113883.6.1"),
     ("http://snomed.info/sct", "2.16.840.1.113883.6.96"),
-    (
-        "http://www.nlm.nih.gov/research/umls/rxnorm",
-        "2.16.840.1.113883.6.88",
-    ),
+    ("http://www.nlm.nih.gov/research/umls/rxnorm", "2.16.840.1.113883.6.88"),
     ("http://hl7.org/fhir/sid/ndc", "2.16.840.1.113883.6.69"),
     ("http://unitsofmeasure.org", "2.16.840.1.113883.6.8"),
     ("http://hl7.org/fhir/sid/icd-10", "2.16.840.1.113883.6.3"),
@@ -29,18 +17,12 @@ pub const KNOWN_SYSTEMS: &[(&str, &str)] = &[
 /// The canonical URI for a system named by `urn:oid:…`, when the OID is a known one.
 pub fn canonical_for_oid(system: &str) -> Option<&'static str> {
     let oid = system.strip_prefix("urn:oid:")?;
-    KNOWN_SYSTEMS
-        .iter()
-        .find(|(_, known)| *known == oid)
-        .map(|(uri, _)| *uri)
+    KNOWN_SYSTEMS.iter().find(|(_, known)| *known == oid).map(|(uri, _)| *uri)
 }
 
 /// The `urn:oid:…` alias of a canonical URI, when the system has a known OID.
 pub fn oid_for_canonical(system: &str) -> Option<String> {
-    KNOWN_SYSTEMS
-        .iter()
-        .find(|(uri, _)| *uri == system)
-        .map(|(_, oid)| format!("urn:oid:{oid}"))
+    KNOWN_SYSTEMS.iter().find(|(uri, _)| *uri == system).map(|(_, oid)| format!("urn:oid:{oid}"))
 }
 
 /// Splits `url|version` into its parts; a bare url has no version.
@@ -58,14 +40,8 @@ mod tests {
 
     #[test]
     fn oid_and_uri_are_interchangeable() {
-        assert_eq!(
-            canonical_for_oid("urn:oid:2.16.840.1.113883.6.90"),
-            Some("http://hl7.org/fhir/sid/icd-10-cm")
-        );
-        assert_eq!(
-            oid_for_canonical("http://loinc.org").as_deref(),
-            Some("urn:oid:2.16.840.1.113883.6.1")
-        );
+        assert_eq!(canonical_for_oid("urn:oid:2.16.840.1.113883.6.90"), Some("http://hl7.org/fhir/sid/icd-10-cm"));
+        assert_eq!(oid_for_canonical("http://loinc.org").as_deref(), Some("urn:oid:2.16.840.1.113883.6.1"));
         assert_eq!(canonical_for_oid("urn:oid:1.2.3"), None);
         assert_eq!(split_canonical("http://a|1.0"), ("http://a", Some("1.0")));
         assert_eq!(split_canonical("http://a"), ("http://a", None));

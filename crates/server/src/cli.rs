@@ -24,11 +24,7 @@ pub enum Command {
     Serve {
         #[arg(long, env = "FHIRTERM_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
-        #[arg(
-            long,
-            env = "FHIRTERM_DATABASE_URL",
-            default_value = "sqlite://fhirterm.db"
-        )]
+        #[arg(long, env = "FHIRTERM_DATABASE_URL", default_value = "sqlite://fhirterm.db")]
         database: String,
         /// Largest request body, in bytes.
         #[arg(long, env = "FHIRTERM_MAX_BODY_BYTES", default_value_t = 64 * 1024 * 1024)]
@@ -42,11 +38,7 @@ pub enum Command {
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
-        #[arg(
-            long,
-            env = "FHIRTERM_DATABASE_URL",
-            default_value = "sqlite://fhirterm.db"
-        )]
+        #[arg(long, env = "FHIRTERM_DATABASE_URL", default_value = "sqlite://fhirterm.db")]
         database: String,
     },
     /// Load a release: FORMAT is one of the loader names or `auto`; PATH is a file, folder, zip,
@@ -58,11 +50,7 @@ pub enum Command {
         /// Override the version the release names itself.
         #[arg(long)]
         version: Option<String>,
-        #[arg(
-            long,
-            env = "FHIRTERM_DATABASE_URL",
-            default_value = "sqlite://fhirterm.db"
-        )]
+        #[arg(long, env = "FHIRTERM_DATABASE_URL", default_value = "sqlite://fhirterm.db")]
         database: String,
     },
 }
@@ -70,47 +58,21 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     logging::init(cli.log_json);
     match cli.command {
-        Command::Serve {
-            listen,
-            database,
-            max_body_bytes,
-            expansion_limit,
-            workers,
-        } => serve(
-            &listen,
-            &database,
-            ServerConfig {
-                max_body_bytes,
-                too_costly_threshold: expansion_limit,
-            },
-            workers,
-        ),
+        Command::Serve { listen, database, max_body_bytes, expansion_limit, workers } => {
+            serve(&listen, &database, ServerConfig { max_body_bytes, too_costly_threshold: expansion_limit }, workers)
+        }
         Command::Migrate { database } => {
-            Terminology::open(&database)
-                .map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(&database)))?;
+            Terminology::open(&database).map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(&database)))?;
             println!("database {} is migrated", store::db::redact(&database));
             Ok(())
         }
-        Command::Load {
-            format,
-            paths,
-            version,
-            database,
-        } => load(&format, &paths, version, &database),
+        Command::Load { format, paths, version, database } => load(&format, &paths, version, &database),
     }
 }
 
-fn serve(
-    listen: &str,
-    database: &str,
-    config: ServerConfig,
-    workers: Option<usize>,
-) -> anyhow::Result<()> {
+fn serve(listen: &str, database: &str, config: ServerConfig, workers: Option<usize>) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let terminology = Arc::new(
-        Terminology::open(database)
-            .map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(database)))?,
-    );
+    let terminology = Arc::new(Terminology::open(database).map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(database)))?);
     tracing::info!(
         database = %store::db::redact(database),
         backend = terminology.backend_name(),
@@ -118,13 +80,8 @@ fn serve(
         startup_ms = started.elapsed().as_millis() as u64,
         "indexes built"
     );
-    let state = web::Data::new(AppState {
-        terminology: terminology.clone(),
-        config,
-    });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let state = web::Data::new(AppState { terminology: terminology.clone(), config });
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let refresher = terminology.clone();
         tokio::spawn(async move {
@@ -152,9 +109,7 @@ fn serve(
         if let Some(workers) = workers {
             server = server.workers(workers);
         }
-        let server = server
-            .bind(listen)
-            .with_context(|| format!("cannot listen on {listen}"))?;
+        let server = server.bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(listen, "fhirterm is serving FHIR at http://{listen}/fhir");
         server.run().await.context("server failed")
     })
@@ -168,26 +123,13 @@ fn fetch_package(spec: &str, into: &std::path::Path) -> anyhow::Result<PathBuf> 
         .output()
         .with_context(|| format!("{spec}: cannot run npm to fetch the package"))?;
     if !output.status.success() {
-        anyhow::bail!(
-            "{spec}: npm could not fetch the package: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+        anyhow::bail!("{spec}: npm could not fetch the package: {}", String::from_utf8_lossy(&output.stderr).trim());
     }
-    let file_name = String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_owned();
+    let file_name = String::from_utf8_lossy(&output.stdout).trim().lines().last().unwrap_or_default().to_owned();
     Ok(into.join(file_name))
 }
 
-fn load(
-    format_name: &str,
-    raw_paths: &[String],
-    version: Option<String>,
-    database: &str,
-) -> anyhow::Result<()> {
+fn load(format_name: &str, raw_paths: &[String], version: Option<String>, database: &str) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let scratch = std::env::temp_dir().join(format!("fhirterm-load-{}", std::process::id()));
     let mut paths = Vec::new();
@@ -204,15 +146,10 @@ fn load(
     let format = if format_name == "auto" {
         loaders::detect(source.as_ref()).map_err(|error| anyhow::anyhow!("{error}"))?
     } else {
-        loaders::Format::parse(format_name).ok_or_else(|| {
-            anyhow::anyhow!(
-                "unknown format '{format_name}': use one of {} or auto",
-                loaders::Format::NAMES.join(", ")
-            )
-        })?
+        loaders::Format::parse(format_name)
+            .ok_or_else(|| anyhow::anyhow!("unknown format '{format_name}': use one of {} or auto", loaders::Format::NAMES.join(", ")))?
     };
-    let loaded = loaders::load(format, source.as_ref(), &loaders::LoadOptions { version })
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let loaded = loaders::load(format, source.as_ref(), &loaders::LoadOptions { version }).map_err(|error| anyhow::anyhow!("{error}"))?;
     let _ = std::fs::remove_dir_all(&scratch);
     for diagnostic in &loaded.diagnostics {
         eprintln!("fhirterm: warning: {diagnostic}");
@@ -221,11 +158,8 @@ fn load(
         eprintln!("fhirterm: note: the package depends on {dependency} (load it separately if you need it)");
     }
     let parsed_in = started.elapsed();
-    let terminology = Terminology::open(database)
-        .map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(database)))?;
-    let summary = terminology
-        .load(loaded.code_systems, loaded.resources)
-        .map_err(|error| anyhow::anyhow!("{error}"))?;
+    let terminology = Terminology::open(database).map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(database)))?;
+    let summary = terminology.load(loaded.code_systems, loaded.resources).map_err(|error| anyhow::anyhow!("{error}"))?;
     println!(
         "loaded {} code systems ({} concepts), {} value sets, {} concept maps with {} diagnostics in {:.1}s (parse {:.1}s)",
         summary.n_code_systems,

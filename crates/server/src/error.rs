@@ -18,11 +18,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            outcome: OperationOutcome::single(Issue::error(code, message)),
-            format: Format::Json,
-        }
+        ApiError { status, outcome: OperationOutcome::single(Issue::error(code, message)), format: Format::Json }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -57,22 +53,13 @@ fn status_of(kind: StoreErrorKind) -> StatusCode {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
-        ApiError {
-            status: status_of(error.kind),
-            outcome: error.outcome,
-            format: Format::Json,
-        }
+        ApiError { status: status_of(error.kind), outcome: error.outcome, format: Format::Json }
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let texts: Vec<&str> = self
-            .outcome
-            .issues
-            .iter()
-            .map(|issue| issue.text.as_str())
-            .collect();
+        let texts: Vec<&str> = self.outcome.issues.iter().map(|issue| issue.text.as_str()).collect();
         write!(f, "{}: {}", self.status.as_u16(), texts.join("; "))
     }
 }

@@ -35,10 +35,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
-        ServerConfig {
-            max_body_bytes: 64 * 1024 * 1024,
-            too_costly_threshold: store::TOO_COSTLY_DEFAULT,
-        }
+        ServerConfig { max_body_bytes: 64 * 1024 * 1024, too_costly_threshold: store::TOO_COSTLY_DEFAULT }
     }
 }
 

@@ -8,16 +8,9 @@ use std::time::Instant;
 
 /// Installs the global subscriber: JSON lines when asked for, human-readable otherwise.
 pub fn init(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FHIRTERM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let result = if json {
-        builder.json().flatten_event(true).try_init()
-    } else {
-        builder.try_init()
-    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FHIRTERM_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let result = if json { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
     let _ = result;
 }
 
@@ -40,9 +33,7 @@ pub async fn log_request(
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(target: "fhirterm::request", method, path, status, latency_ms = format!("{latency_ms:.3}"), request_id, "request");
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static("x-request-id"), value);
+        response.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
     }
     Ok(response)
 }

@@ -22,48 +22,27 @@ impl Format {
 
     /// Reads a media type or `_format` short form; `None` when it is neither JSON nor XML.
     pub fn parse(text: &str) -> Option<Format> {
-        let essence = text
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
+        let essence = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         match essence.as_str() {
-            "json" | "application/json" | "application/fhir+json" | "application/json+fhir" => {
-                Some(Format::Json)
-            }
-            "xml"
-            | "application/xml"
-            | "application/fhir+xml"
-            | "application/xml+fhir"
-            | "text/xml" => Some(Format::Xml),
+            "json" | "application/json" | "application/fhir+json" | "application/json+fhir" => Some(Format::Json),
+            "xml" | "application/xml" | "application/fhir+xml" | "application/xml+fhir" | "text/xml" => Some(Format::Xml),
             _ => None,
         }
     }
 }
 
 fn query_param(request: &HttpRequest, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(request.query_string().as_bytes())
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
+    url::form_urlencoded::parse(request.query_string().as_bytes()).find(|(key, _)| key == name).map(|(_, value)| value.into_owned())
 }
 
 /// The format to answer in: `_format`, else the first acceptable `Accept` entry, else JSON.
 pub fn response_format(request: &HttpRequest) -> Result<Format, ApiError> {
     if let Some(format) = query_param(request, "_format") {
         return Format::parse(&format).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_ACCEPTABLE,
-                "not-supported",
-                format!("unsupported _format '{format}': use json or xml"),
-            )
+            ApiError::new(StatusCode::NOT_ACCEPTABLE, "not-supported", format!("unsupported _format '{format}': use json or xml"))
         });
     }
-    let Some(accept) = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-    else {
+    let Some(accept) = request.headers().get(header::ACCEPT).and_then(|value| value.to_str().ok()) else {
         return Ok(Format::Json);
     };
     let mut saw_wildcard = false;
@@ -82,22 +61,16 @@ pub fn response_format(request: &HttpRequest) -> Result<Format, ApiError> {
         Err(ApiError::new(
             StatusCode::NOT_ACCEPTABLE,
             "not-supported",
-            format!(
-                "cannot answer in '{accept}': use application/fhir+json or application/fhir+xml"
-            ),
+            format!("cannot answer in '{accept}': use application/fhir+json or application/fhir+xml"),
         ))
     }
 }
 
 /// Reads the body up to `limit` bytes; more is a 413.
-pub async fn read_body(
-    mut payload: actix_web::web::Payload,
-    limit: usize,
-) -> Result<Vec<u8>, ApiError> {
+pub async fn read_body(mut payload: actix_web::web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|error| ApiError::bad_request(format!("cannot read request body: {error}")))?;
+        let chunk = chunk.map_err(|error| ApiError::bad_request(format!("cannot read request body: {error}")))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -112,33 +85,22 @@ pub async fn read_body(
 
 /// Parses a FHIR resource body in the format its `Content-Type` names.
 pub fn parse_resource(request: &HttpRequest, body: &[u8]) -> Result<Json, ApiError> {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("application/fhir+json");
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("application/fhir+json");
     let format = Format::parse(content_type).ok_or_else(|| {
-        ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported", format!("unsupported Content-Type '{content_type}': use application/fhir+json or application/fhir+xml"))
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not-supported",
+            format!("unsupported Content-Type '{content_type}': use application/fhir+json or application/fhir+xml"),
+        )
     })?;
-    let text = std::str::from_utf8(body)
-        .map_err(|error| ApiError::structure(format!("request body is not UTF-8: {error}")))?;
+    let text = std::str::from_utf8(body).map_err(|error| ApiError::structure(format!("request body is not UTF-8: {error}")))?;
     let resource = match format {
-        Format::Json => {
-            serde_json::from_str::<Json>(text.trim_start_matches('\u{feff}')).map_err(|error| {
-                ApiError::structure(format!(
-                    "malformed JSON at line {}, column {}: {error}",
-                    error.line(),
-                    error.column()
-                ))
-            })?
-        }
-        Format::Xml => model::fhir::xml::xml_to_json(text)
-            .map_err(|error| ApiError::structure(error.to_string()))?,
+        Format::Json => serde_json::from_str::<Json>(text.trim_start_matches('\u{feff}'))
+            .map_err(|error| ApiError::structure(format!("malformed JSON at line {}, column {}: {error}", error.line(), error.column())))?,
+        Format::Xml => model::fhir::xml::xml_to_json(text).map_err(|error| ApiError::structure(error.to_string()))?,
     };
     if !resource.is_object() || model::fhir::str_of(&resource, "resourceType").is_none() {
-        return Err(ApiError::structure(
-            "the body is not a FHIR resource: it has no resourceType",
-        ));
+        return Err(ApiError::structure("the body is not a FHIR resource: it has no resourceType"));
     }
     Ok(resource)
 }
@@ -150,17 +112,11 @@ pub fn respond(status: StatusCode, resource: &Json, format: Format) -> HttpRespo
         Format::Xml => match model::fhir::xml::json_to_xml(resource) {
             Ok(xml) => xml,
             Err(error) => {
-                let outcome = model::fhir::OperationOutcome::single(model::fhir::Issue::error(
-                    "exception",
-                    format!("cannot render XML: {error}"),
-                ));
-                return HttpResponse::InternalServerError()
-                    .content_type(Format::Json.media_type())
-                    .body(outcome.to_json().to_string());
+                let outcome =
+                    model::fhir::OperationOutcome::single(model::fhir::Issue::error("exception", format!("cannot render XML: {error}")));
+                return HttpResponse::InternalServerError().content_type(Format::Json.media_type()).body(outcome.to_json().to_string());
             }
         },
     };
-    HttpResponse::build(status)
-        .content_type(format.media_type())
-        .body(body)
+    HttpResponse::build(status).content_type(format.media_type()).body(body)
 }

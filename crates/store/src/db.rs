@@ -53,44 +53,26 @@ impl Database {
     pub fn open(url: &str) -> Result<Database, StoreError> {
         let database = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let manager = ConnectionManager::<PgConnection>::new(url);
-            let pool = Pool::builder()
-                .max_size(8)
-                .connection_timeout(std::time::Duration::from_secs(10))
-                .build(manager)
-                .map_err(|error| {
-                    StoreError::new(
-                        StoreErrorKind::Unavailable,
-                        format!("cannot connect to PostgreSQL at {}: {error}", redact(url)),
-                    )
+            let pool =
+                Pool::builder().max_size(8).connection_timeout(std::time::Duration::from_secs(10)).build(manager).map_err(|error| {
+                    StoreError::new(StoreErrorKind::Unavailable, format!("cannot connect to PostgreSQL at {}: {error}", redact(url)))
                 })?;
             Database::Postgres(pool)
         } else if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.trim_start_matches("//");
             let in_memory = path == ":memory:" || path.is_empty();
-            let target = if in_memory {
-                ":memory:".to_owned()
-            } else {
-                path.to_owned()
-            };
+            let target = if in_memory { ":memory:".to_owned() } else { path.to_owned() };
             let manager = ConnectionManager::<SqliteConnection>::new(target);
             let pool = Pool::builder()
                 .max_size(if in_memory { 1 } else { 8 })
                 .connection_customizer(Box::new(SqlitePragmas))
                 .build(manager)
-                .map_err(|error| {
-                    StoreError::new(
-                        StoreErrorKind::Unavailable,
-                        format!("cannot open SQLite database '{path}': {error}"),
-                    )
-                })?;
+                .map_err(|error| StoreError::new(StoreErrorKind::Unavailable, format!("cannot open SQLite database '{path}': {error}")))?;
             Database::Sqlite(pool)
         } else {
             return Err(StoreError::new(
                 StoreErrorKind::Invalid,
-                format!(
-                    "unsupported database URL '{}': use sqlite://PATH or postgres://…",
-                    redact(url)
-                ),
+                format!("unsupported database URL '{}': use sqlite://PATH or postgres://…", redact(url)),
             ));
         };
         database.migrate()?;
@@ -98,26 +80,12 @@ impl Database {
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
-        let run = |result: Result<
-            Vec<diesel::migration::MigrationVersion<'_>>,
-            Box<dyn std::error::Error + Send + Sync>,
-        >| {
-            result.map(|_| ()).map_err(|error| {
-                StoreError::new(
-                    StoreErrorKind::Unavailable,
-                    format!("migration failed: {error}"),
-                )
-            })
+        let run = |result: Result<Vec<diesel::migration::MigrationVersion<'_>>, Box<dyn std::error::Error + Send + Sync>>| {
+            result.map(|_| ()).map_err(|error| StoreError::new(StoreErrorKind::Unavailable, format!("migration failed: {error}")))
         };
         match self {
-            Database::Sqlite(pool) => run(pool
-                .get()
-                .map_err(StoreError::pool)?
-                .run_pending_migrations(SQLITE_MIGRATIONS)),
-            Database::Postgres(pool) => run(pool
-                .get()
-                .map_err(StoreError::pool)?
-                .run_pending_migrations(POSTGRES_MIGRATIONS)),
+            Database::Sqlite(pool) => run(pool.get().map_err(StoreError::pool)?.run_pending_migrations(SQLITE_MIGRATIONS)),
+            Database::Postgres(pool) => run(pool.get().map_err(StoreError::pool)?.run_pending_migrations(POSTGRES_MIGRATIONS)),
         }
     }
 
@@ -130,9 +98,7 @@ impl Database {
 
     /// Answers whether the database is reachable now.
     pub fn ping(&self) -> Result<(), StoreError> {
-        with_conn!(self, |conn| conn
-            .batch_execute("SELECT 1")
-            .map_err(StoreError::from))
+        with_conn!(self, |conn| conn.batch_execute("SELECT 1").map_err(StoreError::from))
     }
 }
 

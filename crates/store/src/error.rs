@@ -42,17 +42,11 @@ pub struct StoreError {
 
 impl StoreError {
     pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> StoreError {
-        StoreError {
-            kind,
-            outcome: OperationOutcome::single(Issue::error(kind.issue_code(), message)),
-        }
+        StoreError { kind, outcome: OperationOutcome::single(Issue::error(kind.issue_code(), message)) }
     }
 
     pub fn with_issue(kind: StoreErrorKind, issue: Issue) -> StoreError {
-        StoreError {
-            kind,
-            outcome: OperationOutcome::single(issue),
-        }
+        StoreError { kind, outcome: OperationOutcome::single(issue) }
     }
 
     pub fn not_found(message: impl Into<String>) -> StoreError {
@@ -64,19 +58,11 @@ impl StoreError {
     }
 
     pub fn pool(error: diesel::r2d2::PoolError) -> StoreError {
-        StoreError::new(
-            StoreErrorKind::Unavailable,
-            format!("database unavailable: {error}"),
-        )
+        StoreError::new(StoreErrorKind::Unavailable, format!("database unavailable: {error}"))
     }
 
     pub fn message(&self) -> String {
-        self.outcome
-            .issues
-            .iter()
-            .map(|issue| issue.text.as_str())
-            .collect::<Vec<_>>()
-            .join("; ")
+        self.outcome.issues.iter().map(|issue| issue.text.as_str()).collect::<Vec<_>>().join("; ")
     }
 }
 

@@ -2,10 +2,7 @@
 //! designation, property and is-a edge. Every write is one transaction.
 
 use crate::db::{with_conn, Database};
-use crate::schema::{
-    concept_map_elements, concept_parents, concept_properties, concepts, designations, generation,
-    resources,
-};
+use crate::schema::{concept_map_elements, concept_parents, concept_properties, concepts, designations, generation, resources};
 use crate::{StoreError, StoreErrorKind};
 use diesel::prelude::*;
 use model::fhir::{array_of, str_of};
@@ -110,24 +107,15 @@ fn to_text(value: &Option<Json>) -> Option<String> {
 
 fn from_text(text: Option<String>) -> Result<Option<Json>, StoreError> {
     text.map(|text| {
-        serde_json::from_str(&text).map_err(|error| {
-            StoreError::new(
-                StoreErrorKind::Database,
-                format!("corrupt JSON column: {error}"),
-            )
-        })
+        serde_json::from_str(&text).map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt JSON column: {error}")))
     })
     .transpose()
 }
 
 /// The is-a edges of a CodeSystem: nesting, plus `parent` properties that name a known code.
 pub fn is_a_edges(code_system: &CodeSystem) -> Vec<(usize, usize)> {
-    let by_code: HashMap<&str, usize> = code_system
-        .concepts
-        .iter()
-        .enumerate()
-        .map(|(idx, concept)| (concept.code.as_str(), idx))
-        .collect();
+    let by_code: HashMap<&str, usize> =
+        code_system.concepts.iter().enumerate().map(|(idx, concept)| (concept.code.as_str(), idx)).collect();
     let mut edges = Vec::new();
     for (idx, concept) in code_system.concepts.iter().enumerate() {
         if let Some(parent) = concept.nest_parent {
@@ -153,16 +141,10 @@ pub fn is_a_edges(code_system: &CodeSystem) -> Vec<(usize, usize)> {
 macro_rules! delete_children {
     ($conn:expr, $pk:expr) => {
         diesel::delete(concepts::table.filter(concepts::resource_pk.eq($pk))).execute($conn)?;
-        diesel::delete(designations::table.filter(designations::resource_pk.eq($pk)))
-            .execute($conn)?;
-        diesel::delete(concept_properties::table.filter(concept_properties::resource_pk.eq($pk)))
-            .execute($conn)?;
-        diesel::delete(concept_parents::table.filter(concept_parents::resource_pk.eq($pk)))
-            .execute($conn)?;
-        diesel::delete(
-            concept_map_elements::table.filter(concept_map_elements::resource_pk.eq($pk)),
-        )
-        .execute($conn)?;
+        diesel::delete(designations::table.filter(designations::resource_pk.eq($pk))).execute($conn)?;
+        diesel::delete(concept_properties::table.filter(concept_properties::resource_pk.eq($pk))).execute($conn)?;
+        diesel::delete(concept_parents::table.filter(concept_parents::resource_pk.eq($pk))).execute($conn)?;
+        diesel::delete(concept_map_elements::table.filter(concept_map_elements::resource_pk.eq($pk))).execute($conn)?;
     };
 }
 
@@ -196,12 +178,7 @@ pub fn put_all(database: &Database, items: &[PutItem<'_>]) -> Result<Vec<Written
         conn.transaction::<Vec<Written>, StoreError, _>(|conn| {
             let mut written = Vec::with_capacity(items.len());
             for item in items {
-                let PutItem {
-                    resource_type,
-                    id,
-                    resource,
-                    code_system,
-                } = *item;
+                let PutItem { resource_type, id, resource, code_system } = *item;
                 let mut shell = match code_system {
                     Some(code_system) => code_system.resource.clone(),
                     None => resource.clone(),
@@ -214,11 +191,7 @@ pub fn put_all(database: &Database, items: &[PutItem<'_>]) -> Result<Vec<Written
                     .first(conn)
                     .optional()?;
                 let version_id = existing.map(|(_, version_id)| version_id + 1).unwrap_or(1);
-                let mut meta = shell
-                    .get("meta")
-                    .cloned()
-                    .filter(Json::is_object)
-                    .unwrap_or_else(|| serde_json::json!({}));
+                let mut meta = shell.get("meta").cloned().filter(Json::is_object).unwrap_or_else(|| serde_json::json!({}));
                 meta["versionId"] = Json::String(version_id.to_string());
                 meta["lastUpdated"] = Json::String(now.clone());
                 shell["meta"] = meta;
@@ -263,10 +236,7 @@ pub fn put_all(database: &Database, items: &[PutItem<'_>]) -> Result<Vec<Written
                 };
                 stored["id"] = Json::String(id.to_owned());
                 stored["meta"] = shell["meta"].clone();
-                written.push(Written {
-                    resource: stored,
-                    created: existing.is_none(),
-                });
+                written.push(Written { resource: stored, created: existing.is_none() });
             }
             diesel::update(generation::table.filter(generation::id.eq(1)))
                 .set(generation::value.eq(generation::value + 1))
@@ -287,10 +257,7 @@ fn concept_map_rows(pk: i64, resource: &Json) -> Vec<MapElementRow> {
             let entries: Vec<(Option<&str>, Option<&str>)> = if targets.is_empty() {
                 vec![(None, None)]
             } else {
-                targets
-                    .iter()
-                    .map(|target| (str_of(target, "code"), str_of(target, "equivalence")))
-                    .collect()
+                targets.iter().map(|target| (str_of(target, "code"), str_of(target, "equivalence"))).collect()
             };
             for (target_code, equivalence) in entries {
                 rows.push(MapElementRow {
@@ -318,12 +285,7 @@ struct ConceptRows {
 
 impl ConceptRows {
     fn of(pk: i64, code_system: &CodeSystem) -> ConceptRows {
-        let mut rows = ConceptRows {
-            concepts: Vec::new(),
-            designations: Vec::new(),
-            properties: Vec::new(),
-            parents: Vec::new(),
-        };
+        let mut rows = ConceptRows { concepts: Vec::new(), designations: Vec::new(), properties: Vec::new(), parents: Vec::new() };
         for (idx, concept) in code_system.concepts.iter().enumerate() {
             let ordinal = idx as i32;
             rows.concepts.push(ConceptRow {
@@ -360,11 +322,7 @@ impl ConceptRows {
         }
         rows.parents = is_a_edges(code_system)
             .into_iter()
-            .map(|(child, parent)| ParentRow {
-                resource_pk: pk,
-                child_ordinal: child as i32,
-                parent_ordinal: parent as i32,
-            })
+            .map(|(child, parent)| ParentRow { resource_pk: pk, child_ordinal: child as i32, parent_ordinal: parent as i32 })
             .collect();
         rows
     }
@@ -393,16 +351,11 @@ pub fn delete(database: &Database, resource_type: &str, id: &str) -> Result<bool
 
 /// The write counter; it changes whenever any resource changes.
 pub fn generation(database: &Database) -> Result<i64, StoreError> {
-    with_conn!(database, |conn| Ok(generation::table
-        .select(generation::value)
-        .first::<i64>(conn)?))
+    with_conn!(database, |conn| Ok(generation::table.select(generation::value).first::<i64>(conn)?))
 }
 
 /// The search columns of every resource of a type, in id order.
-pub fn headers(
-    database: &Database,
-    resource_type: &str,
-) -> Result<Vec<ResourceHeader>, StoreError> {
+pub fn headers(database: &Database, resource_type: &str) -> Result<Vec<ResourceHeader>, StoreError> {
     with_conn!(database, |conn| {
         Ok(resources::table
             .filter(resources::resource_type.eq(resource_type))
@@ -421,11 +374,7 @@ pub fn headers(
 }
 
 /// The pk of `resource_type/id`, when stored.
-pub fn find_pk(
-    database: &Database,
-    resource_type: &str,
-    id: &str,
-) -> Result<Option<i64>, StoreError> {
+pub fn find_pk(database: &Database, resource_type: &str, id: &str) -> Result<Option<i64>, StoreError> {
     with_conn!(database, |conn| {
         Ok(resources::table
             .filter(resources::resource_type.eq(resource_type))
@@ -438,17 +387,12 @@ pub fn find_pk(
 
 /// Reads one stored resource whole; a CodeSystem gets its concepts back from their rows.
 pub fn read(database: &Database, pk: i64) -> Result<Json, StoreError> {
-    let (resource_type, json_text): (String, String) =
-        with_conn!(database, |conn| resources::table
-            .filter(resources::pk.eq(pk))
-            .select((resources::resource_type, resources::json))
-            .first(conn)?);
-    let resource: Json = serde_json::from_str(&json_text).map_err(|error| {
-        StoreError::new(
-            StoreErrorKind::Database,
-            format!("corrupt resource row {pk}: {error}"),
-        )
-    })?;
+    let (resource_type, json_text): (String, String) = with_conn!(database, |conn| resources::table
+        .filter(resources::pk.eq(pk))
+        .select((resources::resource_type, resources::json))
+        .first(conn)?);
+    let resource: Json = serde_json::from_str(&json_text)
+        .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt resource row {pk}: {error}")))?;
     if resource_type != "CodeSystem" {
         return Ok(resource);
     }
@@ -456,38 +400,22 @@ pub fn read(database: &Database, pk: i64) -> Result<Json, StoreError> {
 }
 
 /// Rebuilds the typed CodeSystem stored under `pk` from its header and concept rows.
-pub fn read_code_system(
-    database: &Database,
-    pk: i64,
-    header: Json,
-) -> Result<CodeSystem, StoreError> {
+pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<CodeSystem, StoreError> {
     let (concept_rows, designation_rows, property_rows) = with_conn!(database, |conn| {
-        let concept_rows: Vec<ConceptRow> = concepts::table
-            .filter(concepts::resource_pk.eq(pk))
-            .order(concepts::ordinal.asc())
-            .load(conn)?;
+        let concept_rows: Vec<ConceptRow> =
+            concepts::table.filter(concepts::resource_pk.eq(pk)).order(concepts::ordinal.asc()).load(conn)?;
         let designation_rows: Vec<DesignationRow> = designations::table
             .filter(designations::resource_pk.eq(pk))
-            .order((
-                designations::concept_ordinal.asc(),
-                designations::ordinal.asc(),
-            ))
+            .order((designations::concept_ordinal.asc(), designations::ordinal.asc()))
             .load(conn)?;
         let property_rows: Vec<PropertyRow> = concept_properties::table
             .filter(concept_properties::resource_pk.eq(pk))
-            .order((
-                concept_properties::concept_ordinal.asc(),
-                concept_properties::ordinal.asc(),
-            ))
+            .order((concept_properties::concept_ordinal.asc(), concept_properties::ordinal.asc()))
             .load(conn)?;
         (concept_rows, designation_rows, property_rows)
     });
-    let mut code_system = CodeSystem::from_json(&header).map_err(|error| {
-        StoreError::new(
-            StoreErrorKind::Database,
-            format!("corrupt CodeSystem row {pk}: {error}"),
-        )
-    })?;
+    let mut code_system = CodeSystem::from_json(&header)
+        .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt CodeSystem row {pk}: {error}")))?;
     let mut concepts = Vec::with_capacity(concept_rows.len());
     for row in concept_rows {
         concepts.push(Concept {
@@ -512,18 +440,9 @@ pub fn read_code_system(
     }
     for row in property_rows {
         if let Some(concept) = concepts.get_mut(row.concept_ordinal as usize) {
-            let value = serde_json::from_str(&row.value).map_err(|error| {
-                StoreError::new(
-                    StoreErrorKind::Database,
-                    format!("corrupt property value: {error}"),
-                )
-            })?;
-            concept.properties.push(ConceptProperty {
-                code: row.code,
-                value_key: row.value_key,
-                value,
-                extra: from_text(row.extra)?,
-            });
+            let value = serde_json::from_str(&row.value)
+                .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt property value: {error}")))?;
+            concept.properties.push(ConceptProperty { code: row.code, value_key: row.value_key, value, extra: from_text(row.extra)? });
         }
     }
     code_system.concepts = concepts;
@@ -534,23 +453,14 @@ pub fn read_code_system(
 pub fn all_resources(database: &Database) -> Result<Vec<(i64, String, String, Json)>, StoreError> {
     let rows: Vec<(i64, String, String, String)> = with_conn!(database, |conn| {
         resources::table
-            .select((
-                resources::pk,
-                resources::resource_type,
-                resources::id,
-                resources::json,
-            ))
+            .select((resources::pk, resources::resource_type, resources::id, resources::json))
             .order(resources::pk.asc())
             .load(conn)?
     });
     rows.into_iter()
         .map(|(pk, resource_type, id, json_text)| {
-            let json = serde_json::from_str(&json_text).map_err(|error| {
-                StoreError::new(
-                    StoreErrorKind::Database,
-                    format!("corrupt resource row {pk}: {error}"),
-                )
-            })?;
+            let json = serde_json::from_str(&json_text)
+                .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt resource row {pk}: {error}")))?;
             Ok((pk, resource_type, id, json))
         })
         .collect()

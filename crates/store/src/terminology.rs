@@ -39,11 +39,7 @@ impl Snapshot {
                 Entry::ConceptMap(resource) => registry.add_concept_map(resource.clone(), id),
             }
         }
-        Snapshot {
-            entries,
-            registry: Arc::new(registry),
-            generation,
-        }
+        Snapshot { entries, registry: Arc::new(registry), generation }
     }
 }
 
@@ -86,9 +82,7 @@ pub struct Terminology {
 fn prefix_matches(value: &Option<String>, wanted: &Option<String>) -> bool {
     match wanted {
         None => true,
-        Some(wanted) => value
-            .as_deref()
-            .is_some_and(|value| model_fold(value).starts_with(&model_fold(wanted))),
+        Some(wanted) => value.as_deref().is_some_and(|value| model_fold(value).starts_with(&model_fold(wanted))),
     }
 }
 
@@ -99,24 +93,13 @@ fn model_fold(text: &str) -> String {
 fn exact_matches(value: &Option<String>, wanted: &Option<String>) -> bool {
     match wanted {
         None => true,
-        Some(wanted) => wanted
-            .split(',')
-            .any(|alternative| value.as_deref() == Some(alternative)),
+        Some(wanted) => wanted.split(',').any(|alternative| value.as_deref() == Some(alternative)),
     }
 }
 
 /// A resource id made from text: letters, digits, `-` and `.`, at most 64 characters.
 pub fn slug(text: &str) -> String {
-    let mut out: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let mut out: String = text.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' }).collect();
     while out.contains("--") {
         out = out.replace("--", "-");
     }
@@ -128,11 +111,8 @@ impl Terminology {
     /// Opens the database at `url`, migrates it and builds the indexes.
     pub fn open(url: &str) -> Result<Terminology, StoreError> {
         let database = Database::open(url)?;
-        let terminology = Terminology {
-            database,
-            snapshot: ArcSwap::from_pointee(Snapshot::build(HashMap::new(), -1)),
-            write_lock: Mutex::new(()),
-        };
+        let terminology =
+            Terminology { database, snapshot: ArcSwap::from_pointee(Snapshot::build(HashMap::new(), -1)), write_lock: Mutex::new(()) };
         terminology.reload()?;
         Ok(terminology)
     }
@@ -147,10 +127,9 @@ impl Terminology {
         let mut entries = HashMap::new();
         for (pk, resource_type, id, json) in repo::all_resources(&self.database)? {
             let entry = match resource_type.as_str() {
-                "CodeSystem" => Entry::CodeSystem(Arc::new(CodeSystemIndex::new(
-                    repo::read_code_system(&self.database, pk, json)?,
-                    Some(id.clone()),
-                ))),
+                "CodeSystem" => {
+                    Entry::CodeSystem(Arc::new(CodeSystemIndex::new(repo::read_code_system(&self.database, pk, json)?, Some(id.clone()))))
+                }
                 "ValueSet" => match ValueSet::from_json(&json) {
                     Ok(value_set) => Entry::ValueSet(value_set),
                     Err(error) => {
@@ -163,8 +142,7 @@ impl Terminology {
             };
             entries.insert((resource_type, id), entry);
         }
-        self.snapshot
-            .store(Arc::new(Snapshot::build(entries, generation)));
+        self.snapshot.store(Arc::new(Snapshot::build(entries, generation)));
         Ok(())
     }
 
@@ -174,10 +152,7 @@ impl Terminology {
         if generation == self.snapshot.load().generation {
             return Ok(false);
         }
-        let _guard = self
-            .write_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         self.reload()?;
         Ok(true)
     }
@@ -186,10 +161,7 @@ impl Terminology {
     pub fn ready(&self) -> Result<(), StoreError> {
         self.database.ping()?;
         if self.snapshot.load().generation < 0 {
-            return Err(StoreError::new(
-                StoreErrorKind::Unavailable,
-                "indexes are not built yet",
-            ));
+            return Err(StoreError::new(StoreErrorKind::Unavailable, "indexes are not built yet"));
         }
         Ok(())
     }
@@ -203,35 +175,18 @@ impl Terminology {
         if TERMINOLOGY_RESOURCE_TYPES.contains(&resource_type) {
             Ok(())
         } else {
-            Err(StoreError::not_found(format!(
-                "resource type '{resource_type}' is not served here"
-            )))
+            Err(StoreError::not_found(format!("resource type '{resource_type}' is not served here")))
         }
     }
 
-    fn entry_of(
-        resource_type: &str,
-        id: &str,
-        resource: &Json,
-    ) -> Result<(Entry, Option<CodeSystem>), StoreError> {
-        let invalid = |error: model::terminology::ModelError| {
-            StoreError::invalid(format!("invalid {resource_type}: {error}"))
-        };
+    fn entry_of(resource_type: &str, id: &str, resource: &Json) -> Result<(Entry, Option<CodeSystem>), StoreError> {
+        let invalid = |error: model::terminology::ModelError| StoreError::invalid(format!("invalid {resource_type}: {error}"));
         Ok(match resource_type {
             "CodeSystem" => {
                 let code_system = CodeSystem::from_json(resource).map_err(invalid)?;
-                (
-                    Entry::CodeSystem(Arc::new(CodeSystemIndex::new(
-                        code_system.clone(),
-                        Some(id.to_owned()),
-                    ))),
-                    Some(code_system),
-                )
+                (Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system.clone(), Some(id.to_owned())))), Some(code_system))
             }
-            "ValueSet" => (
-                Entry::ValueSet(ValueSet::from_json(resource).map_err(invalid)?),
-                None,
-            ),
+            "ValueSet" => (Entry::ValueSet(ValueSet::from_json(resource).map_err(invalid)?), None),
             _ => (Entry::ConceptMap(resource.clone()), None),
         })
     }
@@ -244,18 +199,10 @@ impl Terminology {
             let (entry, code_system) = Self::entry_of(&resource_type, &id, &resource)?;
             prepared.push((resource_type, id, resource, entry, code_system));
         }
-        let _guard = self
-            .write_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let put_items: Vec<PutItem<'_>> = prepared
             .iter()
-            .map(|(resource_type, id, resource, _, code_system)| PutItem {
-                resource_type,
-                id,
-                resource,
-                code_system: code_system.as_ref(),
-            })
+            .map(|(resource_type, id, resource, _, code_system)| PutItem { resource_type, id, resource, code_system: code_system.as_ref() })
             .collect();
         let written = repo::put_all(&self.database, &put_items)?;
         let current = self.snapshot.load();
@@ -264,8 +211,7 @@ impl Terminology {
             entries.insert((resource_type, id), entry);
         }
         let generation = repo::generation(&self.database).unwrap_or(current.generation + 1);
-        self.snapshot
-            .store(Arc::new(Snapshot::build(entries, generation)));
+        self.snapshot.store(Arc::new(Snapshot::build(entries, generation)));
         Ok(written)
     }
 
@@ -273,23 +219,13 @@ impl Terminology {
     pub fn create(&self, resource_type: &str, mut resource: Json) -> Result<Json, StoreError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         resource["id"] = Json::String(id.clone());
-        Ok(self
-            .write(vec![(resource_type.to_owned(), id, resource)])?
-            .remove(0)
-            .resource)
+        Ok(self.write(vec![(resource_type.to_owned(), id, resource)])?.remove(0).resource)
     }
 
     /// `PUT /Type/id`: replaces or creates; the flag says whether it was created.
-    pub fn update(
-        &self,
-        resource_type: &str,
-        id: &str,
-        mut resource: Json,
-    ) -> Result<(Json, bool), StoreError> {
+    pub fn update(&self, resource_type: &str, id: &str, mut resource: Json) -> Result<(Json, bool), StoreError> {
         resource["id"] = Json::String(id.to_owned());
-        let written = self
-            .write(vec![(resource_type.to_owned(), id.to_owned(), resource)])?
-            .remove(0);
+        let written = self.write(vec![(resource_type.to_owned(), id.to_owned(), resource)])?.remove(0);
         Ok((written.resource, written.created))
     }
 
@@ -302,29 +238,19 @@ impl Terminology {
 
     pub fn delete(&self, resource_type: &str, id: &str) -> Result<(), StoreError> {
         Self::check_type(resource_type)?;
-        let _guard = self
-            .write_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if !repo::delete(&self.database, resource_type, id)? {
-            return Err(StoreError::not_found(format!(
-                "{resource_type}/{id} is not known"
-            )));
+            return Err(StoreError::not_found(format!("{resource_type}/{id} is not known")));
         }
         let current = self.snapshot.load();
         let mut entries = current.entries.clone();
         entries.remove(&(resource_type.to_owned(), id.to_owned()));
         let generation = repo::generation(&self.database).unwrap_or(current.generation + 1);
-        self.snapshot
-            .store(Arc::new(Snapshot::build(entries, generation)));
+        self.snapshot.store(Arc::new(Snapshot::build(entries, generation)));
         Ok(())
     }
 
-    pub fn search(
-        &self,
-        resource_type: &str,
-        query: &SearchQuery,
-    ) -> Result<SearchResult, StoreError> {
+    pub fn search(&self, resource_type: &str, query: &SearchQuery) -> Result<SearchResult, StoreError> {
         Self::check_type(resource_type)?;
         let matching: Vec<repo::ResourceHeader> = repo::headers(&self.database, resource_type)?
             .into_iter()
@@ -353,25 +279,15 @@ impl Terminology {
 
     /// Stores a whole release (code systems, value sets, concept maps) in one transaction.
     /// A resource with the url and version of a stored one replaces it; other versions stay.
-    pub fn load(
-        &self,
-        code_systems: Vec<CodeSystem>,
-        resources: Vec<Json>,
-    ) -> Result<LoadSummary, StoreError> {
+    pub fn load(&self, code_systems: Vec<CodeSystem>, resources: Vec<Json>) -> Result<LoadSummary, StoreError> {
         let mut summary = LoadSummary::default();
         let snapshot = self.snapshot.load();
         let mut taken: HashMap<(String, String), (Option<String>, Option<String>)> = HashMap::new();
         for ((resource_type, id), entry) in &snapshot.entries {
             let key = match entry {
-                Entry::CodeSystem(index) => (
-                    Some(index.url().to_owned()),
-                    index.version().map(str::to_owned),
-                ),
+                Entry::CodeSystem(index) => (Some(index.url().to_owned()), index.version().map(str::to_owned)),
                 Entry::ValueSet(value_set) => (value_set.url.clone(), value_set.version.clone()),
-                Entry::ConceptMap(resource) => (
-                    str_of(resource, "url").map(str::to_owned),
-                    str_of(resource, "version").map(str::to_owned),
-                ),
+                Entry::ConceptMap(resource) => (str_of(resource, "url").map(str::to_owned), str_of(resource, "version").map(str::to_owned)),
             };
             taken.insert((resource_type.clone(), id.clone()), key);
         }
@@ -390,34 +306,18 @@ impl Terminology {
                 Some("ConceptMap") => summary.n_concept_maps += 1,
                 _ => continue,
             }
-            pending.push((
-                str_of(&resource, "resourceType")
-                    .unwrap_or_default()
-                    .to_owned(),
-                resource,
-            ));
+            pending.push((str_of(&resource, "resourceType").unwrap_or_default().to_owned(), resource));
         }
         for (resource_type, resource) in pending {
-            let key = (
-                str_of(&resource, "url").map(str::to_owned),
-                str_of(&resource, "version").map(str::to_owned),
-            );
-            let same_canonical = taken.iter().find(|((taken_type, _), taken_key)| {
-                *taken_type == resource_type && **taken_key == key && key.0.is_some()
-            });
+            let key = (str_of(&resource, "url").map(str::to_owned), str_of(&resource, "version").map(str::to_owned));
+            let same_canonical =
+                taken.iter().find(|((taken_type, _), taken_key)| *taken_type == resource_type && **taken_key == key && key.0.is_some());
             let id = match same_canonical {
                 Some(((_, id), _)) => id.clone(),
                 None => {
                     let base = str_of(&resource, "id")
                         .map(str::to_owned)
-                        .unwrap_or_else(|| {
-                            slug(
-                                key.0
-                                    .as_deref()
-                                    .and_then(|url| url.rsplit('/').next())
-                                    .unwrap_or("resource"),
-                            )
-                        });
+                        .unwrap_or_else(|| slug(key.0.as_deref().and_then(|url| url.rsplit('/').next()).unwrap_or("resource")));
                     let mut candidate = base.clone();
                     let mut attempt = 1;
                     while taken.contains_key(&(resource_type.clone(), candidate.clone())) {
@@ -450,10 +350,7 @@ mod tests {
 
     #[test]
     fn slugs_are_valid_ids() {
-        assert_eq!(
-            slug("http://hl7.org/fhir/sid/icd-10-cm"),
-            "http-hl7.org-fhir-sid-icd-10-cm"
-        );
+        assert_eq!(slug("http://hl7.org/fhir/sid/icd-10-cm"), "http-hl7.org-fhir-sid-icd-10-cm");
         assert_eq!(slug("icd-10-cm-2026"), "icd-10-cm-2026");
     }
 }

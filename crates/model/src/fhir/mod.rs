@@ -32,20 +32,11 @@ pub fn bool_of(value: &Json, key: &str) -> Option<bool> {
 
 /// Reads an array member of a JSON object, empty when absent.
 pub fn array_of<'a>(value: &'a Json, key: &str) -> &'a [Json] {
-    value
-        .get(key)
-        .and_then(Json::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+    value.get(key).and_then(Json::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
 /// Builds a `searchset` Bundle from resources, with `total` and paging links.
-pub fn searchset_bundle(
-    base_url: &str,
-    total: usize,
-    resources: Vec<Json>,
-    links: Vec<(&str, String)>,
-) -> Json {
+pub fn searchset_bundle(base_url: &str, total: usize, resources: Vec<Json>, links: Vec<(&str, String)>) -> Json {
     let entries: Vec<Json> = resources
         .into_iter()
         .map(|resource| {
@@ -57,12 +48,8 @@ pub fn searchset_bundle(
             serde_json::json!({"fullUrl": full_url, "resource": resource, "search": {"mode": "match"}})
         })
         .collect();
-    let links: Vec<Json> = links
-        .into_iter()
-        .map(|(relation, url)| serde_json::json!({"relation": relation, "url": url}))
-        .collect();
-    let mut bundle =
-        serde_json::json!({"resourceType": "Bundle", "type": "searchset", "total": total});
+    let links: Vec<Json> = links.into_iter().map(|(relation, url)| serde_json::json!({"relation": relation, "url": url})).collect();
+    let mut bundle = serde_json::json!({"resourceType": "Bundle", "type": "searchset", "total": total});
     if !links.is_empty() {
         bundle["link"] = Json::Array(links);
     }

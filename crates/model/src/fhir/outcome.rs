@@ -41,14 +41,7 @@ pub struct Issue {
 
 impl Issue {
     pub fn new(severity: IssueSeverity, code: &'static str, text: impl Into<String>) -> Issue {
-        Issue {
-            severity,
-            code,
-            tx_code: None,
-            text: text.into(),
-            expression: Vec::new(),
-            message_id: None,
-        }
+        Issue { severity, code, tx_code: None, text: text.into(), expression: Vec::new(), message_id: None }
     }
 
     pub fn error(code: &'static str, text: impl Into<String>) -> Issue {
@@ -107,15 +100,11 @@ pub struct OperationOutcome {
 
 impl OperationOutcome {
     pub fn single(issue: Issue) -> OperationOutcome {
-        OperationOutcome {
-            issues: vec![issue],
-        }
+        OperationOutcome { issues: vec![issue] }
     }
 
     pub fn has_errors(&self) -> bool {
-        self.issues
-            .iter()
-            .any(|issue| issue.severity <= IssueSeverity::Error)
+        self.issues.iter().any(|issue| issue.severity <= IssueSeverity::Error)
     }
 
     pub fn to_json(&self) -> Json {

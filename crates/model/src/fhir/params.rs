@@ -12,17 +12,12 @@ pub struct Parameters {
 impl Parameters {
     /// Reads a `Parameters` resource; a body of another resource type is refused by the caller.
     pub fn from_resource(resource: &Json) -> Parameters {
-        Parameters {
-            entries: array_of(resource, "parameter").to_vec(),
-        }
+        Parameters { entries: array_of(resource, "parameter").to_vec() }
     }
 
     /// Reads `name=value` pairs from a query string, as `valueString` parameters.
     pub fn from_query_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Parameters {
-        let entries = pairs
-            .into_iter()
-            .map(|(name, value)| json!({"name": name, "valueString": value}))
-            .collect();
+        let entries = pairs.into_iter().map(|(name, value)| json!({"name": name, "valueString": value})).collect();
         Parameters { entries }
     }
 
@@ -34,8 +29,7 @@ impl Parameters {
     }
 
     pub fn push_resource(&mut self, name: &str, resource: Json) {
-        self.entries
-            .push(json!({"name": name, "resource": resource}));
+        self.entries.push(json!({"name": name, "resource": resource}));
     }
 
     pub fn push_parts(&mut self, name: &str, parts: Vec<Json>) {
@@ -48,15 +42,11 @@ impl Parameters {
 
     /// Every entry with this name, in order.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Json> + 'a {
-        self.entries
-            .iter()
-            .filter(move |entry| str_of(entry, "name") == Some(name))
+        self.entries.iter().filter(move |entry| str_of(entry, "name") == Some(name))
     }
 
     fn first_entry(&self, name: &str) -> Option<&Json> {
-        self.entries
-            .iter()
-            .find(|entry| str_of(entry, "name") == Some(name))
+        self.entries.iter().find(|entry| str_of(entry, "name") == Some(name))
     }
 
     pub fn first(&self, name: &str) -> Option<&Json> {
@@ -101,11 +91,7 @@ impl Parameters {
 
 /// The `value[x]` member of a parameter entry, with its key.
 pub fn value_of(entry: &Json) -> Option<(&str, &Json)> {
-    entry
-        .as_object()?
-        .iter()
-        .find(|(key, _)| key.starts_with("value"))
-        .map(|(key, value)| (key.as_str(), value))
+    entry.as_object()?.iter().find(|(key, _)| key.starts_with("value")).map(|(key, value)| (key.as_str(), value))
 }
 
 /// A primitive value rendered as text: strings as they are, numbers and booleans printed.
@@ -124,13 +110,11 @@ mod tests {
 
     #[test]
     fn reads_posted_and_query_parameters_alike() {
-        let posted =
-            Parameters::from_resource(&json!({"resourceType": "Parameters", "parameter": [
-                {"name": "code", "valueCode": "a"}, {"name": "count", "valueInteger": 5},
-                {"name": "activeOnly", "valueBoolean": true}
-            ]}));
-        let query =
-            Parameters::from_query_pairs([("code", "a"), ("count", "5"), ("activeOnly", "true")]);
+        let posted = Parameters::from_resource(&json!({"resourceType": "Parameters", "parameter": [
+            {"name": "code", "valueCode": "a"}, {"name": "count", "valueInteger": 5},
+            {"name": "activeOnly", "valueBoolean": true}
+        ]}));
+        let query = Parameters::from_query_pairs([("code", "a"), ("count", "5"), ("activeOnly", "true")]);
         for params in [posted, query] {
             assert_eq!(params.str("code").as_deref(), Some("a"));
             assert_eq!(params.int("count"), Some(5));

@@ -26,11 +26,7 @@ pub struct XmlError {
 
 impl fmt::Display for XmlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "malformed XML at line {}, column {}: {}",
-            self.line, self.column, self.message
-        )
+        write!(f, "malformed XML at line {}, column {}: {}", self.line, self.column, self.message)
     }
 }
 
@@ -61,18 +57,10 @@ fn check_well_formed(text: &str) -> Result<(), XmlError> {
             Ok(Event::Eof) => {
                 if let Some(unclosed) = open_elements.last() {
                     let (line, column) = position_of(text, text.len());
-                    return Err(XmlError {
-                        line,
-                        column,
-                        message: format!("document ends before element <{unclosed}> is closed"),
-                    });
+                    return Err(XmlError { line, column, message: format!("document ends before element <{unclosed}> is closed") });
                 }
                 if !saw_root {
-                    return Err(XmlError {
-                        line: 1,
-                        column: 1,
-                        message: "no root element".into(),
-                    });
+                    return Err(XmlError { line: 1, column: 1, message: "no root element".into() });
                 }
                 return Ok(());
             }
@@ -80,11 +68,7 @@ fn check_well_formed(text: &str) -> Result<(), XmlError> {
             Err(error) => {
                 let error_offset = (reader.error_position() as usize).max(offset);
                 let (line, column) = position_of(text, error_offset);
-                return Err(XmlError {
-                    line,
-                    column,
-                    message: error.to_string(),
-                });
+                return Err(XmlError { line, column, message: error.to_string() });
             }
         }
     }
@@ -94,28 +78,16 @@ fn check_well_formed(text: &str) -> Result<(), XmlError> {
 pub fn xml_to_json(text: &str) -> Result<Json, XmlError> {
     let text = text.trim_start_matches('\u{feff}');
     check_well_formed(text)?;
-    let config = Some(DeserializationConfig {
-        mode: DeserializationMode::Lax,
-    });
-    let element: R4Element = fhirbolt::xml::from_str(text, config).map_err(|error| XmlError {
-        line: 0,
-        column: 0,
-        message: error.to_string(),
-    })?;
-    fhirbolt::json::to_json_value(element, None).map_err(|error| XmlError {
-        line: 0,
-        column: 0,
-        message: error.to_string(),
-    })
+    let config = Some(DeserializationConfig { mode: DeserializationMode::Lax });
+    let element: R4Element =
+        fhirbolt::xml::from_str(text, config).map_err(|error| XmlError { line: 0, column: 0, message: error.to_string() })?;
+    fhirbolt::json::to_json_value(element, None).map_err(|error| XmlError { line: 0, column: 0, message: error.to_string() })
 }
 
 /// Converts a FHIR JSON resource to XML.
 pub fn json_to_xml(resource: &Json) -> Result<String, String> {
-    let config = Some(DeserializationConfig {
-        mode: DeserializationMode::Lax,
-    });
-    let element: R4Element = fhirbolt::json::from_json_value(resource.clone(), config)
-        .map_err(|error| error.to_string())?;
+    let config = Some(DeserializationConfig { mode: DeserializationMode::Lax });
+    let element: R4Element = fhirbolt::json::from_json_value(resource.clone(), config).map_err(|error| error.to_string())?;
     fhirbolt::xml::to_string(&element, None).map_err(|error| error.to_string())
 }
 
@@ -137,13 +109,9 @@ mod tests {
 
     #[test]
     fn names_where_a_document_broke() {
-        let error =
-            xml_to_json("<CodeSystem xmlns=\"http://hl7.org/fhir\">\n<id value=\"x\"/>\n<url>")
-                .unwrap_err();
+        let error = xml_to_json("<CodeSystem xmlns=\"http://hl7.org/fhir\">\n<id value=\"x\"/>\n<url>").unwrap_err();
         assert_eq!(error.line, 3, "{error}");
-        let error =
-            xml_to_json("<CodeSystem xmlns=\"http://hl7.org/fhir\">\n<id value=\"x\"></url>")
-                .unwrap_err();
+        let error = xml_to_json("<CodeSystem xmlns=\"http://hl7.org/fhir\">\n<id value=\"x\"></url>").unwrap_err();
         assert_eq!(error.line, 2, "{error}");
     }
 }

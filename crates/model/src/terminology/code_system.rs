@@ -81,8 +81,7 @@ impl ConceptProperty {
 
 impl Designation {
     pub fn from_json(value: &Json, path: &str) -> Result<Designation, ModelError> {
-        let text = str_of(value, "value")
-            .ok_or_else(|| ModelError::new(format!("{path}.value"), "missing"))?;
+        let text = str_of(value, "value").ok_or_else(|| ModelError::new(format!("{path}.value"), "missing"))?;
         Ok(Designation {
             language: str_of(value, "language").map(str::to_owned),
             use_coding: value.get("use").cloned(),
@@ -108,31 +107,20 @@ impl Designation {
 impl Concept {
     /// The first value of a property, as text.
     pub fn property_text(&self, code: &str) -> Option<String> {
-        self.properties
-            .iter()
-            .find(|property| property.code == code)
-            .and_then(ConceptProperty::value_text)
+        self.properties.iter().find(|property| property.code == code).and_then(ConceptProperty::value_text)
     }
 
-    fn from_json(
-        value: &Json,
-        path: &str,
-        nest_parent: Option<usize>,
-    ) -> Result<Concept, ModelError> {
-        let code = str_of(value, "code")
-            .ok_or_else(|| ModelError::new(format!("{path}.code"), "missing"))?;
+    fn from_json(value: &Json, path: &str, nest_parent: Option<usize>) -> Result<Concept, ModelError> {
+        let code = str_of(value, "code").ok_or_else(|| ModelError::new(format!("{path}.code"), "missing"))?;
         let designations = array_of(value, "designation")
             .iter()
             .enumerate()
-            .map(|(idx, designation)| {
-                Designation::from_json(designation, &format!("{path}.designation[{idx}]"))
-            })
+            .map(|(idx, designation)| Designation::from_json(designation, &format!("{path}.designation[{idx}]")))
             .collect::<Result<_, _>>()?;
         let mut properties = Vec::new();
         for (idx, property) in array_of(value, "property").iter().enumerate() {
             let property_path = format!("{path}.property[{idx}]");
-            let property_code = str_of(property, "code")
-                .ok_or_else(|| ModelError::new(format!("{property_path}.code"), "missing"))?;
+            let property_code = str_of(property, "code").ok_or_else(|| ModelError::new(format!("{property_path}.code"), "missing"))?;
             let (value_key, property_value) = property
                 .as_object()
                 .and_then(|map| map.iter().find(|(key, _)| key.starts_with("value")))
@@ -150,17 +138,7 @@ impl Concept {
             definition: str_of(value, "definition").map(str::to_owned),
             designations,
             properties,
-            extra: remainder(
-                value,
-                &[
-                    "code",
-                    "display",
-                    "definition",
-                    "designation",
-                    "property",
-                    "concept",
-                ],
-            ),
+            extra: remainder(value, &["code", "display", "definition", "designation", "property", "concept"]),
             nest_parent,
         })
     }
@@ -175,8 +153,7 @@ impl Concept {
             out["definition"] = json!(definition);
         }
         if !self.designations.is_empty() {
-            out["designation"] =
-                Json::Array(self.designations.iter().map(Designation::to_json).collect());
+            out["designation"] = Json::Array(self.designations.iter().map(Designation::to_json).collect());
         }
         if !self.properties.is_empty() {
             let properties = self
@@ -205,9 +182,7 @@ impl CodeSystem {
         let url = str_of(resource, "url").unwrap_or_default().to_owned();
         let mut properties = Vec::new();
         for (idx, property) in array_of(resource, "property").iter().enumerate() {
-            let code = str_of(property, "code").ok_or_else(|| {
-                ModelError::new(format!("CodeSystem.property[{idx}].code"), "missing")
-            })?;
+            let code = str_of(property, "code").ok_or_else(|| ModelError::new(format!("CodeSystem.property[{idx}].code"), "missing"))?;
             properties.push(PropertyDef {
                 code: code.to_owned(),
                 uri: str_of(property, "uri").map(str::to_owned),
@@ -216,12 +191,7 @@ impl CodeSystem {
             });
         }
         let mut concepts = Vec::new();
-        flatten_concepts(
-            array_of(resource, "concept"),
-            "CodeSystem.concept",
-            None,
-            &mut concepts,
-        )?;
+        flatten_concepts(array_of(resource, "concept"), "CodeSystem.concept", None, &mut concepts)?;
         let mut shell = resource.clone();
         if let Some(map) = shell.as_object_mut() {
             map.remove("concept");
@@ -258,44 +228,24 @@ impl CodeSystem {
         fn build(idx: usize, concepts: &[Concept], children: &[Vec<usize>]) -> Json {
             let mut node = concepts[idx].to_json();
             if !children[idx].is_empty() {
-                node["concept"] = Json::Array(
-                    children[idx]
-                        .iter()
-                        .map(|child| build(*child, concepts, children))
-                        .collect(),
-                );
+                node["concept"] = Json::Array(children[idx].iter().map(|child| build(*child, concepts, children)).collect());
             }
             node
         }
         if !roots.is_empty() {
-            out["concept"] = Json::Array(
-                roots
-                    .iter()
-                    .map(|idx| build(*idx, &self.concepts, &children))
-                    .collect(),
-            );
+            out["concept"] = Json::Array(roots.iter().map(|idx| build(*idx, &self.concepts, &children)).collect());
         }
         out
     }
 }
 
-fn flatten_concepts(
-    list: &[Json],
-    path: &str,
-    parent: Option<usize>,
-    out: &mut Vec<Concept>,
-) -> Result<(), ModelError> {
+fn flatten_concepts(list: &[Json], path: &str, parent: Option<usize>, out: &mut Vec<Concept>) -> Result<(), ModelError> {
     for (idx, value) in list.iter().enumerate() {
         let concept_path = format!("{path}[{idx}]");
         let concept = Concept::from_json(value, &concept_path, parent)?;
         let position = out.len();
         out.push(concept);
-        flatten_concepts(
-            array_of(value, "concept"),
-            &format!("{concept_path}.concept"),
-            Some(position),
-            out,
-        )?;
+        flatten_concepts(array_of(value, "concept"), &format!("{concept_path}.concept"), Some(position), out)?;
     }
     Ok(())
 }
@@ -315,19 +265,13 @@ mod tests {
         let code_system = CodeSystem::from_json(&resource).unwrap();
         assert_eq!(code_system.concepts.len(), 3);
         assert_eq!(code_system.concepts[1].nest_parent, Some(0));
-        assert_eq!(
-            code_system.concepts[2].property_text("status").as_deref(),
-            Some("retired")
-        );
+        assert_eq!(code_system.concepts[2].property_text("status").as_deref(), Some("retired"));
         assert_eq!(code_system.to_json(), resource);
     }
 
     #[test]
     fn names_the_element_that_is_wrong() {
         let resource = json!({"resourceType": "CodeSystem", "concept": [{"code": "a"}, {"display": "no code"}]});
-        assert_eq!(
-            CodeSystem::from_json(&resource).unwrap_err().to_string(),
-            "CodeSystem.concept[1].code: missing"
-        );
+        assert_eq!(CodeSystem::from_json(&resource).unwrap_err().to_string(), "CodeSystem.concept[1].code: missing");
     }
 }

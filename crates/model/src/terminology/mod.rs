@@ -22,10 +22,7 @@ pub struct ModelError {
 
 impl ModelError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> ModelError {
-        ModelError {
-            path: path.into(),
-            message: message.into(),
-        }
+        ModelError { path: path.into(), message: message.into() }
     }
 }
 
@@ -40,11 +37,8 @@ impl std::error::Error for ModelError {}
 /// Every member of a JSON object except the named ones, or `None` when nothing is left.
 pub(crate) fn remainder(object: &crate::Json, known: &[&str]) -> Option<crate::Json> {
     let map = object.as_object()?;
-    let rest: serde_json::Map<String, crate::Json> = map
-        .iter()
-        .filter(|(key, _)| !known.contains(&key.as_str()))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
+    let rest: serde_json::Map<String, crate::Json> =
+        map.iter().filter(|(key, _)| !known.contains(&key.as_str())).map(|(key, value)| (key.clone(), value.clone())).collect();
     if rest.is_empty() {
         None
     } else {

@@ -6,8 +6,7 @@ use crate::fhir::{array_of, bool_of, str_of};
 use crate::Json;
 
 /// The R5 cross-version extension that carries filter operators R4 does not know (`child-of`, …).
-pub const FILTER_OP_EXTENSION: &str =
-    "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.compose.include.filter.op";
+pub const FILTER_OP_EXTENSION: &str = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.compose.include.filter.op";
 
 /// A ValueSet resource with its compose typed.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,16 +89,12 @@ fn concept_sets(list: &[Json], path: &str) -> Result<Vec<ConceptSet>, ModelError
         let mut concepts = Vec::new();
         for (concept_idx, concept) in array_of(value, "concept").iter().enumerate() {
             let concept_path = format!("{set_path}.concept[{concept_idx}]");
-            let code = str_of(concept, "code")
-                .ok_or_else(|| ModelError::new(format!("{concept_path}.code"), "missing"))?;
+            let code = str_of(concept, "code").ok_or_else(|| ModelError::new(format!("{concept_path}.code"), "missing"))?;
             let designations = array_of(concept, "designation")
                 .iter()
                 .enumerate()
                 .map(|(designation_idx, designation)| {
-                    Designation::from_json(
-                        designation,
-                        &format!("{concept_path}.designation[{designation_idx}]"),
-                    )
+                    Designation::from_json(designation, &format!("{concept_path}.designation[{designation_idx}]"))
                 })
                 .collect::<Result<_, _>>()?;
             concepts.push(ConceptReference {
@@ -134,15 +129,8 @@ fn concept_sets(list: &[Json], path: &str) -> Result<Vec<ConceptSet>, ModelError
             version: str_of(value, "version").map(str::to_owned),
             concepts,
             filters,
-            value_sets: array_of(value, "valueSet")
-                .iter()
-                .filter_map(Json::as_str)
-                .map(str::to_owned)
-                .collect(),
-            extra: remainder(
-                value,
-                &["system", "version", "concept", "filter", "valueSet"],
-            ),
+            value_sets: array_of(value, "valueSet").iter().filter_map(Json::as_str).map(str::to_owned).collect(),
+            extra: remainder(value, &["system", "version", "concept", "filter", "valueSet"]),
         });
     }
     Ok(sets)

@@ -12,9 +12,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let terminology = state.terminology.clone();
     match web::block(move || terminology.ready()).await {
         Ok(Ok(())) => HttpResponse::Ok().json(json!({"status": "ready"})),
-        Ok(Err(error)) => HttpResponse::ServiceUnavailable()
-            .json(json!({"status": "unavailable", "reason": error.message()})),
-        Err(error) => HttpResponse::ServiceUnavailable()
-            .json(json!({"status": "unavailable", "reason": error.to_string()})),
+        Ok(Err(error)) => HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "reason": error.message()})),
+        Err(error) => HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "reason": error.to_string()})),
     }
 }

@@ -88,10 +88,7 @@ fn terminology_capabilities(state: &AppState) -> serde_json::Value {
     let mut code_systems: Vec<serde_json::Value> = Vec::new();
     let mut current: Option<(String, Vec<serde_json::Value>)> = None;
     for (url, version) in state.terminology.registry().code_system_list() {
-        if current
-            .as_ref()
-            .is_some_and(|(current_url, _)| *current_url != url)
-        {
+        if current.as_ref().is_some_and(|(current_url, _)| *current_url != url) {
             let (done_url, versions) = current.take().unwrap_or_default();
             code_systems.push(json!({"uri": done_url, "version": versions}));
         }
@@ -137,22 +134,14 @@ fn terminology_capabilities(state: &AppState) -> serde_json::Value {
     })
 }
 
-pub async fn metadata(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+pub async fn metadata(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, ApiError> {
     let format = wire::response_format(&request)?;
-    let mode = url::form_urlencoded::parse(request.query_string().as_bytes())
-        .find(|(key, _)| key == "mode")
-        .map(|(_, value)| value.into_owned());
+    let mode =
+        url::form_urlencoded::parse(request.query_string().as_bytes()).find(|(key, _)| key == "mode").map(|(_, value)| value.into_owned());
     let resource = match mode.as_deref() {
         None | Some("full") | Some("normative") => capability_statement(),
         Some("terminology") => terminology_capabilities(&state),
-        Some(other) => {
-            return Err(
-                ApiError::bad_request(format!("unknown metadata mode '{other}'")).in_format(format),
-            )
-        }
+        Some(other) => return Err(ApiError::bad_request(format!("unknown metadata mode '{other}'")).in_format(format)),
     };
     Ok(wire::respond(StatusCode::OK, &resource, format))
 }

@@ -15,31 +15,15 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/fhir/metadata", web::get().to(metadata::metadata))
         .route("/fhir/{segment}", web::get().to(rest::get_type_level))
         .route("/fhir/{segment}", web::post().to(rest::post_type_level))
-        .route(
-            "/fhir/{resource_type}/{segment}",
-            web::get().to(rest::get_instance_level),
-        )
-        .route(
-            "/fhir/{resource_type}/{segment}",
-            web::post().to(rest::post_instance_level),
-        )
+        .route("/fhir/{resource_type}/{segment}", web::get().to(rest::get_instance_level))
+        .route("/fhir/{resource_type}/{segment}", web::post().to(rest::post_instance_level))
         .route("/fhir/{resource_type}/{id}", web::put().to(rest::update))
         .route("/fhir/{resource_type}/{id}", web::delete().to(rest::delete))
-        .route(
-            "/fhir/{resource_type}/{id}/{operation}",
-            web::get().to(operations::instance_get),
-        )
-        .route(
-            "/fhir/{resource_type}/{id}/{operation}",
-            web::post().to(operations::instance_post),
-        )
+        .route("/fhir/{resource_type}/{id}/{operation}", web::get().to(operations::instance_get))
+        .route("/fhir/{resource_type}/{id}/{operation}", web::post().to(operations::instance_post))
         .default_service(web::to(unknown_route));
 }
 
 async fn unknown_route(request: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!(
-        "no such endpoint: {} {}",
-        request.method(),
-        request.path()
-    )))
+    Err(ApiError::not_found(format!("no such endpoint: {} {}", request.method(), request.path())))
 }

@@ -21,71 +21,36 @@ pub const OPERATIONS: &[&str] = &[
     "ConceptMap/$translate",
 ];
 
-fn operation_name(
-    resource_type: &str,
-    operation: &str,
-    format: Format,
-) -> Result<String, ApiError> {
+fn operation_name(resource_type: &str, operation: &str, format: Format) -> Result<String, ApiError> {
     let name = format!("{resource_type}/{operation}");
     if OPERATIONS.contains(&name.as_str()) {
         Ok(name)
     } else {
-        Err(ApiError::not_found(format!(
-            "operation {operation} is not supported on {resource_type}"
-        ))
-        .in_format(format))
+        Err(ApiError::not_found(format!("operation {operation} is not supported on {resource_type}")).in_format(format))
     }
 }
 
-fn op_request(
-    state: &AppState,
-    request: &HttpRequest,
-    params: Parameters,
-    instance_id: Option<String>,
-) -> OpRequest {
-    let header_text = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
-    };
+fn op_request(state: &AppState, request: &HttpRequest, params: Parameters, instance_id: Option<String>) -> OpRequest {
+    let header_text = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
     OpRequest {
         params,
         instance_id,
         accept_language: header_text("accept-language"),
         too_costly_threshold: Some(
-            header_text("x-too-costly-threshold")
-                .and_then(|text| text.trim().parse().ok())
-                .unwrap_or(state.config.too_costly_threshold),
+            header_text("x-too-costly-threshold").and_then(|text| text.trim().parse().ok()).unwrap_or(state.config.too_costly_threshold),
         ),
     }
 }
 
-fn run(
-    state: &AppState,
-    name: &str,
-    op_request: OpRequest,
-    format: Format,
-) -> Result<HttpResponse, ApiError> {
-    let answer = state
-        .terminology
-        .operation(name, &op_request)
-        .map_err(|error| ApiError::from(error).in_format(format))?;
+fn run(state: &AppState, name: &str, op_request: OpRequest, format: Format) -> Result<HttpResponse, ApiError> {
+    let answer = state.terminology.operation(name, &op_request).map_err(|error| ApiError::from(error).in_format(format))?;
     Ok(wire::respond(StatusCode::OK, &answer, format))
 }
 
 fn query_parameters(request: &HttpRequest) -> Parameters {
     let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(request.query_string().as_bytes())
-            .into_owned()
-            .filter(|(key, _)| key != "_format")
-            .collect();
-    Parameters::from_query_pairs(
-        pairs
-            .iter()
-            .map(|(key, value)| (key.as_str(), value.as_str())),
-    )
+        url::form_urlencoded::parse(request.query_string().as_bytes()).into_owned().filter(|(key, _)| key != "_format").collect();
+    Parameters::from_query_pairs(pairs.iter().map(|(key, value)| (key.as_str(), value.as_str())))
 }
 
 pub fn run_get(
@@ -97,12 +62,7 @@ pub fn run_get(
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
     let name = operation_name(resource_type, operation, format)?;
-    run(
-        state,
-        &name,
-        op_request(state, request, query_parameters(request), id),
-        format,
-    )
+    run(state, &name, op_request(state, request, query_parameters(request), id), format)
 }
 
 pub fn run_post(
@@ -115,23 +75,14 @@ pub fn run_post(
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
     let name = operation_name(resource_type, operation, format)?;
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let params = if content_type.starts_with("application/x-www-form-urlencoded") {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
-        Parameters::from_query_pairs(
-            pairs
-                .iter()
-                .map(|(key, value)| (key.as_str(), value.as_str())),
-        )
+        Parameters::from_query_pairs(pairs.iter().map(|(key, value)| (key.as_str(), value.as_str())))
     } else if body.iter().all(u8::is_ascii_whitespace) {
         query_parameters(request)
     } else {
-        let resource =
-            wire::parse_resource(request, body).map_err(|error| error.in_format(format))?;
+        let resource = wire::parse_resource(request, body).map_err(|error| error.in_format(format))?;
         if str_of(&resource, "resourceType") != Some("Parameters") {
             return Err(ApiError::bad_request(format!(
                 "an operation body must be a Parameters resource, not {}",
@@ -153,14 +104,7 @@ pub async fn instance_get(
 ) -> Result<HttpResponse, ApiError> {
     let format = wire::response_format(&request)?;
     let (resource_type, id, operation) = path.into_inner();
-    run_get(
-        &state,
-        &request,
-        &resource_type,
-        Some(id),
-        &operation,
-        format,
-    )
+    run_get(&state, &request, &resource_type, Some(id), &operation, format)
 }
 
 pub async fn instance_post(
@@ -171,18 +115,8 @@ pub async fn instance_post(
 ) -> Result<HttpResponse, ApiError> {
     let format = wire::response_format(&request)?;
     let (resource_type, id, operation) = path.into_inner();
-    let body = wire::read_body(payload, state.config.max_body_bytes)
-        .await
-        .map_err(|error| error.in_format(format))?;
-    run_post(
-        &state,
-        &request,
-        &resource_type,
-        Some(id),
-        &operation,
-        &body,
-        format,
-    )
+    let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
+    run_post(&state, &request, &resource_type, Some(id), &operation, &body, format)
 }
 
 /// `$versions`: the FHIR versions this server speaks.
@@ -195,9 +129,6 @@ pub fn system_operation(operation: &str, format: Format) -> Result<HttpResponse,
             ]});
             Ok(wire::respond(StatusCode::OK, &answer, format))
         }
-        other => Err(ApiError::not_found(format!(
-            "operation {other} is not supported at the system level"
-        ))
-        .in_format(format)),
+        other => Err(ApiError::not_found(format!("operation {other} is not supported at the system level")).in_format(format)),
     }
 }

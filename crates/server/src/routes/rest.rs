@@ -13,7 +13,10 @@ fn known_type(resource_type: &str, format: Format) -> Result<(), ApiError> {
     if TERMINOLOGY_RESOURCE_TYPES.contains(&resource_type) {
         Ok(())
     } else {
-        Err(ApiError::not_found(format!("resource type '{resource_type}' is not served here; this server serves CodeSystem, ValueSet and ConceptMap")).in_format(format))
+        Err(ApiError::not_found(format!(
+            "resource type '{resource_type}' is not served here; this server serves CodeSystem, ValueSet and ConceptMap"
+        ))
+        .in_format(format))
     }
 }
 
@@ -23,28 +26,17 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     match web::block(work).await {
         Ok(result) => result.map_err(|error| ApiError::from(error).in_format(format)),
-        Err(error) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "exception",
-            format!("worker failed: {error}"),
-        )
-        .in_format(format)),
+        Err(error) => {
+            Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", format!("worker failed: {error}")).in_format(format))
+        }
     }
 }
 
-fn located(
-    status: StatusCode,
-    request: &HttpRequest,
-    resource: &model::Json,
-    format: Format,
-) -> HttpResponse {
+fn located(status: StatusCode, request: &HttpRequest, resource: &model::Json, format: Format) -> HttpResponse {
     let mut response = wire::respond(status, resource, format);
     let resource_type = str_of(resource, "resourceType").unwrap_or_default();
     let id = str_of(resource, "id").unwrap_or_default();
-    let version_id = resource
-        .get("meta")
-        .and_then(|meta| str_of(meta, "versionId"))
-        .unwrap_or("1");
+    let version_id = resource.get("meta").and_then(|meta| str_of(meta, "versionId")).unwrap_or("1");
     let location = format!(
         "{}://{}/fhir/{resource_type}/{id}/_history/{version_id}",
         request.connection_info().scheme(),
@@ -60,11 +52,7 @@ fn located(
 }
 
 /// `GET /fhir/{type}` (search) and `GET /fhir/$op` (system operations).
-pub async fn get_type_level(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn get_type_level(state: web::Data<AppState>, request: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let format = wire::response_format(&request)?;
     let segment = path.into_inner();
     if segment.starts_with('$') {
@@ -87,11 +75,8 @@ pub async fn post_type_level(
         return operations::system_operation(&resource_type, format);
     }
     known_type(&resource_type, format)?;
-    let body = wire::read_body(payload, state.config.max_body_bytes)
-        .await
-        .map_err(|error| error.in_format(format))?;
-    let resource =
-        wire::parse_resource(&request, &body).map_err(|error| error.in_format(format))?;
+    let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
+    let resource = wire::parse_resource(&request, &body).map_err(|error| error.in_format(format))?;
     if str_of(&resource, "resourceType") != Some(resource_type.as_str()) {
         return Err(ApiError::bad_request(format!(
             "the body is a {} but the URL names {resource_type}",
@@ -142,18 +127,8 @@ pub async fn post_instance_level(
         )
         .in_format(format));
     }
-    let body = wire::read_body(payload, state.config.max_body_bytes)
-        .await
-        .map_err(|error| error.in_format(format))?;
-    operations::run_post(
-        &state,
-        &request,
-        &resource_type,
-        None,
-        &segment,
-        &body,
-        format,
-    )
+    let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
+    operations::run_post(&state, &request, &resource_type, None, &segment, &body, format)
 }
 
 /// `PUT /fhir/{type}/{id}`: update, or create when absent.
@@ -166,11 +141,8 @@ pub async fn update(
     let format = wire::response_format(&request)?;
     let (resource_type, id) = path.into_inner();
     known_type(&resource_type, format)?;
-    let body = wire::read_body(payload, state.config.max_body_bytes)
-        .await
-        .map_err(|error| error.in_format(format))?;
-    let resource =
-        wire::parse_resource(&request, &body).map_err(|error| error.in_format(format))?;
+    let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
+    let resource = wire::parse_resource(&request, &body).map_err(|error| error.in_format(format))?;
     if str_of(&resource, "resourceType") != Some(resource_type.as_str()) {
         return Err(ApiError::bad_request(format!(
             "the body is a {} but the URL names {resource_type}",
@@ -180,45 +152,19 @@ pub async fn update(
     }
     if let Some(body_id) = str_of(&resource, "id") {
         if body_id != id {
-            return Err(ApiError::bad_request(format!(
-                "the body's id '{body_id}' differs from the id '{id}' in the URL"
-            ))
-            .in_format(format));
+            return Err(ApiError::bad_request(format!("the body's id '{body_id}' differs from the id '{id}' in the URL")).in_format(format));
         }
     }
-    if !id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-        || id.is_empty()
-        || id.len() > 64
-    {
-        return Err(
-            ApiError::bad_request(format!("'{id}' is not a valid resource id")).in_format(format),
-        );
+    if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') || id.is_empty() || id.len() > 64 {
+        return Err(ApiError::bad_request(format!("'{id}' is not a valid resource id")).in_format(format));
     }
     let terminology = state.terminology.clone();
-    let (stored, created) = blocking(format, move || {
-        terminology.update(&resource_type, &id, resource)
-    })
-    .await?;
-    Ok(located(
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        &request,
-        &stored,
-        format,
-    ))
+    let (stored, created) = blocking(format, move || terminology.update(&resource_type, &id, resource)).await?;
+    Ok(located(if created { StatusCode::CREATED } else { StatusCode::OK }, &request, &stored, format))
 }
 
 /// `DELETE /fhir/{type}/{id}`.
-pub async fn delete(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn delete(state: web::Data<AppState>, request: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
     let format = wire::response_format(&request)?;
     let (resource_type, id) = path.into_inner();
     known_type(&resource_type, format)?;
@@ -227,61 +173,28 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-const SEARCH_PARAMETERS: &[&str] = &[
-    "_id",
-    "url",
-    "version",
-    "name",
-    "title",
-    "status",
-    "system",
-    "_count",
-    "_offset",
-    "_format",
-    "_summary",
-    "_elements",
-    "_total",
-];
+const SEARCH_PARAMETERS: &[&str] =
+    &["_id", "url", "version", "name", "title", "status", "system", "_count", "_offset", "_format", "_summary", "_elements", "_total"];
 
-async fn search(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-    resource_type: String,
-    format: Format,
-) -> Result<HttpResponse, ApiError> {
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(request.query_string().as_bytes())
-            .into_owned()
-            .collect();
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-    };
+async fn search(state: web::Data<AppState>, request: HttpRequest, resource_type: String, format: Format) -> Result<HttpResponse, ApiError> {
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(request.query_string().as_bytes()).into_owned().collect();
+    let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
     for (name, _) in &pairs {
         if !SEARCH_PARAMETERS.contains(&name.as_str()) {
-            return Err(ApiError::bad_request(format!(
-                "unknown search parameter '{name}' for {resource_type}"
-            ))
-            .in_format(format));
+            return Err(ApiError::bad_request(format!("unknown search parameter '{name}' for {resource_type}")).in_format(format));
         }
     }
     if get("system").is_some() && resource_type != "CodeSystem" {
-        return Err(ApiError::bad_request(format!(
-            "search parameter 'system' applies to CodeSystem, not {resource_type}"
-        ))
-        .in_format(format));
+        return Err(
+            ApiError::bad_request(format!("search parameter 'system' applies to CodeSystem, not {resource_type}")).in_format(format)
+        );
     }
     let parse_number = |name: &str, default: usize| -> Result<usize, ApiError> {
         match get(name) {
             None => Ok(default),
-            Some(text) => text.parse().map_err(|_| {
-                ApiError::bad_request(format!(
-                    "{name} must be a non-negative number, not '{text}'"
-                ))
-                .in_format(format)
-            }),
+            Some(text) => text
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("{name} must be a non-negative number, not '{text}'")).in_format(format)),
         }
     };
     let count = parse_number("_count", 20)?.min(1000);
@@ -300,21 +213,11 @@ async fn search(
     let terminology = state.terminology.clone();
     let search_type = resource_type.clone();
     let result = blocking(format, move || terminology.search(&search_type, &query)).await?;
-    let base = format!(
-        "{}://{}/fhir",
-        request.connection_info().scheme(),
-        request.connection_info().host()
-    );
+    let base = format!("{}://{}/fhir", request.connection_info().scheme(), request.connection_info().host());
     let kept: Vec<String> = pairs
         .iter()
         .filter(|(key, _)| key != "_offset" && key != "_count")
-        .map(|(key, value)| {
-            format!(
-                "{}={}",
-                key,
-                url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()
-            )
-        })
+        .map(|(key, value)| format!("{}={}", key, url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()))
         .collect();
     let page_url = |page_offset: usize| {
         let mut parts = kept.clone();

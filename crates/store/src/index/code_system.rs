@@ -61,9 +61,7 @@ impl CodeSystemIndex {
         for (idx, concept) in code_system.concepts.iter().enumerate() {
             by_code.entry(concept.code.clone()).or_insert(idx as u32);
             if !case_sensitive {
-                by_folded_code
-                    .entry(concept.code.to_lowercase())
-                    .or_insert(idx as u32);
+                by_folded_code.entry(concept.code.to_lowercase()).or_insert(idx as u32);
             }
         }
         let mut parents = vec![Vec::new(); n_concepts];
@@ -72,21 +70,9 @@ impl CodeSystemIndex {
             parents[child].push(parent as u32);
             children[parent].push(child as u32);
         }
-        let roots = (0..n_concepts as u32)
-            .filter(|idx| parents[*idx as usize].is_empty())
-            .collect();
+        let roots = (0..n_concepts as u32).filter(|idx| parents[*idx as usize].is_empty()).collect();
         let flags = code_system.concepts.iter().map(flags_of).collect();
-        CodeSystemIndex {
-            code_system,
-            id,
-            by_code,
-            by_folded_code,
-            parents,
-            children,
-            roots,
-            flags,
-            words: OnceLock::new(),
-        }
+        CodeSystemIndex { code_system, id, by_code, by_folded_code, parents, children, roots, flags, words: OnceLock::new() }
     }
 
     pub fn url(&self) -> &str {
@@ -135,9 +121,7 @@ impl CodeSystemIndex {
         if self.case_sensitive() {
             return None;
         }
-        self.by_folded_code
-            .get(&code.to_lowercase())
-            .map(|idx| (*idx, true))
+        self.by_folded_code.get(&code.to_lowercase()).map(|idx| (*idx, true))
     }
 
     /// Whether `ancestor` is `descendant` or one of its is-a ancestors.
@@ -198,24 +182,14 @@ impl CodeSystemIndex {
     /// The word index over displays and designations, built on first use.
     pub fn words(&self) -> &WordIndex {
         self.words.get_or_init(|| {
-            let texts = self
-                .code_system
-                .concepts
-                .iter()
-                .enumerate()
-                .flat_map(|(idx, concept)| {
-                    concept
-                        .display
-                        .iter()
-                        .map(String::as_str)
-                        .chain(
-                            concept
-                                .designations
-                                .iter()
-                                .map(|designation| designation.value.as_str()),
-                        )
-                        .map(move |text| (idx as u32, text))
-                });
+            let texts = self.code_system.concepts.iter().enumerate().flat_map(|(idx, concept)| {
+                concept
+                    .display
+                    .iter()
+                    .map(String::as_str)
+                    .chain(concept.designations.iter().map(|designation| designation.value.as_str()))
+                    .map(move |text| (idx as u32, text))
+            });
             WordIndex::build(texts)
         })
     }

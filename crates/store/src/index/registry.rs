@@ -65,15 +65,9 @@ pub fn version_matches(requested: &str, actual: &str) -> bool {
     }
     let requested_parts: Vec<&str> = requested.split('.').collect();
     let actual_parts: Vec<&str> = actual.split('.').collect();
-    if requested_parts
-        .iter()
-        .any(|part| *part == "x" || *part == "*")
-    {
+    if requested_parts.iter().any(|part| *part == "x" || *part == "*") {
         return requested_parts.len() <= actual_parts.len()
-            && requested_parts
-                .iter()
-                .zip(actual_parts.iter())
-                .all(|(want, have)| *want == "x" || *want == "*" || want == have);
+            && requested_parts.iter().zip(actual_parts.iter()).all(|(want, have)| *want == "x" || *want == "*" || want == have);
     }
     false
 }
@@ -85,9 +79,7 @@ fn aliases_of(url: &str, resource: &Json) -> Vec<String> {
     }
     for identifier in array_of(resource, "identifier") {
         if str_of(identifier, "system") == Some("urn:ietf:rfc:3986") {
-            if let Some(value) =
-                str_of(identifier, "value").filter(|value| value.starts_with("urn:oid:"))
-            {
+            if let Some(value) = str_of(identifier, "value").filter(|value| value.starts_with("urn:oid:")) {
                 if !aliases.iter().any(|alias| alias == value) {
                     aliases.push(value.to_owned());
                 }
@@ -112,10 +104,7 @@ impl Registry {
         }
         if let Some(base) = index.code_system.supplements.clone() {
             let (base_url, _) = model::uris::split_canonical(&base);
-            self.supplements
-                .entry(base_url.to_owned())
-                .or_default()
-                .push(index.clone());
+            self.supplements.entry(base_url.to_owned()).or_default().push(index.clone());
         }
         let mut keys = vec![url.clone()];
         keys.extend(aliases_of(&url, &index.code_system.resource));
@@ -136,12 +125,7 @@ impl Registry {
             let versions = self.value_sets.entry(url).or_default();
             versions.retain(|existing| existing.value_set.version != entry.value_set.version);
             versions.push(entry);
-            versions.sort_by(|left, right| {
-                compare_versions(
-                    left.value_set.version.as_deref(),
-                    right.value_set.version.as_deref(),
-                )
-            });
+            versions.sort_by(|left, right| compare_versions(left.value_set.version.as_deref(), right.value_set.version.as_deref()));
         }
     }
 
@@ -156,11 +140,7 @@ impl Registry {
     /// All versions of a code system, oldest first; the name may be a URL or a `urn:oid:`.
     pub fn code_system_versions(&self, url: &str) -> &[Arc<CodeSystemIndex>] {
         let key = model::uris::canonical_for_oid(url).unwrap_or(url);
-        self.code_systems
-            .get(key)
-            .or_else(|| self.code_systems.get(url))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.code_systems.get(key).or_else(|| self.code_systems.get(url)).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// A code system by URL and version: the exact or wildcard-matched version, else the latest.
@@ -168,15 +148,9 @@ impl Registry {
         let versions = self.code_system_versions(url);
         match version {
             None => versions.last().cloned(),
-            Some(requested) => versions
-                .iter()
-                .rev()
-                .find(|index| {
-                    index
-                        .version()
-                        .is_some_and(|actual| version_matches(requested, actual))
-                })
-                .cloned(),
+            Some(requested) => {
+                versions.iter().rev().find(|index| index.version().is_some_and(|actual| version_matches(requested, actual))).cloned()
+            }
         }
     }
 
@@ -191,13 +165,7 @@ impl Registry {
             Some(requested) => versions
                 .iter()
                 .rev()
-                .find(|entry| {
-                    entry
-                        .value_set
-                        .version
-                        .as_deref()
-                        .is_some_and(|actual| version_matches(requested, actual))
-                })
+                .find(|entry| entry.value_set.version.as_deref().is_some_and(|actual| version_matches(requested, actual)))
                 .cloned(),
         }
     }
@@ -227,14 +195,8 @@ impl Registry {
         let mut list: Vec<(String, Option<String>)> = self
             .code_systems
             .iter()
-            .filter(|(key, _)| {
-                !key.starts_with("urn:oid:") || model::uris::canonical_for_oid(key).is_none()
-            })
-            .flat_map(|(_, versions)| {
-                versions
-                    .iter()
-                    .map(|index| (index.url().to_owned(), index.version().map(str::to_owned)))
-            })
+            .filter(|(key, _)| !key.starts_with("urn:oid:") || model::uris::canonical_for_oid(key).is_none())
+            .flat_map(|(_, versions)| versions.iter().map(|index| (index.url().to_owned(), index.version().map(str::to_owned))))
             .collect();
         list.sort();
         list.dedup();
@@ -252,14 +214,8 @@ mod tests {
 
     #[test]
     fn orders_versions_numerically() {
-        assert_eq!(
-            compare_versions(Some("1.10.0"), Some("1.9.0")),
-            Ordering::Greater
-        );
-        assert_eq!(
-            compare_versions(Some("2026"), Some("2025")),
-            Ordering::Greater
-        );
+        assert_eq!(compare_versions(Some("1.10.0"), Some("1.9.0")), Ordering::Greater);
+        assert_eq!(compare_versions(Some("2026"), Some("2025")), Ordering::Greater);
         assert!(version_matches("1.x", "1.2.0"));
         assert!(!version_matches("1.x", "2.0.0"));
     }

@@ -5,19 +5,12 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Lower-cases and strips combining marks, so "Café" and "cafe" fold to the same text.
 pub fn fold(text: &str) -> String {
-    text.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .collect()
+    text.nfd().filter(|c| !unicode_normalization::char::is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
 }
 
 /// The folded words of a text.
 pub fn words(text: &str) -> Vec<String> {
-    fold(text)
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .map(str::to_owned)
-        .collect()
+    fold(text).split(|c: char| !c.is_alphanumeric()).filter(|word| !word.is_empty()).map(str::to_owned).collect()
 }
 
 /// A sorted map from folded word to the concepts whose texts hold it.
@@ -84,11 +77,7 @@ fn intersect(left: &[u32], right: &[u32]) -> Vec<u32> {
 /// Whether a text matches a filter by word prefixes, without an index.
 pub fn matches(text: &str, query: &str) -> bool {
     let text_words = words(text);
-    words(query).iter().all(|query_word| {
-        text_words
-            .iter()
-            .any(|word| word.starts_with(query_word.as_str()))
-    })
+    words(query).iter().all(|query_word| text_words.iter().any(|word| word.starts_with(query_word.as_str())))
 }
 
 #[cfg(test)]
@@ -97,14 +86,7 @@ mod tests {
 
     #[test]
     fn matches_word_prefixes_ignoring_case_and_accents() {
-        let index = WordIndex::build(
-            [
-                (0, "Fracture of femur"),
-                (1, "Café au lait spots"),
-                (2, "Femoral artery"),
-            ]
-            .into_iter(),
-        );
+        let index = WordIndex::build([(0, "Fracture of femur"), (1, "Café au lait spots"), (2, "Femoral artery")].into_iter());
         assert_eq!(index.search("fem"), vec![0, 2]);
         assert_eq!(index.search("FRACT fem"), vec![0]);
         assert_eq!(index.search("cafe"), vec![1]);

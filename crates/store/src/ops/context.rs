@@ -24,11 +24,7 @@ fn canonical_pairs(params: &Parameters, name: &str) -> Vec<(String, String)> {
     params
         .strs(name)
         .into_iter()
-        .filter_map(|canonical| {
-            canonical
-                .split_once('|')
-                .map(|(url, version)| (url.to_owned(), version.to_owned()))
-        })
+        .filter_map(|canonical| canonical.split_once('|').map(|(url, version)| (url.to_owned(), version.to_owned())))
         .collect()
 }
 
@@ -39,22 +35,16 @@ impl<'a> Context<'a> {
         for resource in params.resources("tx-resource") {
             match str_of(resource, "resourceType") {
                 Some("CodeSystem") => {
-                    let code_system = CodeSystem::from_json(resource).map_err(|error| {
-                        StoreError::invalid(format!("invalid tx-resource CodeSystem: {error}"))
-                    })?;
-                    overlay.add_code_system(CodeSystemIndex::new(
-                        code_system,
-                        str_of(resource, "id").map(str::to_owned),
-                    ));
+                    let code_system = CodeSystem::from_json(resource)
+                        .map_err(|error| StoreError::invalid(format!("invalid tx-resource CodeSystem: {error}")))?;
+                    overlay.add_code_system(CodeSystemIndex::new(code_system, str_of(resource, "id").map(str::to_owned)));
                 }
                 Some("ValueSet") => {
-                    let value_set = ValueSet::from_json(resource).map_err(|error| {
-                        StoreError::invalid(format!("invalid tx-resource ValueSet: {error}"))
-                    })?;
+                    let value_set = ValueSet::from_json(resource)
+                        .map_err(|error| StoreError::invalid(format!("invalid tx-resource ValueSet: {error}")))?;
                     overlay.add_value_set(value_set, str_of(resource, "id").map(str::to_owned));
                 }
-                Some("ConceptMap") => overlay
-                    .add_concept_map(resource.clone(), str_of(resource, "id").map(str::to_owned)),
+                Some("ConceptMap") => overlay.add_concept_map(resource.clone(), str_of(resource, "id").map(str::to_owned)),
                 _ => {}
             }
         }
@@ -70,10 +60,7 @@ impl<'a> Context<'a> {
     }
 
     fn rule<'r>(rules: &'r [(String, String)], url: &str) -> Option<&'r str> {
-        rules
-            .iter()
-            .find(|(rule_url, _)| rule_url == url)
-            .map(|(_, version)| version.as_str())
+        rules.iter().find(|(rule_url, _)| rule_url == url).map(|(_, version)| version.as_str())
     }
 
     /// The version the rules choose for a system, given the version the content or caller named.
@@ -85,18 +72,12 @@ impl<'a> Context<'a> {
     }
 
     /// A code system exactly as named (no version rules applied).
-    pub fn code_system_exact(
-        &self,
-        url: &str,
-        version: Option<&str>,
-    ) -> Option<Arc<CodeSystemIndex>> {
+    pub fn code_system_exact(&self, url: &str, version: Option<&str>) -> Option<Arc<CodeSystemIndex>> {
         let from_overlay = self.overlay.code_system(url, version);
         let from_base = self.base.code_system(url, version);
         match (from_overlay, from_base) {
             (Some(overlay), Some(base)) if version.is_none() => {
-                if crate::index::compare_versions(base.version(), overlay.version())
-                    == std::cmp::Ordering::Greater
-                {
+                if crate::index::compare_versions(base.version(), overlay.version()) == std::cmp::Ordering::Greater {
                     Some(base)
                 } else {
                     Some(overlay)
@@ -127,21 +108,14 @@ impl<'a> Context<'a> {
     }
 
     pub fn supplements_of(&self, url: &str) -> Vec<Arc<CodeSystemIndex>> {
-        self.overlay
-            .supplements_of(url)
-            .iter()
-            .chain(self.base.supplements_of(url))
-            .cloned()
-            .collect()
+        self.overlay.supplements_of(url).iter().chain(self.base.supplements_of(url)).cloned().collect()
     }
 
     /// A value set by `url` or `url|version`, overlay first.
     pub fn value_set(&self, canonical: &str, version: Option<&str>) -> Option<Arc<ValueSetEntry>> {
         let (url, pinned) = model::uris::split_canonical(canonical);
         let version = pinned.or(version);
-        self.overlay
-            .value_set(url, version)
-            .or_else(|| self.base.value_set(url, version))
+        self.overlay.value_set(url, version).or_else(|| self.base.value_set(url, version))
     }
 
     pub fn value_set_by_id(&self, id: &str) -> Option<Arc<ValueSetEntry>> {
@@ -153,12 +127,7 @@ impl<'a> Context<'a> {
     }
 
     pub fn concept_maps(&self) -> Vec<Arc<crate::index::ConceptMapEntry>> {
-        self.overlay
-            .concept_maps()
-            .iter()
-            .chain(self.base.concept_maps())
-            .cloned()
-            .collect()
+        self.overlay.concept_maps().iter().chain(self.base.concept_maps()).cloned().collect()
     }
 
     pub fn concept_map_by_id(&self, id: &str) -> Option<Arc<crate::index::ConceptMapEntry>> {
@@ -171,10 +140,7 @@ impl<'a> Context<'a> {
 
     /// The languages the caller prefers: `displayLanguage`, else `Accept-Language`, best first.
     pub fn display_languages(&self) -> Vec<String> {
-        let raw = self
-            .params
-            .str("displayLanguage")
-            .or_else(|| self.request.accept_language.clone());
+        let raw = self.params.str("displayLanguage").or_else(|| self.request.accept_language.clone());
         let Some(raw) = raw else { return Vec::new() };
         let mut weighted: Vec<(f32, usize, String)> = raw
             .split(',')
@@ -185,28 +151,11 @@ impl<'a> Context<'a> {
                 if tag.is_empty() {
                     return None;
                 }
-                let quality = pieces
-                    .find_map(|piece| {
-                        piece
-                            .trim()
-                            .strip_prefix("q=")
-                            .and_then(|q| q.parse::<f32>().ok())
-                    })
-                    .unwrap_or(1.0);
+                let quality = pieces.find_map(|piece| piece.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
                 Some((quality, position, tag))
             })
             .collect();
-        weighted.sort_by(|left, right| {
-            right
-                .0
-                .partial_cmp(&left.0)
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then(left.1.cmp(&right.1))
-        });
-        weighted
-            .into_iter()
-            .filter(|(quality, _, _)| *quality > 0.0)
-            .map(|(_, _, tag)| tag)
-            .collect()
+        weighted.sort_by(|left, right| right.0.partial_cmp(&left.0).unwrap_or(std::cmp::Ordering::Equal).then(left.1.cmp(&right.1)));
+        weighted.into_iter().filter(|(quality, _, _)| *quality > 0.0).map(|(_, _, tag)| tag).collect()
     }
 }

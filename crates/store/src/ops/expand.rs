@@ -99,80 +99,46 @@ fn full_match(pattern: &str) -> Result<Regex, regex::Error> {
 }
 
 /// Whether one concept satisfies one filter.
-pub fn filter_matches(
-    code_system: &CodeSystemIndex,
-    concept_idx: u32,
-    filter: &Filter,
-) -> Result<bool, StoreError> {
+pub fn filter_matches(code_system: &CodeSystemIndex, concept_idx: u32, filter: &Filter) -> Result<bool, StoreError> {
     let concept = code_system.concept(concept_idx);
     let target = || code_system.find_lenient(&filter.value).map(|(idx, _)| idx);
     let property = filter.property.as_str();
     let is_concept_property = matches!(property, "concept" | "code");
     match (property, filter.op.as_str()) {
-        (_, "is-a") if is_concept_property => {
-            Ok(target().is_some_and(|root| code_system.subsumes(root, concept_idx)))
+        (_, "is-a") if is_concept_property => Ok(target().is_some_and(|root| code_system.subsumes(root, concept_idx))),
+        (_, "descendent-of") if is_concept_property => {
+            Ok(target().is_some_and(|root| root != concept_idx && code_system.subsumes(root, concept_idx)))
         }
-        (_, "descendent-of") if is_concept_property => Ok(target()
-            .is_some_and(|root| root != concept_idx && code_system.subsumes(root, concept_idx))),
-        (_, "is-not-a") if is_concept_property => {
-            Ok(!target().is_some_and(|root| code_system.subsumes(root, concept_idx)))
+        (_, "is-not-a") if is_concept_property => Ok(!target().is_some_and(|root| code_system.subsumes(root, concept_idx))),
+        (_, "generalizes") if is_concept_property => Ok(target().is_some_and(|leaf| code_system.subsumes(concept_idx, leaf))),
+        (_, "child-of") if is_concept_property => {
+            Ok(target().is_some_and(|parent| code_system.parents[concept_idx as usize].contains(&parent)))
         }
-        (_, "generalizes") if is_concept_property => {
-            Ok(target().is_some_and(|leaf| code_system.subsumes(concept_idx, leaf)))
-        }
-        (_, "child-of") if is_concept_property => Ok(target()
-            .is_some_and(|parent| code_system.parents[concept_idx as usize].contains(&parent))),
-        (_, "descendent-leaf") if is_concept_property => {
-            Ok(code_system.children[concept_idx as usize].is_empty()
-                && target().is_some_and(|root| {
-                    root != concept_idx && code_system.subsumes(root, concept_idx)
-                }))
-        }
+        (_, "descendent-leaf") if is_concept_property => Ok(code_system.children[concept_idx as usize].is_empty()
+            && target().is_some_and(|root| root != concept_idx && code_system.subsumes(root, concept_idx))),
         (_, "=") if is_concept_property => Ok(concept.code == filter.value),
-        (_, "in") if is_concept_property => Ok(filter
-            .value
-            .split(',')
-            .any(|code| code.trim() == concept.code)),
-        (_, "not-in") if is_concept_property => Ok(!filter
-            .value
-            .split(',')
-            .any(|code| code.trim() == concept.code)),
+        (_, "in") if is_concept_property => Ok(filter.value.split(',').any(|code| code.trim() == concept.code)),
+        (_, "not-in") if is_concept_property => Ok(!filter.value.split(',').any(|code| code.trim() == concept.code)),
         (_, "regex") if is_concept_property => {
-            let regex = full_match(&filter.value)
-                .map_err(|error| bad_filter(filter, code_system, &error.to_string()))?;
+            let regex = full_match(&filter.value).map_err(|error| bad_filter(filter, code_system, &error.to_string()))?;
             Ok(regex.is_match(&concept.code))
         }
         ("display", op) => {
             let display = concept.display.as_deref().unwrap_or_default();
             match op {
                 "=" => Ok(display == filter.value),
-                "regex" => Ok(full_match(&filter.value)
-                    .map_err(|error| bad_filter(filter, code_system, &error.to_string()))?
-                    .is_match(display)),
+                "regex" => {
+                    Ok(full_match(&filter.value).map_err(|error| bad_filter(filter, code_system, &error.to_string()))?.is_match(display))
+                }
                 "exists" => Ok(concept.display.is_some() == (filter.value == "true")),
-                _ => Err(bad_filter(
-                    filter,
-                    code_system,
-                    "unsupported operator for display",
-                )),
+                _ => Err(bad_filter(filter, code_system, "unsupported operator for display")),
             }
         }
         (_, op) => {
-            let known = code_system
-                .code_system
-                .properties
-                .iter()
-                .any(|definition| definition.code == property)
-                || matches!(
-                    property,
-                    "status" | "inactive" | "notSelectable" | "parent" | "child" | "deprecated"
-                );
+            let known = code_system.code_system.properties.iter().any(|definition| definition.code == property)
+                || matches!(property, "status" | "inactive" | "notSelectable" | "parent" | "child" | "deprecated");
             if !known {
-                return Err(bad_filter(
-                    filter,
-                    code_system,
-                    &format!("unknown property '{property}'"),
-                ));
+                return Err(bad_filter(filter, code_system, &format!("unknown property '{property}'")));
             }
             let mut values: Vec<String> = concept
                 .properties
@@ -183,40 +149,25 @@ pub fn filter_matches(
             let flags = &code_system.flags[concept_idx as usize];
             match property {
                 "inactive" if values.is_empty() => values.push(flags.inactive.to_string()),
-                "notSelectable" if values.is_empty() => {
-                    values.push(flags.not_selectable.to_string())
+                "notSelectable" if values.is_empty() => values.push(flags.not_selectable.to_string()),
+                "parent" => {
+                    values.extend(code_system.parents[concept_idx as usize].iter().map(|idx| code_system.concept(*idx).code.clone()))
                 }
-                "parent" => values.extend(
-                    code_system.parents[concept_idx as usize]
-                        .iter()
-                        .map(|idx| code_system.concept(*idx).code.clone()),
-                ),
-                "child" => values.extend(
-                    code_system.children[concept_idx as usize]
-                        .iter()
-                        .map(|idx| code_system.concept(*idx).code.clone()),
-                ),
+                "child" => {
+                    values.extend(code_system.children[concept_idx as usize].iter().map(|idx| code_system.concept(*idx).code.clone()))
+                }
                 _ => {}
             }
             match op {
                 "=" => Ok(values.iter().any(|value| *value == filter.value)),
-                "in" => Ok(values
-                    .iter()
-                    .any(|value| filter.value.split(',').any(|wanted| wanted.trim() == value))),
-                "not-in" => Ok(!values
-                    .iter()
-                    .any(|value| filter.value.split(',').any(|wanted| wanted.trim() == value))),
+                "in" => Ok(values.iter().any(|value| filter.value.split(',').any(|wanted| wanted.trim() == value))),
+                "not-in" => Ok(!values.iter().any(|value| filter.value.split(',').any(|wanted| wanted.trim() == value))),
                 "regex" => {
-                    let regex = full_match(&filter.value)
-                        .map_err(|error| bad_filter(filter, code_system, &error.to_string()))?;
+                    let regex = full_match(&filter.value).map_err(|error| bad_filter(filter, code_system, &error.to_string()))?;
                     Ok(values.iter().any(|value| regex.is_match(value)))
                 }
                 "exists" => Ok(values.is_empty() != (filter.value == "true")),
-                _ => Err(bad_filter(
-                    filter,
-                    code_system,
-                    &format!("unsupported operator '{op}'"),
-                )),
+                _ => Err(bad_filter(filter, code_system, &format!("unsupported operator '{op}'"))),
             }
         }
     }
@@ -224,49 +175,24 @@ pub fn filter_matches(
 
 /// Checks a filter once against the code system, so that a broken one fails even with no concepts.
 fn validate_filter(code_system: &CodeSystemIndex, filter: &Filter) -> Result<(), StoreError> {
-    const OPERATORS: &[&str] = &[
-        "=",
-        "is-a",
-        "descendent-of",
-        "is-not-a",
-        "regex",
-        "in",
-        "not-in",
-        "generalizes",
-        "child-of",
-        "descendent-leaf",
-        "exists",
-    ];
+    const OPERATORS: &[&str] =
+        &["=", "is-a", "descendent-of", "is-not-a", "regex", "in", "not-in", "generalizes", "child-of", "descendent-leaf", "exists"];
     if !OPERATORS.contains(&filter.op.as_str()) {
-        return Err(bad_filter(
-            filter,
-            code_system,
-            &format!("unknown operator '{}'", filter.op),
-        ));
+        return Err(bad_filter(filter, code_system, &format!("unknown operator '{}'", filter.op)));
     }
     if filter.op == "regex" {
-        full_match(&filter.value)
-            .map_err(|error| bad_filter(filter, code_system, &error.to_string()))?;
+        full_match(&filter.value).map_err(|error| bad_filter(filter, code_system, &error.to_string()))?;
     }
-    if matches!(
-        filter.op.as_str(),
-        "is-a" | "descendent-of" | "generalizes" | "child-of" | "descendent-leaf"
-    ) && !matches!(filter.property.as_str(), "concept" | "code")
+    if matches!(filter.op.as_str(), "is-a" | "descendent-of" | "generalizes" | "child-of" | "descendent-leaf")
+        && !matches!(filter.property.as_str(), "concept" | "code")
     {
-        return Err(bad_filter(
-            filter,
-            code_system,
-            "hierarchy operators apply to the 'concept' property",
-        ));
+        return Err(bad_filter(filter, code_system, "hierarchy operators apply to the 'concept' property"));
     }
     Ok(())
 }
 
 /// The concepts of one code system that satisfy every filter, in code system order.
-fn filtered_concepts(
-    code_system: &CodeSystemIndex,
-    filters: &[Filter],
-) -> Result<Vec<u32>, StoreError> {
+fn filtered_concepts(code_system: &CodeSystemIndex, filters: &[Filter]) -> Result<Vec<u32>, StoreError> {
     for filter in filters {
         validate_filter(code_system, filter)?;
     }
@@ -274,10 +200,7 @@ fn filtered_concepts(
     let mut candidates: Option<Vec<u32>> = None;
     if let Some(filter) = filters.iter().find(|filter| {
         matches!(filter.property.as_str(), "concept" | "code")
-            && matches!(
-                filter.op.as_str(),
-                "is-a" | "descendent-of" | "child-of" | "descendent-leaf" | "="
-            )
+            && matches!(filter.op.as_str(), "is-a" | "descendent-of" | "child-of" | "descendent-leaf" | "=")
     }) {
         let root = code_system.find_lenient(&filter.value).map(|(idx, _)| idx);
         candidates = Some(match (filter.op.as_str(), root) {
@@ -333,12 +256,12 @@ pub fn include_code_system(
                 if known.is_empty() { "(none)".to_owned() } else { known.join(", ") }
             )
         }
-        None => format!("A definition for CodeSystem '{system}' could not be found, so the value set '{}' cannot be expanded", value_set_canonical(value_set)),
+        None => format!(
+            "A definition for CodeSystem '{system}' could not be found, so the value set '{}' cannot be expanded",
+            value_set_canonical(value_set)
+        ),
     };
-    Err(StoreError::with_issue(
-        StoreErrorKind::NotFound,
-        Issue::error("not-found", message).tx("not-found"),
-    ))
+    Err(StoreError::with_issue(StoreErrorKind::NotFound, Issue::error("not-found", message).tx("not-found")))
 }
 
 fn concept_set_members(
@@ -359,19 +282,13 @@ fn concept_set_members(
                 }
                 None => format!("Unable to find included value set '{url}'"),
             };
-            StoreError::with_issue(
-                StoreErrorKind::NotFound,
-                Issue::error("not-found", message).tx("not-found"),
-            )
+            StoreError::with_issue(StoreErrorKind::NotFound, Issue::error("not-found", message).tx("not-found"))
         })?;
         let inner = compute(context, &entry.value_set, stack)?;
         for used in inner.used_code_systems {
             push_unique(&mut expansion.used_code_systems, used);
         }
-        push_unique(
-            &mut expansion.used_value_sets,
-            value_set_canonical(&entry.value_set),
-        );
+        push_unique(&mut expansion.used_value_sets, value_set_canonical(&entry.value_set));
         imported.push(inner.members.iter().map(Member::key).collect());
         imported_members.push(inner.members);
     }
@@ -398,75 +315,47 @@ fn concept_set_members(
             } else {
                 filtered_concepts(&code_system, &set.filters)?
             };
-            members.extend(
-                concept_indexes
-                    .into_iter()
-                    .map(|concept_idx| member_of(&code_system, concept_idx)),
-            );
+            members.extend(concept_indexes.into_iter().map(|concept_idx| member_of(&code_system, concept_idx)));
         }
         members.retain(|member| imported.iter().all(|keys| keys.contains(&member.key())));
     } else if let Some((first, rest)) = imported_members.split_first_mut() {
         members = std::mem::take(first);
-        members.retain(|member| {
-            rest.iter().all(|other| {
-                other
-                    .iter()
-                    .any(|candidate| candidate.key() == member.key())
-            })
-        });
+        members.retain(|member| rest.iter().all(|other| other.iter().any(|candidate| candidate.key() == member.key())));
     }
     Ok(members)
 }
 
 /// Computes a value set's members, following imports; cycles are an error.
-pub fn compute(
-    context: &Context<'_>,
-    value_set: &ValueSet,
-    stack: &mut Vec<String>,
-) -> Result<Expansion, StoreError> {
+pub fn compute(context: &Context<'_>, value_set: &ValueSet, stack: &mut Vec<String>) -> Result<Expansion, StoreError> {
     let canonical = value_set_canonical(value_set);
     if stack.contains(&canonical) {
-        let message = format!(
-            "Found a circularity pointing to {canonical} processing ValueSet with pathway [{}]",
-            stack.join(", ")
-        );
-        return Err(StoreError::with_issue(
-            StoreErrorKind::Unprocessable,
-            Issue::error("processing", message).tx("vs-invalid"),
-        ));
+        let message = format!("Found a circularity pointing to {canonical} processing ValueSet with pathway [{}]", stack.join(", "));
+        return Err(StoreError::with_issue(StoreErrorKind::Unprocessable, Issue::error("processing", message).tx("vs-invalid")));
     }
     stack.push(canonical);
     let mut expansion = Expansion::default();
     let result = (|| {
         let Some(compose) = &value_set.compose else {
-            for contained in model::fhir::array_of(
-                value_set.resource.get("expansion").unwrap_or(&Json::Null),
-                "contains",
-            ) {
+            for contained in model::fhir::array_of(value_set.resource.get("expansion").unwrap_or(&Json::Null), "contains") {
                 let system = model::fhir::str_of(contained, "system").unwrap_or_default();
                 let code = model::fhir::str_of(contained, "code").unwrap_or_default();
-                let code_system =
-                    context.code_system(system, model::fhir::str_of(contained, "version"));
-                let member = match code_system.as_ref().and_then(|code_system| {
-                    code_system
-                        .find(code)
-                        .map(|idx| member_of(code_system, idx))
-                }) {
-                    Some(member) => member,
-                    None => Member {
-                        system: system.to_owned(),
-                        version: model::fhir::str_of(contained, "version").map(str::to_owned),
-                        code: code.to_owned(),
-                        display: model::fhir::str_of(contained, "display").map(str::to_owned),
-                        code_system: None,
-                        concept_idx: None,
-                        inactive: model::fhir::bool_of(contained, "inactive").unwrap_or(false),
-                        not_selectable: model::fhir::bool_of(contained, "abstract")
-                            .unwrap_or(false),
-                        value_set_designations: Vec::new(),
-                        value_set_extra: None,
-                    },
-                };
+                let code_system = context.code_system(system, model::fhir::str_of(contained, "version"));
+                let member =
+                    match code_system.as_ref().and_then(|code_system| code_system.find(code).map(|idx| member_of(code_system, idx))) {
+                        Some(member) => member,
+                        None => Member {
+                            system: system.to_owned(),
+                            version: model::fhir::str_of(contained, "version").map(str::to_owned),
+                            code: code.to_owned(),
+                            display: model::fhir::str_of(contained, "display").map(str::to_owned),
+                            code_system: None,
+                            concept_idx: None,
+                            inactive: model::fhir::bool_of(contained, "inactive").unwrap_or(false),
+                            not_selectable: model::fhir::bool_of(contained, "abstract").unwrap_or(false),
+                            value_set_designations: Vec::new(),
+                            value_set_extra: None,
+                        },
+                    };
                 expansion.members.push(member);
             }
             return Ok(());
@@ -487,9 +376,7 @@ pub fn compute(
             }
         }
         if !excluded.is_empty() {
-            expansion
-                .members
-                .retain(|member| !excluded.contains(&member.key()));
+            expansion.members.retain(|member| !excluded.contains(&member.key()));
         }
         if compose.inactive == Some(false) {
             expansion.members.retain(|member| !member.inactive);
@@ -516,46 +403,32 @@ struct ExpandOptions {
 /// Finds the value set a call is about: by id, `url`/`valueSetVersion`, or inline `valueSet`.
 pub fn requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreError> {
     if let Some(id) = &context.request.instance_id {
-        return context
-            .value_set_by_id(id)
-            .map(|entry| entry.value_set.clone())
-            .ok_or_else(|| {
-                StoreError::with_issue(
-                    StoreErrorKind::NotFound,
-                    Issue::error("not-found", format!("ValueSet/{id} is not known"))
-                        .tx("not-found"),
-                )
-            });
+        return context.value_set_by_id(id).map(|entry| entry.value_set.clone()).ok_or_else(|| {
+            StoreError::with_issue(
+                StoreErrorKind::NotFound,
+                Issue::error("not-found", format!("ValueSet/{id} is not known")).tx("not-found"),
+            )
+        });
     }
     if let Some(resource) = context.params.resource("valueSet") {
-        return ValueSet::from_json(resource)
-            .map_err(|error| StoreError::invalid(format!("invalid valueSet parameter: {error}")));
+        return ValueSet::from_json(resource).map_err(|error| StoreError::invalid(format!("invalid valueSet parameter: {error}")));
     }
     let url = context
         .params
         .str("url")
         .or_else(|| context.params.str("context"))
-        .ok_or_else(|| {
-            StoreError::invalid("no value set was named: give url, valueSet or an instance id")
-        })?;
+        .ok_or_else(|| StoreError::invalid("no value set was named: give url, valueSet or an instance id"))?;
     let version = context.params.str("valueSetVersion");
-    context
-        .value_set(&url, version.as_deref())
-        .map(|entry| entry.value_set.clone())
-        .ok_or_else(|| {
-            let shown = match &version {
-                Some(version) => format!("{url}|{version}"),
-                None => url.clone(),
-            };
-            StoreError::with_issue(
-                StoreErrorKind::NotFound,
-                Issue::error(
-                    "not-found",
-                    format!("A definition for the value Set '{shown}' could not be found"),
-                )
-                .tx("not-found"),
-            )
-        })
+    context.value_set(&url, version.as_deref()).map(|entry| entry.value_set.clone()).ok_or_else(|| {
+        let shown = match &version {
+            Some(version) => format!("{url}|{version}"),
+            None => url.clone(),
+        };
+        StoreError::with_issue(
+            StoreErrorKind::NotFound,
+            Issue::error("not-found", format!("A definition for the value Set '{shown}' could not be found")).tx("not-found"),
+        )
+    })
 }
 
 /// The display to show for a member in the caller's language.
@@ -564,8 +437,7 @@ pub fn display_for(member: &Member, languages: &[String]) -> Option<String> {
         return member.display.clone();
     }
     let code_system = member.code_system.as_ref();
-    let default_language =
-        code_system.and_then(|code_system| code_system.code_system.language.clone());
+    let default_language = code_system.and_then(|code_system| code_system.code_system.language.clone());
     for language in languages {
         if language == "*" {
             return member.display.clone();
@@ -574,27 +446,17 @@ pub fn display_for(member: &Member, languages: &[String]) -> Option<String> {
         let fits = |candidate: &Option<String>| {
             candidate.as_deref().is_some_and(|have| {
                 let have = have.to_lowercase();
-                have == wanted
-                    || have.starts_with(&format!("{wanted}-"))
-                    || wanted.starts_with(&format!("{have}-"))
+                have == wanted || have.starts_with(&format!("{wanted}-")) || wanted.starts_with(&format!("{have}-"))
             })
         };
         if fits(&default_language) && member.display.is_some() {
             return member.display.clone();
         }
-        if let Some(designation) = member
-            .value_set_designations
-            .iter()
-            .find(|designation| fits(&designation.language))
-        {
+        if let Some(designation) = member.value_set_designations.iter().find(|designation| fits(&designation.language)) {
             return Some(designation.value.clone());
         }
         if let (Some(code_system), Some(concept_idx)) = (code_system, member.concept_idx) {
-            if let Some(designation) = code_system
-                .concept(concept_idx)
-                .designations
-                .iter()
-                .find(|designation| fits(&designation.language))
+            if let Some(designation) = code_system.concept(concept_idx).designations.iter().find(|designation| fits(&designation.language))
             {
                 return Some(designation.value.clone());
             }
@@ -603,10 +465,12 @@ pub fn display_for(member: &Member, languages: &[String]) -> Option<String> {
     member.display.clone()
 }
 
-fn render_member(member: &Member, options: &ExpandOptions) -> Json {
+fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -> Json {
     let mut entry = json!({"system": member.system});
-    if let Some(version) = &member.version {
-        entry["version"] = json!(version);
+    if show_version {
+        if let Some(version) = &member.version {
+            entry["version"] = json!(version);
+        }
     }
     entry["code"] = json!(member.code);
     if let Some(display) = display_for(member, &options.languages) {
@@ -618,17 +482,9 @@ fn render_member(member: &Member, options: &ExpandOptions) -> Json {
     if member.inactive {
         entry["inactive"] = json!(true);
     }
-    let concept = member
-        .code_system
-        .as_ref()
-        .zip(member.concept_idx)
-        .map(|(code_system, idx)| code_system.concept(idx));
+    let concept = member.code_system.as_ref().zip(member.concept_idx).map(|(code_system, idx)| code_system.concept(idx));
     if options.include_designations {
-        let mut designations: Vec<Json> = member
-            .value_set_designations
-            .iter()
-            .map(Designation::to_json)
-            .collect();
+        let mut designations: Vec<Json> = member.value_set_designations.iter().map(Designation::to_json).collect();
         if let Some(concept) = concept {
             designations.extend(concept.designations.iter().map(Designation::to_json));
         }
@@ -639,16 +495,13 @@ fn render_member(member: &Member, options: &ExpandOptions) -> Json {
     let mut extensions = Vec::new();
     if options.include_definition {
         if let Some(definition) = concept.and_then(|concept| concept.definition.as_ref()) {
-            extensions.push(json!({"url": "http://hl7.org/fhir/StructureDefinition/valueset-concept-definition", "valueString": definition}));
+            extensions
+                .push(json!({"url": "http://hl7.org/fhir/StructureDefinition/valueset-concept-definition", "valueString": definition}));
         }
     }
     if let Some(concept) = concept {
         for property_code in &options.properties {
-            for property in concept
-                .properties
-                .iter()
-                .filter(|property| &property.code == property_code)
-            {
+            for property in concept.properties.iter().filter(|property| &property.code == property_code) {
                 let mut value_extension = json!({"url": "value"});
                 value_extension[property.value_key.as_str()] = property.value.clone();
                 extensions.push(json!({
@@ -672,15 +525,10 @@ fn nest(members: &[Member], rendered: Vec<Json>) -> Vec<Json> {
     let position: std::collections::HashMap<(String, u32), usize> = members
         .iter()
         .enumerate()
-        .filter_map(|(position, member)| {
-            member
-                .concept_idx
-                .map(|idx| ((member.system.clone(), idx), position))
-        })
+        .filter_map(|(position, member)| member.concept_idx.map(|idx| ((member.system.clone(), idx), position)))
         .collect();
     for (position_idx, member) in members.iter().enumerate() {
-        let (Some(code_system), Some(concept_idx)) = (&member.code_system, member.concept_idx)
-        else {
+        let (Some(code_system), Some(concept_idx)) = (&member.code_system, member.concept_idx) else {
             continue;
         };
         // Walk up until an ancestor present in the page is found.
@@ -718,26 +566,15 @@ fn nest(members: &[Member], rendered: Vec<Json>) -> Vec<Json> {
         }
     }
     let mut slots: Vec<Option<Json>> = rendered.into_iter().map(Some).collect();
-    fn build(
-        position: usize,
-        children: &[Vec<usize>],
-        slots: &mut [Option<Json>],
-        depth: usize,
-    ) -> Json {
+    fn build(position: usize, children: &[Vec<usize>], slots: &mut [Option<Json>], depth: usize) -> Json {
         let mut node = slots[position].take().unwrap_or(Json::Null);
         if depth < 64 && !children[position].is_empty() {
-            let nested: Vec<Json> = children[position]
-                .iter()
-                .map(|child| build(*child, children, slots, depth + 1))
-                .collect();
+            let nested: Vec<Json> = children[position].iter().map(|child| build(*child, children, slots, depth + 1)).collect();
             node["contains"] = Json::Array(nested);
         }
         node
     }
-    roots
-        .into_iter()
-        .map(|root| build(root, &children, &mut slots, 0))
-        .collect()
+    roots.into_iter().map(|root| build(root, &children, &mut slots, 0)).collect()
 }
 
 /// `ValueSet/$expand`.
@@ -746,9 +583,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     let value_set = requested_value_set(context)?;
     let options = ExpandOptions {
         active_only: params.bool("activeOnly").unwrap_or(false),
-        filter: params
-            .str("filter")
-            .filter(|filter| !filter.trim().is_empty()),
+        filter: params.str("filter").filter(|filter| !filter.trim().is_empty()),
         offset: params.int("offset").unwrap_or(0).max(0) as usize,
         count: params.int("count").map(|count| count.max(0) as usize),
         include_designations: params.bool("includeDesignations").unwrap_or(false),
@@ -763,58 +598,39 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     }
     if let Some(filter) = &options.filter {
         expansion.members.retain(|member| {
-            member
-                .display
-                .as_deref()
-                .is_some_and(|display| text::matches(display, filter))
+            member.display.as_deref().is_some_and(|display| text::matches(display, filter))
                 || text::matches(&member.code, filter)
-                || member
-                    .code_system
-                    .as_ref()
-                    .zip(member.concept_idx)
-                    .is_some_and(|(code_system, idx)| {
-                        code_system
-                            .concept(idx)
-                            .designations
-                            .iter()
-                            .any(|designation| text::matches(&designation.value, filter))
-                    })
+                || member.code_system.as_ref().zip(member.concept_idx).is_some_and(|(code_system, idx)| {
+                    code_system.concept(idx).designations.iter().any(|designation| text::matches(&designation.value, filter))
+                })
         });
     }
     let total = expansion.members.len();
-    let threshold = context
-        .request
-        .too_costly_threshold
-        .unwrap_or(super::TOO_COSTLY_DEFAULT);
+    let threshold = context.request.too_costly_threshold.unwrap_or(super::TOO_COSTLY_DEFAULT);
     if options.count.is_none() && total > threshold {
-        let message = format!(
-            "The value set '{}' expansion has too many codes to produce (>{threshold})",
-            value_set_canonical(&value_set)
-        );
-        return Err(StoreError::with_issue(
-            StoreErrorKind::TooCostly,
-            Issue::error("too-costly", message).tx("too-costly"),
-        ));
+        let message = format!("The value set '{}' expansion has too many codes to produce (>{threshold})", value_set_canonical(&value_set));
+        return Err(StoreError::with_issue(StoreErrorKind::TooCostly, Issue::error("too-costly", message).tx("too-costly")));
     }
     let page_end = match options.count {
         Some(count) => options.offset.saturating_add(count).min(total),
         None => total,
     };
-    let page: &[Member] = if options.offset < total {
-        &expansion.members[options.offset..page_end]
-    } else {
-        &[]
-    };
-    let rendered: Vec<Json> = page
-        .iter()
-        .map(|member| render_member(member, &options))
-        .collect();
+    let page: &[Member] = if options.offset < total { &expansion.members[options.offset..page_end] } else { &[] };
+    // A version is shown only when the expansion holds several versions of one system.
+    let mut systems_seen: std::collections::HashMap<&str, &Option<String>> = std::collections::HashMap::new();
+    let mut several_versions = false;
+    for member in &expansion.members {
+        if let Some(previous) = systems_seen.insert(member.system.as_str(), &member.version) {
+            if previous != &member.version {
+                several_versions = true;
+                break;
+            }
+        }
+    }
+    let rendered: Vec<Json> = page.iter().map(|member| render_member(member, &options, several_versions)).collect();
+    let enumerated = value_set.compose.as_ref().is_some_and(|compose| compose.include.iter().any(|include| !include.concepts.is_empty()));
     let paged = options.offset > 0 || options.count.is_some_and(|count| count < total);
-    let contains = if options.exclude_nested || paged || options.filter.is_some() {
-        rendered
-    } else {
-        nest(page, rendered)
-    };
+    let contains = if options.exclude_nested || paged || options.filter.is_some() || enumerated { rendered } else { nest(page, rendered) };
 
     let mut parameters = Vec::new();
     let echo_names = [
@@ -839,18 +655,9 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             parameters.push(parameter);
         }
     }
-    for name in [
-        "property",
-        "system-version",
-        "check-system-version",
-        "force-system-version",
-    ] {
+    for name in ["property", "system-version", "check-system-version", "force-system-version"] {
         for text in params.strs(name) {
-            let value_key = if name == "property" {
-                "valueString"
-            } else {
-                "valueUri"
-            };
+            let value_key = if name == "property" { "valueString" } else { "valueUri" };
             let mut parameter = json!({"name": name});
             parameter[value_key] = json!(text);
             parameters.push(parameter);

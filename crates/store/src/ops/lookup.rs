@@ -8,11 +8,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 /// The code system and code a call names, by `system`/`code`, `coding` or an instance id.
-fn named_concept(
-    context: &Context<'_>,
-    code_name: &str,
-    coding_name: &str,
-) -> Result<(Arc<CodeSystemIndex>, u32), StoreError> {
+fn named_concept(context: &Context<'_>, code_name: &str, coding_name: &str) -> Result<(Arc<CodeSystemIndex>, u32), StoreError> {
     let params = context.params;
     let (system, version, code) = match params.complex(coding_name, "valueCoding") {
         Some(coding) => (
@@ -20,15 +16,9 @@ fn named_concept(
             str_of(coding, "version").map(str::to_owned),
             str_of(coding, "code").map(str::to_owned),
         ),
-        None => (
-            params.str("system"),
-            params.str("version"),
-            params.str(code_name),
-        ),
+        None => (params.str("system"), params.str("version"), params.str(code_name)),
     };
-    let code = code.ok_or_else(|| {
-        StoreError::invalid(format!("no code given: use {code_name} or {coding_name}"))
-    })?;
+    let code = code.ok_or_else(|| StoreError::invalid(format!("no code given: use {code_name} or {coding_name}")))?;
     let code_system = match (&context.request.instance_id, &system) {
         (Some(id), _) => context.code_system_by_id(id).ok_or_else(|| StoreError::not_found(format!("CodeSystem/{id} is not known")))?,
         (None, Some(system)) => context.code_system(system, version.as_deref()).ok_or_else(|| {
@@ -38,27 +28,23 @@ fn named_concept(
             };
             StoreError::with_issue(
                 StoreErrorKind::NotFound,
-                Issue::error("not-found", format!("A definition for CodeSystem '{shown}' could not be found, so the code cannot be looked up")).tx("not-found").at("system"),
+                Issue::error(
+                    "not-found",
+                    format!("A definition for CodeSystem '{shown}' could not be found, so the code cannot be looked up"),
+                )
+                .tx("not-found")
+                .at("system"),
             )
         })?,
         (None, None) => return Err(StoreError::invalid("no code system given: use system or coding")),
     };
     let (concept_idx, _) = code_system.find_lenient(&code).ok_or_else(|| {
-        let version_text = code_system
-            .version()
-            .map(|version| format!(" version '{version}'"))
-            .unwrap_or_default();
+        let version_text = code_system.version().map(|version| format!(" version '{version}'")).unwrap_or_default();
         StoreError::with_issue(
             StoreErrorKind::NotFound,
-            Issue::error(
-                "code-invalid",
-                format!(
-                    "Unknown code '{code}' in the CodeSystem '{}'{version_text}",
-                    code_system.url()
-                ),
-            )
-            .tx("invalid-code")
-            .at("code"),
+            Issue::error("code-invalid", format!("Unknown code '{code}' in the CodeSystem '{}'{version_text}", code_system.url()))
+                .tx("invalid-code")
+                .at("code"),
         )
     })?;
     Ok((code_system, concept_idx))
@@ -81,12 +67,7 @@ pub fn lookup(context: &Context<'_>) -> Result<Json, StoreError> {
     let concept = code_system.concept(concept_idx);
     let flags = &code_system.flags[concept_idx as usize];
     let requested: Vec<String> = context.params.strs("property");
-    let wants = |code: &str| {
-        requested.is_empty()
-            || requested
-                .iter()
-                .any(|wanted| wanted == "*" || wanted == code)
-    };
+    let wants = |code: &str| requested.is_empty() || requested.iter().any(|wanted| wanted == "*" || wanted == code);
     let mut out = Parameters::default();
     out.push_value("code", "valueCode", json!(concept.code));
     out.push_value("system", "valueUri", json!(code_system.url()));
@@ -116,47 +97,22 @@ pub fn lookup(context: &Context<'_>) -> Result<Json, StoreError> {
     }
     for property in &concept.properties {
         if wants(&property.code) && !matches!(property.code.as_str(), "parent" | "child") {
-            out.entries.push(property_part(
-                &property.code,
-                &property.value_key,
-                property.value.clone(),
-                None,
-            ));
+            out.entries.push(property_part(&property.code, &property.value_key, property.value.clone(), None));
         }
     }
-    if wants("inactive")
-        && !concept
-            .properties
-            .iter()
-            .any(|property| property.code == "inactive")
-    {
-        out.entries.push(property_part(
-            "inactive",
-            "valueBoolean",
-            json!(flags.inactive),
-            None,
-        ));
+    if wants("inactive") && !concept.properties.iter().any(|property| property.code == "inactive") {
+        out.entries.push(property_part("inactive", "valueBoolean", json!(flags.inactive), None));
     }
     if wants("parent") {
         for parent in &code_system.parents[concept_idx as usize] {
             let parent_concept = code_system.concept(*parent);
-            out.entries.push(property_part(
-                "parent",
-                "valueCode",
-                json!(parent_concept.code),
-                parent_concept.display.as_deref(),
-            ));
+            out.entries.push(property_part("parent", "valueCode", json!(parent_concept.code), parent_concept.display.as_deref()));
         }
     }
     if wants("child") {
         for child in &code_system.children[concept_idx as usize] {
             let child_concept = code_system.concept(*child);
-            out.entries.push(property_part(
-                "child",
-                "valueCode",
-                json!(child_concept.code),
-                child_concept.display.as_deref(),
-            ));
+            out.entries.push(property_part("child", "valueCode", json!(child_concept.code), child_concept.display.as_deref()));
         }
     }
     Ok(out.to_resource())

@@ -43,9 +43,6 @@ pub fn run(name: &str, registry: &Registry, request: &OpRequest) -> Result<Json,
         "ValueSet/$batch-validate-code" => validate::batch_validate(&context),
         "ValueSet/$expand" => expand::expand_operation(&context),
         "ConceptMap/$translate" => translate::translate(&context),
-        other => Err(StoreError::new(
-            crate::StoreErrorKind::NotFound,
-            format!("unknown operation '{other}'"),
-        )),
+        other => Err(StoreError::new(crate::StoreErrorKind::NotFound, format!("unknown operation '{other}'"))),
     }
 }

@@ -23,39 +23,15 @@ fn equivalence_of(target: &Json) -> String {
 
 pub fn translate(context: &Context<'_>) -> Result<Json, StoreError> {
     let params = context.params;
-    let (system, code) = match params
-        .complex("coding", "valueCoding")
-        .or_else(|| params.complex("sourceCoding", "valueCoding"))
-    {
-        Some(coding) => (
-            str_of(coding, "system").map(str::to_owned),
-            str_of(coding, "code").map(str::to_owned),
-        ),
-        None => (
-            params.str("system").or_else(|| params.str("sourceSystem")),
-            params.str("code").or_else(|| params.str("sourceCode")),
-        ),
+    let (system, code) = match params.complex("coding", "valueCoding").or_else(|| params.complex("sourceCoding", "valueCoding")) {
+        Some(coding) => (str_of(coding, "system").map(str::to_owned), str_of(coding, "code").map(str::to_owned)),
+        None => (params.str("system").or_else(|| params.str("sourceSystem")), params.str("code").or_else(|| params.str("sourceCode"))),
     };
-    let reverse =
-        params.bool("reverse").unwrap_or(false) || (params.has("targetCode") && code.is_none());
-    let (system, code) = if reverse && code.is_none() {
-        (
-            params.str("targetSystem").or(system),
-            params.str("targetCode"),
-        )
-    } else {
-        (system, code)
-    };
-    let code = code.ok_or_else(|| {
-        StoreError::invalid("no code to translate: give code, coding, sourceCode or targetCode")
-    })?;
-    let target_system = if reverse {
-        None
-    } else {
-        params
-            .str("targetsystem")
-            .or_else(|| params.str("targetSystem"))
-    };
+    let reverse = params.bool("reverse").unwrap_or(false) || (params.has("targetCode") && code.is_none());
+    let (system, code) =
+        if reverse && code.is_none() { (params.str("targetSystem").or(system), params.str("targetCode")) } else { (system, code) };
+    let code = code.ok_or_else(|| StoreError::invalid("no code to translate: give code, coding, sourceCode or targetCode"))?;
+    let target_system = if reverse { None } else { params.str("targetsystem").or_else(|| params.str("targetSystem")) };
     let map_url = params.str("url").or_else(|| params.str("conceptMap"));
     let maps: Vec<Json> = match (&context.request.instance_id, &map_url) {
         (Some(id), _) => vec![context
@@ -71,53 +47,29 @@ pub fn translate(context: &Context<'_>) -> Result<Json, StoreError> {
                 .map(|entry| entry.resource.clone())
                 .collect();
             if found.is_empty() {
-                return Err(StoreError::not_found(format!(
-                    "A definition for the ConceptMap '{url}' could not be found"
-                )));
+                return Err(StoreError::not_found(format!("A definition for the ConceptMap '{url}' could not be found")));
             }
             found
         }
-        (None, None) => context
-            .concept_maps()
-            .iter()
-            .map(|entry| entry.resource.clone())
-            .collect(),
+        (None, None) => context.concept_maps().iter().map(|entry| entry.resource.clone()).collect(),
     };
     let mut matches = Vec::new();
     for map in &maps {
         for group in array_of(map, "group") {
             let (group_source, group_target) = (str_of(group, "source"), str_of(group, "target"));
-            let (from_system, to_system) = if reverse {
-                (group_target, group_source)
-            } else {
-                (group_source, group_target)
-            };
-            if system
-                .as_deref()
-                .is_some_and(|system| from_system.is_some_and(|from| from != system))
-            {
+            let (from_system, to_system) = if reverse { (group_target, group_source) } else { (group_source, group_target) };
+            if system.as_deref().is_some_and(|system| from_system.is_some_and(|from| from != system)) {
                 continue;
             }
-            if target_system
-                .as_deref()
-                .is_some_and(|wanted| to_system.is_some_and(|to| to != wanted))
-            {
+            if target_system.as_deref().is_some_and(|wanted| to_system.is_some_and(|to| to != wanted)) {
                 continue;
             }
             for element in array_of(group, "element") {
                 for target in array_of(element, "target") {
                     let (from_code, to_code, to_display) = if reverse {
-                        (
-                            str_of(target, "code"),
-                            str_of(element, "code"),
-                            str_of(element, "display"),
-                        )
+                        (str_of(target, "code"), str_of(element, "code"), str_of(element, "display"))
                     } else {
-                        (
-                            str_of(element, "code"),
-                            str_of(target, "code"),
-                            str_of(target, "display"),
-                        )
+                        (str_of(element, "code"), str_of(target, "code"), str_of(target, "display"))
                     };
                     if from_code != Some(code.as_str()) {
                         continue;
@@ -148,14 +100,7 @@ pub fn translate(context: &Context<'_>) -> Result<Json, StoreError> {
     let result = !matches.is_empty();
     out.push_value("result", "valueBoolean", json!(result));
     if !result {
-        out.push_value(
-            "message",
-            "valueString",
-            json!(format!(
-                "No mappings could be found for {}#{code}",
-                system.unwrap_or_default()
-            )),
-        );
+        out.push_value("message", "valueString", json!(format!("No mappings could be found for {}#{code}", system.unwrap_or_default())));
     }
     for parts in matches {
         out.push_parts("match", parts);

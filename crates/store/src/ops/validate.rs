@@ -3,10 +3,7 @@
 //! Findings are issues in the tx-issue-type vocabulary; `result` is true only when some coding is
 //! a known, active-or-allowed member and nothing of severity error was found.
 
-use super::expand::{
-    display_for, filter_matches, include_code_system, requested_value_set, value_set_canonical,
-    Member,
-};
+use super::expand::{display_for, filter_matches, include_code_system, requested_value_set, value_set_canonical, Member};
 use super::Context;
 use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
@@ -40,30 +37,20 @@ fn coding_from_json(value: &Json) -> Coding {
     }
 }
 
-fn input_codings(
-    params: &Parameters,
-    system_param: &str,
-) -> Result<(InputShape, Vec<Coding>, Option<Json>), StoreError> {
+fn input_codings(params: &Parameters, system_param: &str) -> Result<(InputShape, Vec<Coding>, Option<Json>), StoreError> {
     if let Some(concept) = params.complex("codeableConcept", "valueCodeableConcept") {
-        let codings = array_of(concept, "coding")
-            .iter()
-            .map(coding_from_json)
-            .collect();
+        let codings = array_of(concept, "coding").iter().map(coding_from_json).collect();
         return Ok((InputShape::CodeableConcept, codings, Some(concept.clone())));
     }
     if let Some(coding) = params.complex("coding", "valueCoding") {
         return Ok((InputShape::Coding, vec![coding_from_json(coding)], None));
     }
-    let code = params.str("code").ok_or_else(|| {
-        StoreError::invalid("no code to validate: give code, coding or codeableConcept")
-    })?;
+    let code = params.str("code").ok_or_else(|| StoreError::invalid("no code to validate: give code, coding or codeableConcept"))?;
     Ok((
         InputShape::Code,
         vec![Coding {
             system: params.str(system_param),
-            version: params
-                .str("systemVersion")
-                .or_else(|| params.str("version")),
+            version: params.str("systemVersion").or_else(|| params.str("version")),
             code,
             display: params.str("display"),
         }],
@@ -95,15 +82,13 @@ struct CodingFinding {
     normalized_code: Option<String>,
     in_value_set: bool,
     issues: Vec<Issue>,
-    unknown_system: Option<String>,
+    /// The system that could not be found, and whether only the requested version was missing.
+    unknown_system: Option<(String, bool)>,
     display: Option<String>,
 }
 
 fn lenient_display(context: &Context<'_>) -> bool {
-    context
-        .params
-        .bool("lenient-display-validation")
-        .unwrap_or(false)
+    context.params.bool("lenient-display-validation").unwrap_or(false)
 }
 
 fn normalize_whitespace(text: &str) -> String {
@@ -125,12 +110,7 @@ fn check_display(
         .display
         .iter()
         .map(String::as_str)
-        .chain(
-            concept
-                .designations
-                .iter()
-                .map(|designation| designation.value.as_str()),
-        )
+        .chain(concept.designations.iter().map(|designation| designation.value.as_str()))
         .collect();
     if candidates.iter().any(|candidate| *candidate == given) {
         return None;
@@ -138,63 +118,31 @@ fn check_display(
     if candidates.is_empty() {
         return None;
     }
-    let case_insensitive = candidates
-        .iter()
-        .any(|candidate| candidate.to_lowercase() == given.to_lowercase());
+    let case_insensitive = candidates.iter().any(|candidate| candidate.to_lowercase() == given.to_lowercase());
     if case_insensitive {
         return None;
     }
-    let whitespace_only = candidates
-        .iter()
-        .any(|candidate| normalize_whitespace(candidate) == normalize_whitespace(given));
+    let whitespace_only = candidates.iter().any(|candidate| normalize_whitespace(candidate) == normalize_whitespace(given));
     let valid = concept.display.clone().unwrap_or_default();
-    let language = code_system
-        .code_system
-        .language
-        .clone()
-        .unwrap_or_else(|| "en".to_owned());
-    let languages_text = if languages.is_empty() {
-        "--".to_owned()
-    } else {
-        languages.join(", ")
-    };
+    let language = code_system.code_system.language.clone().unwrap_or_else(|| "en".to_owned());
+    let languages_text = if languages.is_empty() { "--".to_owned() } else { languages.join(", ") };
     let text = format!(
         "{} '{given}' for {}#{}. Valid display is '{valid}' ({language}) (for the language(s) '{languages_text}')",
         if whitespace_only { "Wrong whitespace in Display Name" } else { "Wrong Display Name" },
         code_system.url(),
         concept.code
     );
-    let severity = if lenient_display(context) {
-        IssueSeverity::Warning
-    } else {
-        IssueSeverity::Error
-    };
-    Some(
-        Issue::new(severity, "invalid", text)
-            .tx("invalid-display")
-            .at(path(shape, coding_idx, "display")),
-    )
+    let severity = if lenient_display(context) { IssueSeverity::Warning } else { IssueSeverity::Error };
+    Some(Issue::new(severity, "invalid", text).tx("invalid-display").at(path(shape, coding_idx, "display")))
 }
 
-fn status_issues(
-    code_system: &CodeSystemIndex,
-    concept_idx: u32,
-    shape: InputShape,
-    coding_idx: usize,
-) -> Vec<Issue> {
+fn status_issues(code_system: &CodeSystemIndex, concept_idx: u32, shape: InputShape, coding_idx: usize) -> Vec<Issue> {
     let flags = &code_system.flags[concept_idx as usize];
     let code = &code_system.concept(concept_idx).code;
     let mut issues = Vec::new();
     if flags.inactive {
-        let status = flags
-            .status
-            .clone()
-            .unwrap_or_else(|| "inactive".to_owned());
-        let described = if status == "inactive" {
-            status
-        } else {
-            format!("{status} and inactive")
-        };
+        let status = flags.status.clone().unwrap_or_else(|| "inactive".to_owned());
+        let described = if status == "inactive" { status } else { format!("{status} and inactive") };
         issues.push(
             Issue::warning("business-rule", format!("The concept '{code}' has a status of {described} and its use should be reviewed"))
                 .tx("code-comment")
@@ -202,12 +150,9 @@ fn status_issues(
         );
     } else if flags.deprecated {
         issues.push(
-            Issue::warning(
-                "business-rule",
-                format!("The concept '{code}' is deprecated and its use should be reviewed"),
-            )
-            .tx("code-comment")
-            .at(coding_path(shape, coding_idx)),
+            Issue::warning("business-rule", format!("The concept '{code}' is deprecated and its use should be reviewed"))
+                .tx("code-comment")
+                .at(coding_path(shape, coding_idx)),
         );
     }
     issues
@@ -223,9 +168,7 @@ fn set_contains(
     stack: &mut Vec<String>,
 ) -> Result<bool, StoreError> {
     if let Some(system) = &set.system {
-        if system != code_system.url()
-            && model::uris::canonical_for_oid(system) != Some(code_system.url())
-        {
+        if system != code_system.url() && model::uris::canonical_for_oid(system) != Some(code_system.url()) {
             return Ok(false);
         }
         let included = include_code_system(context, system, set.version.as_deref(), value_set)?;
@@ -235,9 +178,7 @@ fn set_contains(
         let code = &code_system.concept(concept_idx).code;
         let in_set = if !set.concepts.is_empty() {
             set.concepts.iter().any(|reference| {
-                &reference.code == code
-                    || (!code_system.case_sensitive()
-                        && reference.code.to_lowercase() == code.to_lowercase())
+                &reference.code == code || (!code_system.case_sensitive() && reference.code.to_lowercase() == code.to_lowercase())
             })
         } else {
             let mut all = true;
@@ -257,11 +198,7 @@ fn set_contains(
         let entry = context.value_set(canonical, None).ok_or_else(|| {
             StoreError::with_issue(
                 StoreErrorKind::NotFound,
-                Issue::error(
-                    "not-found",
-                    format!("Unable to find included value set '{canonical}'"),
-                )
-                .tx("not-found"),
+                Issue::error("not-found", format!("A definition for the value Set '{canonical}' could not be found")).tx("not-found"),
             )
         })?;
         if !value_set_contains(context, &entry.value_set, code_system, concept_idx, stack)? {
@@ -281,26 +218,13 @@ fn value_set_contains(
 ) -> Result<bool, StoreError> {
     let canonical = value_set_canonical(value_set);
     if stack.contains(&canonical) {
-        let message = format!(
-            "Found a circularity pointing to {canonical} processing ValueSet with pathway [{}]",
-            stack.join(", ")
-        );
-        return Err(StoreError::with_issue(
-            StoreErrorKind::Unprocessable,
-            Issue::error("processing", message).tx("vs-invalid"),
-        ));
+        let message = format!("Found a circularity pointing to {canonical} processing ValueSet with pathway [{}]", stack.join(", "));
+        return Err(StoreError::with_issue(StoreErrorKind::Unprocessable, Issue::error("processing", message).tx("vs-invalid")));
     }
     let Some(compose) = &value_set.compose else {
         let code = &code_system.concept(concept_idx).code;
-        let contains = value_set
-            .resource
-            .get("expansion")
-            .map(|expansion| array_of(expansion, "contains"))
-            .unwrap_or(&[]);
-        return Ok(contains.iter().any(|entry| {
-            str_of(entry, "system") == Some(code_system.url())
-                && str_of(entry, "code") == Some(code)
-        }));
+        let contains = value_set.resource.get("expansion").map(|expansion| array_of(expansion, "contains")).unwrap_or(&[]);
+        return Ok(contains.iter().any(|entry| str_of(entry, "system") == Some(code_system.url()) && str_of(entry, "code") == Some(code)));
     };
     stack.push(canonical);
     let result = (|| {
@@ -374,104 +298,105 @@ fn check_coding(
 ) -> Result<CodingFinding, StoreError> {
     let mut finding = CodingFinding::default();
     let vs_canonical = value_set.map(value_set_canonical).unwrap_or_default();
+    let not_in_value_set = |system: &str| {
+        Issue::error(
+            "code-invalid",
+            format!("The provided code '{system}#{}' was not found in the value set '{vs_canonical}'", coding.code),
+        )
+        .tx("not-in-vs")
+        .at(path(shape, coding_idx, "code"))
+    };
     let system = match &coding.system {
         Some(system) => system.clone(),
+        None if shape != InputShape::Code => {
+            if value_set.is_some() {
+                finding.issues.push(not_in_value_set(""));
+            }
+            finding.issues.push(
+                Issue::warning(
+                    "invalid",
+                    "Coding has no system. A code with no system has no defined meaning, and it cannot be validated. A system should be provided",
+                )
+                .tx("invalid-data")
+                .at(coding_path(shape, coding_idx)),
+            );
+            return Ok(finding);
+        }
         None => {
             let candidates = value_set.map(systems_of).unwrap_or_default();
             let inferred = candidates.iter().find(|system| {
-                context
-                    .code_system(system, None)
-                    .is_some_and(|code_system| code_system.find_lenient(&coding.code).is_some())
+                context.code_system(system, None).is_some_and(|code_system| code_system.find_lenient(&coding.code).is_some())
             });
             match (inferred, value_set) {
-                (Some(system), Some(_))
-                    if context.params.bool("inferSystem").unwrap_or(false)
-                        || shape == InputShape::Code =>
-                {
-                    system.clone()
-                }
+                (Some(system), Some(_)) => system.clone(),
                 _ => {
                     if value_set.is_some() {
-                        finding.issues.push(
-                            Issue::error("code-invalid", format!("The provided code '#{}' was not found in the value set '{vs_canonical}'", coding.code))
-                                .tx("not-in-vs")
-                                .at(path(shape, coding_idx, "code")),
-                        );
+                        finding.issues.push(not_in_value_set(""));
                     }
-                    finding.issues.push(
-                        Issue::error("not-found", format!("The System URI could not be determined for the code '{}' in the ValueSet '{vs_canonical}'", coding.code))
-                            .tx("cannot-infer")
-                            .at(path(shape, coding_idx, "code")),
-                    );
+                    let text =
+                        format!("The System URI could not be determined for the code '{}' in the ValueSet '{vs_canonical}'", coding.code);
+                    finding.issues.push(Issue::error("not-found", text).tx("cannot-infer").at(path(shape, coding_idx, "code")));
                     return Ok(finding);
                 }
             }
         }
     };
-    let Some(code_system) = code_system_for(context, value_set, &system, coding.version.as_deref())
-    else {
+    if context.value_set(&system, None).is_some() && context.code_system(&system, None).is_none() {
+        let text = format!("The Coding references a value set, not a code system ('{system}')");
+        finding.issues.push(Issue::error("invalid", text).tx("invalid-data").at(path(shape, coding_idx, "system")));
+        if value_set.is_some() {
+            finding.issues.push(not_in_value_set(&system));
+        }
+        return Ok(finding);
+    }
+    let Some(code_system) = code_system_for(context, value_set, &system, coding.version.as_deref()) else {
         let version = context.effective_version(&system, coding.version.as_deref());
         let known = context.known_versions(&system);
+        if !system.contains(':') {
+            let text = format!("{}.system must be an absolute reference, not a local reference", coding_path(shape, coding_idx));
+            finding.issues.push(Issue::error("invalid", text).tx("invalid-data").at(path(shape, coding_idx, "system")));
+        }
         let (message, caused_by) = match version {
             Some(version) if !known.is_empty() => (
-                format!("A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. Valid versions: {}", known.join(", ")),
+                format!(
+                    "A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. Valid versions: {}",
+                    known.join(", ")
+                ),
                 format!("{system}|{version}"),
             ),
-            Some(version) => (format!("A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated"), format!("{system}|{version}")),
+            Some(version) => (
+                format!("A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated"),
+                format!("{system}|{version}"),
+            ),
             None => (format!("A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"), system.clone()),
         };
-        finding.issues.push(
-            Issue::error("not-found", message)
-                .tx("not-found")
-                .at(path(shape, coding_idx, "system")),
-        );
-        if value_set.is_some() {
-            finding.issues.push(
-                Issue::error("code-invalid", format!("The provided code '{system}#{}' was not found in the value set '{vs_canonical}'", coding.code))
-                    .tx("not-in-vs")
-                    .at(path(shape, coding_idx, "code")),
-            );
+        finding.issues.push(Issue::error("not-found", message).tx("not-found").at(path(shape, coding_idx, "system")));
+        if value_set.is_some() && shape != InputShape::CodeableConcept {
+            finding.issues.push(not_in_value_set(&system));
         }
-        finding.unknown_system = Some(caused_by);
+        finding.unknown_system = Some((caused_by, !known.is_empty()));
         return Ok(finding);
     };
     finding.code_system = Some(code_system.clone());
     let Some((concept_idx, case_folded)) = code_system.find_lenient(&coding.code) else {
-        let version_text = code_system
-            .version()
-            .map(|version| format!(" version '{version}'"))
-            .unwrap_or_default();
-        let severity = if code_system.code_system.content == "fragment" {
-            IssueSeverity::Warning
-        } else {
-            IssueSeverity::Error
-        };
+        let version_text = code_system.version().map(|version| format!(" version '{version}'")).unwrap_or_default();
+        let severity = if code_system.code_system.content == "fragment" { IssueSeverity::Warning } else { IssueSeverity::Error };
         finding.issues.push(
             Issue::new(
                 severity,
                 "code-invalid",
-                format!(
-                    "Unknown code '{}' in the CodeSystem '{}'{version_text}",
-                    coding.code,
-                    code_system.url()
-                ),
+                format!("Unknown code '{}' in the CodeSystem '{}'{version_text}", coding.code, code_system.url()),
             )
             .tx("invalid-code")
             .at(path(shape, coding_idx, "code")),
         );
         if value_set.is_some() {
-            finding.issues.push(
-                Issue::error(
-                    "code-invalid",
-                    format!(
-                        "The provided code '{}#{}' was not found in the value set '{vs_canonical}'",
-                        code_system.url(),
-                        coding.code
-                    ),
-                )
-                .tx("not-in-vs")
-                .at(path(shape, coding_idx, "code")),
-            );
+            let text = format!("The provided code '{}#{}' was not found in the value set '{vs_canonical}'", code_system.url(), coding.code);
+            if shape == InputShape::CodeableConcept {
+                finding.issues.push(Issue::information("code-invalid", text).tx("this-code-not-in-vs").at(path(shape, coding_idx, "code")));
+            } else {
+                finding.issues.push(Issue::error("code-invalid", text).tx("not-in-vs").at(path(shape, coding_idx, "code")));
+            }
         }
         return Ok(finding);
     };
@@ -493,74 +418,40 @@ fn check_coding(
     };
     finding.display = display_for(&member, &context.display_languages());
     finding.in_value_set = match value_set {
-        Some(value_set) => value_set_contains(
-            context,
-            value_set,
-            &code_system,
-            concept_idx,
-            &mut Vec::new(),
-        )?,
+        Some(value_set) => value_set_contains(context, value_set, &code_system, concept_idx, &mut Vec::new())?,
         None => true,
     };
     let active_only = context.params.bool("activeOnly").unwrap_or(false);
     if finding.in_value_set && active_only && member.inactive {
         finding.in_value_set = false;
         finding.issues.push(
-            Issue::error(
-                "business-rule",
-                format!("The concept '{}' is valid but is not active", member.code),
-            )
-            .tx("code-rule")
-            .at(path(shape, coding_idx, "code")),
+            Issue::error("business-rule", format!("The concept '{}' is valid but is not active", member.code))
+                .tx("code-rule")
+                .at(path(shape, coding_idx, "code")),
         );
     }
-    if finding.in_value_set
-        && context.params.bool("abstract") == Some(false)
-        && member.not_selectable
-    {
+    if finding.in_value_set && context.params.bool("abstract") == Some(false) && member.not_selectable {
         finding.in_value_set = false;
         finding.issues.push(
-            Issue::error(
-                "business-rule",
-                format!(
-                    "The code '{}' is abstract, and not allowed in this context",
-                    member.code
-                ),
-            )
-            .tx("code-rule")
-            .at(path(shape, coding_idx, "code")),
+            Issue::error("business-rule", format!("The code '{}' is abstract, and not allowed in this context", member.code))
+                .tx("code-rule")
+                .at(path(shape, coding_idx, "code")),
         );
     }
     if !finding.in_value_set {
-        let text = format!(
-            "The provided code '{}#{}' was not found in the value set '{vs_canonical}'",
-            code_system.url(),
-            member.code
-        );
+        let text = format!("The provided code '{}#{}' was not found in the value set '{vs_canonical}'", code_system.url(), member.code);
         if shape == InputShape::CodeableConcept {
-            finding.issues.push(
-                Issue::information("code-invalid", text)
-                    .tx("this-code-not-in-vs")
-                    .at(path(shape, coding_idx, "code")),
-            );
+            finding.issues.push(Issue::information("code-invalid", text).tx("this-code-not-in-vs").at(path(shape, coding_idx, "code")));
         } else {
-            finding.issues.push(
-                Issue::error("code-invalid", text)
-                    .tx("not-in-vs")
-                    .at(path(shape, coding_idx, "code")),
-            );
+            finding.issues.push(Issue::error("code-invalid", text).tx("not-in-vs").at(path(shape, coding_idx, "code")));
         }
     }
     if let Some(given) = &coding.display {
-        if let Some(issue) =
-            check_display(context, &code_system, concept_idx, given, shape, coding_idx)
-        {
+        if let Some(issue) = check_display(context, &code_system, concept_idx, given, shape, coding_idx) {
             finding.issues.push(issue);
         }
     }
-    finding
-        .issues
-        .extend(status_issues(&code_system, concept_idx, shape, coding_idx));
+    finding.issues.extend(status_issues(&code_system, concept_idx, shape, coding_idx));
     Ok(finding)
 }
 
@@ -577,11 +468,7 @@ fn render(
     let chosen = findings
         .iter()
         .position(|finding| finding.in_value_set && finding.concept_idx.is_some())
-        .or_else(|| {
-            findings
-                .iter()
-                .position(|finding| finding.concept_idx.is_some())
-        })
+        .or_else(|| findings.iter().position(|finding| finding.concept_idx.is_some()))
         .or(if findings.len() == 1 { Some(0) } else { None });
     if let Some(concept) = concept {
         out.push_value("codeableConcept", "valueCodeableConcept", concept);
@@ -590,16 +477,9 @@ fn render(
         let finding = &findings[chosen];
         let coding = &codings[chosen];
         if shape != InputShape::CodeableConcept || finding.concept_idx.is_some() {
-            let code = finding
-                .code_system
-                .as_ref()
-                .zip(finding.concept_idx)
-                .map(|(code_system, idx)| code_system.concept(idx).code.clone());
-            out.push_value(
-                "code",
-                "valueCode",
-                json!(code.unwrap_or_else(|| coding.code.clone())),
-            );
+            let code =
+                finding.code_system.as_ref().zip(finding.concept_idx).map(|(code_system, idx)| code_system.concept(idx).code.clone());
+            out.push_value("code", "valueCode", json!(code.unwrap_or_else(|| coding.code.clone())));
             if let Some(code_system) = &finding.code_system {
                 out.push_value("system", "valueUri", json!(code_system.url()));
                 if let Some(version) = code_system.version() {
@@ -622,39 +502,20 @@ fn render(
         }
     }
     for finding in findings {
-        if let Some(system) = &finding.unknown_system {
-            out.push_value(
-                "x-caused-by-unknown-system",
-                "valueCanonical",
-                json!(system),
-            );
+        match &finding.unknown_system {
+            Some((system, true)) => out.push_value("x-caused-by-unknown-system", "valueCanonical", json!(system)),
+            Some((system, false)) => out.push_value("x-unknown-system", "valueCanonical", json!(system)),
+            None => {}
         }
     }
     issues.sort_by(|left, right| left.severity.cmp(&right.severity));
-    let messages: Vec<String> = issues
-        .iter()
-        .filter(|issue| {
-            issue.severity <= IssueSeverity::Warning && !result
-                || issue.severity <= IssueSeverity::Error
-        })
-        .map(|issue| issue.text.clone())
-        .collect();
+    let messages: Vec<String> =
+        issues.iter().filter(|issue| issue.severity <= IssueSeverity::Warning).map(|issue| issue.text.clone()).collect();
     if !issues.is_empty() {
-        out.push_resource(
-            "issues",
-            OperationOutcome {
-                issues: issues.clone(),
-            }
-            .to_json(),
-        );
+        out.push_resource("issues", OperationOutcome { issues: issues.clone() }.to_json());
     }
     if !messages.is_empty() {
         out.push_value("message", "valueString", json!(messages.join("; ")));
-    } else if !result {
-        let warnings: Vec<String> = issues.iter().map(|issue| issue.text.clone()).collect();
-        if !warnings.is_empty() {
-            out.push_value("message", "valueString", json!(warnings.join("; ")));
-        }
     }
     out.push_value("result", "valueBoolean", json!(result));
     out.to_resource()
@@ -669,48 +530,41 @@ fn validate(
 ) -> Result<Json, StoreError> {
     let mut findings = Vec::new();
     for (coding_idx, coding) in codings.iter().enumerate() {
-        findings.push(check_coding(context, value_set, coding, shape, coding_idx)?);
+        match check_coding(context, value_set, coding, shape, coding_idx) {
+            Ok(finding) => findings.push(finding),
+            // A value set importing one we do not have cannot say yes: that is an answer, not an HTTP error.
+            Err(error) if error.kind == StoreErrorKind::NotFound && value_set.is_some() => {
+                let issues = error
+                    .outcome
+                    .issues
+                    .into_iter()
+                    .map(|mut issue| {
+                        issue.expression.clear();
+                        issue
+                    })
+                    .collect();
+                findings.push(CodingFinding { issues, ..CodingFinding::default() });
+            }
+            Err(error) => return Err(error),
+        }
     }
-    let mut issues: Vec<Issue> = findings
-        .iter()
-        .flat_map(|finding| finding.issues.clone())
-        .collect();
+    let mut issues: Vec<Issue> = findings.iter().flat_map(|finding| finding.issues.clone()).collect();
     let valid_coding = findings.iter().any(|finding| {
-        finding.in_value_set
-            && finding.concept_idx.is_some()
-            && !finding
-                .issues
-                .iter()
-                .any(|issue| issue.severity <= IssueSeverity::Error)
+        finding.in_value_set && finding.concept_idx.is_some() && !finding.issues.iter().any(|issue| issue.severity <= IssueSeverity::Error)
     });
-    if shape == InputShape::CodeableConcept
-        && !findings
-            .iter()
-            .any(|finding| finding.in_value_set && finding.concept_idx.is_some())
-    {
+    if shape == InputShape::CodeableConcept && !findings.iter().any(|finding| finding.in_value_set && finding.concept_idx.is_some()) {
         if let Some(value_set) = value_set {
             issues.insert(
                 0,
-                Issue::error(
-                    "code-invalid",
-                    format!(
-                        "No valid coding was found for the value set '{}'",
-                        value_set_canonical(value_set)
-                    ),
-                )
-                .tx("not-in-vs"),
+                Issue::error("code-invalid", format!("No valid coding was found for the value set '{}'", value_set_canonical(value_set)))
+                    .tx("not-in-vs"),
             );
         }
     }
-    let result = valid_coding
-        && !issues.iter().any(|issue| {
-            issue.severity <= IssueSeverity::Error && issue.tx_code != Some("this-code-not-in-vs")
-        });
+    let result =
+        valid_coding && !issues.iter().any(|issue| issue.severity <= IssueSeverity::Error && issue.tx_code != Some("this-code-not-in-vs"));
     let result = if shape == InputShape::CodeableConcept {
-        valid_coding
-            && !issues.iter().any(|issue| {
-                issue.severity <= IssueSeverity::Error && issue.tx_code == Some("invalid-display")
-            })
+        valid_coding && !issues.iter().any(|issue| issue.severity <= IssueSeverity::Error && issue.tx_code == Some("invalid-display"))
     } else {
         result
     };
@@ -722,13 +576,9 @@ pub fn validate_code_system(context: &Context<'_>) -> Result<Json, StoreError> {
     let params = context.params;
     let (shape, mut codings, concept) = input_codings(params, "url")?;
     if let Some(id) = &context.request.instance_id {
-        let code_system = context
-            .code_system_by_id(id)
-            .ok_or_else(|| StoreError::not_found(format!("CodeSystem/{id} is not known")))?;
+        let code_system = context.code_system_by_id(id).ok_or_else(|| StoreError::not_found(format!("CodeSystem/{id} is not known")))?;
         for coding in &mut codings {
-            coding
-                .system
-                .get_or_insert_with(|| code_system.url().to_owned());
+            coding.system.get_or_insert_with(|| code_system.url().to_owned());
             if coding.version.is_none() {
                 coding.version = code_system.version().map(str::to_owned);
             }
@@ -740,9 +590,7 @@ pub fn validate_code_system(context: &Context<'_>) -> Result<Json, StoreError> {
                 coding.system = params.str("system");
             }
             if coding.system.is_none() {
-                return Err(StoreError::invalid(
-                    "no code system was named: give url or system",
-                ));
+                return Err(StoreError::invalid("no code system was named: give url or system"));
             }
         }
     }
@@ -760,32 +608,19 @@ pub fn validate_value_set(context: &Context<'_>) -> Result<Json, StoreError> {
 pub fn batch_validate(context: &Context<'_>) -> Result<Json, StoreError> {
     let mut out = Parameters::default();
     for entry in context.params.all("validation") {
-        let mut inner = Parameters {
-            entries: array_of(entry, "part").to_vec(),
-        };
-        for shared in context
-            .params
-            .entries
-            .iter()
-            .filter(|shared| str_of(shared, "name") != Some("validation"))
-        {
+        let mut inner = Parameters { entries: array_of(entry, "part").to_vec() };
+        for shared in context.params.entries.iter().filter(|shared| str_of(shared, "name") != Some("validation")) {
             let name = str_of(shared, "name").unwrap_or_default();
             if !inner.has(name) || name == "tx-resource" {
                 inner.entries.push(shared.clone());
             }
         }
-        let request = super::OpRequest {
-            params: inner,
-            ..context.request.clone()
-        };
+        let request = super::OpRequest { params: inner, ..context.request.clone() };
         let answer = match super::run("ValueSet/$validate-code", registry_of(context), &request) {
             Ok(answer) => answer,
             Err(error) => error.outcome.to_json(),
         };
-        out.push_parts(
-            "validation",
-            vec![json!({"name": "response", "resource": answer})],
-        );
+        out.push_parts("validation", vec![json!({"name": "response", "resource": answer})]);
     }
     Ok(out.to_resource())
 }
