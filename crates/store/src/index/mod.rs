@@ -6,4 +6,4 @@ mod registry;
 pub mod text;
 
 pub use code_system::{CodeSystemIndex, ConceptFlags};
-pub use registry::{compare_versions, ConceptMapEntry, Registry, ValueSetEntry};
+pub use registry::{compare_versions, version_matches, ConceptMapEntry, Registry, ValueSetEntry};

@@ -71,6 +71,16 @@ impl<'a> Context<'a> {
         named.or_else(|| Self::rule(&self.default_versions, url))
     }
 
+    /// The `force-system-version` pattern for a system, if any.
+    pub fn forced_version(&self, url: &str) -> Option<&str> {
+        Self::rule(&self.force_versions, url)
+    }
+
+    /// The `check-system-version` pattern for a system, if any.
+    pub fn checked_version(&self, url: &str) -> Option<&str> {
+        Self::rule(&self.check_versions, url)
+    }
+
     /// A code system exactly as named (no version rules applied).
     pub fn code_system_exact(&self, url: &str, version: Option<&str>) -> Option<Arc<CodeSystemIndex>> {
         let from_overlay = self.overlay.code_system(url, version);

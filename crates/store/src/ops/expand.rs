@@ -655,12 +655,9 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             parameters.push(parameter);
         }
     }
-    for name in ["property", "system-version", "check-system-version", "force-system-version"] {
+    for name in ["system-version", "check-system-version", "force-system-version"] {
         for text in params.strs(name) {
-            let value_key = if name == "property" { "valueString" } else { "valueUri" };
-            let mut parameter = json!({"name": name});
-            parameter[value_key] = json!(text);
-            parameters.push(parameter);
+            parameters.push(json!({"name": name, "valueUri": text}));
         }
     }
     for used in &expansion.used_code_systems {

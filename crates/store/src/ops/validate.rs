@@ -3,7 +3,7 @@
 //! Findings are issues in the tx-issue-type vocabulary; `result` is true only when some coding is
 //! a known, active-or-allowed member and nothing of severity error was found.
 
-use super::expand::{display_for, filter_matches, include_code_system, requested_value_set, value_set_canonical, Member};
+use super::expand::{display_for, filter_matches, requested_value_set, value_set_canonical, Member};
 use super::Context;
 use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
@@ -162,17 +162,12 @@ fn status_issues(code_system: &CodeSystemIndex, concept_idx: u32, shape: InputSh
 fn set_contains(
     context: &Context<'_>,
     set: &ConceptSet,
-    value_set: &ValueSet,
     code_system: &Arc<CodeSystemIndex>,
     concept_idx: u32,
     stack: &mut Vec<String>,
 ) -> Result<bool, StoreError> {
     if let Some(system) = &set.system {
         if system != code_system.url() && model::uris::canonical_for_oid(system) != Some(code_system.url()) {
-            return Ok(false);
-        }
-        let included = include_code_system(context, system, set.version.as_deref(), value_set)?;
-        if included.version() != code_system.version() {
             return Ok(false);
         }
         let code = &code_system.concept(concept_idx).code;
@@ -230,7 +225,7 @@ fn value_set_contains(
     let result = (|| {
         let mut included = false;
         for include in &compose.include {
-            if set_contains(context, include, value_set, code_system, concept_idx, stack)? {
+            if set_contains(context, include, code_system, concept_idx, stack)? {
                 included = true;
                 break;
             }
@@ -239,7 +234,7 @@ fn value_set_contains(
             return Ok(false);
         }
         for exclude in &compose.exclude {
-            if set_contains(context, exclude, value_set, code_system, concept_idx, stack)? {
+            if set_contains(context, exclude, code_system, concept_idx, stack)? {
                 return Ok(false);
             }
         }
@@ -267,26 +262,112 @@ fn systems_of(value_set: &ValueSet) -> Vec<String> {
     systems
 }
 
-/// Picks the code system version to validate a coding against, preferring the one the value set pins.
-fn code_system_for(
-    context: &Context<'_>,
-    value_set: Option<&ValueSet>,
-    system: &str,
-    version: Option<&str>,
-) -> Option<Arc<CodeSystemIndex>> {
-    if version.is_some() {
-        return context.code_system(system, version);
+/// "a", "a or b", "a, b or c": how tx servers list valid versions.
+fn list_versions(versions: &[String]) -> String {
+    match versions {
+        [] => "(none)".to_owned(),
+        [single] => single.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
     }
-    if let Some(compose) = value_set.and_then(|value_set| value_set.compose.as_ref()) {
-        for include in &compose.include {
-            if include.system.as_deref() == Some(system) {
-                if let Some(code_system) = context.code_system(system, include.version.as_deref()) {
-                    return Some(code_system);
+}
+
+/// Which code system version a coding is judged against, and what the version rules found on the way.
+struct VersionChoice {
+    code_system: Option<Arc<CodeSystemIndex>>,
+    issues: Vec<Issue>,
+    unknown: Option<(String, bool)>,
+}
+
+/// Chooses the version to validate against: the value set's include (a pin, a wildcard, or the
+/// latest for a versionless include), `force-system-version`, `system-version` for versionless
+/// codings, and the coding's own version; mismatches between them are issues.
+fn choose_version(context: &Context<'_>, value_set: Option<&ValueSet>, system: &str, coding_version: Option<&str>, shape: InputShape, coding_idx: usize) -> VersionChoice {
+    let mut choice = VersionChoice { code_system: None, issues: Vec::new(), unknown: None };
+    let known = context.known_versions(system);
+    let not_found = |version: &str| {
+        let text = if known.is_empty() {
+            format!("A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. No versions of this code system are known")
+        } else {
+            format!(
+                "A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. Valid versions: {}",
+                list_versions(&known)
+            )
+        };
+        Issue::error("not-found", text).tx("not-found").at(path(shape, coding_idx, "system"))
+    };
+    let coding_code_system = coding_version.and_then(|version| context.code_system_exact(system, Some(version)));
+    if let (Some(version), None) = (coding_version, &coding_code_system) {
+        choice.issues.push(not_found(version));
+        choice.unknown = Some((format!("{system}|{version}"), !known.is_empty()));
+    }
+    let include = value_set.and_then(|value_set| value_set.compose.as_ref()).and_then(|compose| {
+        compose.include.iter().find(|include| include.system.as_deref() == Some(system) || include.system.as_deref().and_then(model::uris::canonical_for_oid) == Some(system))
+    });
+    let forced = context.forced_version(system);
+    let pattern: Option<String> = forced.map(str::to_owned).or_else(|| include.and_then(|include| include.version.clone()));
+    let Some(_) = value_set.filter(|_| include.is_some()) else {
+        // No value set (or it does not draw on this system): the coding's version, the rules, or the latest.
+        choice.code_system = match coding_version {
+            Some(_) => coding_code_system,
+            None => context.code_system(system, None),
+        };
+        return choice;
+    };
+    match pattern {
+        Some(pattern) => {
+            let pinned = match (coding_version, &coding_code_system) {
+                (Some(version), Some(code_system)) if crate::index::version_matches(&pattern, version) => Some(code_system.clone()),
+                _ => context.code_system_exact(system, Some(&pattern)),
+            };
+            if let Some(version) = coding_version {
+                if !crate::index::version_matches(&pattern, version) {
+                    let text = match (forced, include.and_then(|include| include.version.as_deref())) {
+                        (Some(forced), Some(included)) if forced != included => format!(
+                            "The code system '{system}' version '{forced}' resulting from the version '{included}' in the ValueSet include is different to the one in the value ('{version}')"
+                        ),
+                        _ => format!("The code system '{system}' version '{pattern}' in the ValueSet include is different to the one in the value ('{version}')"),
+                    };
+                    choice.issues.insert(0, Issue::error("invalid", text).tx("vs-invalid").at(path(shape, coding_idx, "version")));
                 }
+            }
+            if pinned.is_none() {
+                choice.issues.push(not_found(&pattern));
+                choice.unknown = Some((format!("{system}|{pattern}"), !known.is_empty()));
+            }
+            choice.code_system = pinned.or(coding_code_system);
+        }
+        None => {
+            let latest = context.code_system_exact(system, None);
+            match (coding_version, &coding_code_system, &latest) {
+                (Some(version), Some(_), Some(latest)) if latest.version() != Some(version) => {
+                    let text = format!(
+                        "The code system '{system}' version '{}' in the ValueSet include is different to the one in the value ('{version}')",
+                        latest.version().unwrap_or_default()
+                    );
+                    choice.issues.insert(0, Issue::error("invalid", text).tx("vs-invalid").at(path(shape, coding_idx, "version")));
+                    choice.code_system = Some(latest.clone());
+                }
+                (Some(version), None, Some(latest)) => {
+                    let text = format!(
+                        "The code system '{system}' version '{}' for the versionless include in the ValueSet include is different to the one in the value ('{version}')",
+                        latest.version().unwrap_or_default()
+                    );
+                    choice.issues.push(Issue::warning("invalid", text).tx("vs-invalid").at(path(shape, coding_idx, "version")));
+                    choice.code_system = Some(latest.clone());
+                }
+                (Some(_), Some(coded), _) => choice.code_system = Some(coded.clone()),
+                _ => choice.code_system = context.code_system(system, None),
             }
         }
     }
-    context.code_system(system, None)
+    if let (Some(check), Some(code_system)) = (context.checked_version(system), &choice.code_system) {
+        let actual = code_system.version().unwrap_or_default();
+        if !crate::index::version_matches(check, actual) {
+            let text = format!("The version '{actual}' is not allowed for system '{system}': required to be '{check}' by a version-check parameter");
+            choice.issues.insert(0, Issue::error("exception", text).tx("version-error").at(path(shape, coding_idx, "version")));
+        }
+    }
+    choice
 }
 
 fn check_coding(
@@ -349,32 +430,23 @@ fn check_coding(
         }
         return Ok(finding);
     }
-    let Some(code_system) = code_system_for(context, value_set, &system, coding.version.as_deref()) else {
-        let version = context.effective_version(&system, coding.version.as_deref());
-        let known = context.known_versions(&system);
-        if !system.contains(':') {
-            let text = format!("{}.system must be an absolute reference, not a local reference", coding_path(shape, coding_idx));
-            finding.issues.push(Issue::error("invalid", text).tx("invalid-data").at(path(shape, coding_idx, "system")));
+    let choice = choose_version(context, value_set, &system, coding.version.as_deref(), shape, coding_idx);
+    finding.issues.extend(choice.issues);
+    finding.unknown_system = choice.unknown.clone();
+    let Some(code_system) = choice.code_system else {
+        if choice.unknown.is_none() {
+            let known = context.known_versions(&system);
+            if !system.contains(':') {
+                let text = format!("{}.system must be an absolute reference, not a local reference", coding_path(shape, coding_idx));
+                finding.issues.push(Issue::error("invalid", text).tx("invalid-data").at(path(shape, coding_idx, "system")));
+            }
+            let message = format!("A definition for CodeSystem '{system}' could not be found, so the code cannot be validated");
+            finding.issues.push(Issue::error("not-found", message).tx("not-found").at(path(shape, coding_idx, "system")));
+            finding.unknown_system = Some((system.clone(), !known.is_empty()));
         }
-        let (message, caused_by) = match version {
-            Some(version) if !known.is_empty() => (
-                format!(
-                    "A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. Valid versions: {}",
-                    known.join(", ")
-                ),
-                format!("{system}|{version}"),
-            ),
-            Some(version) => (
-                format!("A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated"),
-                format!("{system}|{version}"),
-            ),
-            None => (format!("A definition for CodeSystem '{system}' could not be found, so the code cannot be validated"), system.clone()),
-        };
-        finding.issues.push(Issue::error("not-found", message).tx("not-found").at(path(shape, coding_idx, "system")));
         if value_set.is_some() && shape != InputShape::CodeableConcept {
             finding.issues.push(not_in_value_set(&system));
         }
-        finding.unknown_system = Some((caused_by, !known.is_empty()));
         return Ok(finding);
     };
     finding.code_system = Some(code_system.clone());
