@@ -76,6 +76,11 @@ impl<'a> Context<'a> {
         Self::rule(&self.force_versions, url)
     }
 
+    /// The `system-version` default for a system, if any.
+    pub fn default_version(&self, url: &str) -> Option<&str> {
+        Self::rule(&self.default_versions, url)
+    }
+
     /// The `check-system-version` pattern for a system, if any.
     pub fn checked_version(&self, url: &str) -> Option<&str> {
         Self::rule(&self.check_versions, url)

@@ -274,6 +274,8 @@ fn list_versions(versions: &[String]) -> String {
 /// Which code system version a coding is judged against, and what the version rules found on the way.
 struct VersionChoice {
     code_system: Option<Arc<CodeSystemIndex>>,
+    /// The value set's own pin cannot be resolved, so membership cannot be judged at all.
+    membership_unknown: bool,
     issues: Vec<Issue>,
     unknown: Option<(String, bool)>,
 }
@@ -282,7 +284,7 @@ struct VersionChoice {
 /// latest for a versionless include), `force-system-version`, `system-version` for versionless
 /// codings, and the coding's own version; mismatches between them are issues.
 fn choose_version(context: &Context<'_>, value_set: Option<&ValueSet>, system: &str, coding_version: Option<&str>, shape: InputShape, coding_idx: usize) -> VersionChoice {
-    let mut choice = VersionChoice { code_system: None, issues: Vec::new(), unknown: None };
+    let mut choice = VersionChoice { code_system: None, membership_unknown: false, issues: Vec::new(), unknown: None };
     let known = context.known_versions(system);
     let not_found = |version: &str| {
         let text = if known.is_empty() {
@@ -333,11 +335,14 @@ fn choose_version(context: &Context<'_>, value_set: Option<&ValueSet>, system: &
             if pinned.is_none() {
                 choice.issues.push(not_found(&pattern));
                 choice.unknown = Some((format!("{system}|{pattern}"), !known.is_empty()));
+                choice.membership_unknown = true;
             }
             choice.code_system = pinned.or(coding_code_system);
         }
         None => {
             let latest = context.code_system_exact(system, None);
+            let default_pattern = context.default_version(system).or_else(|| context.checked_version(system));
+            let defaulted = default_pattern.and_then(|pattern| context.code_system_exact(system, Some(pattern)));
             match (coding_version, &coding_code_system, &latest) {
                 (Some(version), Some(_), Some(latest)) if latest.version() != Some(version) => {
                     let text = format!(
@@ -347,16 +352,26 @@ fn choose_version(context: &Context<'_>, value_set: Option<&ValueSet>, system: &
                     choice.issues.insert(0, Issue::error("invalid", text).tx("vs-invalid").at(path(shape, coding_idx, "version")));
                     choice.code_system = Some(latest.clone());
                 }
-                (Some(version), None, Some(latest)) => {
-                    let text = format!(
-                        "The code system '{system}' version '{}' for the versionless include in the ValueSet include is different to the one in the value ('{version}')",
-                        latest.version().unwrap_or_default()
-                    );
-                    choice.issues.push(Issue::warning("invalid", text).tx("vs-invalid").at(path(shape, coding_idx, "version")));
-                    choice.code_system = Some(latest.clone());
-                }
+                (Some(version), None, Some(latest)) => match &defaulted {
+                    Some(defaulted) => {
+                        let text = format!(
+                            "The code system '{system}' version '{}' resulting from the version '' in the ValueSet include is different to the one in the value ('{version}')",
+                            defaulted.version().unwrap_or_default()
+                        );
+                        choice.issues.insert(0, Issue::error("invalid", text).tx("vs-invalid").at(path(shape, coding_idx, "version")));
+                        choice.code_system = Some(defaulted.clone());
+                    }
+                    None => {
+                        let text = format!(
+                            "The code system '{system}' version '{}' for the versionless include in the ValueSet include is different to the one in the value ('{version}')",
+                            latest.version().unwrap_or_default()
+                        );
+                        choice.issues.push(Issue::warning("invalid", text).tx("vs-invalid").at(path(shape, coding_idx, "version")));
+                        choice.code_system = Some(latest.clone());
+                    }
+                },
                 (Some(_), Some(coded), _) => choice.code_system = Some(coded.clone()),
-                _ => choice.code_system = context.code_system(system, None),
+                _ => choice.code_system = defaulted.or_else(|| context.code_system(system, None)),
             }
         }
     }
@@ -433,6 +448,7 @@ fn check_coding(
     let choice = choose_version(context, value_set, &system, coding.version.as_deref(), shape, coding_idx);
     finding.issues.extend(choice.issues);
     finding.unknown_system = choice.unknown.clone();
+    let membership_unknown = choice.membership_unknown;
     let Some(code_system) = choice.code_system else {
         if choice.unknown.is_none() {
             let known = context.known_versions(&system);
@@ -444,7 +460,7 @@ fn check_coding(
             finding.issues.push(Issue::error("not-found", message).tx("not-found").at(path(shape, coding_idx, "system")));
             finding.unknown_system = Some((system.clone(), !known.is_empty()));
         }
-        if value_set.is_some() && shape != InputShape::CodeableConcept {
+        if value_set.is_some() && shape != InputShape::CodeableConcept && !membership_unknown {
             finding.issues.push(not_in_value_set(&system));
         }
         return Ok(finding);
@@ -490,6 +506,9 @@ fn check_coding(
     };
     finding.display = display_for(&member, &context.display_languages());
     finding.in_value_set = match value_set {
+        Some(_) if membership_unknown => {
+            return Ok(finding);
+        }
         Some(value_set) => value_set_contains(context, value_set, &code_system, concept_idx, &mut Vec::new())?,
         None => true,
     };
