@@ -37,11 +37,13 @@ pub struct Issue {
     pub expression: Vec<String>,
     /// The `operationoutcome-message-id` extension value, when known exactly.
     pub message_id: Option<&'static str>,
+    /// Whether `location` repeats `expression` (it is deprecated in R4, but many clients read it).
+    pub with_location: bool,
 }
 
 impl Issue {
     pub fn new(severity: IssueSeverity, code: &'static str, text: impl Into<String>) -> Issue {
-        Issue { severity, code, tx_code: None, text: text.into(), expression: Vec::new(), message_id: None }
+        Issue { severity, code, tx_code: None, text: text.into(), expression: Vec::new(), message_id: None, with_location: true }
     }
 
     pub fn error(code: &'static str, text: impl Into<String>) -> Issue {
@@ -85,7 +87,9 @@ impl Issue {
         }
         issue["details"] = details;
         if !self.expression.is_empty() {
-            issue["location"] = json!(self.expression);
+            if self.with_location {
+                issue["location"] = json!(self.expression);
+            }
             issue["expression"] = json!(self.expression);
         }
         issue

@@ -262,6 +262,21 @@ fn systems_of(value_set: &ValueSet) -> Vec<String> {
     systems
 }
 
+/// A coding as tx servers quote it: `system|version#code ('display')`.
+fn describe(system: &str, coding: &Coding) -> String {
+    let mut text = system.to_owned();
+    if let Some(version) = &coding.version {
+        text.push('|');
+        text.push_str(version);
+    }
+    text.push('#');
+    text.push_str(&coding.code);
+    if let Some(display) = &coding.display {
+        text.push_str(&format!(" ('{display}')"));
+    }
+    text
+}
+
 /// "a", "a or b", "a, b or c": how tx servers list valid versions.
 fn list_versions(versions: &[String]) -> String {
     match versions {
@@ -397,7 +412,7 @@ fn check_coding(
     let not_in_value_set = |system: &str| {
         Issue::error(
             "code-invalid",
-            format!("The provided code '{system}#{}' was not found in the value set '{vs_canonical}'", coding.code),
+            format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(system, coding)),
         )
         .tx("not-in-vs")
         .at(path(shape, coding_idx, "code"))
@@ -479,7 +494,7 @@ fn check_coding(
             .at(path(shape, coding_idx, "code")),
         );
         if value_set.is_some() {
-            let text = format!("The provided code '{}#{}' was not found in the value set '{vs_canonical}'", code_system.url(), coding.code);
+            let text = format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(code_system.url(), coding));
             if shape == InputShape::CodeableConcept {
                 finding.issues.push(Issue::information("code-invalid", text).tx("this-code-not-in-vs").at(path(shape, coding_idx, "code")));
             } else {
@@ -530,7 +545,7 @@ fn check_coding(
         );
     }
     if !finding.in_value_set {
-        let text = format!("The provided code '{}#{}' was not found in the value set '{vs_canonical}'", code_system.url(), member.code);
+        let text = format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(code_system.url(), coding));
         if shape == InputShape::CodeableConcept {
             finding.issues.push(Issue::information("code-invalid", text).tx("this-code-not-in-vs").at(path(shape, coding_idx, "code")));
         } else {
@@ -640,6 +655,15 @@ fn validate(
         }
     }
     let mut issues: Vec<Issue> = findings.iter().flat_map(|finding| finding.issues.clone()).collect();
+    // Where tx servers repeat the expression as the (deprecated) location, and where they do not.
+    for issue in &mut issues {
+        issue.with_location = match issue.tx_code {
+            Some("invalid-code" | "this-code-not-in-vs") => false,
+            Some("not-in-vs") => shape == InputShape::Coding,
+            Some("code-comment") => shape != InputShape::Code,
+            _ => true,
+        };
+    }
     let valid_coding = findings.iter().any(|finding| {
         finding.in_value_set && finding.concept_idx.is_some() && !finding.issues.iter().any(|issue| issue.severity <= IssueSeverity::Error)
     });
