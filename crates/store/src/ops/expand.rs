@@ -35,6 +35,11 @@ impl Member {
     fn key(&self) -> (String, String) {
         (self.system.clone(), self.code.clone())
     }
+
+    /// The same code in two versions of a system is two members.
+    fn versioned_key(&self) -> (String, Option<String>, String) {
+        (self.system.clone(), self.version.clone(), self.code.clone())
+    }
 }
 
 /// A computed expansion, before filtering and paging.
@@ -360,10 +365,18 @@ pub fn compute(context: &Context<'_>, value_set: &ValueSet, stack: &mut Vec<Stri
             }
             return Ok(());
         };
-        let mut seen: HashSet<(String, String)> = HashSet::new();
-        for include in &compose.include {
+        let mut seen: HashSet<(String, Option<String>, String)> = HashSet::new();
+        // Includes of several versions of one system list the newest version first, as tx servers do.
+        let mut includes: Vec<&ConceptSet> = compose.include.iter().collect();
+        includes.sort_by(|left, right| match (&left.system, &right.system) {
+            (Some(left_system), Some(right_system)) if left_system == right_system => {
+                crate::index::compare_versions(right.version.as_deref(), left.version.as_deref())
+            }
+            _ => std::cmp::Ordering::Equal,
+        });
+        for include in includes {
             for member in concept_set_members(context, include, value_set, &mut expansion, stack)? {
-                if seen.insert(member.key()) {
+                if seen.insert(member.versioned_key()) {
                     expansion.members.push(member);
                 }
             }
