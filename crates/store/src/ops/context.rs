@@ -155,7 +155,16 @@ impl<'a> Context<'a> {
 
     /// The languages the caller prefers: `displayLanguage`, else `Accept-Language`, best first.
     pub fn display_languages(&self) -> Vec<String> {
-        let raw = self.params.str("displayLanguage").or_else(|| self.request.accept_language.clone());
+        self.display_languages_for(None)
+    }
+
+    /// As [`Context::display_languages`], falling back to the value set's own language.
+    pub fn display_languages_for(&self, value_set_language: Option<&str>) -> Vec<String> {
+        let raw = self
+            .params
+            .str("displayLanguage")
+            .or_else(|| self.request.accept_language.clone())
+            .or_else(|| value_set_language.map(str::to_owned));
         let Some(raw) = raw else { return Vec::new() };
         let mut weighted: Vec<(f32, usize, String)> = raw
             .split(',')

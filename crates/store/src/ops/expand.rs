@@ -411,6 +411,7 @@ struct ExpandOptions {
     exclude_nested: bool,
     properties: Vec<String>,
     languages: Vec<String>,
+    designation_filters: Vec<String>,
 }
 
 /// Finds the value set a call is about: by id, `url`/`valueSetVersion`, or inline `valueSet`.
@@ -446,36 +447,60 @@ pub fn requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreError
 
 /// The display to show for a member in the caller's language.
 pub fn display_for(member: &Member, languages: &[String]) -> Option<String> {
+    choose_display(member, languages).text
+}
+
+/// The display chosen for a member, and whether it is a translation taken from a designation.
+pub struct DisplayChoice {
+    pub text: Option<String>,
+    /// The value of the designation used instead of the code system's own display.
+    pub translated_from: Option<String>,
+}
+
+/// Whether a language tag answers a wanted one (`de` answers `de-CH` and the reverse).
+pub fn language_fits(have: Option<&str>, wanted: &str) -> bool {
+    have.is_some_and(|have| {
+        let (have, wanted) = (have.to_lowercase(), wanted.to_lowercase());
+        have == wanted || have.starts_with(&format!("{wanted}-")) || wanted.starts_with(&format!("{have}-"))
+    })
+}
+
+pub fn choose_display(member: &Member, languages: &[String]) -> DisplayChoice {
+    let own = DisplayChoice { text: member.display.clone(), translated_from: None };
     if languages.is_empty() {
-        return member.display.clone();
+        return own;
     }
     let code_system = member.code_system.as_ref();
     let default_language = code_system.and_then(|code_system| code_system.code_system.language.clone());
     for language in languages {
         if language == "*" {
-            return member.display.clone();
+            return own;
         }
-        let wanted = language.to_lowercase();
-        let fits = |candidate: &Option<String>| {
-            candidate.as_deref().is_some_and(|have| {
-                let have = have.to_lowercase();
-                have == wanted || have.starts_with(&format!("{wanted}-")) || wanted.starts_with(&format!("{have}-"))
-            })
-        };
-        if fits(&default_language) && member.display.is_some() {
-            return member.display.clone();
+        if language_fits(default_language.as_deref(), language) && member.display.is_some() {
+            return own;
         }
-        if let Some(designation) = member.value_set_designations.iter().find(|designation| fits(&designation.language)) {
-            return Some(designation.value.clone());
-        }
-        if let (Some(code_system), Some(concept_idx)) = (code_system, member.concept_idx) {
-            if let Some(designation) = code_system.concept(concept_idx).designations.iter().find(|designation| fits(&designation.language))
-            {
-                return Some(designation.value.clone());
-            }
+        let concept_designations = code_system.zip(member.concept_idx).map(|(code_system, idx)| &code_system.concept(idx).designations[..]).unwrap_or(&[]);
+        let found = member
+            .value_set_designations
+            .iter()
+            .chain(concept_designations.iter())
+            .find(|designation| language_fits(designation.language.as_deref(), language));
+        if let Some(designation) = found {
+            return DisplayChoice { text: Some(designation.value.clone()), translated_from: Some(designation.value.clone()) };
         }
     }
-    member.display.clone()
+    own
+}
+
+/// Whether a designation answers a `designation` parameter: `urn:ietf:bcp:47|lang` or `system|code` of its use.
+fn designation_matches(designation: &Designation, filter: &str) -> bool {
+    match filter.split_once('|') {
+        Some(("urn:ietf:bcp:47", language)) => language_fits(designation.language.as_deref(), language),
+        Some((system, code)) => designation.use_coding.as_ref().is_some_and(|coding| {
+            model::fhir::str_of(coding, "system") == Some(system) && model::fhir::str_of(coding, "code") == Some(code)
+        }),
+        None => language_fits(designation.language.as_deref(), filter),
+    }
 }
 
 fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -> Json {
@@ -497,9 +522,26 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
     }
     let concept = member.code_system.as_ref().zip(member.concept_idx).map(|(code_system, idx)| code_system.concept(idx));
     if options.include_designations {
-        let mut designations: Vec<Json> = member.value_set_designations.iter().map(Designation::to_json).collect();
-        if let Some(concept) = concept {
-            designations.extend(concept.designations.iter().map(Designation::to_json));
+        let choice = choose_display(member, &options.languages);
+        let mut designations: Vec<Json> = Vec::new();
+        if choice.translated_from.is_some() {
+            if let (Some(display), Some(language)) =
+                (&member.display, member.code_system.as_ref().and_then(|code_system| code_system.code_system.language.clone()))
+            {
+                designations.push(json!({"language": language, "use": {
+                    "system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra", "code": "preferredForLanguage", "display": "Preferred For Language"
+                }, "value": display}));
+            }
+        }
+        let all = member.value_set_designations.iter().chain(concept.map(|concept| &concept.designations[..]).unwrap_or(&[]).iter());
+        for designation in all {
+            if choice.translated_from.as_deref() == Some(designation.value.as_str()) {
+                continue;
+            }
+            if !options.designation_filters.is_empty() && !options.designation_filters.iter().any(|filter| designation_matches(designation, filter)) {
+                continue;
+            }
+            designations.push(designation.to_json());
         }
         if !designations.is_empty() {
             entry["designation"] = Json::Array(designations);
@@ -603,7 +645,8 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         include_definition: params.bool("includeDefinition").unwrap_or(false),
         exclude_nested: params.bool("excludeNested").unwrap_or(false),
         properties: params.strs("property"),
-        languages: context.display_languages(),
+        languages: context.display_languages_for(value_set.language.as_deref()),
+        designation_filters: params.strs("designation"),
     };
     let mut expansion = compute(context, &value_set, &mut Vec::new())?;
     if options.active_only {
@@ -667,6 +710,14 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             parameter[value_key] = value;
             parameters.push(parameter);
         }
+    }
+    if !params.has("displayLanguage") {
+        if let Some(language) = context.request.accept_language.clone().or_else(|| value_set.language.clone()) {
+            parameters.push(json!({"name": "displayLanguage", "valueCode": language}));
+        }
+    }
+    for text in params.strs("designation") {
+        parameters.push(json!({"name": "designation", "valueString": text}));
     }
     for name in ["system-version", "check-system-version", "force-system-version"] {
         for text in params.strs(name) {
