@@ -48,6 +48,15 @@ impl<'a> Context<'a> {
                 _ => {}
             }
         }
+        if let Some(language) = params.str("displayLanguage") {
+            let valid = language.split(',').all(|part| {
+                let tag = part.split(';').next().unwrap_or_default().trim();
+                tag == "*" || (!tag.is_empty() && tag.split('-').all(|piece| !piece.is_empty() && piece.len() <= 8 && piece.chars().all(|c| c.is_ascii_alphanumeric())))
+            });
+            if !valid {
+                return Err(StoreError::invalid(format!("Invalid displayLanguage: '{language}'")));
+            }
+        }
         Ok(Context {
             base,
             overlay,
@@ -156,6 +165,11 @@ impl<'a> Context<'a> {
     /// The languages the caller prefers: `displayLanguage`, else `Accept-Language`, best first.
     pub fn display_languages(&self) -> Vec<String> {
         self.display_languages_for(None)
+    }
+
+    /// The language preference as the caller wrote it, for messages.
+    pub fn raw_display_language(&self, value_set_language: Option<&str>) -> Option<String> {
+        self.params.str("displayLanguage").or_else(|| self.request.accept_language.clone()).or_else(|| value_set_language.map(str::to_owned))
     }
 
     /// As [`Context::display_languages`], falling back to the value set's own language.

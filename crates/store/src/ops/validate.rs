@@ -95,9 +95,11 @@ fn normalize_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Checks a given display against the concept's display and designations.
+/// Checks a given display against the concept's display and designations, in the languages the
+/// caller asked for (`displayLanguage`, `Accept-Language`, or the value set's language).
 fn check_display(
     context: &Context<'_>,
+    value_set: Option<&ValueSet>,
     code_system: &CodeSystemIndex,
     concept_idx: u32,
     given: &str,
@@ -105,34 +107,67 @@ fn check_display(
     coding_idx: usize,
 ) -> Option<Issue> {
     let concept = code_system.concept(concept_idx);
-    let languages = context.display_languages();
-    let candidates: Vec<&str> = concept
-        .display
-        .iter()
-        .map(String::as_str)
-        .chain(concept.designations.iter().map(|designation| designation.value.as_str()))
-        .collect();
-    if candidates.iter().any(|candidate| *candidate == given) {
-        return None;
+    let raw_languages = context.raw_display_language(value_set.and_then(|value_set| value_set.language.as_deref()));
+    let languages = context.display_languages_for(value_set.and_then(|value_set| value_set.language.as_deref()));
+    let default_language = code_system.code_system.language.clone();
+    // Every valid display with its language; the code system's display speaks the code system's language.
+    let mut candidates: Vec<(&str, Option<String>)> = Vec::new();
+    if let Some(display) = &concept.display {
+        candidates.push((display.as_str(), default_language.clone()));
+    }
+    for designation in &concept.designations {
+        if !candidates.iter().any(|(value, language)| *value == designation.value && *language == designation.language) {
+            candidates.push((designation.value.as_str(), designation.language.clone().or_else(|| default_language.clone())));
+        }
     }
     if candidates.is_empty() {
         return None;
     }
-    let case_insensitive = candidates.iter().any(|candidate| candidate.to_lowercase() == given.to_lowercase());
-    if case_insensitive {
+    let wanted: Vec<&String> = languages.iter().filter(|language| language.as_str() != "*").collect();
+    let in_language: Vec<&(&str, Option<String>)> = if wanted.is_empty() {
+        candidates.iter().collect()
+    } else {
+        candidates
+            .iter()
+            .filter(|(_, language)| language.is_none() || wanted.iter().any(|wanted| super::expand::language_fits(language.as_deref(), wanted)))
+            .collect()
+    };
+    let matches = |value: &str| value == given || value.to_lowercase() == given.to_lowercase();
+    if in_language.iter().any(|(value, _)| matches(value)) {
         return None;
     }
-    let whitespace_only = candidates.iter().any(|candidate| normalize_whitespace(candidate) == normalize_whitespace(given));
-    let valid = concept.display.clone().unwrap_or_default();
-    let language = code_system.code_system.language.clone().unwrap_or_else(|| "en".to_owned());
-    let languages_text = if languages.is_empty() { "--".to_owned() } else { languages.join(", ") };
-    let text = format!(
-        "{} '{given}' for {}#{}. Valid display is '{valid}' ({language}) (for the language(s) '{languages_text}')",
-        if whitespace_only { "Wrong whitespace in Display Name" } else { "Wrong Display Name" },
-        code_system.url(),
-        concept.code
-    );
+    let languages_text = raw_languages.clone().unwrap_or_else(|| "--".to_owned());
+    let coding_text = format!("{}#{}", code_system.url(), concept.code);
     let severity = if lenient_display(context) { IssueSeverity::Warning } else { IssueSeverity::Error };
+    if in_language.is_empty() {
+        let default_display = concept.display.clone().unwrap_or_default();
+        if candidates.iter().any(|(value, _)| matches(value)) {
+            let text = format!(
+                "There are no valid display names found for the code {coding_text} for language(s) '{languages_text}'. The display is '{default_display}' which is a valid display for the default language"
+            );
+            return Some(Issue::information("invalid", text).tx("invalid-display").at(path(shape, coding_idx, "display")));
+        }
+        let text = format!(
+            "Wrong Display Name '{given}' for {coding_text}. There are no valid display names found for language(s) '{languages_text}'. Default display is '{default_display}'"
+        );
+        return Some(Issue::new(severity, "invalid", text).tx("invalid-display").at(path(shape, coding_idx, "display")));
+    }
+    let whitespace_only = in_language.iter().any(|(value, _)| normalize_whitespace(value) == normalize_whitespace(given));
+    let quoted: Vec<String> = in_language
+        .iter()
+        .map(|(value, language)| match language {
+            Some(language) => format!("'{value}' ({language})"),
+            None => format!("'{value}'"),
+        })
+        .collect();
+    let valid = match quoted.as_slice() {
+        [single] => format!("Valid display is {single}"),
+        several => format!("Valid display is one of {} choices: {}", several.len(), list_versions(several)),
+    };
+    let text = format!(
+        "{} '{given}' for {coding_text}. {valid} (for the language(s) '{languages_text}')",
+        if whitespace_only { "Wrong whitespace in Display Name" } else { "Wrong Display Name" }
+    );
     Some(Issue::new(severity, "invalid", text).tx("invalid-display").at(path(shape, coding_idx, "display")))
 }
 
@@ -519,7 +554,7 @@ fn check_coding(
         value_set_designations: Vec::new(),
         value_set_extra: None,
     };
-    finding.display = display_for(&member, &context.display_languages());
+    finding.display = display_for(&member, &context.display_languages_for(value_set.and_then(|value_set| value_set.language.as_deref())));
     finding.in_value_set = match value_set {
         Some(_) if membership_unknown => {
             return Ok(finding);
@@ -553,7 +588,7 @@ fn check_coding(
         }
     }
     if let Some(given) = &coding.display {
-        if let Some(issue) = check_display(context, &code_system, concept_idx, given, shape, coding_idx) {
+        if let Some(issue) = check_display(context, value_set, &code_system, concept_idx, given, shape, coding_idx) {
             finding.issues.push(issue);
         }
     }
