@@ -445,6 +445,28 @@ pub fn requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreError
     })
 }
 
+/// A default parameter a value set carries in `compose` (the `valueset-expansion-parameter` extension).
+pub fn value_set_parameter(value_set: &ValueSet, name: &str) -> Option<String> {
+    let compose = value_set.resource.get("compose")?;
+    model::fhir::array_of(compose, "extension")
+        .iter()
+        .filter(|extension| model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter"))
+        .find(|extension| {
+            model::fhir::array_of(extension, "extension").iter().any(|part| model::fhir::str_of(part, "url") == Some("name") && model::fhir::str_of(part, "valueCode") == Some(name))
+        })
+        .and_then(|extension| {
+            model::fhir::array_of(extension, "extension")
+                .iter()
+                .find(|part| model::fhir::str_of(part, "url") == Some("value"))
+                .and_then(model::fhir::params::primitive_text)
+        })
+}
+
+/// The language a value set asks displays in: its `displayLanguage` expansion parameter, else its own language.
+pub fn value_set_language(value_set: &ValueSet) -> Option<String> {
+    value_set_parameter(value_set, "displayLanguage").or_else(|| value_set.language.clone())
+}
+
 /// The display to show for a member in the caller's language.
 pub fn display_for(member: &Member, languages: &[String]) -> Option<String> {
     choose_display(member, languages).text
@@ -645,7 +667,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         include_definition: params.bool("includeDefinition").unwrap_or(false),
         exclude_nested: params.bool("excludeNested").unwrap_or(false),
         properties: params.strs("property"),
-        languages: context.display_languages_for(value_set.language.as_deref()),
+        languages: context.display_languages_for(value_set_language(&value_set).as_deref()),
         designation_filters: params.strs("designation"),
     };
     let mut expansion = compute(context, &value_set, &mut Vec::new())?;
@@ -712,7 +734,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         }
     }
     if !params.has("displayLanguage") {
-        if let Some(language) = context.request.accept_language.clone().or_else(|| value_set.language.clone()) {
+        if let Some(language) = context.request.accept_language.clone().or_else(|| value_set_language(&value_set)) {
             parameters.push(json!({"name": "displayLanguage", "valueCode": language}));
         }
     }

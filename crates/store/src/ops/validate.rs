@@ -107,8 +107,8 @@ fn check_display(
     coding_idx: usize,
 ) -> Option<Issue> {
     let concept = code_system.concept(concept_idx);
-    let raw_languages = context.raw_display_language(value_set.and_then(|value_set| value_set.language.as_deref()));
-    let languages = context.display_languages_for(value_set.and_then(|value_set| value_set.language.as_deref()));
+    let raw_languages = context.raw_display_language(value_set.and_then(super::expand::value_set_language).as_deref());
+    let languages = context.display_languages_for(value_set.and_then(super::expand::value_set_language).as_deref());
     let default_language = code_system.code_system.language.clone();
     // Every valid display with its language; the code system's display speaks the code system's language.
     let mut candidates: Vec<(&str, Option<String>)> = Vec::new();
@@ -554,7 +554,7 @@ fn check_coding(
         value_set_designations: Vec::new(),
         value_set_extra: None,
     };
-    finding.display = display_for(&member, &context.display_languages_for(value_set.and_then(|value_set| value_set.language.as_deref())));
+    finding.display = display_for(&member, &context.display_languages_for(value_set.and_then(super::expand::value_set_language).as_deref()));
     finding.in_value_set = match value_set {
         Some(_) if membership_unknown => {
             return Ok(finding);
