@@ -407,7 +407,6 @@ struct ExpandOptions {
     offset: usize,
     count: Option<usize>,
     include_designations: bool,
-    include_definition: bool,
     exclude_nested: bool,
     properties: Vec<String>,
     languages: Vec<String>,
@@ -570,12 +569,6 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
         }
     }
     let mut extensions = Vec::new();
-    if options.include_definition {
-        if let Some(definition) = concept.and_then(|concept| concept.definition.as_ref()) {
-            extensions
-                .push(json!({"url": "http://hl7.org/fhir/StructureDefinition/valueset-concept-definition", "valueString": definition}));
-        }
-    }
     if let Some(concept) = concept {
         for property_code in &options.properties {
             for property in concept.properties.iter().filter(|property| &property.code == property_code) {
@@ -664,7 +657,6 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         offset: params.int("offset").unwrap_or(0).max(0) as usize,
         count: params.int("count").map(|count| count.max(0) as usize),
         include_designations: params.bool("includeDesignations").unwrap_or(false),
-        include_definition: params.bool("includeDefinition").unwrap_or(false),
         exclude_nested: params.bool("excludeNested").unwrap_or(false),
         properties: params.strs("property"),
         languages: context.display_languages_for(value_set_language(&value_set).as_deref()),
@@ -769,6 +761,24 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     }
     if !parameters.is_empty() {
         expansion_json["parameter"] = Json::Array(parameters);
+    }
+    // The properties the expansion carries, declared the R5 way through the R4 cross-version extension.
+    let mut declared = Vec::new();
+    for property_code in &options.properties {
+        let definition = expansion
+            .members
+            .iter()
+            .filter_map(|member| member.code_system.as_ref())
+            .find_map(|code_system| code_system.code_system.properties.iter().find(|definition| &definition.code == property_code));
+        if let Some(uri) = definition.and_then(|definition| definition.uri.clone()) {
+            declared.push(json!({
+                "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property",
+                "extension": [{"url": "code", "valueCode": property_code}, {"url": "uri", "valueUri": uri}]
+            }));
+        }
+    }
+    if !declared.is_empty() {
+        expansion_json["extension"] = Json::Array(declared);
     }
     if !contains.is_empty() {
         expansion_json["contains"] = Json::Array(contains);
