@@ -5,11 +5,17 @@ use crate::index::{CodeSystemIndex, Registry, ValueSetEntry};
 use crate::StoreError;
 use model::fhir::{str_of, Parameters};
 use model::terminology::{CodeSystem, ValueSet};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub struct Context<'a> {
     base: &'a Registry,
     overlay: Registry,
+    /// Supplements in force for this call (`useSupplement`, or named by the value set).
+    supplements: RefCell<Vec<Arc<CodeSystemIndex>>>,
+    /// Code systems with the supplements in force merged in, built on first use.
+    supplemented: RefCell<HashMap<String, Arc<CodeSystemIndex>>>,
     pub request: &'a OpRequest,
     pub params: &'a Parameters,
     /// `system-version`: the version to use when none is given.
@@ -57,15 +63,84 @@ impl<'a> Context<'a> {
                 return Err(StoreError::invalid(format!("Invalid displayLanguage: '{language}'")));
             }
         }
-        Ok(Context {
+        let context = Context {
             base,
             overlay,
+            supplements: RefCell::new(Vec::new()),
+            supplemented: RefCell::new(HashMap::new()),
             request,
             params,
             default_versions: canonical_pairs(params, "system-version"),
             check_versions: canonical_pairs(params, "check-system-version"),
             force_versions: canonical_pairs(params, "force-system-version"),
-        })
+        };
+        for canonical in params.strs("useSupplement") {
+            context.use_supplement(&canonical)?;
+        }
+        Ok(context)
+    }
+
+    /// Puts a supplement in force for this call; an unknown one is an error.
+    pub fn use_supplement(&self, canonical: &str) -> Result<(), StoreError> {
+        let (url, version) = model::uris::split_canonical(canonical);
+        let supplement = self.code_system_unsupplemented(url, version).filter(|index| index.code_system.content == "supplement").ok_or_else(|| {
+            StoreError::with_issue(
+                crate::StoreErrorKind::NotFound,
+                model::fhir::Issue::error("not-found", format!("Required supplement not found: '{canonical}'")).tx("not-found"),
+            )
+        })?;
+        let mut supplements = self.supplements.borrow_mut();
+        if !supplements.iter().any(|existing| Arc::ptr_eq(existing, &supplement)) {
+            supplements.push(supplement);
+            self.supplemented.borrow_mut().clear();
+        }
+        Ok(())
+    }
+
+    /// `url|version` of the supplements in force for a code system.
+    pub fn supplements_used(&self, base_url: &str) -> Vec<String> {
+        self.supplements
+            .borrow()
+            .iter()
+            .filter(|supplement| supplement.code_system.supplements.as_deref().map(|base| model::uris::split_canonical(base).0) == Some(base_url))
+            .map(|supplement| supplement.canonical())
+            .collect()
+    }
+
+    /// A code system with the supplements in force merged in (designations and properties).
+    fn with_supplements(&self, index: Arc<CodeSystemIndex>) -> Arc<CodeSystemIndex> {
+        let applicable: Vec<Arc<CodeSystemIndex>> = self
+            .supplements
+            .borrow()
+            .iter()
+            .filter(|supplement| supplement.code_system.supplements.as_deref().map(|base| model::uris::split_canonical(base).0) == Some(index.url()))
+            .cloned()
+            .collect();
+        if applicable.is_empty() {
+            return index;
+        }
+        let key = index.canonical();
+        if let Some(merged) = self.supplemented.borrow().get(&key) {
+            return merged.clone();
+        }
+        let mut code_system = index.code_system.clone();
+        for supplement in &applicable {
+            for definition in &supplement.code_system.properties {
+                if !code_system.properties.iter().any(|existing| existing.code == definition.code) {
+                    code_system.properties.push(definition.clone());
+                }
+            }
+            for concept in &supplement.code_system.concepts {
+                if let Some(target) = index.find(&concept.code) {
+                    let merged = &mut code_system.concepts[target as usize];
+                    merged.designations.extend(concept.designations.iter().cloned());
+                    merged.properties.extend(concept.properties.iter().cloned());
+                }
+            }
+        }
+        let merged = Arc::new(CodeSystemIndex::new(code_system, index.id.clone()));
+        self.supplemented.borrow_mut().insert(key, merged.clone());
+        merged
     }
 
     fn rule<'r>(rules: &'r [(String, String)], url: &str) -> Option<&'r str> {
@@ -97,6 +172,10 @@ impl<'a> Context<'a> {
 
     /// A code system exactly as named (no version rules applied).
     pub fn code_system_exact(&self, url: &str, version: Option<&str>) -> Option<Arc<CodeSystemIndex>> {
+        self.code_system_unsupplemented(url, version).map(|index| self.with_supplements(index))
+    }
+
+    fn code_system_unsupplemented(&self, url: &str, version: Option<&str>) -> Option<Arc<CodeSystemIndex>> {
         let from_overlay = self.overlay.code_system(url, version);
         let from_base = self.base.code_system(url, version);
         match (from_overlay, from_base) {
@@ -112,7 +191,7 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// A code system with the version rules applied.
+    /// A code system with the version rules applied and the supplements in force merged in.
     pub fn code_system(&self, url: &str, version: Option<&str>) -> Option<Arc<CodeSystemIndex>> {
         self.code_system_exact(url, self.effective_version(url, version))
     }

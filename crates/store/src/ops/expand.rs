@@ -415,6 +415,18 @@ struct ExpandOptions {
 
 /// Finds the value set a call is about: by id, `url`/`valueSetVersion`, or inline `valueSet`.
 pub fn requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreError> {
+    let value_set = find_requested_value_set(context)?;
+    for extension in model::fhir::array_of(&value_set.resource, "extension") {
+        if model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/valueset-supplement") {
+            if let Some(canonical) = model::fhir::str_of(extension, "valueCanonical") {
+                context.use_supplement(canonical)?;
+            }
+        }
+    }
+    Ok(value_set)
+}
+
+fn find_requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreError> {
     if let Some(id) = &context.request.instance_id {
         return context.value_set_by_id(id).map(|entry| entry.value_set.clone()).ok_or_else(|| {
             StoreError::with_issue(
@@ -740,6 +752,17 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     }
     for used in &expansion.used_code_systems {
         parameters.push(json!({"name": "used-codesystem", "valueUri": used}));
+    }
+    let mut supplements_used: Vec<String> = Vec::new();
+    for used in &expansion.used_code_systems {
+        for supplement in context.supplements_used(model::uris::split_canonical(used).0) {
+            if !supplements_used.contains(&supplement) {
+                supplements_used.push(supplement);
+            }
+        }
+    }
+    for supplement in supplements_used {
+        parameters.push(json!({"name": "used-supplement", "valueUri": supplement}));
     }
     for used in &expansion.used_value_sets {
         parameters.push(json!({"name": "used-valueset", "valueUri": used}));
