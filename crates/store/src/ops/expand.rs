@@ -525,6 +525,42 @@ pub fn choose_display(member: &Member, languages: &[String]) -> DisplayChoice {
     own
 }
 
+/// The values of one property of a concept, including the properties every concept has
+/// (`definition`, `display`, `inactive`, `parent`, `child`) when the code system does not define them.
+pub fn property_values(code_system: &CodeSystemIndex, concept_idx: u32, property_code: &str) -> Vec<(&'static str, Json)> {
+    let concept = code_system.concept(concept_idx);
+    let own: Vec<(&'static str, Json)> = concept
+        .properties
+        .iter()
+        .filter(|property| property.code == property_code)
+        .map(|property| (value_key_name(&property.value_key), property.value.clone()))
+        .collect();
+    if !own.is_empty() {
+        return own;
+    }
+    match property_code {
+        "definition" => concept.definition.iter().map(|definition| ("valueString", json!(definition))).collect(),
+        "display" => concept.display.iter().map(|display| ("valueString", json!(display))).collect(),
+        "inactive" => vec![("valueBoolean", json!(code_system.flags[concept_idx as usize].inactive))],
+        "parent" => code_system.parents[concept_idx as usize].iter().map(|idx| ("valueCode", json!(code_system.concept(*idx).code))).collect(),
+        "child" => code_system.children[concept_idx as usize].iter().map(|idx| ("valueCode", json!(code_system.concept(*idx).code))).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn value_key_name(value_key: &str) -> &'static str {
+    match value_key {
+        "valueCode" => "valueCode",
+        "valueCoding" => "valueCoding",
+        "valueString" => "valueString",
+        "valueInteger" => "valueInteger",
+        "valueBoolean" => "valueBoolean",
+        "valueDateTime" => "valueDateTime",
+        "valueDecimal" => "valueDecimal",
+        _ => "valueString",
+    }
+}
+
 /// Whether a designation answers a `designation` parameter: `urn:ietf:bcp:47|lang` or `system|code` of its use.
 fn designation_matches(designation: &Designation, filter: &str) -> bool {
     match filter.split_once('|') {
@@ -581,14 +617,14 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
         }
     }
     let mut extensions = Vec::new();
-    if let Some(concept) = concept {
+    if let (Some(code_system), Some(concept_idx)) = (&member.code_system, member.concept_idx) {
         for property_code in &options.properties {
-            for property in concept.properties.iter().filter(|property| &property.code == property_code) {
+            for (value_key, value) in property_values(code_system, concept_idx, property_code) {
                 let mut value_extension = json!({"url": "value"});
-                value_extension[property.value_key.as_str()] = property.value.clone();
+                value_extension[value_key] = value;
                 extensions.push(json!({
                     "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property",
-                    "extension": [{"url": "code", "valueCode": property.code}, value_extension]
+                    "extension": [{"url": "code", "valueCode": property_code}, value_extension]
                 }));
             }
         }
@@ -793,7 +829,9 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             .iter()
             .filter_map(|member| member.code_system.as_ref())
             .find_map(|code_system| code_system.code_system.properties.iter().find(|definition| &definition.code == property_code));
-        if let Some(uri) = definition.and_then(|definition| definition.uri.clone()) {
+        let standard = matches!(property_code.as_str(), "definition" | "display" | "inactive" | "parent" | "child" | "status" | "notSelectable")
+            .then(|| format!("http://hl7.org/fhir/concept-properties#{property_code}"));
+        if let Some(uri) = definition.and_then(|definition| definition.uri.clone()).or(standard) {
             declared.push(json!({
                 "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property",
                 "extension": [{"url": "code", "valueCode": property_code}, {"url": "uri", "valueUri": uri}]
