@@ -1,0 +1,8 @@
+//! RxNorm (placeholder).
+use crate::{LoadError, LoadOptions, Loaded, Source};
+pub fn is_rxnconso(_name: &str) -> bool {
+    false
+}
+pub fn load(_source: &dyn Source, _options: &LoadOptions) -> Result<Loaded, LoadError> {
+    Err(LoadError::new("", "not yet"))
+}
