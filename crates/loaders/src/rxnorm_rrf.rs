@@ -280,7 +280,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                 return;
             }
             let concept_idx = match by_rxcui.get(retired) {
-                Some(&concept_idx) if !states.get(concept_idx).is_some_and(|state| state.display_rank == u8::MAX) => {
+                Some(&concept_idx) if states.get(concept_idx).is_none_or(|state| state.display_rank != u8::MAX) => {
                     // Still listed in RXNCONSO: RXNCUI only records its history.
                     return;
                 }

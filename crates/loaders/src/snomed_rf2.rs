@@ -697,7 +697,7 @@ mod tests {
             writer.write_all(&folder.read_bytes(&name).unwrap()).unwrap();
         }
         writer.finish().unwrap();
-        let source = crate::open_paths(&[zip_path.clone()]).unwrap();
+        let source = crate::open_paths(std::slice::from_ref(&zip_path)).unwrap();
         assert_eq!(crate::detect(source.as_ref()).unwrap(), crate::Format::Snomed);
         let from_zip = load(source.as_ref(), &LoadOptions::default()).unwrap();
         let from_folder = load(&folder, &LoadOptions::default()).unwrap();
