@@ -21,6 +21,9 @@ pub mod csv_codes;
 pub mod fhir;
 pub mod hcpcs;
 pub mod icd10cm;
+pub mod loinc;
+pub mod rxnorm_rrf;
+pub mod snomed_rf2;
 mod source;
 
 pub use source::{DirSource, MemorySource, Source, ZipSource};
@@ -37,10 +40,13 @@ pub enum Format {
     Icd10cm,
     Hcpcs,
     Csv,
+    Snomed,
+    Loinc,
+    Rxnorm,
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm", "hcpcs", "csv"];
+    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm", "hcpcs", "csv", "snomed", "loinc", "rxnorm"];
 
     pub fn parse(name: &str) -> Option<Format> {
         match name {
@@ -48,6 +54,9 @@ impl Format {
             "icd10cm" => Some(Format::Icd10cm),
             "hcpcs" => Some(Format::Hcpcs),
             "csv" => Some(Format::Csv),
+            "snomed" => Some(Format::Snomed),
+            "loinc" => Some(Format::Loinc),
+            "rxnorm" => Some(Format::Rxnorm),
             _ => None,
         }
     }
@@ -144,6 +153,16 @@ pub fn detect(source: &dyn Source) -> Result<Format, LoadError> {
     if names.iter().any(|name| hcpcs::is_contractor_file(name) || hcpcs::is_hcpcs_zip(name)) {
         return Ok(Format::Hcpcs);
     }
+    // The clinical releases come before the billing CSV, which opens every `.csv` to look.
+    if names.iter().any(|name| snomed_rf2::is_concept_snapshot_file(name)) {
+        return Ok(Format::Snomed);
+    }
+    if names.iter().any(|name| loinc::is_loinc_table(name)) {
+        return Ok(Format::Loinc);
+    }
+    if names.iter().any(|name| rxnorm_rrf::is_rxnconso(name)) {
+        return Ok(Format::Rxnorm);
+    }
     if names.iter().any(|name| csv_codes::is_billing_csv(source, name)) {
         return Ok(Format::Csv);
     }
@@ -160,6 +179,9 @@ pub fn load(format: Format, source: &dyn Source, options: &LoadOptions) -> Resul
         Format::Icd10cm => icd10cm::load(source, options),
         Format::Hcpcs => hcpcs::load(source, options),
         Format::Csv => csv_codes::load(source, options),
+        Format::Snomed => snomed_rf2::load(source, options),
+        Format::Loinc => loinc::load(source, options),
+        Format::Rxnorm => rxnorm_rrf::load(source, options),
     }
 }
 

@@ -1,0 +1,744 @@
+//! SNOMED CT from an RF2 Snapshot release (SNOMED International, "SNOMED CT Release File
+//! Specifications", RF2 as of the 2025 releases), the International Edition or a national edition
+//! that bundles it, as a folder or a zip.
+//!
+//! # The files read
+//! Tab-separated, UTF-8, a header row naming the columns, CRLF or LF. Files are found by name
+//! anywhere in the release (normally under `Snapshot/Terminology/` and `Snapshot/Refset/`), and
+//! columns by their header names:
+//! - `sct2_Concept_Snapshot_*.txt`: `id effectiveTime active moduleId definitionStatusId`;
+//! - `der2_cRefset_LanguageSnapshot-*.txt`: `id effectiveTime active moduleId refsetId
+//!   referencedComponentId acceptabilityId` (900000000000548007 preferred, 900000000000549004
+//!   acceptable);
+//! - `sct2_Description_Snapshot-*.txt`: `id effectiveTime active moduleId conceptId languageCode
+//!   typeId term caseSignificanceId` (900000000000003001 FSN, 900000000000013009 synonym);
+//! - `sct2_TextDefinition_Snapshot-*.txt` (same columns), when present;
+//! - `sct2_Relationship_Snapshot_*.txt`: `id effectiveTime active moduleId sourceId
+//!   destinationId relationshipGroup typeId characteristicTypeId modifierId` (116680003 is-a);
+//! - `der2_Refset_SimpleSnapshot_*.txt`: `id effectiveTime active moduleId refsetId
+//!   referencedComponentId`, when present.
+//!
+//! Not read: Full and Delta files, stated relationships (`sct2_StatedRelationship_*`), concrete
+//! values, OWL axioms, association and map refsets.
+//!
+//! # What it gives
+//! One CodeSystem `http://snomed.info/sct` with `hierarchyMeaning` is-a and no nesting: every
+//! active is-a relationship is a `parent` property (so a concept lists all its parents), every
+//! other active relationship a property whose code is the relationship's `typeId` and whose
+//! `valueCode` is its `destinationId` (the relationship group is not kept). An inactive concept
+//! has the property `inactive` true; every concept has `sufficientlyDefined` (definition status
+//! 900000000000073002), `moduleId` and `effectiveTime`. Every active member of a simple refset
+//! gives its concept the property `refset` with the refset id as `valueCode`.
+//!
+//! Every active FSN and synonym is a designation with its `languageCode` and the use
+//! `http://snomed.info/sct#<typeId>`; inactive descriptions are left out. The display is the
+//! synonym preferred in the US English language refset (900000000000509007), else in the GB
+//! English one (900000000000508004), else in any other language refset, else the FSN, else any
+//! synonym. The first active text definition (English first) is the concept's `definition`.
+//!
+//! The version is the edition URI `http://snomed.info/sct/{module}/version/{YYYYMMDD}`: the date
+//! is the one in the concept file's name, the module the one owning most concepts; in a national
+//! edition (a concept file named with a namespace other than `INT`) the International modules
+//! 900000000000207008 and 900000000000012004 are passed over. [`LoadOptions::version`] overrides
+//! it. When several snapshots give the same component (say an extension loaded beside the
+//! International Edition) the row with the latest `effectiveTime` wins.
+//!
+//! # Memory
+//! Files are read line by line. Apart from the concepts being built, only the acceptability of
+//! language refset members (two numbers per member) is held between files, which is why the
+//! language refsets are read before the descriptions.
+//!
+//! A row with the wrong number of fields, an id that is not an SCTID or a reference to a concept
+//! the release lacks is skipped with a diagnostic; a release without a concept file, or a file
+//! whose header lacks a column, is a [`LoadError`].
+//!
+//! Tests are at the end of this file; fixtures in `test_data/snomed_rf2/`.
+
+use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
+use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
+use model::Json;
+use serde_json::json;
+use std::collections::{BTreeSet, HashMap};
+use std::io::BufRead;
+
+pub const SNOMED_URL: &str = "http://snomed.info/sct";
+pub const SNOMED_OID: &str = "2.16.840.1.113883.6.96";
+pub const INTERNATIONAL_CORE_MODULE: &str = "900000000000207008";
+const MODEL_MODULE: &str = "900000000000012004";
+const IS_A: &str = "116680003";
+const FSN: &str = "900000000000003001";
+const SYNONYM: &str = "900000000000013009";
+const PREFERRED: &str = "900000000000548007";
+const US_ENGLISH_REFSET: u64 = 900000000000509007;
+const GB_ENGLISH_REFSET: u64 = 900000000000508004;
+const SUFFICIENTLY_DEFINED: &str = "900000000000073002";
+
+const CONCEPT_COLUMNS: &[&str] = &["id", "effectiveTime", "active", "moduleId", "definitionStatusId"];
+const DESCRIPTION_COLUMNS: &[&str] =
+    &["id", "effectiveTime", "active", "moduleId", "conceptId", "languageCode", "typeId", "term", "caseSignificanceId"];
+const RELATIONSHIP_COLUMNS: &[&str] = &[
+    "id",
+    "effectiveTime",
+    "active",
+    "moduleId",
+    "sourceId",
+    "destinationId",
+    "relationshipGroup",
+    "typeId",
+    "characteristicTypeId",
+    "modifierId",
+];
+const LANGUAGE_COLUMNS: &[&str] = &["id", "effectiveTime", "active", "moduleId", "refsetId", "referencedComponentId", "acceptabilityId"];
+const SIMPLE_REFSET_COLUMNS: &[&str] = &["id", "effectiveTime", "active", "moduleId", "refsetId", "referencedComponentId"];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum FileKind {
+    Concept,
+    Description,
+    TextDefinition,
+    Relationship,
+    Language,
+    SimpleRefset,
+}
+
+fn base_name(name: &str) -> &str {
+    name.rsplit(['/', '!']).next().unwrap_or(name)
+}
+
+fn file_kind(name: &str) -> Option<FileKind> {
+    let base_name = base_name(name);
+    if !base_name.ends_with(".txt") {
+        return None;
+    }
+    [
+        ("sct2_Concept_Snapshot_", FileKind::Concept),
+        ("sct2_Description_Snapshot-", FileKind::Description),
+        ("sct2_TextDefinition_Snapshot-", FileKind::TextDefinition),
+        ("sct2_Relationship_Snapshot_", FileKind::Relationship),
+        ("der2_cRefset_LanguageSnapshot-", FileKind::Language),
+        ("der2_Refset_SimpleSnapshot_", FileKind::SimpleRefset),
+    ]
+    .into_iter()
+    .find(|(prefix, _)| base_name.starts_with(prefix))
+    .map(|(_, kind)| kind)
+}
+
+/// True for the name of an RF2 Snapshot concept file, `sct2_Concept_Snapshot_*.txt`.
+pub fn is_concept_snapshot_file(name: &str) -> bool {
+    file_kind(name) == Some(FileKind::Concept)
+}
+
+/// Streams a delimited text file line by line, giving each line (without its line end) and its
+/// 1-based number. Lines that are not UTF-8 are reported and passed over.
+pub(crate) fn for_each_line(
+    source: &dyn Source,
+    name: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+    mut each_line: impl FnMut(u64, &str, &mut Vec<Diagnostic>) -> Result<(), LoadError>,
+) -> Result<(), LoadError> {
+    let mut reader = std::io::BufReader::new(source.open(name)?);
+    let mut buffer = Vec::new();
+    let mut line_number = 0u64;
+    loop {
+        buffer.clear();
+        let n_bytes = reader
+            .read_until(b'\n', &mut buffer)
+            .map_err(|error| LoadError::new(name, format!("cannot read: {error}")).at_line(line_number + 1))?;
+        if n_bytes == 0 {
+            return Ok(());
+        }
+        line_number += 1;
+        while buffer.last().is_some_and(|byte| matches!(byte, b'\n' | b'\r')) {
+            buffer.pop();
+        }
+        let bytes = if line_number == 1 { buffer.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&buffer) } else { &buffer };
+        match std::str::from_utf8(bytes) {
+            Ok(line) => each_line(line_number, line, diagnostics)?,
+            Err(_) => diagnostics.push(Diagnostic {
+                path: name.to_owned(),
+                line: Some(line_number),
+                value: String::from_utf8_lossy(bytes).into_owned(),
+                message: "line is not UTF-8; skipped".into(),
+            }),
+        }
+    }
+}
+
+/// Streams an RF2 file: checks that its header row names the columns wanted and gives each data
+/// row's fields in the order of `columns`.
+fn for_each_row(
+    source: &dyn Source,
+    name: &str,
+    columns: &[&str],
+    diagnostics: &mut Vec<Diagnostic>,
+    mut each_row: impl FnMut(u64, &[&str], &mut Vec<Diagnostic>),
+) -> Result<(), LoadError> {
+    let mut positions: Vec<usize> = Vec::new();
+    let mut n_header_fields = 0;
+    for_each_line(source, name, diagnostics, |line_number, line, diagnostics| {
+        if line_number == 1 {
+            let header: Vec<&str> = line.split('\t').map(str::trim).collect();
+            n_header_fields = header.len();
+            for column in columns {
+                let position = header
+                    .iter()
+                    .position(|found| found == column)
+                    .ok_or_else(|| LoadError::new(name, format!("the header row lacks the column {column}")).at_line(1).with_value(line))?;
+                positions.push(position);
+            }
+            return Ok(());
+        }
+        if line.is_empty() {
+            return Ok(());
+        }
+        let all_fields: Vec<&str> = line.split('\t').collect();
+        if all_fields.len() != n_header_fields {
+            diagnostics.push(Diagnostic {
+                path: name.to_owned(),
+                line: Some(line_number),
+                value: line.to_owned(),
+                message: format!("row has {} fields where the header has {n_header_fields}; skipped", all_fields.len()),
+            });
+            return Ok(());
+        }
+        let fields: Vec<&str> = positions.iter().map(|position| all_fields[*position]).collect();
+        each_row(line_number, &fields, diagnostics);
+        Ok(())
+    })?;
+    if positions.is_empty() {
+        return Err(LoadError::new(name, "empty file: no header row"));
+    }
+    Ok(())
+}
+
+/// An SCTID: 6 to 18 digits, no leading zero.
+fn sctid(text: &str) -> Option<u64> {
+    let is_sctid = (6..=18).contains(&text.len()) && !text.starts_with('0') && text.bytes().all(|byte| byte.is_ascii_digit());
+    is_sctid.then(|| text.parse().ok()).flatten()
+}
+
+/// Where one concept stands while the files are read.
+struct ConceptState {
+    effective_time: String,
+    module: String,
+    /// The rank of the description giving the display so far (lower is better).
+    display_rank: u8,
+    definition_rank: u8,
+}
+
+struct Builder {
+    concepts: Vec<Concept>,
+    states: Vec<ConceptState>,
+    by_id: HashMap<u64, usize>,
+}
+
+fn property(code: &str, value_key: &str, value: Json) -> ConceptProperty {
+    ConceptProperty { code: code.to_owned(), value_key: value_key.to_owned(), value, extra: None }
+}
+
+fn report(diagnostics: &mut Vec<Diagnostic>, name: &str, line: u64, value: &str, message: impl Into<String>) {
+    diagnostics.push(Diagnostic { path: name.to_owned(), line: Some(line), value: value.to_owned(), message: message.into() });
+}
+
+/// Loads one RF2 Snapshot release.
+pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let mut names: Vec<(String, FileKind)> =
+        source.names().into_iter().filter_map(|name| file_kind(&name).map(|kind| (name, kind))).collect();
+    names.sort();
+    let files_of = |kind: FileKind| names.iter().filter(move |(_, found)| *found == kind).map(|(name, _)| name.as_str());
+    let concept_files: Vec<&str> = files_of(FileKind::Concept).collect();
+    if concept_files.is_empty() {
+        return Err(LoadError::new(
+            source.names().first().cloned().unwrap_or_default(),
+            "no RF2 Snapshot concept file (sct2_Concept_Snapshot_*.txt) in this release",
+        ));
+    }
+    if files_of(FileKind::Description).next().is_none() {
+        return Err(LoadError::new(concept_files[0], "no RF2 Snapshot description file (sct2_Description_Snapshot-*.txt) beside it"));
+    }
+    let mut loaded = Loaded::default();
+    let diagnostics = &mut loaded.diagnostics;
+    let mut builder = Builder { concepts: Vec::new(), states: Vec::new(), by_id: HashMap::new() };
+
+    for name in &concept_files {
+        for_each_row(source, name, CONCEPT_COLUMNS, diagnostics, |line, fields, diagnostics| {
+            let [id, effective_time, active, module, definition_status] = fields else { unreachable!() };
+            let Some(concept_id) = sctid(id) else {
+                return report(diagnostics, name, line, id, "concept id is not an SCTID; skipped");
+            };
+            let is_active = match *active {
+                "1" => true,
+                "0" => false,
+                _ => return report(diagnostics, name, line, active, format!("active of {id} is not 0 or 1; skipped")),
+            };
+            let mut properties = Vec::with_capacity(4);
+            if !is_active {
+                properties.push(property("inactive", "valueBoolean", json!(true)));
+            }
+            properties.push(property("sufficientlyDefined", "valueBoolean", json!(*definition_status == SUFFICIENTLY_DEFINED)));
+            properties.push(property("moduleId", "valueCode", json!(module)));
+            properties.push(property("effectiveTime", "valueString", json!(effective_time)));
+            let state = ConceptState {
+                effective_time: effective_time.to_string(),
+                module: module.to_string(),
+                display_rank: u8::MAX,
+                definition_rank: u8::MAX,
+            };
+            match builder.by_id.get(&concept_id) {
+                Some(&concept_idx) => {
+                    // The same concept in a second snapshot: the later row wins.
+                    if builder.states[concept_idx].effective_time.as_str() <= *effective_time {
+                        builder.concepts[concept_idx].properties = properties;
+                        builder.states[concept_idx] = state;
+                    }
+                }
+                None => {
+                    builder.by_id.insert(concept_id, builder.concepts.len());
+                    builder.concepts.push(Concept {
+                        code: id.to_string(),
+                        display: None,
+                        definition: None,
+                        designations: Vec::new(),
+                        properties,
+                        extra: None,
+                        nest_parent: None,
+                    });
+                    builder.states.push(state);
+                }
+            }
+        })?;
+    }
+
+    // Acceptability of each description: (refset, preferred) for its active language refset members.
+    let mut acceptability: HashMap<u64, Vec<(u64, bool)>> = HashMap::new();
+    for name in files_of(FileKind::Language) {
+        for_each_row(source, name, LANGUAGE_COLUMNS, diagnostics, |line, fields, diagnostics| {
+            let [_, _, active, _, refset_id, referenced_component_id, acceptability_id] = fields else { unreachable!() };
+            if *active != "1" {
+                return;
+            }
+            let (Some(refset), Some(description_id)) = (sctid(refset_id), sctid(referenced_component_id)) else {
+                return report(
+                    diagnostics,
+                    name,
+                    line,
+                    referenced_component_id,
+                    "refsetId or referencedComponentId is not an SCTID; skipped",
+                );
+            };
+            acceptability.entry(description_id).or_default().push((refset, *acceptability_id == PREFERRED));
+        })?;
+    }
+
+    for (kind, is_definition) in [(FileKind::Description, false), (FileKind::TextDefinition, true)] {
+        for name in files_of(kind) {
+            for_each_row(source, name, DESCRIPTION_COLUMNS, diagnostics, |line, fields, diagnostics| {
+                let [id, _, active, _, concept_id, language_code, type_id, term, _] = fields else { unreachable!() };
+                if *active != "1" {
+                    return;
+                }
+                let Some(&concept_idx) = sctid(concept_id).and_then(|concept_id| builder.by_id.get(&concept_id)) else {
+                    return report(
+                        diagnostics,
+                        name,
+                        line,
+                        concept_id,
+                        format!("description {id} names a concept the release lacks; skipped"),
+                    );
+                };
+                let state = &mut builder.states[concept_idx];
+                let concept = &mut builder.concepts[concept_idx];
+                if is_definition {
+                    let rank = if language_code.starts_with("en") { 0 } else { 1 };
+                    if rank < state.definition_rank {
+                        state.definition_rank = rank;
+                        concept.definition = Some(term.to_string());
+                    }
+                    return;
+                }
+                let memberships = sctid(id).and_then(|description_id| acceptability.get(&description_id));
+                let preferred_in = |wanted: Option<u64>| {
+                    memberships.is_some_and(|memberships| {
+                        memberships.iter().any(|(refset, preferred)| *preferred && wanted.is_none_or(|wanted| wanted == *refset))
+                    })
+                };
+                let rank = match *type_id {
+                    SYNONYM if preferred_in(Some(US_ENGLISH_REFSET)) => 0,
+                    SYNONYM if preferred_in(Some(GB_ENGLISH_REFSET)) => 1,
+                    SYNONYM if preferred_in(None) => 2,
+                    FSN => 3,
+                    SYNONYM => 4,
+                    _ => 5,
+                };
+                if rank < state.display_rank {
+                    state.display_rank = rank;
+                    concept.display = Some(term.to_string());
+                }
+                let use_display = match *type_id {
+                    FSN => "Fully specified name",
+                    SYNONYM => "Synonym",
+                    _ => "",
+                };
+                let mut use_coding = json!({"system": SNOMED_URL, "code": type_id});
+                if !use_display.is_empty() {
+                    use_coding["display"] = json!(use_display);
+                }
+                concept.designations.push(Designation {
+                    language: (!language_code.is_empty()).then(|| language_code.to_string()),
+                    use_coding: Some(use_coding),
+                    value: term.to_string(),
+                    extra: None,
+                });
+            })?;
+        }
+    }
+    drop(acceptability);
+
+    let mut attribute_types: BTreeSet<String> = BTreeSet::new();
+    for name in files_of(FileKind::Relationship) {
+        for_each_row(source, name, RELATIONSHIP_COLUMNS, diagnostics, |line, fields, diagnostics| {
+            let [id, _, active, _, source_id, destination_id, _, type_id, _, _] = fields else { unreachable!() };
+            if *active != "1" {
+                return;
+            }
+            let Some(&concept_idx) = sctid(source_id).and_then(|source_id| builder.by_id.get(&source_id)) else {
+                return report(
+                    diagnostics,
+                    name,
+                    line,
+                    source_id,
+                    format!("relationship {id} starts at a concept the release lacks; skipped"),
+                );
+            };
+            if sctid(destination_id).is_none() || sctid(type_id).is_none() {
+                return report(
+                    diagnostics,
+                    name,
+                    line,
+                    destination_id,
+                    format!("relationship {id} has a destinationId or typeId that is not an SCTID; skipped"),
+                );
+            }
+            let code = if *type_id == IS_A { "parent" } else { type_id };
+            let properties = &mut builder.concepts[concept_idx].properties;
+            if properties.iter().any(|found| found.code == code && found.value.as_str() == Some(destination_id)) {
+                return;
+            }
+            if code != "parent" {
+                attribute_types.insert(type_id.to_string());
+            }
+            properties.push(property(code, "valueCode", json!(destination_id)));
+        })?;
+    }
+
+    let mut has_refsets = false;
+    for name in files_of(FileKind::SimpleRefset) {
+        for_each_row(source, name, SIMPLE_REFSET_COLUMNS, diagnostics, |line, fields, diagnostics| {
+            let [_, _, active, _, refset_id, referenced_component_id] = fields else { unreachable!() };
+            if *active != "1" {
+                return;
+            }
+            let Some(&concept_idx) = sctid(referenced_component_id).and_then(|component_id| builder.by_id.get(&component_id)) else {
+                return report(diagnostics, name, line, referenced_component_id, "refset member is not a concept of the release; skipped");
+            };
+            let properties = &mut builder.concepts[concept_idx].properties;
+            if !properties.iter().any(|found| found.code == "refset" && found.value.as_str() == Some(refset_id)) {
+                properties.push(property("refset", "valueCode", json!(refset_id)));
+                has_refsets = true;
+            }
+        })?;
+    }
+
+    for (concept, state) in builder.concepts.iter().zip(&builder.states) {
+        if state.display_rank == u8::MAX {
+            diagnostics.push(Diagnostic {
+                path: concept_files[0].to_owned(),
+                line: None,
+                value: concept.code.clone(),
+                message: "concept without an active description; it has no display".into(),
+            });
+        }
+    }
+
+    let version = match &options.version {
+        Some(version) => Some(version.clone()),
+        None => {
+            let version = edition_version(&concept_files, &builder.states);
+            if version.is_none() {
+                diagnostics.push(Diagnostic {
+                    path: concept_files[0].to_owned(),
+                    line: None,
+                    value: concept_files[0].to_owned(),
+                    message: "no YYYYMMDD release date in the concept file name; the code system has no version (name one with the version option)".into(),
+                });
+            }
+            version
+        }
+    };
+    let attribute_properties: Vec<Json> = attribute_types
+        .iter()
+        .map(|type_id| {
+            let display = sctid(type_id).and_then(|id| builder.by_id.get(&id)).and_then(|idx| builder.concepts[*idx].display.clone());
+            let mut definition = json!({"code": type_id, "uri": format!("http://snomed.info/id/{type_id}"), "type": "code"});
+            if let Some(display) = display {
+                definition["description"] = json!(display);
+            }
+            definition
+        })
+        .collect();
+    let header = header(version.as_deref(), builder.concepts.len(), has_refsets, attribute_properties);
+    let mut code_system = CodeSystem::from_json(&header).expect("the SNOMED CT header is a valid CodeSystem");
+    code_system.concepts = builder.concepts;
+    loaded.code_systems.push(code_system);
+    Ok(loaded)
+}
+
+/// The namespace and date in a concept file name: `sct2_Concept_Snapshot_INT_20250101.txt` gives
+/// (`INT`, `20250101`).
+fn namespace_and_date(name: &str) -> Option<(&str, &str)> {
+    let rest = base_name(name).strip_prefix("sct2_Concept_Snapshot_")?.strip_suffix(".txt")?;
+    let (namespace, date) = rest.rsplit_once('_')?;
+    (date.len() == 8 && date.bytes().all(|byte| byte.is_ascii_digit())).then_some((namespace, date))
+}
+
+fn edition_version(concept_files: &[&str], states: &[ConceptState]) -> Option<String> {
+    let found: Vec<(&str, &str)> = concept_files.iter().filter_map(|name| namespace_and_date(name)).collect();
+    let date = found.iter().map(|(_, date)| *date).max()?;
+    let is_national = found.iter().any(|(namespace, _)| *namespace != "INT");
+    let mut n_concepts_by_module: HashMap<&str, usize> = HashMap::new();
+    for state in states {
+        *n_concepts_by_module.entry(state.module.as_str()).or_default() += 1;
+    }
+    let is_international = |module: &str| module == INTERNATIONAL_CORE_MODULE || module == MODEL_MODULE;
+    let pick = |skip_international: bool| {
+        n_concepts_by_module
+            .iter()
+            .filter(|(module, _)| !(skip_international && is_international(module)))
+            .max_by(|(module_a, n_a), (module_b, n_b)| n_a.cmp(n_b).then(module_b.cmp(module_a)))
+            .map(|(module, _)| module.to_string())
+    };
+    let module = (if is_national { pick(true) } else { None }).or_else(|| pick(false))?;
+    Some(format!("{SNOMED_URL}/{module}/version/{date}"))
+}
+
+fn header(version: Option<&str>, n_concepts: usize, has_refsets: bool, attribute_properties: Vec<Json>) -> Json {
+    let mut resource = json!({
+        "resourceType": "CodeSystem",
+        "url": SNOMED_URL,
+        "identifier": [{"system": "urn:ietf:rfc:3986", "value": format!("urn:oid:{SNOMED_OID}")}],
+        "name": "SNOMED_CT",
+        "title": "SNOMED CT",
+        "status": "active",
+        "publisher": "SNOMED International",
+        "copyright": "This release includes SNOMED Clinical Terms® (SNOMED CT®), used by permission of SNOMED International; all rights reserved. Use requires an affiliate licence.",
+        "caseSensitive": true,
+        "hierarchyMeaning": "is-a",
+        "compositional": true,
+        "content": "complete",
+        "count": n_concepts,
+        "property": [
+            {"code": "inactive", "uri": "http://hl7.org/fhir/concept-properties#inactive", "type": "boolean",
+             "description": "True when the concept is inactive (active 0 in the concept file)"},
+            {"code": "sufficientlyDefined", "type": "boolean",
+             "description": "True when the definition status is 900000000000073002 (defined), false when primitive"},
+            {"code": "moduleId", "uri": "http://snomed.info/field/Concept.moduleId", "type": "code",
+             "description": "The module the concept belongs to"},
+            {"code": "effectiveTime", "uri": "http://snomed.info/field/Concept.effectiveTime", "type": "string",
+             "description": "The effectiveTime (YYYYMMDD) of the concept row"},
+            {"code": "parent", "uri": "http://hl7.org/fhir/concept-properties#parent", "type": "code",
+             "description": "A direct is-a parent (an active 116680003 relationship); a concept may have several"},
+        ],
+    });
+    let properties = resource["property"].as_array_mut().expect("property is an array");
+    if has_refsets {
+        properties.push(json!({"code": "refset", "type": "code",
+            "description": "A simple reference set the concept is an active member of"}));
+    }
+    properties.extend(attribute_properties);
+    if let Some(version) = version {
+        resource["version"] = json!(version);
+    }
+    resource
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DirSource;
+    use std::path::{Path, PathBuf};
+
+    fn fixture(folder: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data/snomed_rf2").join(folder)
+    }
+
+    const INTERNATIONAL: &str = "SnomedCT_InternationalRF2_PRODUCTION_20250101T120000Z";
+    const SWEDISH: &str = "SnomedCT_ManagedServiceSE_PRODUCTION_SE1000052_20241130T120000Z";
+
+    fn concept<'a>(code_system: &'a CodeSystem, code: &str) -> &'a Concept {
+        code_system.concepts.iter().find(|concept| concept.code == code).unwrap_or_else(|| panic!("no concept {code}"))
+    }
+
+    fn values(concept: &Concept, code: &str) -> Vec<String> {
+        concept.properties.iter().filter(|property| property.code == code).filter_map(ConceptProperty::value_text).collect()
+    }
+
+    fn designations(concept: &Concept) -> Vec<String> {
+        concept
+            .designations
+            .iter()
+            .map(|designation| {
+                format!(
+                    "{} {} {}",
+                    designation.language.as_deref().unwrap_or("-"),
+                    designation.use_coding.as_ref().and_then(|coding| coding["code"].as_str()).unwrap_or("-"),
+                    designation.value
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn international_snapshot_gives_concepts_parents_designations_and_refsets() {
+        let source = DirSource::new(&fixture(INTERNATIONAL)).unwrap();
+        let loaded = load(&source, &LoadOptions::default()).unwrap();
+        let code_system = &loaded.code_systems[0];
+        assert_eq!(code_system.url, SNOMED_URL);
+        assert_eq!(code_system.version.as_deref(), Some("http://snomed.info/sct/900000000000207008/version/20250101"));
+        assert_eq!(code_system.hierarchy_meaning.as_deref(), Some("is-a"));
+        assert_eq!(code_system.resource["identifier"][0]["value"], json!("urn:oid:2.16.840.1.113883.6.96"));
+        assert_eq!(code_system.concepts.len(), 12);
+        assert_eq!(code_system.resource["count"], json!(12));
+        assert!(code_system.concepts.iter().all(|concept| concept.nest_parent.is_none()));
+
+        // Two parents, a finding site, membership of a simple refset; display from the US refset.
+        let both = concept(code_system, "1400004");
+        assert_eq!(both.display.as_deref(), Some("Test cardiopulmonary hemorrhage"));
+        assert_eq!(values(both, "parent"), ["1200007", "1300002"]);
+        assert_eq!(values(both, "363698007"), ["1600009"]);
+        assert_eq!(values(both, "refset"), ["1900008"]);
+        assert_eq!(values(both, "sufficientlyDefined"), ["true"]);
+        assert_eq!(values(both, "inactive"), Vec::<String>::new());
+        assert_eq!(
+            designations(both),
+            [
+                "en 900000000000003001 Test cardiopulmonary hemorrhage (disorder)",
+                "en 900000000000013009 Test cardiopulmonary hemorrhage",
+                "en 900000000000013009 Test cardiopulmonary haemorrhage",
+            ]
+        );
+        assert_eq!(both.definition.as_deref(), Some("An invented disorder with two parents, for tests."));
+
+        // Display from the GB refset when the US refset has no preferred term; from the FSN when
+        // no refset names one.
+        assert_eq!(concept(code_system, "1300002").display.as_deref(), Some("Test disorder of lung, GB"));
+        assert_eq!(concept(code_system, "1600009").display.as_deref(), Some("Test body structure (body structure)"));
+
+        // An inactive concept: flagged, and its inactive is-a relationship gives no parent.
+        let obsolete = concept(code_system, "1500006");
+        assert_eq!(values(obsolete, "inactive"), ["true"]);
+        assert_eq!(values(obsolete, "parent"), Vec::<String>::new());
+        assert_eq!(obsolete.display.as_deref(), Some("Test obsolete disorder"));
+        // The inactive synonym of 1200007 is left out.
+        assert_eq!(designations(concept(code_system, "1200007")).len(), 2);
+
+        let property_codes: Vec<&str> = code_system.properties.iter().map(|property| property.code.as_str()).collect();
+        assert_eq!(property_codes, ["inactive", "sufficientlyDefined", "moduleId", "effectiveTime", "parent", "refset", "363698007"]);
+        assert_eq!(code_system.properties[6].description.as_deref(), Some("Finding site"));
+
+        let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            diagnostics,
+            [
+                "Snapshot/Terminology/sct2_Concept_Snapshot_INT_20250101.txt:14: concept id is not an SCTID; skipped (\"12X4567\")",
+                "Snapshot/Terminology/sct2_Description_Snapshot-en_INT_20250101.txt:26: row has 8 fields where the header has 9; skipped (\"9900011\\t20250101\\t1\\t900000000000207008\\t1100005\\ten\\t900000000000013009\\tTruncated row\")",
+                "Snapshot/Terminology/sct2_Relationship_Snapshot_INT_20250101.txt:16: relationship 9800021 starts at a concept the release lacks; skipped (\"7777777\")",
+            ]
+        );
+    }
+
+    #[test]
+    fn national_edition_takes_its_own_module_and_languages() {
+        let source = DirSource::new(&fixture(SWEDISH)).unwrap();
+        let loaded = load(&source, &LoadOptions::default()).unwrap();
+        assert_eq!(loaded.diagnostics, vec![]);
+        let code_system = &loaded.code_systems[0];
+        // International modules own most concepts, but the edition is the Swedish one.
+        assert_eq!(code_system.version.as_deref(), Some("http://snomed.info/sct/45991000052106/version/20241130"));
+        assert_eq!(code_system.concepts.len(), 5);
+        let swedish = concept(code_system, "10001000052103");
+        assert_eq!(swedish.display.as_deref(), Some("Test disorder, Swedish concept"));
+        assert_eq!(
+            designations(swedish),
+            [
+                "en 900000000000003001 Test disorder, Swedish concept (disorder)",
+                "en 900000000000013009 Test disorder, Swedish concept",
+                "sv 900000000000013009 testsjukdom",
+            ]
+        );
+        assert_eq!(values(swedish, "parent"), ["1100005", "1300002"]);
+        assert_eq!(values(swedish, "moduleId"), ["45991000052106"]);
+        // Only a Swedish preferred term: it is the display.
+        assert_eq!(concept(code_system, "10011000052100").display.as_deref(), Some("lunga, testdel"));
+
+        let options = LoadOptions { version: Some("http://snomed.info/sct/45991000052106/version/20250531".into()) };
+        let loaded = load(&source, &options).unwrap();
+        assert_eq!(loaded.code_systems[0].version, options.version);
+    }
+
+    #[test]
+    fn reads_the_release_zip() {
+        use std::io::Write as _;
+        let root = fixture(INTERNATIONAL);
+        let folder = DirSource::new(&root).unwrap();
+        let zip_path = std::env::temp_dir().join(format!("fhirterm-snomed-{}-{INTERNATIONAL}.zip", std::process::id()));
+        let mut writer = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+        for name in folder.names() {
+            writer.start_file(format!("{INTERNATIONAL}/{name}"), zip::write::SimpleFileOptions::default()).unwrap();
+            writer.write_all(&folder.read_bytes(&name).unwrap()).unwrap();
+        }
+        writer.finish().unwrap();
+        let source = crate::open_paths(std::slice::from_ref(&zip_path)).unwrap();
+        assert_eq!(crate::detect(source.as_ref()).unwrap(), crate::Format::Snomed);
+        let from_zip = load(source.as_ref(), &LoadOptions::default()).unwrap();
+        let from_folder = load(&folder, &LoadOptions::default()).unwrap();
+        std::fs::remove_file(&zip_path).unwrap();
+        assert_eq!(from_zip.code_systems, from_folder.code_systems);
+    }
+
+    #[test]
+    fn detects_an_rf2_snapshot() {
+        let source = DirSource::new(&fixture(SWEDISH)).unwrap();
+        assert_eq!(crate::detect(&source).unwrap(), crate::Format::Snomed);
+        assert_eq!(crate::Format::parse("snomed"), Some(crate::Format::Snomed));
+        assert!(is_concept_snapshot_file("x/Snapshot/Terminology/sct2_Concept_Snapshot_INT_20250101.txt"));
+        assert!(!is_concept_snapshot_file("x/Full/Terminology/sct2_Concept_Full_INT_20250101.txt"));
+    }
+
+    #[test]
+    fn missing_files_and_columns_are_errors() {
+        let concept_header = "id\teffectiveTime\tactive\tmoduleId\tdefinitionStatusId\n";
+        let description_header = "id\teffectiveTime\tactive\tmoduleId\tconceptId\tlanguageCode\ttypeId\tterm\tcaseSignificanceId\n";
+        let no_concepts =
+            crate::MemorySource::new([("Snapshot/Terminology/sct2_Description_Snapshot-en_INT_20250101.txt", description_header)]);
+        let error = load(&no_concepts, &LoadOptions::default()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Snapshot/Terminology/sct2_Description_Snapshot-en_INT_20250101.txt: no RF2 Snapshot concept file (sct2_Concept_Snapshot_*.txt) in this release"
+        );
+        let no_descriptions = crate::MemorySource::new([("Snapshot/Terminology/sct2_Concept_Snapshot_INT_20250101.txt", concept_header)]);
+        let error = load(&no_descriptions, &LoadOptions::default()).unwrap_err();
+        assert_eq!(error.path, "Snapshot/Terminology/sct2_Concept_Snapshot_INT_20250101.txt");
+        let bad_header = crate::MemorySource::new([
+            ("Snapshot/Terminology/sct2_Concept_Snapshot_INT_20250101.txt", concept_header),
+            (
+                "Snapshot/Terminology/sct2_Description_Snapshot-en_INT_20250101.txt",
+                "id\teffectiveTime\tactive\tmoduleId\tconceptId\tterm\n",
+            ),
+        ]);
+        let error = load(&bad_header, &LoadOptions::default()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "Snapshot/Terminology/sct2_Description_Snapshot-en_INT_20250101.txt:1: the header row lacks the column languageCode (\"id\\teffectiveTime\\tactive\\tmoduleId\\tconceptId\\tterm\")"
+        );
+    }
+}
