@@ -214,11 +214,39 @@ impl<'a> Context<'a> {
         self.overlay.supplements_of(url).iter().chain(self.base.supplements_of(url)).cloned().collect()
     }
 
-    /// A value set by `url` or `url|version`, overlay first.
+    /// A value set by `url` or `url|version`, overlay first, then the implicit value sets of the
+    /// loaded code systems (`{system}?fhir_vs`, `?fhir_vs=isa/{code}`, `?fhir_vs=refset/{id}`, `http://loinc.org/vs`).
     pub fn value_set(&self, canonical: &str, version: Option<&str>) -> Option<Arc<ValueSetEntry>> {
         let (url, pinned) = model::uris::split_canonical(canonical);
         let version = pinned.or(version);
-        self.overlay.value_set(url, version).or_else(|| self.base.value_set(url, version))
+        self.overlay.value_set(url, version).or_else(|| self.base.value_set(url, version)).or_else(|| self.implicit_value_set(url))
+    }
+
+    fn implicit_value_set(&self, url: &str) -> Option<Arc<ValueSetEntry>> {
+        let (system, filter) = match url.split_once("?fhir_vs") {
+            Some((system, rest)) => (system.to_owned(), rest.strip_prefix('=').map(str::to_owned)),
+            None if url == "http://loinc.org/vs" => ("http://loinc.org".to_owned(), None),
+            None => {
+                let part = url.strip_prefix("http://loinc.org/vs/")?;
+                ("http://loinc.org".to_owned(), Some(format!("=isa/{part}")).map(|text| text[1..].to_owned()))
+            }
+        };
+        let code_system = self.code_system(&system, None)?;
+        let filter = match filter.as_deref() {
+            None | Some("") => serde_json::Value::Null,
+            Some(rest) => match rest.split_once('/') {
+                Some(("isa", code)) => serde_json::json!([{"property": "concept", "op": "is-a", "value": code}]),
+                Some(("refset", id)) => serde_json::json!([{"property": "refset", "op": "=", "value": id}]),
+                _ => return None,
+            },
+        };
+        let mut include = serde_json::json!({"system": system, "version": code_system.version()});
+        if !filter.is_null() {
+            include["filter"] = filter;
+        }
+        let resource = serde_json::json!({"resourceType": "ValueSet", "url": url, "status": "active", "compose": {"include": [include]}});
+        let value_set = ValueSet::from_json(&resource).ok()?;
+        Some(Arc::new(ValueSetEntry { value_set, id: None }))
     }
 
     pub fn value_set_by_id(&self, id: &str) -> Option<Arc<ValueSetEntry>> {
