@@ -21,6 +21,7 @@ pub mod csv_codes;
 pub mod fhir;
 pub mod hcpcs;
 pub mod icd10cm;
+pub mod icd10pcs;
 mod source;
 
 pub use source::{DirSource, MemorySource, Source, ZipSource};
@@ -35,17 +36,19 @@ use std::path::{Path, PathBuf};
 pub enum Format {
     Fhir,
     Icd10cm,
+    Icd10pcs,
     Hcpcs,
     Csv,
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm", "hcpcs", "csv"];
+    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm", "icd10pcs", "hcpcs", "csv"];
 
     pub fn parse(name: &str) -> Option<Format> {
         match name {
             "fhir" => Some(Format::Fhir),
             "icd10cm" => Some(Format::Icd10cm),
+            "icd10pcs" => Some(Format::Icd10pcs),
             "hcpcs" => Some(Format::Hcpcs),
             "csv" => Some(Format::Csv),
             _ => None,
@@ -141,6 +144,9 @@ pub fn detect(source: &dyn Source) -> Result<Format, LoadError> {
     if names.iter().any(|name| icd10cm::is_tabular_file(name) || icd10cm::is_order_file(name)) {
         return Ok(Format::Icd10cm);
     }
+    if names.iter().any(|name| icd10pcs::is_order_file(name) || icd10pcs::is_tables_file(name)) {
+        return Ok(Format::Icd10pcs);
+    }
     if names.iter().any(|name| hcpcs::is_contractor_file(name) || hcpcs::is_hcpcs_zip(name)) {
         return Ok(Format::Hcpcs);
     }
@@ -158,6 +164,7 @@ pub fn load(format: Format, source: &dyn Source, options: &LoadOptions) -> Resul
     match format {
         Format::Fhir => fhir::load(source, options),
         Format::Icd10cm => icd10cm::load(source, options),
+        Format::Icd10pcs => icd10pcs::load(source, options),
         Format::Hcpcs => hcpcs::load(source, options),
         Format::Csv => csv_codes::load(source, options),
     }
