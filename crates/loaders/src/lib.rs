@@ -17,6 +17,7 @@
 //!
 //! Tests live in each format module and use tiny fixtures in the official layout.
 
+pub mod cpt;
 pub mod csv_codes;
 pub mod fhir;
 pub mod hcpcs;
@@ -38,11 +39,12 @@ pub enum Format {
     Icd10cm,
     Icd10pcs,
     Hcpcs,
+    Cpt,
     Csv,
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm", "icd10pcs", "hcpcs", "csv"];
+    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm", "icd10pcs", "hcpcs", "cpt", "csv"];
 
     pub fn parse(name: &str) -> Option<Format> {
         match name {
@@ -50,6 +52,7 @@ impl Format {
             "icd10cm" => Some(Format::Icd10cm),
             "icd10pcs" => Some(Format::Icd10pcs),
             "hcpcs" => Some(Format::Hcpcs),
+            "cpt" => Some(Format::Cpt),
             "csv" => Some(Format::Csv),
             _ => None,
         }
@@ -150,6 +153,9 @@ pub fn detect(source: &dyn Source) -> Result<Format, LoadError> {
     if names.iter().any(|name| hcpcs::is_contractor_file(name) || hcpcs::is_hcpcs_zip(name)) {
         return Ok(Format::Hcpcs);
     }
+    if names.iter().any(|name| cpt::is_cpt_file(name)) {
+        return Ok(Format::Cpt);
+    }
     if names.iter().any(|name| csv_codes::is_billing_csv(source, name)) {
         return Ok(Format::Csv);
     }
@@ -166,6 +172,7 @@ pub fn load(format: Format, source: &dyn Source, options: &LoadOptions) -> Resul
         Format::Icd10cm => icd10cm::load(source, options),
         Format::Icd10pcs => icd10pcs::load(source, options),
         Format::Hcpcs => hcpcs::load(source, options),
+        Format::Cpt => cpt::load(source, options),
         Format::Csv => csv_codes::load(source, options),
     }
 }
