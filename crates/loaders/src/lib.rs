@@ -23,6 +23,7 @@ pub mod fhir;
 pub mod hcpcs;
 pub mod icd10cm;
 pub mod icd10pcs;
+pub mod ndc;
 mod source;
 
 pub use source::{DirSource, MemorySource, Source, ZipSource};
@@ -40,11 +41,12 @@ pub enum Format {
     Icd10pcs,
     Hcpcs,
     Cpt,
+    Ndc,
     Csv,
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm", "icd10pcs", "hcpcs", "cpt", "csv"];
+    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm", "icd10pcs", "hcpcs", "cpt", "ndc", "csv"];
 
     pub fn parse(name: &str) -> Option<Format> {
         match name {
@@ -53,6 +55,7 @@ impl Format {
             "icd10pcs" => Some(Format::Icd10pcs),
             "hcpcs" => Some(Format::Hcpcs),
             "cpt" => Some(Format::Cpt),
+            "ndc" => Some(Format::Ndc),
             "csv" => Some(Format::Csv),
             _ => None,
         }
@@ -156,6 +159,9 @@ pub fn detect(source: &dyn Source) -> Result<Format, LoadError> {
     if names.iter().any(|name| cpt::is_cpt_file(name)) {
         return Ok(Format::Cpt);
     }
+    if names.iter().any(|name| ndc::is_ndc_file(name)) {
+        return Ok(Format::Ndc);
+    }
     if names.iter().any(|name| csv_codes::is_billing_csv(source, name)) {
         return Ok(Format::Csv);
     }
@@ -173,6 +179,7 @@ pub fn load(format: Format, source: &dyn Source, options: &LoadOptions) -> Resul
         Format::Icd10pcs => icd10pcs::load(source, options),
         Format::Hcpcs => hcpcs::load(source, options),
         Format::Cpt => cpt::load(source, options),
+        Format::Ndc => ndc::load(source, options),
         Format::Csv => csv_codes::load(source, options),
     }
 }
