@@ -739,7 +739,7 @@ B020ZZZ section="Imaging" body-system="Central Nervous System" root-operation="C
         std::fs::create_dir_all(&release_folder).unwrap();
         std::fs::write(release_folder.join("icd10pcs_order_2026.txt"), &order_file).unwrap();
         let started = std::time::Instant::now();
-        let source = crate::open_paths(&[release_folder.clone()]).unwrap();
+        let source = crate::open_paths(std::slice::from_ref(&release_folder)).unwrap();
         let loaded = load(source.as_ref(), &LoadOptions::default());
         let elapsed = started.elapsed();
         std::fs::remove_dir_all(&release_folder).unwrap();
