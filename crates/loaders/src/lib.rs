@@ -17,11 +17,14 @@
 //!
 //! Tests live in each format module and use tiny fixtures in the official layout.
 
+pub mod cpt;
 pub mod csv_codes;
 pub mod fhir;
 pub mod hcpcs;
 pub mod icd10cm;
+pub mod icd10pcs;
 pub mod loinc;
+pub mod ndc;
 pub mod rxnorm_rrf;
 pub mod snomed_rf2;
 mod source;
@@ -38,7 +41,10 @@ use std::path::{Path, PathBuf};
 pub enum Format {
     Fhir,
     Icd10cm,
+    Icd10pcs,
     Hcpcs,
+    Cpt,
+    Ndc,
     Csv,
     Snomed,
     Loinc,
@@ -46,13 +52,16 @@ pub enum Format {
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm", "hcpcs", "csv", "snomed", "loinc", "rxnorm"];
+    pub const NAMES: &'static [&'static str] = &["fhir", "icd10cm", "icd10pcs", "hcpcs", "cpt", "ndc", "csv", "snomed", "loinc", "rxnorm"];
 
     pub fn parse(name: &str) -> Option<Format> {
         match name {
             "fhir" => Some(Format::Fhir),
             "icd10cm" => Some(Format::Icd10cm),
+            "icd10pcs" => Some(Format::Icd10pcs),
             "hcpcs" => Some(Format::Hcpcs),
+            "cpt" => Some(Format::Cpt),
+            "ndc" => Some(Format::Ndc),
             "csv" => Some(Format::Csv),
             "snomed" => Some(Format::Snomed),
             "loinc" => Some(Format::Loinc),
@@ -150,6 +159,9 @@ pub fn detect(source: &dyn Source) -> Result<Format, LoadError> {
     if names.iter().any(|name| icd10cm::is_tabular_file(name) || icd10cm::is_order_file(name)) {
         return Ok(Format::Icd10cm);
     }
+    if names.iter().any(|name| icd10pcs::is_order_file(name) || icd10pcs::is_tables_file(name)) {
+        return Ok(Format::Icd10pcs);
+    }
     if names.iter().any(|name| hcpcs::is_contractor_file(name) || hcpcs::is_hcpcs_zip(name)) {
         return Ok(Format::Hcpcs);
     }
@@ -162,6 +174,12 @@ pub fn detect(source: &dyn Source) -> Result<Format, LoadError> {
     }
     if names.iter().any(|name| rxnorm_rrf::is_rxnconso(name)) {
         return Ok(Format::Rxnorm);
+    }
+    if names.iter().any(|name| cpt::is_cpt_file(name)) {
+        return Ok(Format::Cpt);
+    }
+    if names.iter().any(|name| ndc::is_ndc_file(name)) {
+        return Ok(Format::Ndc);
     }
     if names.iter().any(|name| csv_codes::is_billing_csv(source, name)) {
         return Ok(Format::Csv);
@@ -177,7 +195,10 @@ pub fn load(format: Format, source: &dyn Source, options: &LoadOptions) -> Resul
     match format {
         Format::Fhir => fhir::load(source, options),
         Format::Icd10cm => icd10cm::load(source, options),
+        Format::Icd10pcs => icd10pcs::load(source, options),
         Format::Hcpcs => hcpcs::load(source, options),
+        Format::Cpt => cpt::load(source, options),
+        Format::Ndc => ndc::load(source, options),
         Format::Csv => csv_codes::load(source, options),
         Format::Snomed => snomed_rf2::load(source, options),
         Format::Loinc => loinc::load(source, options),
