@@ -6,6 +6,7 @@
 mod support;
 
 mod errors;
+mod loaded;
 mod operations;
 mod real_data;
 mod rest;

@@ -57,7 +57,11 @@ impl<'a> Context<'a> {
         if let Some(language) = params.str("displayLanguage") {
             let valid = language.split(',').all(|part| {
                 let tag = part.split(';').next().unwrap_or_default().trim();
-                tag == "*" || (!tag.is_empty() && tag.split('-').all(|piece| !piece.is_empty() && piece.len() <= 8 && piece.chars().all(|c| c.is_ascii_alphanumeric())))
+                tag == "*"
+                    || (!tag.is_empty()
+                        && tag
+                            .split('-')
+                            .all(|piece| !piece.is_empty() && piece.len() <= 8 && piece.chars().all(|c| c.is_ascii_alphanumeric())))
             });
             if !valid {
                 return Err(StoreError::invalid(format!("Invalid displayLanguage: '{language}'")));
@@ -83,12 +87,13 @@ impl<'a> Context<'a> {
     /// Puts a supplement in force for this call; an unknown one is an error.
     pub fn use_supplement(&self, canonical: &str) -> Result<(), StoreError> {
         let (url, version) = model::uris::split_canonical(canonical);
-        let supplement = self.code_system_unsupplemented(url, version).filter(|index| index.code_system.content == "supplement").ok_or_else(|| {
-            StoreError::with_issue(
-                crate::StoreErrorKind::NotFound,
-                model::fhir::Issue::error("not-found", format!("Required supplement not found: '{canonical}'")).tx("not-found"),
-            )
-        })?;
+        let supplement =
+            self.code_system_unsupplemented(url, version).filter(|index| index.code_system.content == "supplement").ok_or_else(|| {
+                StoreError::with_issue(
+                    crate::StoreErrorKind::NotFound,
+                    model::fhir::Issue::error("not-found", format!("Required supplement not found: '{canonical}'")).tx("not-found"),
+                )
+            })?;
         let mut supplements = self.supplements.borrow_mut();
         if !supplements.iter().any(|existing| Arc::ptr_eq(existing, &supplement)) {
             supplements.push(supplement);
@@ -102,7 +107,9 @@ impl<'a> Context<'a> {
         self.supplements
             .borrow()
             .iter()
-            .filter(|supplement| supplement.code_system.supplements.as_deref().map(|base| model::uris::split_canonical(base).0) == Some(base_url))
+            .filter(|supplement| {
+                supplement.code_system.supplements.as_deref().map(|base| model::uris::split_canonical(base).0) == Some(base_url)
+            })
             .map(|supplement| supplement.canonical())
             .collect()
     }
@@ -113,7 +120,9 @@ impl<'a> Context<'a> {
             .supplements
             .borrow()
             .iter()
-            .filter(|supplement| supplement.code_system.supplements.as_deref().map(|base| model::uris::split_canonical(base).0) == Some(index.url()))
+            .filter(|supplement| {
+                supplement.code_system.supplements.as_deref().map(|base| model::uris::split_canonical(base).0) == Some(index.url())
+            })
             .cloned()
             .collect();
         if applicable.is_empty() {
@@ -276,7 +285,10 @@ impl<'a> Context<'a> {
 
     /// The language preference as the caller wrote it, for messages.
     pub fn raw_display_language(&self, value_set_language: Option<&str>) -> Option<String> {
-        self.params.str("displayLanguage").or_else(|| self.request.accept_language.clone()).or_else(|| value_set_language.map(str::to_owned))
+        self.params
+            .str("displayLanguage")
+            .or_else(|| self.request.accept_language.clone())
+            .or_else(|| value_set_language.map(str::to_owned))
     }
 
     /// As [`Context::display_languages`], falling back to the value set's own language.

@@ -461,9 +461,13 @@ pub fn value_set_parameter(value_set: &ValueSet, name: &str) -> Option<String> {
     let compose = value_set.resource.get("compose")?;
     model::fhir::array_of(compose, "extension")
         .iter()
-        .filter(|extension| model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter"))
+        .filter(|extension| {
+            model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter")
+        })
         .find(|extension| {
-            model::fhir::array_of(extension, "extension").iter().any(|part| model::fhir::str_of(part, "url") == Some("name") && model::fhir::str_of(part, "valueCode") == Some(name))
+            model::fhir::array_of(extension, "extension")
+                .iter()
+                .any(|part| model::fhir::str_of(part, "url") == Some("name") && model::fhir::str_of(part, "valueCode") == Some(name))
         })
         .and_then(|extension| {
             model::fhir::array_of(extension, "extension")
@@ -512,7 +516,8 @@ pub fn choose_display(member: &Member, languages: &[String]) -> DisplayChoice {
         if language_fits(default_language.as_deref(), language) && member.display.is_some() {
             return own;
         }
-        let concept_designations = code_system.zip(member.concept_idx).map(|(code_system, idx)| &code_system.concept(idx).designations[..]).unwrap_or(&[]);
+        let concept_designations =
+            code_system.zip(member.concept_idx).map(|(code_system, idx)| &code_system.concept(idx).designations[..]).unwrap_or(&[]);
         let found = member
             .value_set_designations
             .iter()
@@ -542,8 +547,12 @@ pub fn property_values(code_system: &CodeSystemIndex, concept_idx: u32, property
         "definition" => concept.definition.iter().map(|definition| ("valueString", json!(definition))).collect(),
         "display" => concept.display.iter().map(|display| ("valueString", json!(display))).collect(),
         "inactive" => vec![("valueBoolean", json!(code_system.flags[concept_idx as usize].inactive))],
-        "parent" => code_system.parents[concept_idx as usize].iter().map(|idx| ("valueCode", json!(code_system.concept(*idx).code))).collect(),
-        "child" => code_system.children[concept_idx as usize].iter().map(|idx| ("valueCode", json!(code_system.concept(*idx).code))).collect(),
+        "parent" => {
+            code_system.parents[concept_idx as usize].iter().map(|idx| ("valueCode", json!(code_system.concept(*idx).code))).collect()
+        }
+        "child" => {
+            code_system.children[concept_idx as usize].iter().map(|idx| ("valueCode", json!(code_system.concept(*idx).code))).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -607,7 +616,9 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
             if choice.translated_from.as_deref() == Some(designation.value.as_str()) {
                 continue;
             }
-            if !options.designation_filters.is_empty() && !options.designation_filters.iter().any(|filter| designation_matches(designation, filter)) {
+            if !options.designation_filters.is_empty()
+                && !options.designation_filters.iter().any(|filter| designation_matches(designation, filter))
+            {
                 continue;
             }
             designations.push(designation.to_json());
@@ -829,8 +840,9 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             .iter()
             .filter_map(|member| member.code_system.as_ref())
             .find_map(|code_system| code_system.code_system.properties.iter().find(|definition| &definition.code == property_code));
-        let standard = matches!(property_code.as_str(), "definition" | "display" | "inactive" | "parent" | "child" | "status" | "notSelectable")
-            .then(|| format!("http://hl7.org/fhir/concept-properties#{property_code}"));
+        let standard =
+            matches!(property_code.as_str(), "definition" | "display" | "inactive" | "parent" | "child" | "status" | "notSelectable")
+                .then(|| format!("http://hl7.org/fhir/concept-properties#{property_code}"));
         if let Some(uri) = definition.and_then(|definition| definition.uri.clone()).or(standard) {
             declared.push(json!({
                 "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property",

@@ -129,7 +129,9 @@ fn check_display(
     } else {
         candidates
             .iter()
-            .filter(|(_, language)| language.is_none() || wanted.iter().any(|wanted| super::expand::language_fits(language.as_deref(), wanted)))
+            .filter(|(_, language)| {
+                language.is_none() || wanted.iter().any(|wanted| super::expand::language_fits(language.as_deref(), wanted))
+            })
             .collect()
     };
     let matches = |value: &str| value == given || value.to_lowercase() == given.to_lowercase();
@@ -333,7 +335,14 @@ struct VersionChoice {
 /// Chooses the version to validate against: the value set's include (a pin, a wildcard, or the
 /// latest for a versionless include), `force-system-version`, `system-version` for versionless
 /// codings, and the coding's own version; mismatches between them are issues.
-fn choose_version(context: &Context<'_>, value_set: Option<&ValueSet>, system: &str, coding_version: Option<&str>, shape: InputShape, coding_idx: usize) -> VersionChoice {
+fn choose_version(
+    context: &Context<'_>,
+    value_set: Option<&ValueSet>,
+    system: &str,
+    coding_version: Option<&str>,
+    shape: InputShape,
+    coding_idx: usize,
+) -> VersionChoice {
     let mut choice = VersionChoice { code_system: None, membership_unknown: false, issues: Vec::new(), unknown: None };
     let known = context.known_versions(system);
     let not_found = |version: &str| {
@@ -353,7 +362,9 @@ fn choose_version(context: &Context<'_>, value_set: Option<&ValueSet>, system: &
         choice.unknown = Some((format!("{system}|{version}"), !known.is_empty()));
     }
     let include = value_set.and_then(|value_set| value_set.compose.as_ref()).and_then(|compose| {
-        compose.include.iter().find(|include| include.system.as_deref() == Some(system) || include.system.as_deref().and_then(model::uris::canonical_for_oid) == Some(system))
+        compose.include.iter().find(|include| {
+            include.system.as_deref() == Some(system) || include.system.as_deref().and_then(model::uris::canonical_for_oid) == Some(system)
+        })
     });
     let forced = context.forced_version(system);
     let pattern: Option<String> = forced.map(str::to_owned).or_else(|| include.and_then(|include| include.version.clone()));
@@ -428,7 +439,9 @@ fn choose_version(context: &Context<'_>, value_set: Option<&ValueSet>, system: &
     if let (Some(check), Some(code_system)) = (context.checked_version(system), &choice.code_system) {
         let actual = code_system.version().unwrap_or_default();
         if !crate::index::version_matches(check, actual) {
-            let text = format!("The version '{actual}' is not allowed for system '{system}': required to be '{check}' by a version-check parameter");
+            let text = format!(
+                "The version '{actual}' is not allowed for system '{system}': required to be '{check}' by a version-check parameter"
+            );
             choice.issues.insert(0, Issue::error("exception", text).tx("version-error").at(path(shape, coding_idx, "version")));
         }
     }
@@ -529,7 +542,8 @@ fn check_coding(
             .at(path(shape, coding_idx, "code")),
         );
         if value_set.is_some() {
-            let text = format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(code_system.url(), coding));
+            let text =
+                format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(code_system.url(), coding));
             if shape == InputShape::CodeableConcept {
                 finding.issues.push(Issue::information("code-invalid", text).tx("this-code-not-in-vs").at(path(shape, coding_idx, "code")));
             } else {
@@ -554,7 +568,8 @@ fn check_coding(
         value_set_designations: Vec::new(),
         value_set_extra: None,
     };
-    finding.display = display_for(&member, &context.display_languages_for(value_set.and_then(super::expand::value_set_language).as_deref()));
+    finding.display =
+        display_for(&member, &context.display_languages_for(value_set.and_then(super::expand::value_set_language).as_deref()));
     finding.in_value_set = match value_set {
         Some(_) if membership_unknown => {
             return Ok(finding);
