@@ -30,11 +30,25 @@ pub struct CodeSystemIndex {
     words: OnceLock<WordIndex>,
 }
 
-fn flags_of(concept: &Concept) -> ConceptFlags {
+/// The standard meaning of each property code: its own name, or the concept-properties code its URI names.
+fn property_meanings(code_system: &CodeSystem) -> HashMap<String, String> {
+    code_system
+        .properties
+        .iter()
+        .filter_map(|definition| {
+            let uri = definition.uri.as_deref()?;
+            let meaning = uri.strip_prefix("http://hl7.org/fhir/concept-properties#")?;
+            Some((definition.code.clone(), meaning.to_owned()))
+        })
+        .collect()
+}
+
+fn flags_of(concept: &Concept, meanings: &HashMap<String, String>) -> ConceptFlags {
     let mut flags = ConceptFlags::default();
     for property in &concept.properties {
         let value = property.value_text().unwrap_or_default();
-        match property.code.as_str() {
+        let meaning = meanings.get(&property.code).map(String::as_str).unwrap_or(property.code.as_str());
+        match meaning {
             "status" => {
                 match value.as_str() {
                     "retired" | "inactive" => flags.inactive = true,
@@ -71,7 +85,8 @@ impl CodeSystemIndex {
             children[parent].push(child as u32);
         }
         let roots = (0..n_concepts as u32).filter(|idx| parents[*idx as usize].is_empty()).collect();
-        let flags = code_system.concepts.iter().map(flags_of).collect();
+        let meanings = property_meanings(&code_system);
+        let flags = code_system.concepts.iter().map(|concept| flags_of(concept, &meanings)).collect();
         CodeSystemIndex { code_system, id, by_code, by_folded_code, parents, children, roots, flags, words: OnceLock::new() }
     }
 

@@ -456,6 +456,27 @@ fn find_requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreErro
     })
 }
 
+/// How a resource's status should be flagged to users: withdrawn or deprecated (standards-status),
+/// draft, or experimental.
+pub fn status_label(resource: &Json) -> Option<&'static str> {
+    let standards_status = model::fhir::array_of(resource, "extension")
+        .iter()
+        .find(|extension| model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"))
+        .and_then(|extension| model::fhir::str_of(extension, "valueCode"));
+    match standards_status {
+        Some("withdrawn") => return Some("withdrawn"),
+        Some("deprecated") => return Some("deprecated"),
+        _ => {}
+    }
+    if model::fhir::str_of(resource, "status") == Some("draft") {
+        return Some("draft");
+    }
+    if model::fhir::bool_of(resource, "experimental") == Some(true) {
+        return Some("experimental");
+    }
+    None
+}
+
 /// A default parameter a value set carries in `compose` (the `valueset-expansion-parameter` extension).
 pub fn value_set_parameter(value_set: &ValueSet, name: &str) -> Option<String> {
     let compose = value_set.resource.get("compose")?;
@@ -627,7 +648,11 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
             entry["designation"] = Json::Array(designations);
         }
     }
-    let mut extensions = Vec::new();
+    let mut extensions: Vec<Json> = member
+        .value_set_extra
+        .as_ref()
+        .map(|extra| model::fhir::array_of(extra, "extension").to_vec())
+        .unwrap_or_default();
     if let (Some(code_system), Some(concept_idx)) = (&member.code_system, member.concept_idx) {
         for property_code in &options.properties {
             for (value_key, value) in property_values(code_system, concept_idx, property_code) {
@@ -799,6 +824,28 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     }
     for used in &expansion.used_code_systems {
         parameters.push(json!({"name": "used-codesystem", "valueUri": used}));
+    }
+    let mut status_warnings: Vec<(String, String)> = Vec::new();
+    for used in &expansion.used_code_systems {
+        let (url, version) = model::uris::split_canonical(used);
+        if let Some(label) = context.code_system_exact(url, version).and_then(|code_system| status_label(&code_system.code_system.resource)) {
+            status_warnings.push((format!("warning-{label}"), used.clone()));
+        }
+    }
+    let value_set_canonicals = std::iter::once(value_set_canonical(&value_set)).chain(expansion.used_value_sets.iter().cloned());
+    for canonical in value_set_canonicals {
+        let label = if canonical == value_set_canonical(&value_set) {
+            status_label(&value_set.resource)
+        } else {
+            context.value_set(&canonical, None).and_then(|entry| status_label(&entry.value_set.resource))
+        };
+        // A value set's own draft or experimental status is not worth a warning; its withdrawal is.
+        if let Some(label) = label.filter(|label| matches!(*label, "withdrawn" | "deprecated")) {
+            status_warnings.push((format!("warning-{label}"), canonical));
+        }
+    }
+    for (name, canonical) in status_warnings {
+        parameters.push(json!({"name": name, "valueUri": canonical}));
     }
     let mut supplements_used: Vec<String> = Vec::new();
     for used in &expansion.used_code_systems {

@@ -513,6 +513,10 @@ fn check_coding(
     finding.unknown_system = choice.unknown.clone();
     let membership_unknown = choice.membership_unknown;
     let Some(code_system) = choice.code_system else {
+        // When the value set itself draws on the missing system, the value set cannot be judged at all.
+        let value_set_needs_it = value_set.and_then(|value_set| value_set.compose.as_ref()).is_some_and(|compose| {
+            compose.include.iter().chain(compose.exclude.iter()).any(|set| set.system.as_deref() == Some(system.as_str()))
+        });
         if choice.unknown.is_none() {
             let known = context.known_versions(&system);
             if !system.contains(':') {
@@ -521,9 +525,9 @@ fn check_coding(
             }
             let message = format!("A definition for CodeSystem '{system}' could not be found, so the code cannot be validated");
             finding.issues.push(Issue::error("not-found", message).tx("not-found").at(path(shape, coding_idx, "system")));
-            finding.unknown_system = Some((system.clone(), !known.is_empty()));
+            finding.unknown_system = Some((system.clone(), !known.is_empty() || value_set_needs_it));
         }
-        if value_set.is_some() && shape != InputShape::CodeableConcept && !membership_unknown {
+        if value_set.is_some() && shape != InputShape::CodeableConcept && !membership_unknown && !value_set_needs_it {
             finding.issues.push(not_in_value_set(&system));
         }
         return Ok(finding);
@@ -577,14 +581,21 @@ fn check_coding(
         Some(value_set) => value_set_contains(context, value_set, &code_system, concept_idx, &mut Vec::new())?,
         None => true,
     };
-    let active_only = context.params.bool("activeOnly").unwrap_or(false);
-    if finding.in_value_set && active_only && member.inactive {
+    let active_only = context.params.bool("activeOnly").unwrap_or(false)
+        || value_set.and_then(|value_set| value_set.compose.as_ref()).is_some_and(|compose| compose.inactive == Some(false));
+    if active_only && member.inactive {
         finding.in_value_set = false;
         finding.issues.push(
-            Issue::error("business-rule", format!("The concept '{}' is valid but is not active", member.code))
-                .tx("code-rule")
-                .at(path(shape, coding_idx, "code")),
+            Issue::error("business-rule", format!("The concept '{}' is valid but is not active", member.code)).tx("code-rule").at(path(shape, coding_idx, "code")),
         );
+    }
+    if case_folded {
+        let canonical = code_system.canonical();
+        let text = format!(
+            "The code '{}' differs from the correct code '{}' by case. Although the code system '{canonical}' is case insensitive, implementers are strongly encouraged to use the correct case anyway",
+            coding.code, member.code
+        );
+        finding.issues.push(Issue::information("business-rule", text).tx("code-rule").at(path(shape, coding_idx, "code")));
     }
     if finding.in_value_set && context.params.bool("abstract") == Some(false) && member.not_selectable {
         finding.in_value_set = false;
@@ -608,6 +619,9 @@ fn check_coding(
         }
     }
     finding.issues.extend(status_issues(&code_system, concept_idx, shape, coding_idx));
+    if let Some(value_set) = value_set.filter(|_| finding.in_value_set) {
+        finding.issues.extend(value_set_concept_status(value_set, code_system.url(), &member.code, shape, coding_idx));
+    }
     Ok(finding)
 }
 
@@ -633,9 +647,7 @@ fn render(
         let finding = &findings[chosen];
         let coding = &codings[chosen];
         if shape != InputShape::CodeableConcept || finding.concept_idx.is_some() {
-            let code =
-                finding.code_system.as_ref().zip(finding.concept_idx).map(|(code_system, idx)| code_system.concept(idx).code.clone());
-            out.push_value("code", "valueCode", json!(code.unwrap_or_else(|| coding.code.clone())));
+            out.push_value("code", "valueCode", json!(coding.code));
             if let Some(code_system) = &finding.code_system {
                 out.push_value("system", "valueUri", json!(code_system.url()));
                 if let Some(version) = code_system.version() {
@@ -705,6 +717,7 @@ fn validate(
         }
     }
     let mut issues: Vec<Issue> = findings.iter().flat_map(|finding| finding.issues.clone()).collect();
+    issues.extend(status_check_issues(context, value_set, &findings));
     // Where tx servers repeat the expression as the (deprecated) location, and where they do not.
     for issue in &mut issues {
         issue.with_location = match issue.tx_code {
@@ -728,6 +741,64 @@ fn validate(
     }
     let result = valid_coding && !issues.iter().any(|issue| issue.severity <= IssueSeverity::Error);
     Ok(render(result, shape, &codings, concept, &findings, issues))
+}
+
+/// Information issues for draft, experimental, deprecated or withdrawn content the answer relied on.
+fn status_check_issues(context: &Context<'_>, value_set: Option<&ValueSet>, findings: &[CodingFinding]) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for code_system in findings.iter().filter_map(|finding| finding.code_system.as_ref()) {
+        let canonical = code_system.canonical();
+        if seen.contains(&canonical) {
+            continue;
+        }
+        if let Some(label) = super::expand::status_label(&code_system.code_system.resource) {
+            issues.push(Issue::information("business-rule", format!("Reference to {label} CodeSystem {canonical}")).tx("status-check"));
+        }
+        seen.push(canonical);
+    }
+    let mut pending: Vec<ValueSet> = value_set.cloned().into_iter().collect();
+    while let Some(current) = pending.pop() {
+        let canonical = value_set_canonical(&current);
+        if seen.contains(&canonical) || seen.len() > 64 {
+            continue;
+        }
+        if let Some(label) = super::expand::status_label(&current.resource).filter(|label| matches!(*label, "withdrawn" | "deprecated")) {
+            issues.push(Issue::information("business-rule", format!("Reference to {label} ValueSet {canonical}")).tx("status-check"));
+        }
+        seen.push(canonical);
+        for include in current.compose.iter().flat_map(|compose| compose.include.iter()) {
+            for imported in &include.value_sets {
+                if let Some(entry) = context.value_set(imported, None) {
+                    pending.push(entry.value_set.clone());
+                }
+            }
+        }
+    }
+    issues
+}
+
+/// A warning when the value set itself marks the code as deprecated.
+fn value_set_concept_status(value_set: &ValueSet, system: &str, code: &str, shape: InputShape, coding_idx: usize) -> Option<Issue> {
+    let compose = value_set.compose.as_ref()?;
+    let reference = compose.include.iter().filter(|include| include.system.as_deref() == Some(system)).flat_map(|include| include.concepts.iter()).find(|reference| reference.code == code)?;
+    let extensions = reference.extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[]);
+    let deprecated = extensions.iter().any(|extension| {
+        let url = str_of(extension, "url");
+        (url == Some("http://hl7.org/fhir/StructureDefinition/valueset-deprecated") && model::fhir::params::primitive_text(extension).as_deref() == Some("true"))
+            || (url == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status") && str_of(extension, "valueCode") == Some("deprecated"))
+    });
+    deprecated.then(|| {
+        Issue::warning(
+            "business-rule",
+            format!(
+                "The presence of the concept '{code}' in the system '{system}' in the value set {} is marked with a status of deprecated and its use should be reviewed",
+                value_set_canonical(value_set)
+            ),
+        )
+        .tx("code-comment")
+        .at(path(shape, coding_idx, "code"))
+    })
 }
 
 /// `CodeSystem/$validate-code`.
