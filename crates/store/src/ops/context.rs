@@ -231,6 +231,17 @@ impl<'a> Context<'a> {
         self.overlay.value_set(url, version).or_else(|| self.base.value_set(url, version)).or_else(|| self.implicit_value_set(url))
     }
 
+    /// A value set that `owner` imports: `#id` names one of its contained resources.
+    pub fn imported_value_set(&self, owner: &ValueSet, canonical: &str) -> Option<ValueSet> {
+        match canonical.strip_prefix('#') {
+            Some(id) => model::fhir::array_of(&owner.resource, "contained")
+                .iter()
+                .find(|contained| model::fhir::str_of(contained, "id") == Some(id) && model::fhir::str_of(contained, "resourceType") == Some("ValueSet"))
+                .and_then(|contained| ValueSet::from_json(contained).ok()),
+            None => self.value_set(canonical, None).map(|entry| entry.value_set.clone()),
+        }
+    }
+
     fn implicit_value_set(&self, url: &str) -> Option<Arc<ValueSetEntry>> {
         let (system, filter) = match url.split_once("?fhir_vs") {
             Some((system, rest)) => (system.to_owned(), rest.strip_prefix('=').map(str::to_owned)),

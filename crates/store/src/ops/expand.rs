@@ -279,7 +279,7 @@ fn concept_set_members(
     let mut imported: Vec<HashSet<(String, String)>> = Vec::new();
     let mut imported_members: Vec<Vec<Member>> = Vec::new();
     for canonical in &set.value_sets {
-        let entry = context.value_set(canonical, None).ok_or_else(|| {
+        let imported_value_set = context.imported_value_set(value_set, canonical).ok_or_else(|| {
             let (url, version) = model::uris::split_canonical(canonical);
             let message = match version {
                 Some(version) => {
@@ -289,11 +289,13 @@ fn concept_set_members(
             };
             StoreError::with_issue(StoreErrorKind::NotFound, Issue::error("not-found", message).tx("not-found"))
         })?;
-        let inner = compute(context, &entry.value_set, stack)?;
+        let inner = compute(context, &imported_value_set, stack)?;
         for used in inner.used_code_systems {
             push_unique(&mut expansion.used_code_systems, used);
         }
-        push_unique(&mut expansion.used_value_sets, value_set_canonical(&entry.value_set));
+        if !canonical.starts_with('#') {
+            push_unique(&mut expansion.used_value_sets, value_set_canonical(&imported_value_set));
+        }
         imported.push(inner.members.iter().map(Member::key).collect());
         imported_members.push(inner.members);
     }
@@ -862,11 +864,12 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         parameters.push(json!({"name": "used-valueset", "valueUri": used}));
     }
 
-    let mut result = value_set.resource.clone();
-    if let Some(map) = result.as_object_mut() {
-        map.remove("expansion");
-        map.remove("compose");
-        map.remove("text");
+    // The expansion carries the value set's identity, as the reference servers return it.
+    let mut result = json!({"resourceType": "ValueSet"});
+    for key in ["id", "language", "url", "version", "name", "title", "status", "experimental", "date", "publisher"] {
+        if let Some(value) = value_set.resource.get(key) {
+            result[key] = value.clone();
+        }
     }
     let mut expansion_json = json!({
         "identifier": format!("urn:uuid:{}", uuid::Uuid::new_v4()),

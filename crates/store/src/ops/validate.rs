@@ -199,6 +199,7 @@ fn status_issues(code_system: &CodeSystemIndex, concept_idx: u32, shape: InputSh
 fn set_contains(
     context: &Context<'_>,
     set: &ConceptSet,
+    owner: &ValueSet,
     code_system: &Arc<CodeSystemIndex>,
     concept_idx: u32,
     stack: &mut Vec<String>,
@@ -227,13 +228,13 @@ fn set_contains(
         }
     }
     for canonical in &set.value_sets {
-        let entry = context.value_set(canonical, None).ok_or_else(|| {
+        let imported = context.imported_value_set(owner, canonical).ok_or_else(|| {
             StoreError::with_issue(
                 StoreErrorKind::NotFound,
                 Issue::error("not-found", format!("A definition for the value Set '{canonical}' could not be found")).tx("not-found"),
             )
         })?;
-        if !value_set_contains(context, &entry.value_set, code_system, concept_idx, stack)? {
+        if !value_set_contains(context, &imported, code_system, concept_idx, stack)? {
             return Ok(false);
         }
     }
@@ -262,7 +263,7 @@ fn value_set_contains(
     let result = (|| {
         let mut included = false;
         for include in &compose.include {
-            if set_contains(context, include, code_system, concept_idx, stack)? {
+            if set_contains(context, include, value_set, code_system, concept_idx, stack)? {
                 included = true;
                 break;
             }
@@ -271,7 +272,7 @@ fn value_set_contains(
             return Ok(false);
         }
         for exclude in &compose.exclude {
-            if set_contains(context, exclude, code_system, concept_idx, stack)? {
+            if set_contains(context, exclude, value_set, code_system, concept_idx, stack)? {
                 return Ok(false);
             }
         }
