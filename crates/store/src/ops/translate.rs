@@ -84,12 +84,24 @@ pub fn translate(context: &Context<'_>) -> Result<Json, StoreError> {
                     if let Some(to_display) = to_display {
                         concept["display"] = json!(to_display);
                     }
-                    let mut parts = vec![
-                        json!({"name": "equivalence", "valueCode": equivalence_of(target)}),
-                        json!({"name": "concept", "valueCoding": concept}),
-                    ];
+                    let mut parts = vec![json!({"name": "equivalence", "valueCode": equivalence_of(target)})];
+                    if reverse {
+                        // As tx.fhir.org answers a reverse translation: the concept asked about, and the source it maps from.
+                        let mut asked = json!({"code": code});
+                        if let Some(from_system) = from_system {
+                            asked["system"] = json!(from_system);
+                        }
+                        parts.push(json!({"name": "concept", "valueCoding": asked}));
+                        parts.push(json!({"name": "source", "valueCoding": concept}));
+                    } else {
+                        parts.push(json!({"name": "concept", "valueCoding": concept}));
+                    }
                     if let Some(url) = str_of(map, "url") {
-                        parts.push(json!({"name": "source", "valueUri": url}));
+                        let canonical = match str_of(map, "version") {
+                            Some(version) => format!("{url}|{version}"),
+                            None => url.to_owned(),
+                        };
+                        parts.push(json!({"name": "originMap", "valueCanonical": canonical}));
                     }
                     matches.push(parts);
                 }

@@ -115,7 +115,8 @@ fn check_display(
     if let Some(display) = &concept.display {
         candidates.push((display.as_str(), default_language.clone()));
     }
-    for designation in &concept.designations {
+    // A designation is a valid display in its language; one with no language is another kind of name.
+    for designation in concept.designations.iter().filter(|designation| designation.language.is_some()) {
         if !candidates.iter().any(|(value, language)| *value == designation.value && *language == designation.language) {
             candidates.push((designation.value.as_str(), designation.language.clone().or_else(|| default_language.clone())));
         }
@@ -839,7 +840,12 @@ pub fn validate_value_set(context: &Context<'_>) -> Result<Json, StoreError> {
 pub fn batch_validate(context: &Context<'_>) -> Result<Json, StoreError> {
     let mut out = Parameters::default();
     for entry in context.params.all("validation") {
-        let mut inner = Parameters { entries: array_of(entry, "part").to_vec() };
+        // Each validation is a Parameters resource (or, leniently, parts); shared parameters fill in what it lacks.
+        let own = match entry.get("resource") {
+            Some(resource) => array_of(resource, "parameter").to_vec(),
+            None => array_of(entry, "part").to_vec(),
+        };
+        let mut inner = Parameters { entries: own };
         for shared in context.params.entries.iter().filter(|shared| str_of(shared, "name") != Some("validation")) {
             let name = str_of(shared, "name").unwrap_or_default();
             if !inner.has(name) || name == "tx-resource" {
@@ -851,7 +857,7 @@ pub fn batch_validate(context: &Context<'_>) -> Result<Json, StoreError> {
             Ok(answer) => answer,
             Err(error) => error.outcome.to_json(),
         };
-        out.push_parts("validation", vec![json!({"name": "response", "resource": answer})]);
+        out.push_resource("validation", answer);
     }
     Ok(out.to_resource())
 }
