@@ -662,8 +662,12 @@ fn render(
                 out.push_value("display", "valueString", json!(display));
             }
             if let (Some(code_system), Some(idx)) = (&finding.code_system, finding.concept_idx) {
-                if code_system.flags[idx as usize].inactive {
+                let flags = &code_system.flags[idx as usize];
+                if flags.inactive {
                     out.push_value("inactive", "valueBoolean", json!(true));
+                }
+                if let Some(status) = flags.status.as_deref().filter(|status| *status != "active") {
+                    out.push_value("status", "valueCode", json!(status));
                 }
             }
             if let Some(normalized) = &finding.normalized_code {
