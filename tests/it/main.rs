@@ -5,7 +5,9 @@
 
 mod support;
 
+mod auth;
 mod errors;
 mod operations;
 mod real_data;
 mod rest;
+mod upload;
