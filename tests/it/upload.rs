@@ -437,6 +437,10 @@ fn hcpcs_codes(zip: &std::path::Path) -> BTreeMap<String, (Option<String>, Strin
         .collect()
 }
 
+fn listed_added_contains(diff: &Value, code: &str) -> bool {
+    diff["added"].as_array().is_some_and(|added| added.iter().any(|listed| listed == code))
+}
+
 fn hcpcs_zip(dir: &std::path::Path, year: &str) -> std::path::PathBuf {
     dir.join(format!("hcpcs/{year}/{year}-Alpha-Numeric-HCPCS-File.zip"))
 }
@@ -506,6 +510,12 @@ async fn real_hcpcs_2018_then_2019_through_uploads_with_the_real_diff() {
     assert_eq!(diff["counts"]["reactivated"], 0);
     assert_eq!(diff["counts"]["moved"], 0, "HCPCS is flat");
     assert_eq!(added.len() as i64 - retired.len() as i64, 6800 - 6559, "the net change matches the published totals");
+    // Known changes of the 2019 release: the modifier DA and G9976/G9977 left the file, and
+    // for example A4563, A9513, C1823 and C8937 arrived.
+    assert_eq!(diff["retired"], json!(["DA", "G9976", "G9977"]));
+    for code in ["A4563", "A9513", "C1823", "C8937"] {
+        assert!(listed_added_contains(diff, code), "{code} is not listed as added");
+    }
     let listed_added: Vec<String> =
         diff["added"].as_array().expect("added").iter().filter_map(|code| code.as_str().map(str::to_owned)).collect();
     assert_eq!(listed_added.iter().collect::<Vec<_>>(), added.iter().take(1000).copied().collect::<Vec<_>>());
