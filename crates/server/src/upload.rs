@@ -2,7 +2,8 @@
 //!
 //! # Brief overview
 //! - [`upload`] checks the token first (the write scope), then streams each `file` part to its
-//!   own file under the staging folder, never holding a part in memory, counting bytes against
+//!   own file under the staging folder (tokio's file I/O, so workers never block on the disk),
+//!   never holding a part in memory, counting bytes against
 //!   the configured limit. The other fields are small: `format` (a loader name or `auto`),
 //!   `version`, `make_current`, `dry_run`, and `code_type` for the EHR-style billing CSV.
 //! - Before a job is queued, every staged archive is inspected through its central directory
@@ -24,9 +25,10 @@ use futures_util::StreamExt;
 use model::Json;
 use serde_json::json;
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use store::NewJob;
+use tokio::io::AsyncWriteExt;
 
 /// The `code_type` values of the EHR-style billing CSV endpoint.
 pub const CODE_TYPES: &[&str] = &["cpt", "icd10", "hcpcs", "custom"];
@@ -224,8 +226,10 @@ async fn read_form(mut payload: Multipart, staging: &Path, limits: &UploadConfig
                 file_name = format!("{idx}-{file_name}");
             }
             let path = staging.join(&file_name);
-            let mut file = std::io::BufWriter::new(
-                File::create(&path).map_err(|error| ApiError::internal(format!("cannot stage '{file_name}': {error}")))?,
+            let created = tokio::fs::File::create(&path).await;
+            let mut file = tokio::io::BufWriter::with_capacity(
+                1 << 20,
+                created.map_err(|error| ApiError::internal(format!("cannot stage '{file_name}': {error}")))?,
             );
             let mut n_bytes: u64 = 0;
             while let Some(chunk) = field.next().await {
@@ -235,9 +239,9 @@ async fn read_form(mut payload: Multipart, staging: &Path, limits: &UploadConfig
                 if total > limits.max_upload_bytes {
                     return Err(ApiError::too_large(format!("the upload is larger than the limit of {} bytes", limits.max_upload_bytes)));
                 }
-                file.write_all(&chunk).map_err(|error| ApiError::internal(format!("cannot stage '{file_name}': {error}")))?;
+                file.write_all(&chunk).await.map_err(|error| ApiError::internal(format!("cannot stage '{file_name}': {error}")))?;
             }
-            file.flush().map_err(|error| ApiError::internal(format!("cannot stage '{file_name}': {error}")))?;
+            file.flush().await.map_err(|error| ApiError::internal(format!("cannot stage '{file_name}': {error}")))?;
             form.files.push((file_name, path, n_bytes));
             continue;
         }
