@@ -7,7 +7,8 @@ use serde_json::json;
 #[actix_web::test]
 async fn each_error_is_an_operation_outcome_with_its_status() {
     let backend = sqlite();
-    let app = app_with(&backend, server::ServerConfig { max_body_bytes: 2048, ..Default::default() }).await;
+    let config = server::ServerConfig { max_body_bytes: 2048, auth: server::AuthConfig::anonymous_writes(), ..Default::default() };
+    let app = app_with(&backend, config).await;
     let json_type = [("content-type", "application/fhir+json")];
 
     let malformed = app.send("PUT", "/fhir/CodeSystem/x", &json_type, Some("{\n  \"resourceType\": \"CodeSystem\",\n  \"url\": }")).await;

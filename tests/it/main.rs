@@ -5,8 +5,10 @@
 
 mod support;
 
+mod auth;
 mod errors;
 mod loaded;
 mod operations;
 mod real_data;
 mod rest;
+mod upload;

@@ -78,6 +78,7 @@ pub struct Answer {
     pub status: StatusCode,
     pub content_type: String,
     pub location: Option<String>,
+    pub www_authenticate: Option<String>,
     pub body: String,
 }
 
@@ -97,31 +98,38 @@ impl Answer {
 
 pub async fn app_with(backend: &Backend, config: ServerConfig) -> TestApp {
     let terminology = Arc::new(Terminology::open(&backend.url).unwrap_or_else(|error| panic!("open {}: {error}", backend.url)));
-    let state = web::Data::new(AppState { terminology: terminology.clone(), config });
+    let state = web::Data::new(AppState::new(terminology.clone(), config));
     let service = test::init_service(App::new().configure(server::configure(state))).await;
     TestApp { terminology, service: actix_service::boxed::service(service) }
 }
 
+/// The app as a developer runs it: writes without a token (`--allow-anonymous-writes`), reads
+/// open. Tests of access control build theirs with [`app_with`].
 pub async fn app(backend: &Backend) -> TestApp {
-    app_with(backend, ServerConfig::default()).await
+    app_with(backend, ServerConfig { auth: server::AuthConfig::anonymous_writes(), ..ServerConfig::default() }).await
 }
 
 impl TestApp {
     pub async fn send(&self, method: &str, uri: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
+        self.send_bytes(method, uri, headers, body.map(|body| body.as_bytes().to_vec())).await
+    }
+
+    pub async fn send_bytes(&self, method: &str, uri: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Answer {
         let mut request = test::TestRequest::default().method(method.parse().expect("method")).uri(uri);
         for (name, value) in headers {
             request = request.insert_header((*name, *value));
         }
         if let Some(body) = body {
-            request = request.set_payload(body.to_owned());
+            request = request.set_payload(body);
         }
         let response = test::call_service(&self.service, request.to_request()).await;
         let status = response.status();
         let header = |name: &str| response.headers().get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
         let content_type = header("content-type").unwrap_or_default();
         let location = header("location");
+        let www_authenticate = header("www-authenticate");
         let body = String::from_utf8(test::read_body(response).await.to_vec()).expect("UTF-8 body");
-        Answer { status, content_type, location, body }
+        Answer { status, content_type, location, www_authenticate, body }
     }
 
     pub async fn get(&self, uri: &str) -> Answer {
@@ -157,4 +165,115 @@ pub fn sample_code_system() -> Value {
             {"code": "red", "display": "Café red", "property": [{"code": "colour", "valueString": "red"}]}
         ]
     })
+}
+
+/// The HS256 secret the access-control tests configure.
+pub const TEST_SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
+
+/// Seconds since the epoch, for `exp` and `nbf`.
+pub fn now_seconds() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// An HS256 token signed with [`TEST_SECRET`] for `sub`, with the scopes, valid for an hour.
+pub fn token(sub: &str, scopes: &str) -> String {
+    let claims = serde_json::json!({"sub": sub, "scope": scopes, "exp": now_seconds() + 3600, "iat": now_seconds()});
+    sign(jsonwebtoken::Algorithm::HS256, &jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()), None, &claims)
+}
+
+pub fn sign(algorithm: jsonwebtoken::Algorithm, key: &jsonwebtoken::EncodingKey, kid: Option<&str>, claims: &Value) -> String {
+    let mut header = jsonwebtoken::Header::new(algorithm);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, key).expect("sign a test token")
+}
+
+/// A server that checks HS256 tokens signed with [`TEST_SECRET`].
+pub fn hs256_config() -> ServerConfig {
+    let mut auth = server::AuthConfig::default();
+    auth.add_hs256_secret(TEST_SECRET.as_bytes());
+    ServerConfig { auth, ..ServerConfig::default() }
+}
+
+/// One part of a multipart body: field name, file name for a file part, and content.
+pub struct Part<'a> {
+    pub name: &'a str,
+    pub file_name: Option<&'a str>,
+    pub content: Vec<u8>,
+}
+
+pub fn field<'a>(name: &'a str, value: &str) -> Part<'a> {
+    Part { name, file_name: None, content: value.as_bytes().to_vec() }
+}
+
+pub fn file<'a>(file_name: &'a str, content: Vec<u8>) -> Part<'a> {
+    Part { name: "file", file_name: Some(file_name), content }
+}
+
+pub const BOUNDARY: &str = "fhirterm-test-boundary-7MA4YWxkTrZu0gW";
+
+/// A `multipart/form-data` body, built by hand.
+pub fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match part.file_name {
+            Some(file_name) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+                    part.name
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{}\"\r\n\r\n", part.name).as_bytes()),
+        }
+        body.extend_from_slice(&part.content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+impl TestApp {
+    /// `POST /admin/upload` with the parts, and a bearer token when given.
+    pub async fn upload(&self, bearer: Option<&str>, parts: &[Part<'_>]) -> Answer {
+        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+        let authorization = bearer.map(|token| format!("Bearer {token}"));
+        let mut headers = vec![("content-type", content_type.as_str())];
+        if let Some(authorization) = &authorization {
+            headers.push(("authorization", authorization.as_str()));
+        }
+        self.send_bytes("POST", "/admin/upload", &headers, Some(multipart(parts))).await
+    }
+
+    /// Waits until the job has ended and returns its row (at most 10 minutes).
+    pub async fn wait_for_job(&self, id: &str) -> store::JobRecord {
+        let started = std::time::Instant::now();
+        loop {
+            let job = self.terminology.job(id).expect("read the job").unwrap_or_else(|| panic!("job {id} is not stored"));
+            if job.state == "succeeded" || job.state == "failed" {
+                return job;
+            }
+            assert!(started.elapsed().as_secs() < 600, "job {id} still {} after 10 minutes", job.state);
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// The job id at the end of a `Location: /admin/jobs/{id}`.
+pub fn job_id(answer: &Answer) -> String {
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.body);
+    let location = answer.location.as_deref().expect("a Location header");
+    assert!(location.starts_with("/admin/jobs/"), "{location}");
+    location.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
+/// The folder `fetch-real-data.sh` filled, or `None` with a one-line note.
+pub fn real_data() -> Option<std::path::PathBuf> {
+    match std::env::var("FHIRTERM_REAL_DATA") {
+        Ok(dir) => Some(std::path::PathBuf::from(dir)),
+        Err(_) => {
+            eprintln!("skipping: FHIRTERM_REAL_DATA is not set");
+            None
+        }
+    }
 }

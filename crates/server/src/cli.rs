@@ -1,6 +1,6 @@
 //! The `fhirterm` command line: `serve`, `migrate` and `load`.
 
-use crate::{configure, logging, AppState, ServerConfig};
+use crate::{configure, logging, AppState, AuthConfig, ServerConfig, UploadConfig};
 use actix_web::{middleware, web, App, HttpServer};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -35,6 +35,10 @@ pub enum Command {
         /// Worker threads (default: one per core).
         #[arg(long, env = "FHIRTERM_WORKERS")]
         workers: Option<usize>,
+        #[command(flatten)]
+        auth: AuthArgs,
+        #[command(flatten)]
+        upload: UploadArgs,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
@@ -55,11 +59,101 @@ pub enum Command {
     },
 }
 
+/// Who may write and read: tokens, scopes and restricted code systems.
+#[derive(clap::Args, Debug)]
+pub struct AuthArgs {
+    /// Accept writes without a token (local development and the conformance run only).
+    #[arg(long, env = "FHIRTERM_ALLOW_ANONYMOUS_WRITES")]
+    pub allow_anonymous_writes: bool,
+    /// The HS256 shared secret itself.
+    #[arg(long, env = "FHIRTERM_JWT_HS256_SECRET", hide_env_values = true)]
+    pub jwt_hs256_secret: Option<String>,
+    /// A PEM file holding an RS256 (RSA) or ES256 (P-256) public key.
+    #[arg(long, env = "FHIRTERM_JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// A JWKS file with RS256 and ES256 public keys.
+    #[arg(long, env = "FHIRTERM_JWT_JWKS")]
+    pub jwt_jwks: Option<PathBuf>,
+    /// The `iss` tokens must carry.
+    #[arg(long, env = "FHIRTERM_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// The `aud` tokens must carry.
+    #[arg(long, env = "FHIRTERM_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Reads and operations need a token with read scopes.
+    #[arg(long, env = "FHIRTERM_READ_REQUIRES_AUTH")]
+    pub read_requires_auth: bool,
+    /// Restricted code systems, comma-separated: `URL` or `URL=LICENCE-SCOPE`.
+    #[arg(long, env = "FHIRTERM_RESTRICTED_SYSTEMS")]
+    pub restricted_systems: Option<String>,
+}
+
+/// Limits on bulk uploads.
+#[derive(clap::Args, Debug)]
+pub struct UploadArgs {
+    /// Largest upload, in bytes (all parts together).
+    #[arg(long, env = "FHIRTERM_MAX_UPLOAD_BYTES", default_value_t = 8 * 1024 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+    /// Where uploads are staged until their job ends (default: a folder in the temp dir).
+    #[arg(long, env = "FHIRTERM_STAGING_DIR")]
+    pub staging_dir: Option<PathBuf>,
+    /// Largest expanded/compressed ratio of an archive entry.
+    #[arg(long, env = "FHIRTERM_MAX_EXPANSION_RATIO", default_value_t = 200)]
+    pub max_expansion_ratio: u64,
+    /// Largest expanded size of the archives of one upload, in bytes.
+    #[arg(long, env = "FHIRTERM_MAX_EXPANDED_BYTES", default_value_t = 64 * 1024 * 1024 * 1024)]
+    pub max_expanded_bytes: u64,
+}
+
+impl AuthArgs {
+    pub fn to_config(&self) -> anyhow::Result<AuthConfig> {
+        let mut config = AuthConfig {
+            allow_anonymous_writes: self.allow_anonymous_writes,
+            read_requires_auth: self.read_requires_auth,
+            issuer: self.jwt_issuer.clone().filter(|text| !text.is_empty()),
+            audience: self.jwt_audience.clone().filter(|text| !text.is_empty()),
+            ..AuthConfig::default()
+        };
+        if let Some(secret) = self.jwt_hs256_secret.as_deref().filter(|secret| !secret.is_empty()) {
+            if secret.len() < 32 {
+                tracing::warn!("FHIRTERM_JWT_HS256_SECRET is shorter than 32 bytes; use a longer random secret");
+            }
+            config.add_hs256_secret(secret.as_bytes());
+        }
+        if let Some(path) = &self.jwt_public_key {
+            let pem = std::fs::read(path).with_context(|| format!("cannot read the public key {}", path.display()))?;
+            config.add_public_key_pem(&pem, &path.display().to_string()).map_err(|error| anyhow::anyhow!(error))?;
+        }
+        if let Some(path) = &self.jwt_jwks {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the JWKS {}", path.display()))?;
+            config.add_jwks(&text, &path.display().to_string()).map_err(|error| anyhow::anyhow!(error))?;
+        }
+        if let Some(list) = &self.restricted_systems {
+            config.add_restricted(list);
+        }
+        Ok(config)
+    }
+}
+
+impl UploadArgs {
+    pub fn to_config(&self) -> UploadConfig {
+        let defaults = UploadConfig::default();
+        UploadConfig {
+            max_upload_bytes: self.max_upload_bytes,
+            staging_dir: self.staging_dir.clone().unwrap_or(defaults.staging_dir),
+            max_expansion_ratio: self.max_expansion_ratio,
+            max_expanded_bytes: self.max_expanded_bytes,
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     logging::init(cli.log_json);
     match cli.command {
-        Command::Serve { listen, database, max_body_bytes, expansion_limit, workers } => {
-            serve(&listen, &database, ServerConfig { max_body_bytes, too_costly_threshold: expansion_limit }, workers)
+        Command::Serve { listen, database, max_body_bytes, expansion_limit, workers, auth, upload } => {
+            let config =
+                ServerConfig { max_body_bytes, too_costly_threshold: expansion_limit, auth: auth.to_config()?, upload: upload.to_config() };
+            serve(&listen, &database, config, workers)
         }
         Command::Migrate { database } => {
             Terminology::open(&database).map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(&database)))?;
@@ -80,7 +174,25 @@ fn serve(listen: &str, database: &str, config: ServerConfig, workers: Option<usi
         startup_ms = started.elapsed().as_millis() as u64,
         "indexes built"
     );
-    let state = web::Data::new(AppState { terminology: terminology.clone(), config });
+    let n_interrupted =
+        terminology.fail_interrupted_jobs().map_err(|error| anyhow::anyhow!("cannot check for interrupted jobs: {error}"))?;
+    if n_interrupted > 0 {
+        tracing::warn!(n_interrupted, "upload jobs that were queued or running when the server stopped are marked failed");
+    }
+    // Staging folders left behind belong to jobs that cannot resume (they are named by job id).
+    if let Ok(entries) = std::fs::read_dir(&config.upload.staging_dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.len() == 32 && name.chars().all(|c| c.is_ascii_hexdigit()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    tracing::info!(mode = %config.auth.mode_description(), "auth");
+    if config.auth.allow_anonymous_writes {
+        tracing::warn!("--allow-anonymous-writes: anyone who can reach this server can change its content");
+    }
+    let state = web::Data::new(AppState::new(terminology.clone(), config));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let refresher = terminology.clone();

@@ -2,6 +2,7 @@
 //! OperationOutcome. Nothing else in the server builds error responses.
 
 use crate::wire::{self, Format};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use model::fhir::{Issue, OperationOutcome};
@@ -14,11 +15,13 @@ pub struct ApiError {
     pub outcome: OperationOutcome,
     /// The format the client asked for, so that errors come back in it.
     pub format: Format,
+    /// A `WWW-Authenticate` challenge, sent with 401.
+    pub challenge: Option<String>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, outcome: OperationOutcome::single(Issue::error(code, message)), format: Format::Json }
+        ApiError { status, outcome: OperationOutcome::single(Issue::error(code, message)), format: Format::Json, challenge: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -31,6 +34,42 @@ impl ApiError {
 
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not-found", message)
+    }
+
+    /// 401: no token where one is needed, or a token that does not verify. The challenge names
+    /// the reason, as RFC 6750 asks.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        let description: String = message.chars().map(|c| if c == '"' || c == '\\' || c.is_control() { '\'' } else { c }).collect();
+        let mut error = ApiError::new(StatusCode::UNAUTHORIZED, "login", message);
+        error.challenge = Some(format!("Bearer realm=\"fhirterm\", error=\"invalid_token\", error_description=\"{description}\""));
+        error
+    }
+
+    /// 403: the caller is known but may not do this.
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 403 naming the scope that was needed.
+    pub fn missing_scope(scope: &str) -> ApiError {
+        let mut error = ApiError::forbidden(format!("this needs the scope '{scope}'"));
+        error.challenge = Some("Bearer realm=\"fhirterm\", error=\"insufficient_scope\"".to_owned());
+        error
+    }
+
+    /// 413: a body or an upload past the configured limit.
+    pub fn too_large(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-long", message)
+    }
+
+    /// 422: an upload that is well formed but refused (hostile archive, unknown format).
+    pub fn unprocessable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "processing", message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", message)
     }
 
     pub fn in_format(mut self, format: Format) -> ApiError {
@@ -53,7 +92,7 @@ fn status_of(kind: StoreErrorKind) -> StatusCode {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
-        ApiError { status: status_of(error.kind), outcome: error.outcome, format: Format::Json }
+        ApiError { status: status_of(error.kind), outcome: error.outcome, format: Format::Json, challenge: None }
     }
 }
 
@@ -70,6 +109,10 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        wire::respond(self.status, &self.outcome.to_json(), self.format)
+        let mut response = wire::respond(self.status, &self.outcome.to_json(), self.format);
+        if let Some(challenge) = self.challenge.as_deref().and_then(|text| HeaderValue::from_str(text).ok()) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response
     }
 }

@@ -9,6 +9,8 @@
 //! - `index` derives the in-memory [`index::Registry`] from those rows: code lookup, the is-a
 //!   graph, word indexes. It is immutable and swapped atomically after each write, so readers never
 //!   wait and never see half a change.
+//! - `jobs` stores upload jobs and the audit log; `diff` says what a new release of a code
+//!   system changes against the version served now.
 //! - `ops` answers `$lookup`, `$validate-code`, `$expand`, `$subsumes` and `$translate` from a
 //!   registry snapshot plus any `tx-resource` content sent with the request.
 //!
@@ -22,13 +24,17 @@
 //! Tests: unit tests beside the modules; the backend-generic suite in `tests/it/store.rs`.
 
 pub mod db;
+pub mod diff;
 mod error;
 pub mod index;
+pub mod jobs;
 pub mod ops;
 mod repo;
 mod schema;
 mod terminology;
 
+pub use diff::CodeSystemDiff;
 pub use error::{StoreError, StoreErrorKind};
+pub use jobs::{AuditEntry, JobRecord, JobUpdate, NewJob};
 pub use ops::{OpRequest, TOO_COSTLY_DEFAULT};
 pub use terminology::{LoadSummary, SearchQuery, SearchResult, Terminology};

@@ -79,6 +79,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        state -> Text,
+        phase -> Text,
+        format -> Text,
+        version -> Nullable<Text>,
+        dry_run -> Bool,
+        make_current -> Bool,
+        sub -> Nullable<Text>,
+        files -> Text,
+        bytes_total -> BigInt,
+        bytes_done -> BigInt,
+        rows_done -> BigInt,
+        counts -> Nullable<Text>,
+        diagnostics -> Nullable<Text>,
+        n_diagnostics -> BigInt,
+        diff -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_at -> Text,
+        started_at -> Nullable<Text>,
+        finished_at -> Nullable<Text>,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    audit_log (pk) {
+        pk -> BigInt,
+        at -> Text,
+        sub -> Nullable<Text>,
+        action -> Text,
+        target -> Text,
+        outcome -> Text,
+        detail -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     resources,
     concepts,
@@ -86,5 +124,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     concept_properties,
     concept_parents,
     concept_map_elements,
-    generation
+    generation,
+    jobs,
+    audit_log
 );

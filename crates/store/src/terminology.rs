@@ -117,6 +117,10 @@ impl Terminology {
         Ok(terminology)
     }
 
+    pub(crate) fn database(&self) -> &Database {
+        &self.database
+    }
+
     pub fn backend_name(&self) -> &'static str {
         self.database.backend_name()
     }

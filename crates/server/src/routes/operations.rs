@@ -1,13 +1,17 @@
 //! The terminology operations over HTTP: parameters in (query string, form or `Parameters`
 //! body), the store facade, the answer out.
 
+use crate::auth::{self, Action, Principal};
 use crate::error::ApiError;
 use crate::wire::{self, Format};
 use crate::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use model::fhir::{str_of, Parameters};
+use model::Json;
 use serde_json::json;
+use std::collections::BTreeSet;
+use store::index::Registry;
 use store::OpRequest;
 
 /// The operations each resource type offers, as `Type/$name`.
@@ -42,7 +46,94 @@ fn op_request(state: &AppState, request: &HttpRequest, params: Parameters, insta
     }
 }
 
-fn run(state: &AppState, name: &str, op_request: OpRequest, format: Format) -> Result<HttpResponse, ApiError> {
+fn strings_in(value: &Json, out: &mut BTreeSet<String>) {
+    match value {
+        Json::String(text) => {
+            out.insert(text.clone());
+        }
+        Json::Array(items) => items.iter().for_each(|item| strings_in(item, out)),
+        Json::Object(map) => map.values().for_each(|item| strings_in(item, out)),
+        _ => {}
+    }
+}
+
+fn value_set_systems(registry: &Registry, canonical: &str, seen: &mut BTreeSet<String>, systems: &mut BTreeSet<String>) {
+    if !seen.insert(canonical.to_owned()) || seen.len() > 10_000 {
+        return;
+    }
+    let (url, version) = match canonical.split_once('|') {
+        Some((url, version)) => (url, Some(version)),
+        None => (canonical, None),
+    };
+    let Some(entry) = registry.value_set(url, version) else { return };
+    let Some(compose) = &entry.value_set.compose else { return };
+    for concept_set in compose.include.iter().chain(&compose.exclude) {
+        if let Some(system) = &concept_set.system {
+            systems.insert(system.clone());
+        }
+        for value_set in &concept_set.value_sets {
+            value_set_systems(registry, value_set, seen, systems);
+        }
+    }
+}
+
+/// Every code system an operation request names, directly (`system`, `url`, `coding.system`,
+/// content sent as `tx-resource`, the instance) or through a value set it names: what the
+/// restricted-system check looks at. Any string in the parameters counts, so that no parameter
+/// name is missed; only those that name a restricted system or a value set matter.
+pub fn systems_named(registry: &Registry, resource_type: &str, request: &OpRequest) -> BTreeSet<String> {
+    let mut strings = BTreeSet::new();
+    for entry in &request.params.entries {
+        strings_in(entry, &mut strings);
+    }
+    if let Some(id) = &request.instance_id {
+        match resource_type {
+            "CodeSystem" => {
+                if let Some(index) = registry.code_system_by_id(id) {
+                    strings.insert(index.url().to_owned());
+                }
+            }
+            "ValueSet" => {
+                if let Some(entry) = registry.value_set_by_id(id) {
+                    if let Some(url) = &entry.value_set.url {
+                        strings.insert(url.clone());
+                    }
+                    strings_in(&entry.value_set.resource, &mut strings);
+                }
+            }
+            _ => {
+                if let Some(entry) = registry.concept_map_by_id(id) {
+                    strings_in(&entry.resource, &mut strings);
+                }
+            }
+        }
+    }
+    let mut systems = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    for text in &strings {
+        let url = text.split('|').next().unwrap_or(text);
+        systems.insert(url.to_owned());
+        if let Some(index) = registry.code_system(url, None) {
+            systems.insert(index.url().to_owned());
+        }
+        value_set_systems(registry, text, &mut seen, &mut systems);
+    }
+    systems
+}
+
+fn run(
+    state: &AppState,
+    principal: Option<&Principal>,
+    name: &str,
+    op_request: OpRequest,
+    format: Format,
+) -> Result<HttpResponse, ApiError> {
+    if !state.config.auth.restricted.is_empty() {
+        let resource_type = name.split('/').next().unwrap_or_default();
+        let systems = systems_named(&state.terminology.registry(), resource_type, &op_request);
+        auth::require_systems(&state.config.auth, principal, systems.iter().map(String::as_str))
+            .map_err(|error| error.in_format(format))?;
+    }
     let answer = state.terminology.operation(name, &op_request).map_err(|error| ApiError::from(error).in_format(format))?;
     Ok(wire::respond(StatusCode::OK, &answer, format))
 }
@@ -55,6 +146,7 @@ fn query_parameters(request: &HttpRequest) -> Parameters {
 
 pub fn run_get(
     state: &AppState,
+    principal: Option<&Principal>,
     request: &HttpRequest,
     resource_type: &str,
     id: Option<String>,
@@ -62,11 +154,12 @@ pub fn run_get(
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
     let name = operation_name(resource_type, operation, format)?;
-    run(state, &name, op_request(state, request, query_parameters(request), id), format)
+    run(state, principal, &name, op_request(state, request, query_parameters(request), id), format)
 }
 
 pub fn run_post(
     state: &AppState,
+    principal: Option<&Principal>,
     request: &HttpRequest,
     resource_type: &str,
     id: Option<String>,
@@ -94,7 +187,7 @@ pub fn run_post(
         params.entries.extend(query_parameters(request).entries);
         params
     };
-    run(state, &name, op_request(state, request, params, id), format)
+    run(state, principal, &name, op_request(state, request, params, id), format)
 }
 
 pub async fn instance_get(
@@ -104,7 +197,9 @@ pub async fn instance_get(
 ) -> Result<HttpResponse, ApiError> {
     let format = wire::response_format(&request)?;
     let (resource_type, id, operation) = path.into_inner();
-    run_get(&state, &request, &resource_type, Some(id), &operation, format)
+    let principal =
+        auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
+    run_get(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, format)
 }
 
 pub async fn instance_post(
@@ -115,8 +210,10 @@ pub async fn instance_post(
 ) -> Result<HttpResponse, ApiError> {
     let format = wire::response_format(&request)?;
     let (resource_type, id, operation) = path.into_inner();
+    let principal =
+        auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
     let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
-    run_post(&state, &request, &resource_type, Some(id), &operation, &body, format)
+    run_post(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, &body, format)
 }
 
 /// `$versions`: the FHIR versions this server speaks.

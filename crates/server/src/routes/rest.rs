@@ -1,6 +1,7 @@
 //! FHIR REST for CodeSystem, ValueSet and ConceptMap: read, create, update, delete and search.
 
 use super::operations;
+use crate::auth::{self, Action, Principal};
 use crate::error::ApiError;
 use crate::wire::{self, Format};
 use crate::AppState;
@@ -32,6 +33,33 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
+/// Checks a write's token and scopes; a refusal is audited too.
+fn authorize_write(
+    state: &AppState,
+    request: &HttpRequest,
+    resource_type: &str,
+    action: Action,
+    verb: &str,
+    target: &str,
+    format: Format,
+) -> Result<Principal, ApiError> {
+    auth::require_write(&state.config.auth, request, resource_type, &[action]).map_err(|error| {
+        let detail = error.outcome.issues.first().map(|issue| issue.text.clone());
+        let known = auth::authenticate(&state.config.auth, request).ok().flatten().unwrap_or_default();
+        crate::jobs::record(&state.terminology, &known, verb, target, &format!("refused {}", error.status.as_u16()), detail);
+        error.in_format(format)
+    })
+}
+
+/// Records the outcome of a write in the audit log.
+fn audited<T>(terminology: &store::Terminology, principal: &Principal, verb: &str, target: &str, result: &Result<T, store::StoreError>) {
+    let (outcome, detail) = match result {
+        Ok(_) => ("succeeded".to_owned(), None),
+        Err(error) => (format!("failed {:?}", error.kind), Some(error.message())),
+    };
+    crate::jobs::record(terminology, principal, verb, target, &outcome, detail);
+}
+
 fn located(status: StatusCode, request: &HttpRequest, resource: &model::Json, format: Format) -> HttpResponse {
     let mut response = wire::respond(status, resource, format);
     let resource_type = str_of(resource, "resourceType").unwrap_or_default();
@@ -59,7 +87,8 @@ pub async fn get_type_level(state: web::Data<AppState>, request: HttpRequest, pa
         return operations::system_operation(&segment, format);
     }
     known_type(&segment, format)?;
-    search(state, request, segment, format).await
+    let principal = auth::require_read(&state.config.auth, &request, &segment, Action::Search).map_err(|error| error.in_format(format))?;
+    search(state, request, segment, principal, format).await
 }
 
 /// `POST /fhir/{type}` (create) and `POST /fhir/{type}/_search`-style searches are both here.
@@ -75,6 +104,7 @@ pub async fn post_type_level(
         return operations::system_operation(&resource_type, format);
     }
     known_type(&resource_type, format)?;
+    let principal = authorize_write(&state, &request, &resource_type, Action::Create, "create", &resource_type, format)?;
     let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
     let resource = wire::parse_resource(&request, &body).map_err(|error| error.in_format(format))?;
     if str_of(&resource, "resourceType") != Some(resource_type.as_str()) {
@@ -85,7 +115,16 @@ pub async fn post_type_level(
         .in_format(format));
     }
     let terminology = state.terminology.clone();
-    let created = blocking(format, move || terminology.create(&resource_type, resource)).await?;
+    let created = blocking(format, move || {
+        let result = terminology.create(&resource_type, resource);
+        let target = match &result {
+            Ok(created) => format!("{resource_type}/{}", str_of(created, "id").unwrap_or_default()),
+            Err(_) => resource_type.clone(),
+        };
+        audited(&terminology, &principal, "create", &target, &result);
+        result
+    })
+    .await?;
     Ok(located(StatusCode::CREATED, &request, &created, format))
 }
 
@@ -98,8 +137,15 @@ pub async fn get_instance_level(
     let format = wire::response_format(&request)?;
     let (resource_type, segment) = path.into_inner();
     known_type(&resource_type, format)?;
+    let principal =
+        auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
     if segment.starts_with('$') {
-        return operations::run_get(&state, &request, &resource_type, None, &segment, format);
+        return operations::run_get(&state, principal.as_ref(), &request, &resource_type, None, &segment, format);
+    }
+    if resource_type == "CodeSystem" && !state.config.auth.restricted.is_empty() {
+        if let Some(index) = state.terminology.registry().code_system_by_id(&segment) {
+            auth::require_systems(&state.config.auth, principal.as_ref(), [index.url()]).map_err(|error| error.in_format(format))?;
+        }
     }
     let terminology = state.terminology.clone();
     let resource = blocking(format, move || terminology.read(&resource_type, &segment)).await?;
@@ -116,8 +162,10 @@ pub async fn post_instance_level(
     let format = wire::response_format(&request)?;
     let (resource_type, segment) = path.into_inner();
     known_type(&resource_type, format)?;
+    let action = if segment == "_search" { Action::Search } else { Action::Read };
+    let principal = auth::require_read(&state.config.auth, &request, &resource_type, action).map_err(|error| error.in_format(format))?;
     if segment == "_search" {
-        return search(state, request, resource_type, format).await;
+        return search(state, request, resource_type, principal, format).await;
     }
     if !segment.starts_with('$') {
         return Err(ApiError::new(
@@ -128,7 +176,7 @@ pub async fn post_instance_level(
         .in_format(format));
     }
     let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
-    operations::run_post(&state, &request, &resource_type, None, &segment, &body, format)
+    operations::run_post(&state, principal.as_ref(), &request, &resource_type, None, &segment, &body, format)
 }
 
 /// `PUT /fhir/{type}/{id}`: update, or create when absent.
@@ -141,6 +189,8 @@ pub async fn update(
     let format = wire::response_format(&request)?;
     let (resource_type, id) = path.into_inner();
     known_type(&resource_type, format)?;
+    let target = format!("{resource_type}/{id}");
+    let principal = authorize_write(&state, &request, &resource_type, Action::Update, "update", &target, format)?;
     let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
     let resource = wire::parse_resource(&request, &body).map_err(|error| error.in_format(format))?;
     if str_of(&resource, "resourceType") != Some(resource_type.as_str()) {
@@ -159,7 +209,12 @@ pub async fn update(
         return Err(ApiError::bad_request(format!("'{id}' is not a valid resource id")).in_format(format));
     }
     let terminology = state.terminology.clone();
-    let (stored, created) = blocking(format, move || terminology.update(&resource_type, &id, resource)).await?;
+    let (stored, created) = blocking(format, move || {
+        let result = terminology.update(&resource_type, &id, resource);
+        audited(&terminology, &principal, "update", &target, &result);
+        result
+    })
+    .await?;
     Ok(located(if created { StatusCode::CREATED } else { StatusCode::OK }, &request, &stored, format))
 }
 
@@ -168,15 +223,28 @@ pub async fn delete(state: web::Data<AppState>, request: HttpRequest, path: web:
     let format = wire::response_format(&request)?;
     let (resource_type, id) = path.into_inner();
     known_type(&resource_type, format)?;
+    let target = format!("{resource_type}/{id}");
+    let principal = authorize_write(&state, &request, &resource_type, Action::Delete, "delete", &target, format)?;
     let terminology = state.terminology.clone();
-    blocking(format, move || terminology.delete(&resource_type, &id)).await?;
+    blocking(format, move || {
+        let result = terminology.delete(&resource_type, &id);
+        audited(&terminology, &principal, "delete", &target, &result);
+        result
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 const SEARCH_PARAMETERS: &[&str] =
     &["_id", "url", "version", "name", "title", "status", "system", "_count", "_offset", "_format", "_summary", "_elements", "_total"];
 
-async fn search(state: web::Data<AppState>, request: HttpRequest, resource_type: String, format: Format) -> Result<HttpResponse, ApiError> {
+async fn search(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    resource_type: String,
+    principal: Option<Principal>,
+    format: Format,
+) -> Result<HttpResponse, ApiError> {
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(request.query_string().as_bytes()).into_owned().collect();
     let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
     for (name, _) in &pairs {
@@ -212,7 +280,20 @@ async fn search(state: web::Data<AppState>, request: HttpRequest, resource_type:
     };
     let terminology = state.terminology.clone();
     let search_type = resource_type.clone();
-    let result = blocking(format, move || terminology.search(&search_type, &query)).await?;
+    let mut result = blocking(format, move || terminology.search(&search_type, &query)).await?;
+    if resource_type == "CodeSystem" && !state.config.auth.restricted.is_empty() {
+        // A restricted system the caller may not see is listed without its concepts.
+        for resource in &mut result.resources {
+            let url = str_of(resource, "url").unwrap_or_default().to_owned();
+            if !auth::may_see_system(&state.config.auth, principal.as_ref(), &url) {
+                if let Some(map) = resource.as_object_mut() {
+                    map.remove("concept");
+                }
+                resource["meta"]["tag"] = serde_json::json!([{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+                    "code": "SUBSETTED", "display": "subsetted: restricted content left out"}]);
+            }
+        }
+    }
     let base = format!("{}://{}/fhir", request.connection_info().scheme(), request.connection_info().host());
     let kept: Vec<String> = pairs
         .iter()

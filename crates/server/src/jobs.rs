@@ -1,0 +1,307 @@
+//! Upload jobs: where `loaders` output meets `store`, in the background.
+//!
+//! # Lifecycle
+//! 1. `upload` stages the parts on disk, checks them (size, archive guards, format name) and
+//!    stores a job row as `queued`; the client gets `202 Accepted` and `Location: /admin/jobs/{id}`.
+//! 2. [`Jobs::submit`] runs the job on tokio's blocking pool, one job at a time per server:
+//!    `running` through the phases `parsing` (bytes read so far are counted through a wrapping
+//!    [`loaders::Source`]), `diffing` (against the version served now), and `storing` (one
+//!    transaction and one registry swap, in `Terminology::load`).
+//! 3. It ends `succeeded` (with counts, diagnostics and diff) or `failed` (with the reason); either
+//!    way the staged files are deleted and an audit entry is written. A failure at any point
+//!    leaves the store and the served content as they were, because nothing is written before the
+//!    single load transaction. A dry run stops after diffing.
+//! 4. A server that stops mid-job leaves a `queued` or `running` row behind; `fhirterm serve`
+//!    marks those failed on start (`Terminology::fail_interrupted_jobs`).
+
+use crate::auth::{Action, Principal};
+use crate::UploadConfig;
+use model::Json;
+use serde_json::json;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use store::{AuditEntry, JobRecord, JobUpdate, Terminology};
+
+/// How many diagnostics and diff entries per list a job keeps.
+pub const MAX_KEPT: usize = 1000;
+
+/// The job runner: at most one job loads at a time, so that two releases never race for the
+/// write lock and progress stays readable.
+#[derive(Default)]
+pub struct Jobs {
+    run_lock: Arc<Mutex<()>>,
+}
+
+/// Everything a job needs, fixed when it is accepted.
+pub struct JobSpec {
+    pub id: String,
+    /// A loader name or `auto`.
+    pub format: String,
+    pub version: Option<String>,
+    pub dry_run: bool,
+    pub make_current: bool,
+    pub principal: Principal,
+    pub paths: Vec<PathBuf>,
+    /// The job's staging folder, deleted when the job ends.
+    pub staging: PathBuf,
+    pub limits: UploadConfig,
+}
+
+impl Jobs {
+    /// Starts the job in the background and returns at once.
+    pub fn submit(&self, terminology: Arc<Terminology>, spec: JobSpec) {
+        let run_lock = self.run_lock.clone();
+        // The join handle is dropped: the job outlives the request, and reports through its row.
+        let _detached = tokio::task::spawn_blocking(move || {
+            let _one_at_a_time = run_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            run(&terminology, spec);
+        });
+    }
+}
+
+/// Counts bytes read through a source, and writes progress to the job row at most every 250 ms.
+struct CountingSource<'a> {
+    inner: Box<dyn loaders::Source>,
+    progress: &'a Progress<'a>,
+}
+
+struct Progress<'a> {
+    terminology: &'a Terminology,
+    job_id: &'a str,
+    bytes_done: AtomicU64,
+    last_report: Mutex<Instant>,
+}
+
+impl Progress<'_> {
+    fn add(&self, n_bytes: usize) {
+        let bytes_done = self.bytes_done.fetch_add(n_bytes as u64, Ordering::Relaxed) + n_bytes as u64;
+        let mut last_report = self.last_report.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if last_report.elapsed() >= Duration::from_millis(250) {
+            *last_report = Instant::now();
+            let update = JobUpdate { bytes_done: Some(bytes_done as i64), ..JobUpdate::default() };
+            if let Err(error) = self.terminology.update_job(self.job_id, &update) {
+                tracing::warn!(job = self.job_id, %error, "cannot record job progress");
+            }
+        }
+    }
+}
+
+struct CountingReader<'a, R> {
+    inner: R,
+    progress: &'a Progress<'a>,
+}
+
+impl<R: Read> Read for CountingReader<'_, R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let n_read = self.inner.read(buffer)?;
+        self.progress.add(n_read);
+        Ok(n_read)
+    }
+}
+
+impl loaders::Source for CountingSource<'_> {
+    fn names(&self) -> Vec<String> {
+        self.inner.names()
+    }
+
+    fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, loaders::LoadError> {
+        Ok(Box::new(CountingReader { inner: self.inner.open(name)?, progress: self.progress }))
+    }
+}
+
+fn audit(terminology: &Terminology, principal: &Principal, action: &str, target: &str, outcome: &str, detail: Option<String>) {
+    tracing::info!(target: "fhirterm::audit", sub = principal.sub.as_deref().unwrap_or("anonymous"), action, target, outcome, detail = detail.as_deref().unwrap_or(""), "audit");
+    let entry = AuditEntry {
+        at: String::new(),
+        sub: principal.sub.clone(),
+        action: action.to_owned(),
+        target: target.to_owned(),
+        outcome: outcome.to_owned(),
+        detail,
+    };
+    if let Err(error) = terminology.record_audit(&entry) {
+        tracing::error!(%error, action, target, "cannot write the audit log");
+    }
+}
+
+/// Writes an audit entry, to the table and to the `fhirterm::audit` tracing target.
+pub fn record(terminology: &Terminology, principal: &Principal, action: &str, target: &str, outcome: &str, detail: Option<String>) {
+    audit(terminology, principal, action, target, outcome, detail)
+}
+
+fn run(terminology: &Terminology, spec: JobSpec) {
+    let started = JobUpdate { state: Some("running".into()), phase: Some("parsing".into()), started: true, ..JobUpdate::default() };
+    if let Err(error) = terminology.update_job(&spec.id, &started) {
+        tracing::error!(job = spec.id, %error, "cannot start the job");
+    }
+    tracing::info!(job = spec.id, format = spec.format, dry_run = spec.dry_run, "job started");
+    let clock = Instant::now();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| execute(terminology, &spec)))
+        .unwrap_or_else(|_| Err("the job panicked; nothing was stored".to_owned()));
+    let (update, outcome_word, detail) = match outcome {
+        Ok(summary) => {
+            let detail = format!("{summary}");
+            (
+                JobUpdate { state: Some("succeeded".into()), phase: Some("done".into()), finished: true, ..JobUpdate::default() },
+                "succeeded",
+                detail,
+            )
+        }
+        Err(message) => (
+            JobUpdate { state: Some("failed".into()), error: Some(message.clone()), finished: true, ..JobUpdate::default() },
+            "failed",
+            message,
+        ),
+    };
+    if let Err(error) = terminology.update_job(&spec.id, &update) {
+        tracing::error!(job = spec.id, %error, "cannot record the end of the job");
+    }
+    let _ = std::fs::remove_dir_all(&spec.staging);
+    tracing::info!(job = spec.id, outcome = outcome_word, seconds = clock.elapsed().as_secs_f64(), detail, "job ended");
+    audit(terminology, &spec.principal, "upload-job", &format!("job/{}", spec.id), outcome_word, Some(detail));
+}
+
+/// Runs one job to its end; the error is the job's failure reason.
+fn execute(terminology: &Terminology, spec: &JobSpec) -> Result<String, String> {
+    crate::upload::verify_archives(&spec.paths, &spec.limits)?;
+    let progress = Progress { terminology, job_id: &spec.id, bytes_done: AtomicU64::new(0), last_report: Mutex::new(Instant::now()) };
+    let inner = loaders::open_paths(&spec.paths).map_err(|error| error.to_string())?;
+    let source = CountingSource { inner, progress: &progress };
+    let format = if spec.format == "auto" {
+        loaders::detect(&source).map_err(|error| error.to_string())?
+    } else {
+        loaders::Format::parse(&spec.format).ok_or_else(|| format!("unknown format '{}'", spec.format))?
+    };
+    let format_name = format!("{format:?}").to_lowercase();
+    let loaded =
+        loaders::load(format, &source, &loaders::LoadOptions { version: spec.version.clone() }).map_err(|error| error.to_string())?;
+    let bytes_done = progress.bytes_done.load(Ordering::Relaxed) as i64;
+    let n_rows: usize = loaded.code_systems.iter().map(|code_system| code_system.concepts.len()).sum::<usize>() + loaded.resources.len();
+    let diagnostics: Vec<Json> = loaded
+        .diagnostics
+        .iter()
+        .take(MAX_KEPT)
+        .map(|diagnostic| json!({"path": diagnostic.path, "line": diagnostic.line, "value": diagnostic.value, "message": diagnostic.message}))
+        .collect();
+    let code_systems: Vec<Json> = loaded
+        .code_systems
+        .iter()
+        .map(|code_system| json!({"url": code_system.url, "version": code_system.version, "concepts": code_system.concepts.len()}))
+        .collect();
+    let count_of = |resource_type: &str| loaded.resources.iter().filter(|resource| resource["resourceType"] == resource_type).count();
+    let (n_value_sets, n_concept_maps) = (count_of("ValueSet"), count_of("ConceptMap"));
+    let mut counts = json!({
+        "codeSystems": loaded.code_systems.len(),
+        "concepts": loaded.code_systems.iter().map(|code_system| code_system.concepts.len()).sum::<usize>(),
+        "valueSets": n_value_sets,
+        "conceptMaps": n_concept_maps,
+        "diagnostics": loaded.diagnostics.len(),
+        "byCodeSystem": code_systems,
+    });
+    let versions: Vec<&str> = loaded.code_systems.iter().filter_map(|code_system| code_system.version.as_deref()).collect();
+    terminology
+        .update_job(
+            &spec.id,
+            &JobUpdate {
+                phase: Some("diffing".into()),
+                format: Some(format_name),
+                version: spec.version.clone().or_else(|| (versions.len() == 1).then(|| versions[0].to_owned())),
+                bytes_done: Some(bytes_done),
+                rows_done: Some(n_rows as i64),
+                counts: Some(counts.clone()),
+                diagnostics: Some(Json::Array(diagnostics)),
+                n_diagnostics: Some(loaded.diagnostics.len() as i64),
+                ..JobUpdate::default()
+            },
+        )
+        .map_err(|error| error.to_string())?;
+    if loaded.code_systems.is_empty() && loaded.resources.is_empty() {
+        return Err("the release holds no code systems, value sets or concept maps".into());
+    }
+    for (resource_type, n_resources) in [("ValueSet", n_value_sets), ("ConceptMap", n_concept_maps)] {
+        if n_resources > 0 && !(spec.principal.may(resource_type, Action::Create) && spec.principal.may(resource_type, Action::Update)) {
+            return Err(format!(
+                "the release holds {n_resources} {resource_type} resources, and the token lacks the scope '{}'",
+                crate::auth::scope_needed(resource_type, &[Action::Create, Action::Update])
+            ));
+        }
+    }
+    let diffs = terminology.diff_against_current(&loaded.code_systems);
+    let diff_json = Json::Array(diffs.iter().map(|diff| diff.to_json(MAX_KEPT)).collect());
+    let next_phase = if spec.dry_run { "done" } else { "storing" };
+    terminology
+        .update_job(&spec.id, &JobUpdate { phase: Some(next_phase.into()), diff: Some(diff_json), ..JobUpdate::default() })
+        .map_err(|error| error.to_string())?;
+    let n_concepts = counts["concepts"].as_u64().unwrap_or_default();
+    if spec.dry_run {
+        return Ok(format!("dry run: {} code systems, {n_concepts} concepts validated; nothing stored", loaded.code_systems.len()));
+    }
+    let summary =
+        terminology.load(loaded.code_systems, loaded.resources).map_err(|error| format!("storing failed, nothing was stored: {error}"))?;
+    counts["stored"] = json!({
+        "codeSystems": summary.n_code_systems,
+        "concepts": summary.n_concepts,
+        "valueSets": summary.n_value_sets,
+        "conceptMaps": summary.n_concept_maps,
+    });
+    terminology.update_job(&spec.id, &JobUpdate { counts: Some(counts), ..JobUpdate::default() }).map_err(|error| error.to_string())?;
+    Ok(format!(
+        "stored {} code systems ({} concepts), {} value sets, {} concept maps",
+        summary.n_code_systems, summary.n_concepts, summary.n_value_sets, summary.n_concept_maps
+    ))
+}
+
+fn seconds_between(from: &str, to: &str) -> Option<f64> {
+    let from = chrono::DateTime::parse_from_rfc3339(from).ok()?;
+    let to = chrono::DateTime::parse_from_rfc3339(to).ok()?;
+    Some((to - from).num_milliseconds() as f64 / 1000.0)
+}
+
+/// A job as the API shows it, with progress worked out: percent and rates.
+pub fn job_json(job: &JobRecord) -> Json {
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let elapsed = job.started_at.as_deref().and_then(|started| seconds_between(started, job.finished_at.as_deref().unwrap_or(&now)));
+    let rate = |amount: i64| elapsed.filter(|seconds| *seconds > 0.0).map(|seconds| (amount as f64 / seconds).round());
+    // Parsing is measured in bytes read; the other phases are steps. Percent is an estimate.
+    let parse_share = if job.bytes_total > 0 { (job.bytes_done as f64 / job.bytes_total as f64).min(1.0) } else { 0.0 };
+    let percent = match (job.state.as_str(), job.phase.as_str()) {
+        ("succeeded", _) => 100.0,
+        (_, "staged") => 0.0,
+        (_, "parsing") => 60.0 * parse_share,
+        (_, "diffing") => 65.0,
+        (_, "storing") => 75.0,
+        _ => 100.0 * parse_share.min(0.99),
+    };
+    json!({
+        "id": job.id,
+        "state": job.state,
+        "phase": job.phase,
+        "format": job.format,
+        "version": job.version,
+        "dryRun": job.dry_run,
+        "makeCurrent": job.make_current,
+        "sub": job.sub,
+        "files": job.files,
+        "progress": {
+            "bytesTotal": job.bytes_total,
+            "bytesDone": job.bytes_done,
+            "rowsDone": job.rows_done,
+            "percent": (percent * 10.0_f64).round() / 10.0,
+            "bytesPerSecond": rate(job.bytes_done),
+            "rowsPerSecond": rate(job.rows_done),
+            "elapsedSeconds": elapsed,
+        },
+        "counts": job.counts,
+        "diagnostics": job.diagnostics,
+        "diagnosticsTotal": job.n_diagnostics,
+        "diff": job.diff,
+        "error": job.error,
+        "createdAt": job.created_at,
+        "startedAt": job.started_at,
+        "finishedAt": job.finished_at,
+        "updatedAt": job.updated_at,
+    })
+}
