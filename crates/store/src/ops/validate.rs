@@ -637,11 +637,13 @@ fn render(
 ) -> Json {
     let mut out = Parameters::default();
     // Report the coding that decided the answer: the first valid one, else the first that was found.
-    let chosen = findings
-        .iter()
-        .position(|finding| finding.in_value_set && finding.concept_idx.is_some())
-        .or_else(|| findings.iter().position(|finding| finding.concept_idx.is_some()))
-        .or(if findings.len() == 1 { Some(0) } else { None });
+    let valid = findings.iter().position(|finding| finding.in_value_set && finding.concept_idx.is_some());
+    // A CodeableConcept reports only a coding that was valid; a single code or Coding reports what was found.
+    let chosen = if shape == InputShape::CodeableConcept {
+        valid
+    } else {
+        valid.or_else(|| findings.iter().position(|finding| finding.concept_idx.is_some())).or(if findings.len() == 1 { Some(0) } else { None })
+    };
     if let Some(concept) = concept {
         out.push_value("codeableConcept", "valueCodeableConcept", concept);
     }
@@ -722,17 +724,20 @@ fn validate(
             Err(error) => return Err(error),
         }
     }
+    // Where tx servers repeat the expression as the (deprecated) location, and where they do not.
+    for finding in &mut findings {
+        let known_code = finding.concept_idx.is_some();
+        for issue in &mut finding.issues {
+            issue.with_location = match issue.tx_code {
+                Some("invalid-code" | "this-code-not-in-vs") => false,
+                Some("not-in-vs") => shape == InputShape::Coding && known_code,
+                Some("code-comment") => shape != InputShape::Code,
+                _ => true,
+            };
+        }
+    }
     let mut issues: Vec<Issue> = findings.iter().flat_map(|finding| finding.issues.clone()).collect();
     issues.extend(status_check_issues(context, value_set, &findings));
-    // Where tx servers repeat the expression as the (deprecated) location, and where they do not.
-    for issue in &mut issues {
-        issue.with_location = match issue.tx_code {
-            Some("invalid-code" | "this-code-not-in-vs") => false,
-            Some("not-in-vs") => shape == InputShape::Coding,
-            Some("code-comment") => shape != InputShape::Code,
-            _ => true,
-        };
-    }
     let valid_coding = findings.iter().any(|finding| {
         finding.in_value_set && finding.concept_idx.is_some() && !finding.issues.iter().any(|issue| issue.severity <= IssueSeverity::Error)
     });
