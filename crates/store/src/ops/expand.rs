@@ -256,9 +256,8 @@ pub fn include_code_system(
         Some(version) => {
             let known = context.known_versions(system);
             format!(
-                "A definition for CodeSystem '{system}' version '{version}' could not be found, so the value set '{}' cannot be expanded. Valid versions: {}",
-                value_set_canonical(value_set),
-                if known.is_empty() { "(none)".to_owned() } else { known.join(", ") }
+                "A definition for CodeSystem '{system}' version '{version}' could not be found, so the value set cannot be expanded. Valid versions: {}",
+                super::validate::list_versions(&known)
             )
         }
         None => format!(
@@ -819,7 +818,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     for text in params.strs("designation") {
         parameters.push(json!({"name": "designation", "valueString": text}));
     }
-    for name in ["system-version", "check-system-version", "force-system-version"] {
+    for name in ["force-system-version"] {
         for text in params.strs(name) {
             parameters.push(json!({"name": name, "valueUri": text}));
         }

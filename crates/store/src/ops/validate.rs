@@ -317,7 +317,7 @@ fn describe(system: &str, coding: &Coding) -> String {
 }
 
 /// "a", "a or b", "a, b or c": how tx servers list valid versions.
-fn list_versions(versions: &[String]) -> String {
+pub fn list_versions(versions: &[String]) -> String {
     match versions {
         [] => "(none)".to_owned(),
         [single] => single.clone(),
@@ -419,7 +419,7 @@ fn choose_version(
                     Some(defaulted) => {
                         let text = format!(
                             "The code system '{system}' version '{}' resulting from the version '' in the ValueSet include is different to the one in the value ('{version}')",
-                            defaulted.version().unwrap_or_default()
+                            default_pattern.unwrap_or_else(|| defaulted.version().unwrap_or_default())
                         );
                         choice.issues.insert(0, Issue::error("invalid", text).tx("vs-invalid").at(path(shape, coding_idx, "version")));
                         choice.code_system = Some(defaulted.clone());
@@ -685,8 +685,9 @@ fn render(
         }
     }
     issues.sort_by(|left, right| left.severity.cmp(&right.severity));
-    let messages: Vec<String> =
-        issues.iter().filter(|issue| issue.severity <= IssueSeverity::Warning).map(|issue| issue.text.clone()).collect();
+    // The message lists the issues of the worst severity present.
+    let worst = issues.iter().map(|issue| issue.severity).min().unwrap_or(IssueSeverity::Information);
+    let messages: Vec<String> = issues.iter().filter(|issue| issue.severity == worst).map(|issue| issue.text.clone()).collect();
     if !issues.is_empty() {
         out.push_resource("issues", OperationOutcome { issues: issues.clone() }.to_json());
     }
