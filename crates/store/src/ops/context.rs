@@ -14,6 +14,8 @@ pub struct Context<'a> {
     overlay: Registry,
     /// Supplements in force for this call (`useSupplement`, or named by the value set).
     supplements: RefCell<Vec<Arc<CodeSystemIndex>>>,
+    /// Version rules that decided a version, for the expansion to echo.
+    rules_used: RefCell<Vec<(String, String)>>,
     /// Code systems with the supplements in force merged in, built on first use.
     supplemented: RefCell<HashMap<String, Arc<CodeSystemIndex>>>,
     pub request: &'a OpRequest,
@@ -72,6 +74,7 @@ impl<'a> Context<'a> {
             overlay,
             supplements: RefCell::new(Vec::new()),
             supplemented: RefCell::new(HashMap::new()),
+            rules_used: RefCell::new(Vec::new()),
             request,
             params,
             default_versions: canonical_pairs(params, "system-version"),
@@ -82,6 +85,19 @@ impl<'a> Context<'a> {
             context.use_supplement(&canonical)?;
         }
         Ok(context)
+    }
+
+    /// Records that a version rule decided a version.
+    pub fn note_rule_used(&self, name: &str, canonical: &str) {
+        let mut used = self.rules_used.borrow_mut();
+        let entry = (name.to_owned(), canonical.to_owned());
+        if !used.contains(&entry) {
+            used.push(entry);
+        }
+    }
+
+    pub fn rules_used(&self) -> Vec<(String, String)> {
+        self.rules_used.borrow().clone()
     }
 
     /// Puts a supplement in force for this call; an unknown one is an error.

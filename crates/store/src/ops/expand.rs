@@ -242,13 +242,30 @@ fn filtered_concepts(code_system: &CodeSystemIndex, filters: &[Filter]) -> Resul
 }
 
 /// Finds the code system an include names, or says why it cannot be used.
-pub fn include_code_system(
-    context: &Context<'_>,
-    system: &str,
-    version: Option<&str>,
-    value_set: &ValueSet,
-) -> Result<Arc<CodeSystemIndex>, StoreError> {
-    if let Some(code_system) = context.code_system(system, version) {
+pub fn include_code_system(context: &Context<'_>, system: &str, version: Option<&str>, value_set: &ValueSet) -> Result<Arc<CodeSystemIndex>, StoreError> {
+    let _ = value_set;
+    // A versionless include takes `system-version`, else `check-system-version`, as its default.
+    let (named, rule) = match (context.forced_version(system), version) {
+        (Some(forced), _) => (Some(forced), None),
+        (None, Some(version)) => (Some(version), None),
+        (None, None) => match (context.default_version(system), context.checked_version(system)) {
+            (Some(default), _) => (Some(default), Some("system-version")),
+            (None, Some(check)) => (Some(check), Some("check-system-version")),
+            (None, None) => (None, None),
+        },
+    };
+    if let Some(code_system) = context.code_system_exact(system, named) {
+        if let Some(rule) = rule {
+            context.note_rule_used(rule, &format!("{system}|{}", named.unwrap_or_default()));
+        }
+        if let Some(check) = context.checked_version(system) {
+            let actual = code_system.version().unwrap_or_default();
+            if !crate::index::version_matches(check, actual) {
+                let text = format!("The version '{actual}' is not allowed for system '{system}': required to be '{check}' by a version-check parameter");
+                return Err(StoreError::with_issue(StoreErrorKind::Invalid, Issue::error("exception", text).tx("version-error")));
+            }
+            context.note_rule_used("check-system-version", &format!("{system}|{check}"));
+        }
         return Ok(code_system);
     }
     let effective = context.effective_version(system, version);
@@ -773,7 +790,11 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     let page: &[Member] = if options.offset < total { &expansion.members[options.offset..page_end] } else { &[] };
     // A version is shown only when the expansion holds several versions of one system.
     let mut systems_seen: std::collections::HashMap<&str, &Option<String>> = std::collections::HashMap::new();
-    let mut several_versions = false;
+    let mut several_versions = value_set.compose.as_ref().is_some_and(|compose| {
+        compose.include.iter().enumerate().any(|(idx, include)| {
+            include.system.is_some() && compose.include[idx + 1..].iter().any(|other| other.system == include.system)
+        })
+    });
     for member in &expansion.members {
         if let Some(previous) = systems_seen.insert(member.system.as_str(), &member.version) {
             if previous != &member.version {
@@ -818,10 +839,11 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     for text in params.strs("designation") {
         parameters.push(json!({"name": "designation", "valueString": text}));
     }
-    for name in ["force-system-version"] {
-        for text in params.strs(name) {
-            parameters.push(json!({"name": name, "valueUri": text}));
-        }
+    for text in params.strs("force-system-version") {
+        parameters.push(json!({"name": "force-system-version", "valueUri": text}));
+    }
+    for (name, canonical) in context.rules_used() {
+        parameters.push(json!({"name": name, "valueUri": canonical}));
     }
     for used in &expansion.used_code_systems {
         parameters.push(json!({"name": "used-codesystem", "valueUri": used}));
