@@ -685,9 +685,17 @@ fn render(
         }
     }
     issues.sort_by(|left, right| left.severity.cmp(&right.severity));
-    // The message lists the issues of the worst severity present.
-    let worst = issues.iter().map(|issue| issue.severity).min().unwrap_or(IssueSeverity::Information);
-    let messages: Vec<String> = issues.iter().filter(|issue| issue.severity == worst).map(|issue| issue.text.clone()).collect();
+    // The message gathers errors and warnings (not a versionless include's version note) and the
+    // information that a display was only valid in the default language, as tx servers word it.
+    let messages: Vec<String> = issues
+        .iter()
+        .filter(|issue| match issue.severity {
+            IssueSeverity::Fatal | IssueSeverity::Error => true,
+            IssueSeverity::Warning => issue.tx_code != Some("vs-invalid"),
+            IssueSeverity::Information => issue.tx_code == Some("invalid-display"),
+        })
+        .map(|issue| issue.text.clone())
+        .collect();
     if !issues.is_empty() {
         out.push_resource("issues", OperationOutcome { issues: issues.clone() }.to_json());
     }
