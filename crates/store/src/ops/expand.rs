@@ -154,7 +154,6 @@ pub fn filter_matches(code_system: &CodeSystemIndex, concept_idx: u32, filter: &
             let flags = &code_system.flags[concept_idx as usize];
             match property {
                 "inactive" if values.is_empty() => values.push(flags.inactive.to_string()),
-                "notSelectable" if values.is_empty() => values.push(flags.not_selectable.to_string()),
                 "parent" => {
                     values.extend(code_system.parents[concept_idx as usize].iter().map(|idx| code_system.concept(*idx).code.clone()))
                 }

@@ -146,7 +146,7 @@ fn check_display(
         let default_display = concept.display.clone().unwrap_or_default();
         if candidates.iter().any(|(value, _)| matches(value)) {
             let text = format!(
-                "There are no valid display names found for the code {coding_text} for language(s) '{languages_text}'. The display is '{default_display}' which is a valid display for the default language"
+                "There are no valid display names found for the code {coding_text} for language(s) '{languages_text}'. The display is '{given}' which is a valid display for the default language"
             );
             return Some(Issue::information("invalid", text).tx("invalid-display").at(path(shape, coding_idx, "display")));
         }
