@@ -184,6 +184,10 @@ fn validate_filter(code_system: &CodeSystemIndex, filter: &Filter) -> Result<(),
     if !OPERATORS.contains(&filter.op.as_str()) {
         return Err(bad_filter(filter, code_system, &format!("unknown operator '{}'", filter.op)));
     }
+    if filter.value.is_empty() && filter.op != "exists" {
+        let text = format!("The system {} filter with property = {}, op = {} has no value", code_system.url(), filter.property, filter.op);
+        return Err(StoreError::with_issue(StoreErrorKind::Invalid, Issue::error("invalid", text).tx("vs-invalid")));
+    }
     if filter.op == "regex" {
         full_match(&filter.value).map_err(|error| bad_filter(filter, code_system, &error.to_string()))?;
     }
@@ -433,6 +437,7 @@ struct ExpandOptions {
 /// Finds the value set a call is about: by id, `url`/`valueSetVersion`, or inline `valueSet`.
 pub fn requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreError> {
     let value_set = find_requested_value_set(context)?;
+    check_filters(context, &value_set)?;
     for extension in model::fhir::array_of(&value_set.resource, "extension") {
         if model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/valueset-supplement") {
             if let Some(canonical) = model::fhir::str_of(extension, "valueCanonical") {
@@ -441,6 +446,25 @@ pub fn requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreError
         }
     }
     Ok(value_set)
+}
+
+/// Checks every filter of a value set up front, so a broken one is refused naming where it is.
+fn check_filters(context: &Context<'_>, value_set: &ValueSet) -> Result<(), StoreError> {
+    let Some(compose) = &value_set.compose else { return Ok(()) };
+    for (kind, sets) in [("include", &compose.include), ("exclude", &compose.exclude)] {
+        for (set_idx, set) in sets.iter().enumerate() {
+            let Some(code_system) = set.system.as_deref().and_then(|system| context.code_system(system, set.version.as_deref())) else { continue };
+            for (filter_idx, filter) in set.filters.iter().enumerate() {
+                validate_filter(&code_system, filter).map_err(|mut error| {
+                    for issue in &mut error.outcome.issues {
+                        issue.expression = vec![format!("ValueSet.compose.{kind}[{set_idx}].filter[{filter_idx}]")];
+                    }
+                    error
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn find_requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreError> {
@@ -780,7 +804,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     let threshold = context.request.too_costly_threshold.unwrap_or(super::TOO_COSTLY_DEFAULT);
     if options.count.is_none() && total > threshold {
         let message = format!("The value set '{}' expansion has too many codes to produce (>{threshold})", value_set_canonical(&value_set));
-        return Err(StoreError::with_issue(StoreErrorKind::TooCostly, Issue::error("too-costly", message).tx("too-costly")));
+        return Err(StoreError::with_issue(StoreErrorKind::TooCostly, Issue::error("too-costly", message)));
     }
     let page_end = match options.count {
         Some(count) => options.offset.saturating_add(count).min(total),

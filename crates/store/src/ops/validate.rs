@@ -602,7 +602,7 @@ fn check_coding(
     if finding.in_value_set && context.params.bool("abstract") == Some(false) && member.not_selectable {
         finding.in_value_set = false;
         finding.issues.push(
-            Issue::error("business-rule", format!("The code '{}' is abstract, and not allowed in this context", member.code))
+            Issue::error("business-rule", format!("Code '{}#{}' is abstract, and not allowed in this context", code_system.url(), member.code))
                 .tx("code-rule")
                 .at(path(shape, coding_idx, "code")),
         );
