@@ -438,6 +438,7 @@ struct ExpandOptions {
 pub fn requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreError> {
     let value_set = find_requested_value_set(context)?;
     check_filters(context, &value_set)?;
+    check_import_cycles(context, &value_set, &mut Vec::new())?;
     for extension in model::fhir::array_of(&value_set.resource, "extension") {
         if model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/valueset-supplement") {
             if let Some(canonical) = model::fhir::str_of(extension, "valueCanonical") {
@@ -446,6 +447,29 @@ pub fn requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreError
         }
     }
     Ok(value_set)
+}
+
+/// Refuses a value set whose imports lead back to itself, before anything else is judged.
+fn check_import_cycles(context: &Context<'_>, value_set: &ValueSet, stack: &mut Vec<String>) -> Result<(), StoreError> {
+    let canonical = value_set_canonical(value_set);
+    if stack.contains(&canonical) {
+        let message = format!("Found a circularity pointing to {canonical} processing ValueSet with pathway [{}]", stack.join(", "));
+        return Err(StoreError::with_issue(StoreErrorKind::Unprocessable, Issue::error("processing", message).tx("vs-invalid")));
+    }
+    if stack.len() > 32 {
+        return Ok(());
+    }
+    stack.push(canonical);
+    let sets = value_set.compose.iter().flat_map(|compose| compose.include.iter().chain(compose.exclude.iter()));
+    for set in sets {
+        for imported in &set.value_sets {
+            if let Some(imported) = context.imported_value_set(value_set, imported) {
+                check_import_cycles(context, &imported, stack)?;
+            }
+        }
+    }
+    stack.pop();
+    Ok(())
 }
 
 /// Checks every filter of a value set up front, so a broken one is refused naming where it is.

@@ -81,8 +81,10 @@ struct CodingFinding {
     /// The code as the code system spells it, when only a case-insensitive match found it.
     normalized_code: Option<String>,
     in_value_set: bool,
+    /// The code is not in a fragment code system, which cannot say it is invalid.
+    fragment_unknown: bool,
     issues: Vec<Issue>,
-    /// The system that could not be found, and whether only the requested version was missing.
+    /// The system that could not be found, and whether other versions of it are known.
     unknown_system: Option<(String, bool)>,
     display: Option<String>,
 }
@@ -537,19 +539,25 @@ fn check_coding(
     finding.code_system = Some(code_system.clone());
     let Some((concept_idx, case_folded)) = code_system.find_lenient(&coding.code) else {
         let version_text = code_system.version().map(|version| format!(" version '{version}'")).unwrap_or_default();
-        let severity = if code_system.code_system.content == "fragment" { IssueSeverity::Warning } else { IssueSeverity::Error };
+        if code_system.code_system.content == "fragment" {
+            // A fragment does not list every code: an unknown one may be valid, so it is a warning and no verdict.
+            let text = format!(
+                "Unknown Code '{}' in the CodeSystem '{}'{version_text} - note that the code system is labeled as a fragment, so the code may be valid in some other fragment",
+                coding.code,
+                code_system.url()
+            );
+            finding.issues.push(Issue::warning("code-invalid", text).tx("invalid-code").at(path(shape, coding_idx, "code")));
+            finding.in_value_set = true;
+            finding.fragment_unknown = true;
+            return Ok(finding);
+        }
         finding.issues.push(
-            Issue::new(
-                severity,
-                "code-invalid",
-                format!("Unknown code '{}' in the CodeSystem '{}'{version_text}", coding.code, code_system.url()),
-            )
-            .tx("invalid-code")
-            .at(path(shape, coding_idx, "code")),
+            Issue::error("code-invalid", format!("Unknown code '{}' in the CodeSystem '{}'{version_text}", coding.code, code_system.url()))
+                .tx("invalid-code")
+                .at(path(shape, coding_idx, "code")),
         );
         if value_set.is_some() {
-            let text =
-                format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(code_system.url(), coding));
+            let text = format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(code_system.url(), coding));
             if shape == InputShape::CodeableConcept {
                 finding.issues.push(Issue::information("code-invalid", text).tx("this-code-not-in-vs").at(path(shape, coding_idx, "code")));
             } else {
@@ -691,8 +699,9 @@ fn render(
         .iter()
         .filter(|issue| match issue.severity {
             IssueSeverity::Fatal | IssueSeverity::Error => true,
-            IssueSeverity::Warning => issue.tx_code != Some("vs-invalid"),
-            IssueSeverity::Information => issue.tx_code == Some("invalid-display"),
+            _ if issue.tx_code == Some("invalid-display") => true,
+            IssueSeverity::Warning => !result && issue.tx_code != Some("vs-invalid"),
+            IssueSeverity::Information => false,
         })
         .map(|issue| issue.text.clone())
         .collect();
@@ -748,9 +757,13 @@ fn validate(
     let mut issues: Vec<Issue> = findings.iter().flat_map(|finding| finding.issues.clone()).collect();
     issues.extend(status_check_issues(context, value_set, &findings));
     let valid_coding = findings.iter().any(|finding| {
-        finding.in_value_set && finding.concept_idx.is_some() && !finding.issues.iter().any(|issue| issue.severity <= IssueSeverity::Error)
+        finding.in_value_set
+            && (finding.concept_idx.is_some() || finding.fragment_unknown)
+            && !finding.issues.iter().any(|issue| issue.severity <= IssueSeverity::Error)
     });
-    if shape == InputShape::CodeableConcept && !findings.iter().any(|finding| finding.in_value_set && finding.concept_idx.is_some()) {
+    if shape == InputShape::CodeableConcept
+        && !findings.iter().any(|finding| finding.in_value_set && (finding.concept_idx.is_some() || finding.fragment_unknown))
+    {
         if let Some(value_set) = value_set {
             issues.insert(
                 0,
