@@ -39,11 +39,13 @@ pub struct Issue {
     pub message_id: Option<&'static str>,
     /// Whether `location` repeats `expression` (it is deprecated in R4, but many clients read it).
     pub with_location: bool,
+    /// Whether the issue's text belongs in a summary `message` (some notes stay in `issues` only).
+    pub in_message: bool,
 }
 
 impl Issue {
     pub fn new(severity: IssueSeverity, code: &'static str, text: impl Into<String>) -> Issue {
-        Issue { severity, code, tx_code: None, text: text.into(), expression: Vec::new(), message_id: None, with_location: true }
+        Issue { severity, code, tx_code: None, text: text.into(), expression: Vec::new(), message_id: None, with_location: true, in_message: true }
     }
 
     pub fn error(code: &'static str, text: impl Into<String>) -> Issue {
@@ -65,6 +67,12 @@ impl Issue {
 
     pub fn at(mut self, expression: impl Into<String>) -> Issue {
         self.expression.push(expression.into());
+        self
+    }
+
+    /// Keeps the issue out of summary messages.
+    pub fn not_in_message(mut self) -> Issue {
+        self.in_message = false;
         self
     }
 

@@ -699,9 +699,8 @@ fn render(
         .iter()
         .filter(|issue| match issue.severity {
             IssueSeverity::Fatal | IssueSeverity::Error => true,
-            _ if issue.tx_code == Some("invalid-display") => true,
-            IssueSeverity::Warning => !result && issue.tx_code != Some("vs-invalid"),
-            IssueSeverity::Information => false,
+            IssueSeverity::Warning => issue.in_message && issue.tx_code != Some("vs-invalid"),
+            IssueSeverity::Information => issue.tx_code == Some("invalid-display"),
         })
         .map(|issue| issue.text.clone())
         .collect();
@@ -831,6 +830,7 @@ fn value_set_concept_status(value_set: &ValueSet, system: &str, code: &str, shap
         )
         .tx("code-comment")
         .at(path(shape, coding_idx, "code"))
+        .not_in_message()
     })
 }
 
