@@ -656,6 +656,24 @@ fn value_key_name(value_key: &str) -> &'static str {
     }
 }
 
+fn member_status(member: &Member) -> Option<&str> {
+    let (code_system, concept_idx) = member.code_system.as_ref().zip(member.concept_idx)?;
+    code_system.flags[concept_idx as usize].status.as_deref().filter(|status| *status != "active")
+}
+
+fn member_has_order(member: &Member) -> bool {
+    member.code_system.as_ref().zip(member.concept_idx).is_some_and(|(code_system, concept_idx)| {
+        code_system
+            .concept(concept_idx)
+            .extra
+            .as_ref()
+            .map(|extra| model::fhir::array_of(extra, "extension"))
+            .unwrap_or(&[])
+            .iter()
+            .any(|extension| model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/codesystem-conceptOrder"))
+    })
+}
+
 /// Whether a designation answers a `designation` parameter: `urn:ietf:bcp:47|lang` or `system|code` of its use.
 fn designation_matches(designation: &Designation, filter: &str) -> bool {
     match filter.split_once('|') {
@@ -718,7 +736,29 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
         .as_ref()
         .map(|extra| model::fhir::array_of(extra, "extension").to_vec())
         .unwrap_or_default();
+    let property_extension = |code: &str, value_key: &str, value: Json| {
+        let mut value_extension = json!({"url": "value"});
+        value_extension[value_key] = value;
+        json!({
+            "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property",
+            "extension": [{"url": "code", "valueCode": code}, value_extension]
+        })
+    };
     if let (Some(code_system), Some(concept_idx)) = (&member.code_system, member.concept_idx) {
+        // Properties every expansion shows: a concept's non-active status and its order.
+        if let Some(status) = code_system.flags[concept_idx as usize].status.as_deref().filter(|status| *status != "active") {
+            if !options.properties.iter().any(|requested| requested == "status") {
+                extensions.push(property_extension("status", "valueCode", json!(status)));
+            }
+        }
+        let concept_extensions = code_system.concept(concept_idx).extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[]);
+        if let Some(order) = concept_extensions
+            .iter()
+            .find(|extension| model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/codesystem-conceptOrder"))
+            .and_then(|extension| extension.get("valueInteger").or_else(|| extension.get("valueDecimal")))
+        {
+            extensions.push(property_extension("order", "valueDecimal", order.clone()));
+        }
         for property_code in &options.properties {
             for (value_key, value) in property_values(code_system, concept_idx, property_code) {
                 let mut value_extension = json!({"url": "value"});
@@ -965,6 +1005,14 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             declared.push(json!({
                 "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property",
                 "extension": [{"url": "code", "valueCode": property_code}, {"url": "uri", "valueUri": uri}]
+            }));
+        }
+    }
+    for (code, present) in [("status", page.iter().any(|member| member_status(member).is_some())), ("order", page.iter().any(member_has_order))] {
+        if present && !options.properties.iter().any(|requested| requested == code) {
+            declared.push(json!({
+                "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property",
+                "extension": [{"url": "code", "valueCode": code}, {"url": "uri", "valueUri": format!("http://hl7.org/fhir/concept-properties#{code}")}]
             }));
         }
     }
