@@ -267,7 +267,6 @@ pub fn include_code_system(context: &Context<'_>, system: &str, version: Option<
                 let text = format!("The version '{actual}' is not allowed for system '{system}': required to be '{check}' by a version-check parameter");
                 return Err(StoreError::with_issue(StoreErrorKind::Invalid, Issue::error("exception", text).tx("version-error")));
             }
-            context.note_rule_used("check-system-version", &format!("{system}|{check}"));
         }
         return Ok(code_system);
     }

@@ -83,6 +83,8 @@ struct CodingFinding {
     in_value_set: bool,
     /// The code is not in a fragment code system, which cannot say it is invalid.
     fragment_unknown: bool,
+    /// The value set's own version pin cannot be resolved, so membership was not judged.
+    membership_unknown: bool,
     issues: Vec<Issue>,
     /// The system that could not be found, and whether other versions of it are known.
     unknown_system: Option<(String, bool)>,
@@ -389,6 +391,9 @@ fn choose_version(
             if let Some(version) = coding_version {
                 if !crate::index::version_matches(&pattern, version) {
                     let text = match (forced, include.and_then(|include| include.version.as_deref())) {
+                        (Some(forced), None) => format!(
+                            "The code system '{system}' version '{forced}' resulting from the version '' in the ValueSet include is different to the one in the value ('{version}')"
+                        ),
                         (Some(forced), Some(included)) if forced != included => format!(
                             "The code system '{system}' version '{forced}' resulting from the version '{included}' in the ValueSet include is different to the one in the value ('{version}')"
                         ),
@@ -516,6 +521,7 @@ fn check_coding(
     finding.issues.extend(choice.issues);
     finding.unknown_system = choice.unknown.clone();
     let membership_unknown = choice.membership_unknown;
+    finding.membership_unknown = membership_unknown;
     let Some(code_system) = choice.code_system else {
         // When the value set itself draws on the missing system, the value set cannot be judged at all.
         let value_set_needs_it = value_set.and_then(|value_set| value_set.compose.as_ref()).is_some_and(|compose| {
@@ -648,7 +654,7 @@ fn render(
     let valid = findings.iter().position(|finding| finding.in_value_set && finding.concept_idx.is_some());
     // A CodeableConcept reports only a coding that was valid; a single code or Coding reports what was found.
     let chosen = if shape == InputShape::CodeableConcept {
-        valid
+        valid.or_else(|| findings.iter().position(|finding| finding.membership_unknown && finding.concept_idx.is_some()))
     } else {
         valid.or_else(|| findings.iter().position(|finding| finding.concept_idx.is_some())).or(if findings.len() == 1 { Some(0) } else { None })
     };
@@ -761,7 +767,9 @@ fn validate(
             && !finding.issues.iter().any(|issue| issue.severity <= IssueSeverity::Error)
     });
     if shape == InputShape::CodeableConcept
-        && !findings.iter().any(|finding| finding.in_value_set && (finding.concept_idx.is_some() || finding.fragment_unknown))
+        && !findings
+            .iter()
+            .any(|finding| finding.membership_unknown || (finding.in_value_set && (finding.concept_idx.is_some() || finding.fragment_unknown)))
     {
         if let Some(value_set) = value_set {
             issues.insert(
