@@ -252,7 +252,9 @@ impl<'a> Context<'a> {
         match canonical.strip_prefix('#') {
             Some(id) => model::fhir::array_of(&owner.resource, "contained")
                 .iter()
-                .find(|contained| model::fhir::str_of(contained, "id") == Some(id) && model::fhir::str_of(contained, "resourceType") == Some("ValueSet"))
+                .find(|contained| {
+                    model::fhir::str_of(contained, "id") == Some(id) && model::fhir::str_of(contained, "resourceType") == Some("ValueSet")
+                })
                 .and_then(|contained| ValueSet::from_json(contained).ok()),
             None => self.value_set(canonical, None).map(|entry| entry.value_set.clone()),
         }

@@ -245,7 +245,12 @@ fn filtered_concepts(code_system: &CodeSystemIndex, filters: &[Filter]) -> Resul
 }
 
 /// Finds the code system an include names, or says why it cannot be used.
-pub fn include_code_system(context: &Context<'_>, system: &str, version: Option<&str>, value_set: &ValueSet) -> Result<Arc<CodeSystemIndex>, StoreError> {
+pub fn include_code_system(
+    context: &Context<'_>,
+    system: &str,
+    version: Option<&str>,
+    value_set: &ValueSet,
+) -> Result<Arc<CodeSystemIndex>, StoreError> {
     let _ = value_set;
     // A versionless include takes `system-version`, else `check-system-version`, as its default.
     let (named, rule) = match (context.forced_version(system), version) {
@@ -264,7 +269,9 @@ pub fn include_code_system(context: &Context<'_>, system: &str, version: Option<
         if let Some(check) = context.checked_version(system) {
             let actual = code_system.version().unwrap_or_default();
             if !crate::index::version_matches(check, actual) {
-                let text = format!("The version '{actual}' is not allowed for system '{system}': required to be '{check}' by a version-check parameter");
+                let text = format!(
+                    "The version '{actual}' is not allowed for system '{system}': required to be '{check}' by a version-check parameter"
+                );
                 return Err(StoreError::with_issue(StoreErrorKind::Invalid, Issue::error("exception", text).tx("version-error")));
             }
         }
@@ -385,31 +392,47 @@ pub fn compute(context: &Context<'_>, value_set: &ValueSet, stack: &mut Vec<Stri
             }
             return Ok(());
         };
+        // `versionsMatch` (a value set expansion parameter) says whether one code in two versions is
+        // one member (true: merged, and excluded whatever the version) or two (false: kept and excluded apart).
+        let versions_match = value_set_parameter(value_set, "versionsMatch");
+        let merge_versions = versions_match.as_deref() == Some("true");
+        let exclude_by_version = versions_match.as_deref() == Some("false");
         let mut seen: HashSet<(String, Option<String>, String)> = HashSet::new();
         // Includes of several versions of one system list the newest version first, as tx servers do.
         let mut includes: Vec<&ConceptSet> = compose.include.iter().collect();
-        includes.sort_by(|left, right| match (&left.system, &right.system) {
-            (Some(left_system), Some(right_system)) if left_system == right_system => {
-                crate::index::compare_versions(right.version.as_deref(), left.version.as_deref())
-            }
-            _ => std::cmp::Ordering::Equal,
-        });
+        if !merge_versions {
+            includes.sort_by(|left, right| match (&left.system, &right.system) {
+                (Some(left_system), Some(right_system)) if left_system == right_system => {
+                    crate::index::compare_versions(right.version.as_deref(), left.version.as_deref())
+                }
+                _ => std::cmp::Ordering::Equal,
+            });
+        }
         for include in includes {
             for member in concept_set_members(context, include, value_set, &mut expansion, stack)? {
-                if seen.insert(member.versioned_key()) {
+                let key = if merge_versions { (member.system.clone(), None, member.code.clone()) } else { member.versioned_key() };
+                if seen.insert(key) {
                     expansion.members.push(member);
                 }
             }
         }
-        let mut excluded: HashSet<(String, String)> = HashSet::new();
+        let mut excluded: HashSet<(String, Option<String>, String)> = HashSet::new();
+        let mut excluded_exact: HashSet<(String, Option<String>, String)> = HashSet::new();
         for exclude in &compose.exclude {
-            let mut scratch = Expansion::default();
-            for member in concept_set_members(context, exclude, value_set, &mut scratch, stack)? {
-                excluded.insert(member.key());
+            // An enumerated exclude of a pinned version removes that version only.
+            let by_version = exclude_by_version || (exclude.version.is_some() && !exclude.concepts.is_empty());
+            for member in concept_set_members(context, exclude, value_set, &mut expansion, stack)? {
+                excluded.insert(if by_version { member.versioned_key() } else { (member.system.clone(), None, member.code.clone()) });
+                if by_version && !exclude_by_version {
+                    excluded_exact.insert(member.versioned_key());
+                }
             }
         }
         if !excluded.is_empty() {
-            expansion.members.retain(|member| !excluded.contains(&member.key()));
+            expansion.members.retain(|member| {
+                let key = if exclude_by_version { member.versioned_key() } else { (member.system.clone(), None, member.code.clone()) };
+                !excluded.contains(&key) && !excluded_exact.contains(&member.versioned_key())
+            });
         }
         if compose.inactive == Some(false) {
             expansion.members.retain(|member| !member.inactive);
@@ -476,7 +499,9 @@ fn check_filters(context: &Context<'_>, value_set: &ValueSet) -> Result<(), Stor
     let Some(compose) = &value_set.compose else { return Ok(()) };
     for (kind, sets) in [("include", &compose.include), ("exclude", &compose.exclude)] {
         for (set_idx, set) in sets.iter().enumerate() {
-            let Some(code_system) = set.system.as_deref().and_then(|system| context.code_system(system, set.version.as_deref())) else { continue };
+            let Some(code_system) = set.system.as_deref().and_then(|system| context.code_system(system, set.version.as_deref())) else {
+                continue;
+            };
             for (filter_idx, filter) in set.filters.iter().enumerate() {
                 validate_filter(&code_system, filter).map_err(|mut error| {
                     for issue in &mut error.outcome.issues {
@@ -525,7 +550,9 @@ fn find_requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreErro
 pub fn status_label(resource: &Json) -> Option<&'static str> {
     let standards_status = model::fhir::array_of(resource, "extension")
         .iter()
-        .find(|extension| model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"))
+        .find(|extension| {
+            model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status")
+        })
         .and_then(|extension| model::fhir::str_of(extension, "valueCode"));
     match standards_status {
         Some("withdrawn") => return Some("withdrawn"),
@@ -662,14 +689,9 @@ fn member_status(member: &Member) -> Option<&str> {
 
 fn member_has_order(member: &Member) -> bool {
     member.code_system.as_ref().zip(member.concept_idx).is_some_and(|(code_system, concept_idx)| {
-        code_system
-            .concept(concept_idx)
-            .extra
-            .as_ref()
-            .map(|extra| model::fhir::array_of(extra, "extension"))
-            .unwrap_or(&[])
-            .iter()
-            .any(|extension| model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/codesystem-conceptOrder"))
+        code_system.concept(concept_idx).extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[]).iter().any(
+            |extension| model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/codesystem-conceptOrder"),
+        )
     })
 }
 
@@ -730,11 +752,8 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
             entry["designation"] = Json::Array(designations);
         }
     }
-    let mut extensions: Vec<Json> = member
-        .value_set_extra
-        .as_ref()
-        .map(|extra| model::fhir::array_of(extra, "extension").to_vec())
-        .unwrap_or_default();
+    let mut extensions: Vec<Json> =
+        member.value_set_extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension").to_vec()).unwrap_or_default();
     let property_extension = |code: &str, value_key: &str, value: Json| {
         let mut value_extension = json!({"url": "value"});
         value_extension[value_key] = value;
@@ -750,10 +769,13 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
                 extensions.push(property_extension("status", "valueCode", json!(status)));
             }
         }
-        let concept_extensions = code_system.concept(concept_idx).extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[]);
+        let concept_extensions =
+            code_system.concept(concept_idx).extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[]);
         if let Some(order) = concept_extensions
             .iter()
-            .find(|extension| model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/codesystem-conceptOrder"))
+            .find(|extension| {
+                model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/codesystem-conceptOrder")
+            })
             .and_then(|extension| extension.get("valueInteger").or_else(|| extension.get("valueDecimal")))
         {
             extensions.push(property_extension("order", "valueDecimal", order.clone()));
@@ -876,11 +898,12 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     let page: &[Member] = if options.offset < total { &expansion.members[options.offset..page_end] } else { &[] };
     // A version is shown only when the expansion holds several versions of one system.
     let mut systems_seen: std::collections::HashMap<&str, &Option<String>> = std::collections::HashMap::new();
-    let mut several_versions = value_set.compose.as_ref().is_some_and(|compose| {
-        compose.include.iter().enumerate().any(|(idx, include)| {
-            include.system.is_some() && compose.include[idx + 1..].iter().any(|other| other.system == include.system)
-        })
-    });
+    let mut several_versions = value_set_parameter(&value_set, "versionsMatch").as_deref() == Some("false")
+        || value_set.compose.as_ref().is_some_and(|compose| {
+            compose.include.iter().enumerate().any(|(idx, include)| {
+                include.system.is_some() && compose.include[idx + 1..].iter().any(|other| other.system == include.system)
+            })
+        });
     for member in &expansion.members {
         if let Some(previous) = systems_seen.insert(member.system.as_str(), &member.version) {
             if previous != &member.version {
@@ -925,6 +948,13 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     for text in params.strs("designation") {
         parameters.push(json!({"name": "designation", "valueString": text}));
     }
+    let versions_match = value_set_parameter(&value_set, "versionsMatch");
+    let versioned_excludes = value_set.compose.as_ref().is_some_and(|compose| {
+        compose.exclude.iter().any(|exclude| exclude.version.is_some() && exclude.concepts.is_empty())
+    });
+    if versions_match.as_deref() == Some("true") || (versioned_excludes && versions_match.as_deref() != Some("false")) {
+        parameters.push(json!({"name": "versionsMatch", "valueBoolean": true}));
+    }
     for text in params.strs("force-system-version") {
         parameters.push(json!({"name": "force-system-version", "valueUri": text}));
     }
@@ -937,7 +967,8 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     let mut status_warnings: Vec<(String, String)> = Vec::new();
     for used in &expansion.used_code_systems {
         let (url, version) = model::uris::split_canonical(used);
-        if let Some(label) = context.code_system_exact(url, version).and_then(|code_system| status_label(&code_system.code_system.resource)) {
+        if let Some(label) = context.code_system_exact(url, version).and_then(|code_system| status_label(&code_system.code_system.resource))
+        {
             status_warnings.push((format!("warning-{label}"), used.clone()));
         }
     }
@@ -1007,7 +1038,9 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             }));
         }
     }
-    for (code, present) in [("status", page.iter().any(|member| member_status(member).is_some())), ("order", page.iter().any(member_has_order))] {
+    for (code, present) in
+        [("status", page.iter().any(|member| member_status(member).is_some())), ("order", page.iter().any(member_has_order))]
+    {
         if present && !options.properties.iter().any(|requested| requested == code) {
             declared.push(json!({
                 "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property",

@@ -563,7 +563,8 @@ fn check_coding(
                 .at(path(shape, coding_idx, "code")),
         );
         if value_set.is_some() {
-            let text = format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(code_system.url(), coding));
+            let text =
+                format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(code_system.url(), coding));
             if shape == InputShape::CodeableConcept {
                 finding.issues.push(Issue::information("code-invalid", text).tx("this-code-not-in-vs").at(path(shape, coding_idx, "code")));
             } else {
@@ -602,7 +603,9 @@ fn check_coding(
     if active_only && member.inactive {
         finding.in_value_set = false;
         finding.issues.push(
-            Issue::error("business-rule", format!("The concept '{}' is valid but is not active", member.code)).tx("code-rule").at(path(shape, coding_idx, "code")),
+            Issue::error("business-rule", format!("The concept '{}' is valid but is not active", member.code))
+                .tx("code-rule")
+                .at(path(shape, coding_idx, "code")),
         );
     }
     if case_folded {
@@ -616,9 +619,12 @@ fn check_coding(
     if finding.in_value_set && context.params.bool("abstract") == Some(false) && member.not_selectable {
         finding.in_value_set = false;
         finding.issues.push(
-            Issue::error("business-rule", format!("Code '{}#{}' is abstract, and not allowed in this context", code_system.url(), member.code))
-                .tx("code-rule")
-                .at(path(shape, coding_idx, "code")),
+            Issue::error(
+                "business-rule",
+                format!("Code '{}#{}' is abstract, and not allowed in this context", code_system.url(), member.code),
+            )
+            .tx("code-rule")
+            .at(path(shape, coding_idx, "code")),
         );
     }
     if !finding.in_value_set {
@@ -656,7 +662,11 @@ fn render(
     let chosen = if shape == InputShape::CodeableConcept {
         valid.or_else(|| findings.iter().position(|finding| finding.membership_unknown && finding.concept_idx.is_some()))
     } else {
-        valid.or_else(|| findings.iter().position(|finding| finding.concept_idx.is_some())).or(if findings.len() == 1 { Some(0) } else { None })
+        valid.or_else(|| findings.iter().position(|finding| finding.concept_idx.is_some())).or(if findings.len() == 1 {
+            Some(0)
+        } else {
+            None
+        })
     };
     if let Some(concept) = concept {
         out.push_value("codeableConcept", "valueCodeableConcept", concept);
@@ -767,9 +777,9 @@ fn validate(
             && !finding.issues.iter().any(|issue| issue.severity <= IssueSeverity::Error)
     });
     if shape == InputShape::CodeableConcept
-        && !findings
-            .iter()
-            .any(|finding| finding.membership_unknown || (finding.in_value_set && (finding.concept_idx.is_some() || finding.fragment_unknown)))
+        && !findings.iter().any(|finding| {
+            finding.membership_unknown || (finding.in_value_set && (finding.concept_idx.is_some() || finding.fragment_unknown))
+        })
     {
         if let Some(value_set) = value_set {
             issues.insert(
@@ -821,12 +831,19 @@ fn status_check_issues(context: &Context<'_>, value_set: Option<&ValueSet>, find
 /// A warning when the value set itself marks the code as deprecated.
 fn value_set_concept_status(value_set: &ValueSet, system: &str, code: &str, shape: InputShape, coding_idx: usize) -> Option<Issue> {
     let compose = value_set.compose.as_ref()?;
-    let reference = compose.include.iter().filter(|include| include.system.as_deref() == Some(system)).flat_map(|include| include.concepts.iter()).find(|reference| reference.code == code)?;
+    let reference = compose
+        .include
+        .iter()
+        .filter(|include| include.system.as_deref() == Some(system))
+        .flat_map(|include| include.concepts.iter())
+        .find(|reference| reference.code == code)?;
     let extensions = reference.extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[]);
     let deprecated = extensions.iter().any(|extension| {
         let url = str_of(extension, "url");
-        (url == Some("http://hl7.org/fhir/StructureDefinition/valueset-deprecated") && model::fhir::params::primitive_text(extension).as_deref() == Some("true"))
-            || (url == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status") && str_of(extension, "valueCode") == Some("deprecated"))
+        (url == Some("http://hl7.org/fhir/StructureDefinition/valueset-deprecated")
+            && model::fhir::params::primitive_text(extension).as_deref() == Some("true"))
+            || (url == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status")
+                && str_of(extension, "valueCode") == Some("deprecated"))
     });
     deprecated.then(|| {
         Issue::warning(
