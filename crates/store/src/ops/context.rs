@@ -312,6 +312,16 @@ impl<'a> Context<'a> {
         self.display_languages_for(None)
     }
 
+    /// Whether the caller refused every other language (`*; q=0`), so displays must not fall back.
+    pub fn wildcard_language_refused(&self) -> bool {
+        let Some(raw) = self.params.str("displayLanguage").or_else(|| self.request.accept_language.clone()) else { return false };
+        raw.split(',').any(|part| {
+            let mut pieces = part.split(';');
+            pieces.next().map(str::trim) == Some("*")
+                && pieces.any(|piece| piece.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()) == Some(0.0))
+        })
+    }
+
     /// The language preference as the caller wrote it, for messages.
     pub fn raw_display_language(&self, value_set_language: Option<&str>) -> Option<String> {
         self.params

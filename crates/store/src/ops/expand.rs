@@ -453,6 +453,8 @@ struct ExpandOptions {
     exclude_nested: bool,
     properties: Vec<String>,
     languages: Vec<String>,
+    /// Whether a member without a display in the wanted languages shows its default display.
+    display_fallback: bool,
     designation_filters: Vec<String>,
 }
 
@@ -615,6 +617,12 @@ pub fn language_fits(have: Option<&str>, wanted: &str) -> bool {
 }
 
 pub fn choose_display(member: &Member, languages: &[String]) -> DisplayChoice {
+    choose_display_with(member, languages, true)
+}
+
+/// As [`choose_display`]; without `fallback` (the caller gave `*` a quality of zero) a member with
+/// no display in the wanted languages gets none.
+pub fn choose_display_with(member: &Member, languages: &[String], fallback: bool) -> DisplayChoice {
     let own = DisplayChoice { text: member.display.clone(), translated_from: None };
     if languages.is_empty() {
         return own;
@@ -639,7 +647,11 @@ pub fn choose_display(member: &Member, languages: &[String]) -> DisplayChoice {
             return DisplayChoice { text: Some(designation.value.clone()), translated_from: Some(designation.value.clone()) };
         }
     }
-    own
+    if fallback {
+        own
+    } else {
+        DisplayChoice { text: None, translated_from: None }
+    }
 }
 
 /// The values of one property of a concept, including the properties every concept has
@@ -698,7 +710,7 @@ fn member_has_order(member: &Member) -> bool {
 /// Whether a designation answers a `designation` parameter: `urn:ietf:bcp:47|lang` or `system|code` of its use.
 fn designation_matches(designation: &Designation, filter: &str) -> bool {
     match filter.split_once('|') {
-        Some(("urn:ietf:bcp:47", language)) => language_fits(designation.language.as_deref(), language),
+        Some(("urn:ietf:bcp:47", language)) => designation.language.as_deref().is_some_and(|have| have.eq_ignore_ascii_case(language)),
         Some((system, code)) => designation.use_coding.as_ref().is_some_and(|coding| {
             model::fhir::str_of(coding, "system") == Some(system) && model::fhir::str_of(coding, "code") == Some(code)
         }),
@@ -714,7 +726,7 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
         }
     }
     entry["code"] = json!(member.code);
-    if let Some(display) = display_for(member, &options.languages) {
+    if let Some(display) = choose_display_with(member, &options.languages, options.display_fallback).text {
         entry["display"] = json!(display);
     }
     if member.not_selectable {
@@ -727,7 +739,7 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
     if options.include_designations {
         let choice = choose_display(member, &options.languages);
         let mut designations: Vec<Json> = Vec::new();
-        if choice.translated_from.is_some() {
+        if choice.translated_from.is_some() || !options.display_fallback {
             if let (Some(display), Some(language)) =
                 (&member.display, member.code_system.as_ref().and_then(|code_system| code_system.code_system.language.clone()))
             {
@@ -871,6 +883,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         properties: params.strs("property"),
         languages: context.display_languages_for(value_set_language(&value_set).as_deref()),
         designation_filters: params.strs("designation"),
+        display_fallback: !context.wildcard_language_refused(),
     };
     let mut expansion = compute(context, &value_set, &mut Vec::new())?;
     if options.active_only {
@@ -915,7 +928,10 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     let rendered: Vec<Json> = page.iter().map(|member| render_member(member, &options, several_versions)).collect();
     let enumerated = value_set.compose.as_ref().is_some_and(|compose| compose.include.iter().any(|include| !include.concepts.is_empty()));
     let paged = options.offset > 0 || options.count.is_some_and(|count| count < total);
-    let contains = if options.exclude_nested || paged || options.filter.is_some() || enumerated { rendered } else { nest(page, rendered) };
+    // A text search over whole code systems answers flat; one inside a hierarchy filter keeps the hierarchy.
+    let whole_systems = value_set.compose.as_ref().is_some_and(|compose| compose.include.iter().all(|include| include.filters.is_empty()));
+    let flat_search = options.filter.is_some() && whole_systems;
+    let contains = if options.exclude_nested || paged || enumerated || flat_search { rendered } else { nest(page, rendered) };
 
     let mut parameters = Vec::new();
     let echo_names = [
