@@ -66,7 +66,10 @@ impl<'a> Context<'a> {
                             .all(|piece| !piece.is_empty() && piece.len() <= 8 && piece.chars().all(|c| c.is_ascii_alphanumeric())))
             });
             if !valid {
-                return Err(StoreError::invalid(format!("Invalid displayLanguage: '{language}'")));
+                return Err(StoreError::with_issue(
+                    crate::StoreErrorKind::Invalid,
+                    model::fhir::Issue::error("processing", format!("Invalid displayLanguage: '{language}'")).tx("invalid-display"),
+                ));
             }
         }
         let context = Context {

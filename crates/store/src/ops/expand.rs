@@ -965,9 +965,10 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         parameters.push(json!({"name": "designation", "valueString": text}));
     }
     let versions_match = value_set_parameter(&value_set, "versionsMatch");
-    let versioned_excludes = value_set.compose.as_ref().is_some_and(|compose| {
-        compose.exclude.iter().any(|exclude| exclude.version.is_some() && exclude.concepts.is_empty())
-    });
+    let versioned_excludes = value_set
+        .compose
+        .as_ref()
+        .is_some_and(|compose| compose.exclude.iter().any(|exclude| exclude.version.is_some() && exclude.concepts.is_empty()));
     if versions_match.as_deref() == Some("true") || (versioned_excludes && versions_match.as_deref() != Some("false")) {
         parameters.push(json!({"name": "versionsMatch", "valueBoolean": true}));
     }

@@ -45,7 +45,11 @@ fn input_codings(params: &Parameters, system_param: &str) -> Result<(InputShape,
     if let Some(coding) = params.complex("coding", "valueCoding") {
         return Ok((InputShape::Coding, vec![coding_from_json(coding)], None));
     }
-    let code = params.str("code").ok_or_else(|| StoreError::invalid("no code to validate: give code, coding or codeableConcept"))?;
+    let code = params.str("code").ok_or_else(|| {
+        StoreError::invalid(
+            "Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters",
+        )
+    })?;
     Ok((
         InputShape::Code,
         vec![Coding {
