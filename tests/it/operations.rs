@@ -219,3 +219,25 @@ async fn lookup_subsumes_and_translate() {
     let r5_names = app.get("/fhir/ConceptMap/$translate?sourceSystem=http://example.org/cs/sample&sourceCode=lung").await.json();
     assert_eq!(parameter(&r5_names, "result").expect("result")["valueBoolean"], false);
 }
+
+/// Expansions of stored value sets are cached per snapshot; a write to anything they draw on shows
+/// at once.
+#[actix_web::test]
+async fn cached_expansions_follow_writes() {
+    let (_backend, app) = seeded().await;
+    app.put_json(
+        "/fhir/ValueSet/all",
+        &json!({"resourceType": "ValueSet", "id": "all", "url": "http://example.org/vs/all", "status": "active",
+        "compose": {"include": [{"system": "http://example.org/cs/sample"}]}}),
+    )
+    .await;
+    let first = app.get("/fhir/ValueSet/$expand?url=http://example.org/vs/all&count=0").await.json();
+    assert_eq!(first["expansion"]["total"], 6);
+    let again = app.get("/fhir/ValueSet/$expand?url=http://example.org/vs/all&count=0").await.json();
+    assert_eq!(again["expansion"]["total"], 6);
+    let mut code_system = sample_code_system();
+    code_system["concept"].as_array_mut().expect("concepts").push(json!({"code": "new", "display": "New code"}));
+    assert_eq!(app.put_json("/fhir/CodeSystem/sample", &code_system).await.status, StatusCode::OK);
+    let after = app.get("/fhir/ValueSet/$expand?url=http://example.org/vs/all&count=0").await.json();
+    assert_eq!(after["expansion"]["total"], 7, "{after}");
+}

@@ -116,7 +116,11 @@ async fn core_value_sets_expand_like_hl7() {
         eprintln!("  {line}");
     }
     assert!(n_compared >= 400, "only {n_compared} expansions compared");
-    assert!(differing.len() <= KNOWN_CORE_EXPANSION_DIFFERENCES, "{} core expansions differ (known: {KNOWN_CORE_EXPANSION_DIFFERENCES})", differing.len());
+    assert!(
+        differing.len() <= KNOWN_CORE_EXPANSION_DIFFERENCES,
+        "{} core expansions differ (known: {KNOWN_CORE_EXPANSION_DIFFERENCES})",
+        differing.len()
+    );
 }
 
 /// How many of the 480 complete core expansions differ today (441 match exactly). The test prints

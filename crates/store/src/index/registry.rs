@@ -31,7 +31,12 @@ pub struct Registry {
     code_systems_by_id: HashMap<String, Arc<CodeSystemIndex>>,
     value_sets_by_id: HashMap<String, Arc<ValueSetEntry>>,
     concept_maps_by_id: HashMap<String, Arc<ConceptMapEntry>>,
+    /// Expansions computed against this snapshot, by value set canonical.
+    expansions: std::sync::Mutex<HashMap<String, Arc<crate::ops::expand::Expansion>>>,
 }
+
+/// How many expansions one snapshot keeps before starting afresh.
+const EXPANSION_CACHE_LIMIT: usize = 64;
 
 /// Orders versions the way people mean them: numeric parts numerically (`1.10` after `1.9`),
 /// the rest as text, a missing version first.
@@ -201,6 +206,19 @@ impl Registry {
         list.sort();
         list.dedup();
         list
+    }
+
+    pub fn cached_expansion(&self, key: &str) -> Option<Arc<crate::ops::expand::Expansion>> {
+        self.expansions.lock().ok()?.get(key).cloned()
+    }
+
+    pub fn cache_expansion(&self, key: String, expansion: Arc<crate::ops::expand::Expansion>) {
+        if let Ok(mut expansions) = self.expansions.lock() {
+            if expansions.len() >= EXPANSION_CACHE_LIMIT {
+                expansions.clear();
+            }
+            expansions.insert(key, expansion);
+        }
     }
 
     pub fn is_empty(&self) -> bool {

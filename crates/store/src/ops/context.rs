@@ -90,6 +90,16 @@ impl<'a> Context<'a> {
         Ok(context)
     }
 
+    /// Whether this call sees exactly the snapshot (no `tx-resource`, supplements or version rules),
+    /// so that expansions computed for it can be shared with other calls.
+    pub fn shares_snapshot_expansions(&self) -> bool {
+        self.overlay.is_empty()
+            && self.supplements.borrow().is_empty()
+            && self.default_versions.is_empty()
+            && self.check_versions.is_empty()
+            && self.force_versions.is_empty()
+    }
+
     /// Records that a version rule decided a version.
     pub fn note_rule_used(&self, name: &str, canonical: &str) {
         let mut used = self.rules_used.borrow_mut();

@@ -357,6 +357,26 @@ fn concept_set_members(
     Ok(members)
 }
 
+/// A value set's members, from the snapshot's expansion cache when the call can share it (no
+/// request-level content, supplements or version rules). The cache lives in the registry snapshot,
+/// so any write, which publishes a new snapshot, invalidates it.
+fn cached_compute(context: &Context<'_>, value_set: &ValueSet) -> Result<Arc<Expansion>, StoreError> {
+    let key = match (&value_set.url, context.shares_snapshot_expansions()) {
+        (Some(_), true) => Some(value_set_canonical(value_set)),
+        _ => None,
+    };
+    if let Some(key) = &key {
+        if let Some(cached) = context.base_registry().cached_expansion(key) {
+            return Ok(cached);
+        }
+    }
+    let computed = Arc::new(compute(context, value_set, &mut Vec::new())?);
+    if let Some(key) = key {
+        context.base_registry().cache_expansion(key, computed.clone());
+    }
+    Ok(computed)
+}
+
 /// Computes a value set's members, following imports; cycles are an error.
 pub fn compute(context: &Context<'_>, value_set: &ValueSet, stack: &mut Vec<String>) -> Result<Expansion, StoreError> {
     let canonical = value_set_canonical(value_set);
@@ -811,7 +831,7 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
 
 /// Nests a page of members along the is-a hierarchy: each member goes under its nearest ancestor
 /// that is also in the page.
-fn nest(members: &[Member], rendered: Vec<Json>) -> Vec<Json> {
+fn nest(members: &[&Member], rendered: Vec<Json>) -> Vec<Json> {
     let n_members = members.len();
     let mut parent_of: Vec<Option<usize>> = vec![None; n_members];
     let position: std::collections::HashMap<(String, u32), usize> = members
@@ -885,20 +905,38 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         designation_filters: params.strs("designation"),
         display_fallback: !context.wildcard_language_refused(),
     };
-    let mut expansion = compute(context, &value_set, &mut Vec::new())?;
-    if options.active_only {
-        expansion.members.retain(|member| !member.inactive);
-    }
-    if let Some(filter) = &options.filter {
-        expansion.members.retain(|member| {
-            member.display.as_deref().is_some_and(|display| text::matches(display, filter))
-                || text::matches(&member.code, filter)
-                || member.code_system.as_ref().zip(member.concept_idx).is_some_and(|(code_system, idx)| {
-                    code_system.concept(idx).designations.iter().any(|designation| text::matches(&designation.value, filter))
-                })
-        });
-    }
-    let total = expansion.members.len();
+    let expansion = cached_compute(context, &value_set)?;
+    // Filter first, then page: `total` counts what the filters left, at every offset.
+    let word_matches: std::collections::HashMap<String, Vec<u32>> = match &options.filter {
+        Some(filter) => {
+            let mut by_system = std::collections::HashMap::new();
+            for member in &expansion.members {
+                if let Some(code_system) = &member.code_system {
+                    by_system.entry(code_system.canonical()).or_insert_with(|| code_system.words().search(filter));
+                }
+            }
+            by_system
+        }
+        None => std::collections::HashMap::new(),
+    };
+    let members: Vec<&Member> = expansion
+        .members
+        .iter()
+        .filter(|member| !options.active_only || !member.inactive)
+        .filter(|member| match &options.filter {
+            None => true,
+            Some(filter) => {
+                let indexed = member.code_system.as_ref().zip(member.concept_idx).is_some_and(|(code_system, idx)| {
+                    word_matches.get(&code_system.canonical()).is_some_and(|matches| matches.binary_search(&idx).is_ok())
+                });
+                indexed
+                    || member.display.as_deref().is_some_and(|display| text::matches(display, filter))
+                    || text::matches(&member.code, filter)
+                    || member.value_set_designations.iter().any(|designation| text::matches(&designation.value, filter))
+            }
+        })
+        .collect();
+    let total = members.len();
     let threshold = context.request.too_costly_threshold.unwrap_or(super::TOO_COSTLY_DEFAULT);
     if options.count.is_none() && total > threshold {
         let message = format!("The value set '{}' expansion has too many codes to produce (>{threshold})", value_set_canonical(&value_set));
@@ -908,7 +946,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         Some(count) => options.offset.saturating_add(count).min(total),
         None => total,
     };
-    let page: &[Member] = if options.offset < total { &expansion.members[options.offset..page_end] } else { &[] };
+    let page: &[&Member] = if options.offset < total { &members[options.offset..page_end] } else { &[] };
     // A version is shown only when the expansion holds several versions of one system.
     let mut systems_seen: std::collections::HashMap<&str, &Option<String>> = std::collections::HashMap::new();
     let mut several_versions = value_set_parameter(&value_set, "versionsMatch").as_deref() == Some("false")
@@ -1055,9 +1093,10 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             }));
         }
     }
-    for (code, present) in
-        [("status", page.iter().any(|member| member_status(member).is_some())), ("order", page.iter().any(member_has_order))]
-    {
+    for (code, present) in [
+        ("status", page.iter().any(|member| member_status(member).is_some())),
+        ("order", page.iter().any(|member| member_has_order(member))),
+    ] {
         if present && !options.properties.iter().any(|requested| requested == code) {
             declared.push(json!({
                 "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property",

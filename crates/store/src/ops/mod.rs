@@ -5,7 +5,7 @@
 //! sent as `tx-resource` lives in an overlay registry that dies with the request.
 
 mod context;
-mod expand;
+pub(crate) mod expand;
 mod lookup;
 mod translate;
 mod validate;
