@@ -361,10 +361,16 @@ fn concept_set_members(
 /// request-level content, supplements or version rules). The cache lives in the registry snapshot,
 /// so any write, which publishes a new snapshot, invalidates it.
 fn cached_compute(context: &Context<'_>, value_set: &ValueSet) -> Result<Arc<Expansion>, StoreError> {
-    let key = match (&value_set.url, context.shares_snapshot_expansions()) {
-        (Some(_), true) => Some(value_set_canonical(value_set)),
-        _ => None,
-    };
+    // Only a value set the snapshot itself defines (stored, or implicit in a code system) is shared;
+    // one sent inline may reuse a stored URL with other content.
+    let defined_by_snapshot = value_set.url.as_deref().is_some_and(|url| {
+        let stored = context.base_registry().value_set(url, value_set.version.as_deref());
+        match stored {
+            Some(entry) => entry.value_set == *value_set,
+            None => url.contains("?fhir_vs") || url.starts_with("http://loinc.org/vs"),
+        }
+    });
+    let key = (defined_by_snapshot && context.shares_snapshot_expansions()).then(|| value_set_canonical(value_set));
     if let Some(key) = &key {
         if let Some(cached) = context.base_registry().cached_expansion(key) {
             return Ok(cached);
