@@ -254,6 +254,7 @@ fn load(format_name: &str, raw_paths: &[String], version: Option<String>, databa
             paths.push(path);
         }
     }
+    let phase = Progress::start(&format!("reading {}", raw_paths.join(" ")));
     let source = loaders::open_paths(&paths).map_err(|error| anyhow::anyhow!("{error}"))?;
     let format = if format_name == "auto" {
         loaders::detect(source.as_ref()).map_err(|error| anyhow::anyhow!("{error}"))?
@@ -262,6 +263,8 @@ fn load(format_name: &str, raw_paths: &[String], version: Option<String>, databa
             .ok_or_else(|| anyhow::anyhow!("unknown format '{format_name}': use one of {} or auto", loaders::Format::NAMES.join(", ")))?
     };
     let loaded = loaders::load(format, source.as_ref(), &loaders::LoadOptions { version }).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let n_concepts: usize = loaded.code_systems.iter().map(|code_system| code_system.concepts.len()).sum();
+    phase.finish(&format!("{n_concepts} concepts, {} other resources, {} diagnostics", loaded.resources.len(), loaded.diagnostics.len()));
     let _ = std::fs::remove_dir_all(&scratch);
     for diagnostic in &loaded.diagnostics {
         eprintln!("fhirterm: warning: {diagnostic}");
@@ -270,8 +273,10 @@ fn load(format_name: &str, raw_paths: &[String], version: Option<String>, databa
         eprintln!("fhirterm: note: the package depends on {dependency} (load it separately if you need it)");
     }
     let parsed_in = started.elapsed();
+    let phase = Progress::start(&format!("storing into {}", store::db::redact(database)));
     let terminology = Terminology::open(database).map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(database)))?;
     let summary = terminology.load(loaded.code_systems, loaded.resources).map_err(|error| anyhow::anyhow!("{error}"))?;
+    phase.finish("one transaction, committed");
     println!(
         "loaded {} code systems ({} concepts), {} value sets, {} concept maps with {} diagnostics in {:.1}s (parse {:.1}s)",
         summary.n_code_systems,
@@ -283,4 +288,47 @@ fn load(format_name: &str, raw_paths: &[String], version: Option<String>, databa
         parsed_in.as_secs_f64()
     );
     Ok(())
+}
+
+/// Progress of one phase of a load on stderr: a live line with the elapsed time on a terminal,
+/// plain start and finish lines otherwise (logs, CI).
+struct Progress {
+    label: String,
+    started: std::time::Instant,
+    ticker: Option<(std::sync::Arc<std::sync::atomic::AtomicBool>, std::thread::JoinHandle<()>)>,
+}
+
+impl Progress {
+    fn start(label: &str) -> Progress {
+        use std::io::IsTerminal;
+        let started = std::time::Instant::now();
+        let ticker = if std::io::stderr().is_terminal() {
+            let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let done_flag = done.clone();
+            let text = label.to_owned();
+            let handle = std::thread::spawn(move || {
+                let frames = ['|', '/', '-', '\\'];
+                let mut frame = 0;
+                while !done_flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    eprint!("\r{} {text} {:.1}s ", frames[frame % frames.len()], started.elapsed().as_secs_f64());
+                    frame += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            });
+            Some((done, handle))
+        } else {
+            eprintln!("fhirterm: {label} ...");
+            None
+        };
+        Progress { label: label.to_owned(), started, ticker }
+    }
+
+    fn finish(self, outcome: &str) {
+        if let Some((done, handle)) = self.ticker {
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = handle.join();
+            eprint!("\r");
+        }
+        eprintln!("fhirterm: {} done in {:.1}s: {outcome}", self.label, self.started.elapsed().as_secs_f64());
+    }
 }
