@@ -84,6 +84,19 @@ pub fn lookup(context: &Context<'_>) -> Result<Json, StoreError> {
         out.push_value("definition", "valueString", json!(definition));
     }
     out.push_value("abstract", "valueBoolean", json!(flags.not_selectable));
+    // The display is itself a designation in the code system's language.
+    if let (Some(language), Some(display)) = (&code_system.code_system.language, &concept.display) {
+        out.push_parts(
+            "designation",
+            vec![
+                json!({"name": "language", "valueCode": language}),
+                json!({"name": "use", "valueCoding": {
+                    "system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra", "code": "preferredForLanguage", "display": "Preferred For Language"
+                }}),
+                json!({"name": "value", "valueString": display}),
+            ],
+        );
+    }
     for designation in &concept.designations {
         let mut parts = Vec::new();
         if let Some(language) = &designation.language {
