@@ -143,6 +143,20 @@ impl<'a> Context<'a> {
             .collect()
     }
 
+    /// The supplement in force that gave a concept this designation, as `url|version`.
+    pub fn designation_source(&self, base_url: &str, code: &str, designation: &model::terminology::Designation) -> Option<String> {
+        self.supplements
+            .borrow()
+            .iter()
+            .filter(|supplement| supplement.code_system.supplements.as_deref().map(|base| model::uris::split_canonical(base).0) == Some(base_url))
+            .find(|supplement| {
+                supplement.find(code).is_some_and(|idx| {
+                    supplement.concept(idx).designations.iter().any(|own| own.value == designation.value && own.language == designation.language)
+                })
+            })
+            .map(|supplement| supplement.canonical())
+    }
+
     /// A code system with the supplements in force merged in (designations and properties).
     fn with_supplements(&self, index: Arc<CodeSystemIndex>) -> Arc<CodeSystemIndex> {
         let applicable: Vec<Arc<CodeSystemIndex>> = self

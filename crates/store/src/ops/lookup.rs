@@ -106,7 +106,13 @@ pub fn lookup(context: &Context<'_>) -> Result<Json, StoreError> {
             parts.push(json!({"name": "use", "valueCoding": use_coding}));
         }
         parts.push(json!({"name": "value", "valueString": designation.value}));
+        if let Some(source) = context.designation_source(code_system.url(), &concept.code, designation) {
+            parts.push(json!({"name": "source", "valueCanonical": source}));
+        }
         out.push_parts("designation", parts);
+    }
+    for supplement in context.supplements_used(code_system.url()) {
+        out.push_value("used-supplement", "valueCanonical", json!(supplement));
     }
     for property in &concept.properties {
         if wants(&property.code) && !matches!(property.code.as_str(), "parent" | "child") {
