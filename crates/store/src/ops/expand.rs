@@ -913,12 +913,13 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     };
     let expansion = cached_compute(context, &value_set)?;
     // Filter first, then page: `total` counts what the filters left, at every offset.
-    let word_matches: std::collections::HashMap<String, Vec<u32>> = match &options.filter {
+    // The word index answers the text filter once per code system (keyed by the index's address).
+    let word_matches: std::collections::HashMap<usize, Vec<u32>> = match &options.filter {
         Some(filter) => {
             let mut by_system = std::collections::HashMap::new();
             for member in &expansion.members {
                 if let Some(code_system) = &member.code_system {
-                    by_system.entry(code_system.canonical()).or_insert_with(|| code_system.words().search(filter));
+                    by_system.entry(Arc::as_ptr(code_system) as usize).or_insert_with(|| code_system.words().search(filter));
                 }
             }
             by_system
@@ -933,7 +934,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             None => true,
             Some(filter) => {
                 let indexed = member.code_system.as_ref().zip(member.concept_idx).is_some_and(|(code_system, idx)| {
-                    word_matches.get(&code_system.canonical()).is_some_and(|matches| matches.binary_search(&idx).is_ok())
+                    word_matches.get(&(Arc::as_ptr(code_system) as usize)).is_some_and(|matches| matches.binary_search(&idx).is_ok())
                 });
                 indexed
                     || member.display.as_deref().is_some_and(|display| text::matches(display, filter))
