@@ -926,6 +926,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         }
         None => std::collections::HashMap::new(),
     };
+    let folded_filter = options.filter.as_deref().map(str::to_lowercase).unwrap_or_default();
     let members: Vec<&Member> = expansion
         .members
         .iter()
@@ -933,12 +934,16 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         .filter(|member| match &options.filter {
             None => true,
             Some(filter) => {
+                // The word index covers a code system concept's display and designations; the value
+                // set's own display and designations, and the code itself, are checked directly.
                 let indexed = member.code_system.as_ref().zip(member.concept_idx).is_some_and(|(code_system, idx)| {
                     word_matches.get(&(Arc::as_ptr(code_system) as usize)).is_some_and(|matches| matches.binary_search(&idx).is_ok())
                 });
+                let own_display_differs = member.concept_idx.is_none()
+                    || member.code_system.as_ref().zip(member.concept_idx).is_some_and(|(code_system, idx)| code_system.concept(idx).display != member.display);
                 indexed
-                    || member.display.as_deref().is_some_and(|display| text::matches(display, filter))
-                    || text::matches(&member.code, filter)
+                    || (own_display_differs && member.display.as_deref().is_some_and(|display| text::matches(display, filter)))
+                    || member.code.to_lowercase().starts_with(&folded_filter)
                     || member.value_set_designations.iter().any(|designation| text::matches(&designation.value, filter))
             }
         })
