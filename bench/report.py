@@ -201,7 +201,7 @@ def table(path):
 
     whole_times = [float(value) for value in facts.get("whole_times", [])]
     whole_rss = [int(value) for value in facts.get("whole_rss_kb", [])]
-    out.append(f"start on the loaded database     {int(fact('start_ms')) / 1000:.2f} s to /health/ready 200 (server log: indexes built in {fact('startup_log_ms')} ms)")
+    out.append(f"start on the loaded database     {int(fact('start_ms') or 0) / 1000:.2f} s to /health/ready 200 (server log: indexes built in {fact('startup_log_ms')} ms)")
     out.append(f"RSS after loading (at ready)     {mb(fact('rss_ready_kb'))}")
     out.append(f"RSS after the rows above         {mb(fact('rss_rows_kb'))} (before the whole expansions)")
     out.append(f"RSS at the end / peak (VmHWM)    {mb(fact('rss_end_kb'))} / {mb(fact('hwm_end_kb'))}")
