@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct ValueSetEntry {
-    pub value_set: ValueSet,
+    /// Shared, so answering a request never copies a stored value set.
+    pub value_set: Arc<ValueSet>,
     pub id: Option<String>,
 }
 
@@ -122,7 +123,7 @@ impl Registry {
     }
 
     pub fn add_value_set(&mut self, value_set: ValueSet, id: Option<String>) {
-        let entry = Arc::new(ValueSetEntry { value_set, id });
+        let entry = Arc::new(ValueSetEntry { value_set: Arc::new(value_set), id });
         if let Some(id) = &entry.id {
             self.value_sets_by_id.insert(id.clone(), entry.clone());
         }

@@ -148,10 +148,16 @@ impl<'a> Context<'a> {
         self.supplements
             .borrow()
             .iter()
-            .filter(|supplement| supplement.code_system.supplements.as_deref().map(|base| model::uris::split_canonical(base).0) == Some(base_url))
+            .filter(|supplement| {
+                supplement.code_system.supplements.as_deref().map(|base| model::uris::split_canonical(base).0) == Some(base_url)
+            })
             .find(|supplement| {
                 supplement.find(code).is_some_and(|idx| {
-                    supplement.concept(idx).designations.iter().any(|own| own.value == designation.value && own.language == designation.language)
+                    supplement
+                        .concept(idx)
+                        .designations
+                        .iter()
+                        .any(|own| own.value == designation.value && own.language == designation.language)
                 })
             })
             .map(|supplement| supplement.canonical())
@@ -275,14 +281,15 @@ impl<'a> Context<'a> {
     }
 
     /// A value set that `owner` imports: `#id` names one of its contained resources.
-    pub fn imported_value_set(&self, owner: &ValueSet, canonical: &str) -> Option<ValueSet> {
+    pub fn imported_value_set(&self, owner: &ValueSet, canonical: &str) -> Option<Arc<ValueSet>> {
         match canonical.strip_prefix('#') {
             Some(id) => model::fhir::array_of(&owner.resource, "contained")
                 .iter()
                 .find(|contained| {
                     model::fhir::str_of(contained, "id") == Some(id) && model::fhir::str_of(contained, "resourceType") == Some("ValueSet")
                 })
-                .and_then(|contained| ValueSet::from_json(contained).ok()),
+                .and_then(|contained| ValueSet::from_json(contained).ok())
+                .map(Arc::new),
             None => self.value_set(canonical, None).map(|entry| entry.value_set.clone()),
         }
     }
@@ -311,7 +318,7 @@ impl<'a> Context<'a> {
         }
         let resource = serde_json::json!({"resourceType": "ValueSet", "url": url, "status": "active", "compose": {"include": [include]}});
         let value_set = ValueSet::from_json(&resource).ok()?;
-        Some(Arc::new(ValueSetEntry { value_set, id: None }))
+        Some(Arc::new(ValueSetEntry { value_set: Arc::new(value_set), id: None }))
     }
 
     pub fn value_set_by_id(&self, id: &str) -> Option<Arc<ValueSetEntry>> {

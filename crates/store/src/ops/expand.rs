@@ -366,7 +366,7 @@ fn cached_compute(context: &Context<'_>, value_set: &ValueSet) -> Result<Arc<Exp
     let defined_by_snapshot = value_set.url.as_deref().is_some_and(|url| {
         let stored = context.base_registry().value_set(url, value_set.version.as_deref());
         match stored {
-            Some(entry) => entry.value_set == *value_set,
+            Some(entry) => *entry.value_set == *value_set,
             None => url.contains("?fhir_vs") || url.starts_with("http://loinc.org/vs"),
         }
     });
@@ -485,7 +485,7 @@ struct ExpandOptions {
 }
 
 /// Finds the value set a call is about: by id, `url`/`valueSetVersion`, or inline `valueSet`.
-pub fn requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreError> {
+pub fn requested_value_set(context: &Context<'_>) -> Result<Arc<ValueSet>, StoreError> {
     let value_set = find_requested_value_set(context)?;
     check_filters(context, &value_set)?;
     check_import_cycles(context, &value_set, &mut Vec::new())?;
@@ -543,7 +543,7 @@ fn check_filters(context: &Context<'_>, value_set: &ValueSet) -> Result<(), Stor
     Ok(())
 }
 
-fn find_requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreError> {
+fn find_requested_value_set(context: &Context<'_>) -> Result<Arc<ValueSet>, StoreError> {
     if let Some(id) = &context.request.instance_id {
         return context.value_set_by_id(id).map(|entry| entry.value_set.clone()).ok_or_else(|| {
             StoreError::with_issue(
@@ -553,7 +553,9 @@ fn find_requested_value_set(context: &Context<'_>) -> Result<ValueSet, StoreErro
         });
     }
     if let Some(resource) = context.params.resource("valueSet") {
-        return ValueSet::from_json(resource).map_err(|error| StoreError::invalid(format!("invalid valueSet parameter: {error}")));
+        return ValueSet::from_json(resource)
+            .map(Arc::new)
+            .map_err(|error| StoreError::invalid(format!("invalid valueSet parameter: {error}")));
     }
     let url = context
         .params
@@ -940,7 +942,11 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
                     word_matches.get(&(Arc::as_ptr(code_system) as usize)).is_some_and(|matches| matches.binary_search(&idx).is_ok())
                 });
                 let own_display_differs = member.concept_idx.is_none()
-                    || member.code_system.as_ref().zip(member.concept_idx).is_some_and(|(code_system, idx)| code_system.concept(idx).display != member.display);
+                    || member
+                        .code_system
+                        .as_ref()
+                        .zip(member.concept_idx)
+                        .is_some_and(|(code_system, idx)| code_system.concept(idx).display != member.display);
                 indexed
                     || (own_display_differs && member.display.as_deref().is_some_and(|display| text::matches(display, filter)))
                     || member.code.to_lowercase().starts_with(&folded_filter)

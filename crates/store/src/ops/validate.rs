@@ -811,11 +811,11 @@ fn status_check_issues(context: &Context<'_>, value_set: Option<&ValueSet>, find
         }
         seen.push(canonical);
     }
-    let mut pending: Vec<ValueSet> = value_set.cloned().into_iter().collect();
-    while let Some(current) = pending.pop() {
-        let canonical = value_set_canonical(&current);
+    // The value set asked about, then every value set it imports, each once.
+    let visit = |current: &ValueSet, pending: &mut Vec<Arc<ValueSet>>, seen: &mut Vec<String>, issues: &mut Vec<Issue>| {
+        let canonical = value_set_canonical(current);
         if seen.contains(&canonical) || seen.len() > 64 {
-            continue;
+            return;
         }
         if let Some(label) = super::expand::status_label(&current.resource).filter(|label| matches!(*label, "withdrawn" | "deprecated")) {
             issues.push(Issue::information("business-rule", format!("Reference to {label} ValueSet {canonical}")).tx("status-check"));
@@ -828,6 +828,13 @@ fn status_check_issues(context: &Context<'_>, value_set: Option<&ValueSet>, find
                 }
             }
         }
+    };
+    let mut pending: Vec<Arc<ValueSet>> = Vec::new();
+    if let Some(value_set) = value_set {
+        visit(value_set, &mut pending, &mut seen, &mut issues);
+    }
+    while let Some(current) = pending.pop() {
+        visit(&current, &mut pending, &mut seen, &mut issues);
     }
     issues
 }
