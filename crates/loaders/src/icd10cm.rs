@@ -401,18 +401,7 @@ fn read_tabular_nodes(path: &str, text: &str, diagnostics: &mut Vec<Diagnostic>)
             Event::Text(content) => text_buffer.push_str(&content),
             Event::CData(content) => text_buffer.push_str(&content),
             Event::GeneralRef(reference) => {
-                let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(character)) => Some(character),
-                    Ok(None) => match &*reference {
-                        "lt" => Some('<'),
-                        "gt" => Some('>'),
-                        "amp" => Some('&'),
-                        "apos" => Some('\''),
-                        "quot" => Some('"'),
-                        _ => None,
-                    },
-                    Err(_) => None,
-                };
+                let resolved = crate::icd10cm::resolve_entity(&reference);
                 match resolved {
                     Some(character) => text_buffer.push(character),
                     None => {
@@ -1107,5 +1096,21 @@ S72.001A billable=true "Fracture of unspecified part of neck of right femur, ini
             "billable codes differ (order file as expected, tabular as actual): {}",
             first_differences(&from_order_file, &from_tabular)
         );
+    }
+}
+
+/// The character an XML entity or character reference stands for, when it is one XML defines.
+pub(crate) fn resolve_entity(reference: &quick_xml::events::BytesRef<'_>) -> Option<char> {
+    match reference.resolve_char_ref() {
+        Ok(Some(character)) => Some(character),
+        Ok(None) => match &**reference {
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "amp" => Some('&'),
+            "apos" => Some('\''),
+            "quot" => Some('"'),
+            _ => None,
+        },
+        Err(_) => None,
     }
 }

@@ -257,18 +257,7 @@ fn read_tables(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> R
             Event::Text(content) => text_buffer.push_str(&content),
             Event::CData(content) => text_buffer.push_str(&content),
             Event::GeneralRef(reference) => {
-                let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(character)) => Some(character),
-                    Ok(None) => match &*reference {
-                        "lt" => Some('<'),
-                        "gt" => Some('>'),
-                        "amp" => Some('&'),
-                        "apos" => Some('\''),
-                        "quot" => Some('"'),
-                        _ => None,
-                    },
-                    Err(_) => None,
-                };
+                let resolved = crate::icd10cm::resolve_entity(&reference);
                 match resolved {
                     Some(character) => text_buffer.push(character),
                     None => {
