@@ -79,6 +79,19 @@ fn located(status: StatusCode, request: &HttpRequest, resource: &model::Json, fo
     response
 }
 
+/// Parses a body and checks it is a resource of the type the URL names.
+fn resource_of_type(request: &HttpRequest, body: &[u8], resource_type: &str, format: Format) -> Result<model::Json, ApiError> {
+    let resource = wire::parse_resource(request, body).map_err(|error| error.in_format(format))?;
+    if str_of(&resource, "resourceType") != Some(resource_type) {
+        return Err(ApiError::bad_request(format!(
+            "the body is a {} but the URL names {resource_type}",
+            str_of(&resource, "resourceType").unwrap_or_default()
+        ))
+        .in_format(format));
+    }
+    Ok(resource)
+}
+
 /// `GET /fhir/{type}` (search) and `GET /fhir/$op` (system operations).
 pub async fn get_type_level(state: web::Data<AppState>, request: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let format = wire::response_format(&request)?;
@@ -106,14 +119,7 @@ pub async fn post_type_level(
     known_type(&resource_type, format)?;
     let principal = authorize_write(&state, &request, &resource_type, Action::Create, "create", &resource_type, format)?;
     let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
-    let resource = wire::parse_resource(&request, &body).map_err(|error| error.in_format(format))?;
-    if str_of(&resource, "resourceType") != Some(resource_type.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "the body is a {} but the URL names {resource_type}",
-            str_of(&resource, "resourceType").unwrap_or_default()
-        ))
-        .in_format(format));
-    }
+    let resource = resource_of_type(&request, &body, &resource_type, format)?;
     let terminology = state.terminology.clone();
     let created = blocking(format, move || {
         let result = terminology.create(&resource_type, resource);
@@ -192,14 +198,7 @@ pub async fn update(
     let target = format!("{resource_type}/{id}");
     let principal = authorize_write(&state, &request, &resource_type, Action::Update, "update", &target, format)?;
     let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
-    let resource = wire::parse_resource(&request, &body).map_err(|error| error.in_format(format))?;
-    if str_of(&resource, "resourceType") != Some(resource_type.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "the body is a {} but the URL names {resource_type}",
-            str_of(&resource, "resourceType").unwrap_or_default()
-        ))
-        .in_format(format));
-    }
+    let resource = resource_of_type(&request, &body, &resource_type, format)?;
     if let Some(body_id) = str_of(&resource, "id") {
         if body_id != id {
             return Err(ApiError::bad_request(format!("the body's id '{body_id}' differs from the id '{id}' in the URL")).in_format(format));
