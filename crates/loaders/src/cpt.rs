@@ -33,6 +33,7 @@
 //! Tests are at the end of this file; fixtures in `test_data/cpt/`.
 
 use crate::icd10cm::{year_in_file_name, DESIGNATION_USE_SYSTEM};
+use crate::text::text_lines;
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
 use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
 use model::Json;
@@ -84,19 +85,6 @@ pub fn category_of(code: &str) -> Option<&'static str> {
 
 fn is_cpt_code_shape(code: &str) -> bool {
     code.len() == 5 && code.bytes().all(|byte| byte.is_ascii_alphanumeric())
-}
-
-/// The text lines of a file, numbered from 1, each as UTF-8 or else ISO-8859-1, without CR.
-fn text_lines(bytes: &[u8]) -> impl Iterator<Item = (u64, String)> + '_ {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    bytes.split(|byte| *byte == b'\n').enumerate().map(|(line_idx, line)| {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let text = match std::str::from_utf8(line) {
-            Ok(text) => text.to_owned(),
-            Err(_) => line.iter().map(|byte| *byte as char).collect(),
-        };
-        (line_idx as u64 + 1, text)
-    })
 }
 
 /// `code<TAB>descriptor`, or `code descriptor` in the older fixed layout.

@@ -46,6 +46,7 @@
 //! Tests are at the end of this file; fixtures in `test_data/icd10cm/`; the real-release checks
 //! run when `FHIRTERM_REAL_DATA` names the folder `fetch-real-data.sh` filled.
 
+use crate::text::{column_text, resolve_entity, LineCounter};
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
 use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
 use model::Json;
@@ -188,24 +189,6 @@ impl SeventhCharacterException {
     }
 }
 
-/// Counts lines up to a byte offset, moving forward only, so a whole document costs one pass.
-struct LineCounter<'a> {
-    text: &'a str,
-    offset: usize,
-    line: u64,
-}
-
-impl LineCounter<'_> {
-    fn line_at(&mut self, offset: usize) -> u64 {
-        let offset = offset.min(self.text.len());
-        if offset > self.offset {
-            self.line += self.text.as_bytes()[self.offset..offset].iter().filter(|byte| **byte == b'\n').count() as u64;
-            self.offset = offset;
-        }
-        self.line
-    }
-}
-
 pub(crate) fn year_in_file_name(name: &str) -> Option<String> {
     let base_name = name.rsplit('/').next().unwrap_or(name);
     let bytes = base_name.as_bytes();
@@ -253,7 +236,7 @@ fn attribute_text(start: &quick_xml::events::BytesStart, name: &str) -> Option<S
 }
 
 fn parse_error(path: &str, text: &str, offset: usize, message: String) -> LoadError {
-    let mut counter = LineCounter { text, offset: 0, line: 1 };
+    let mut counter = LineCounter::new(text);
     LoadError::new(path, message).at_line(counter.line_at(offset))
 }
 
@@ -313,7 +296,7 @@ struct TabularContent {
 
 fn read_tabular_nodes(path: &str, text: &str, diagnostics: &mut Vec<Diagnostic>) -> Result<TabularContent, LoadError> {
     let mut reader = quick_xml::Reader::from_str(text);
-    let mut lines = LineCounter { text, offset: 0, line: 1 };
+    let mut lines = LineCounter::new(text);
     let mut element_path: Vec<String> = Vec::new();
     let mut open_nodes: Vec<usize> = Vec::new();
     let mut nodes: Vec<TabularNode> = Vec::new();
@@ -401,7 +384,7 @@ fn read_tabular_nodes(path: &str, text: &str, diagnostics: &mut Vec<Diagnostic>)
             Event::Text(content) => text_buffer.push_str(&content),
             Event::CData(content) => text_buffer.push_str(&content),
             Event::GeneralRef(reference) => {
-                let resolved = crate::icd10cm::resolve_entity(&reference);
+                let resolved = resolve_entity(&reference);
                 match resolved {
                     Some(character) => text_buffer.push(character),
                     None => {
@@ -659,18 +642,6 @@ fn load_tabular(path: &str, bytes: &[u8], options: &LoadOptions, diagnostics: &m
         return Err(LoadError::new(path, "the tabular XML holds no chapters, sections or codes"));
     }
     Ok(code_system_from(header(version.as_deref(), concepts.len(), true), concepts))
-}
-
-/// A fixed-width field, by 1-based inclusive columns, as text; empty past the end of the line.
-fn column_text(line: &[u8], first_column: usize, last_column: Option<usize>) -> String {
-    let start = (first_column - 1).min(line.len());
-    let end = last_column.map_or(line.len(), |last| last.min(line.len()));
-    let field = &line[start..end.max(start)];
-    match std::str::from_utf8(field) {
-        Ok(text) => text.trim().to_owned(),
-        // The order files are ASCII; anything else is read as ISO-8859-1.
-        Err(_) => field.iter().map(|byte| *byte as char).collect::<String>().trim().to_owned(),
-    }
 }
 
 fn load_order_file(path: &str, bytes: &[u8], options: &LoadOptions, diagnostics: &mut Vec<Diagnostic>) -> Result<CodeSystem, LoadError> {
@@ -1096,21 +1067,5 @@ S72.001A billable=true "Fracture of unspecified part of neck of right femur, ini
             "billable codes differ (order file as expected, tabular as actual): {}",
             first_differences(&from_order_file, &from_tabular)
         );
-    }
-}
-
-/// The character an XML entity or character reference stands for, when it is one XML defines.
-pub(crate) fn resolve_entity(reference: &quick_xml::events::BytesRef<'_>) -> Option<char> {
-    match reference.resolve_char_ref() {
-        Ok(Some(character)) => Some(character),
-        Ok(None) => match &**reference {
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "amp" => Some('&'),
-            "apos" => Some('\''),
-            "quot" => Some('"'),
-            _ => None,
-        },
-        Err(_) => None,
     }
 }

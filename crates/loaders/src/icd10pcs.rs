@@ -40,6 +40,7 @@
 //! when `FHIRTERM_REAL_DATA` names the folder `fetch-real-data.sh` filled.
 
 use crate::icd10cm::{year_in_file_name, DESIGNATION_USE_SYSTEM};
+use crate::text::{column_text, resolve_entity, LineCounter};
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
 use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
 use model::Json;
@@ -160,24 +161,6 @@ impl Tables {
     }
 }
 
-/// Counts lines up to a byte offset, moving forward only, so a whole document costs one pass.
-struct LineCounter<'a> {
-    text: &'a str,
-    offset: usize,
-    line: u64,
-}
-
-impl LineCounter<'_> {
-    fn line_at(&mut self, offset: usize) -> u64 {
-        let offset = offset.min(self.text.len());
-        if offset > self.offset {
-            self.line += self.text.as_bytes()[self.offset..offset].iter().filter(|byte| **byte == b'\n').count() as u64;
-            self.offset = offset;
-        }
-        self.line
-    }
-}
-
 fn attribute_text(start: &quick_xml::events::BytesStart, name: &str) -> Option<String> {
     start
         .try_get_attribute(name)
@@ -202,7 +185,7 @@ fn read_tables(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> R
         LoadError::new(path, format!("the tables XML is not UTF-8: {error}")).at_line(line)
     })?;
     let mut reader = quick_xml::Reader::from_str(text);
-    let mut lines = LineCounter { text, offset: 0, line: 1 };
+    let mut lines = LineCounter::new(text);
     let mut element_path: Vec<String> = Vec::new();
     let mut tables = Tables::default();
     let mut open_table: Option<OpenTable> = None;
@@ -257,7 +240,7 @@ fn read_tables(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> R
             Event::Text(content) => text_buffer.push_str(&content),
             Event::CData(content) => text_buffer.push_str(&content),
             Event::GeneralRef(reference) => {
-                let resolved = crate::icd10cm::resolve_entity(&reference);
+                let resolved = resolve_entity(&reference);
                 match resolved {
                     Some(character) => text_buffer.push(character),
                     None => {
@@ -340,18 +323,6 @@ fn close_table(path: &str, table: OpenTable, tables: &mut Tables, diagnostics: &
         tables.prefix_labels.entry(table_code.clone()).or_insert_with(|| label.clone());
     }
     tables.rows.entry(table_code).or_default().extend(table.rows);
-}
-
-/// A fixed-width field, by 1-based inclusive columns (`None`: to the end), trimmed. The order
-/// files are ASCII; anything else is read as ISO-8859-1.
-fn column_text(line: &[u8], first_column: usize, last_column: Option<usize>) -> String {
-    let start = (first_column - 1).min(line.len());
-    let end = last_column.map_or(line.len(), |last| last.min(line.len()));
-    let field = &line[start..end.max(start)];
-    match std::str::from_utf8(field) {
-        Ok(text) => text.trim().to_owned(),
-        Err(_) => field.iter().map(|byte| *byte as char).collect::<String>().trim().to_owned(),
-    }
 }
 
 fn load_order_file(

@@ -28,6 +28,7 @@ pub mod ndc;
 pub mod rxnorm_rrf;
 pub mod snomed_rf2;
 mod source;
+mod text;
 
 pub use source::{DirSource, MemorySource, Source, ZipSource};
 

@@ -44,6 +44,7 @@
 //! Tests are at the end of this file; fixtures in `test_data/ndc/`.
 
 use crate::icd10cm::year_in_file_name;
+use crate::text::text_lines;
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
 use model::terminology::{CodeSystem, Concept, ConceptProperty};
 use model::Json;
@@ -96,19 +97,6 @@ pub fn billing_form(ten_digit_code: &str) -> Option<String> {
         (5, 4, 1) => Some(format!("{labeler}{product}0{package}")),
         _ => None,
     }
-}
-
-/// The text lines of a file, numbered from 1, each as UTF-8 or else ISO-8859-1, without CR.
-fn text_lines(bytes: &[u8]) -> impl Iterator<Item = (u64, String)> + '_ {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    bytes.split(|byte| *byte == b'\n').enumerate().map(|(line_idx, line)| {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let text = match std::str::from_utf8(line) {
-            Ok(text) => text.to_owned(),
-            Err(_) => line.iter().map(|byte| *byte as char).collect(),
-        };
-        (line_idx as u64 + 1, text)
-    })
 }
 
 /// A tab-separated file with a header row: the position of each wanted column, then the rows.
