@@ -26,7 +26,6 @@ pub struct ConceptMapEntry {
 #[derive(Default, Debug)]
 pub struct Registry {
     code_systems: HashMap<String, Vec<Arc<CodeSystemIndex>>>,
-    supplements: HashMap<String, Vec<Arc<CodeSystemIndex>>>,
     value_sets: HashMap<String, Vec<Arc<ValueSetEntry>>>,
     concept_maps: Vec<Arc<ConceptMapEntry>>,
     code_systems_by_id: HashMap<String, Arc<CodeSystemIndex>>,
@@ -108,10 +107,6 @@ impl Registry {
         if url.is_empty() {
             return;
         }
-        if let Some(base) = index.code_system.supplements.clone() {
-            let (base_url, _) = model::uris::split_canonical(&base);
-            self.supplements.entry(base_url.to_owned()).or_default().push(index.clone());
-        }
         let mut keys = vec![url.clone()];
         keys.extend(aliases_of(&url, &index.code_system.resource));
         for key in keys {
@@ -158,10 +153,6 @@ impl Registry {
                 versions.iter().rev().find(|index| index.version().is_some_and(|actual| version_matches(requested, actual))).cloned()
             }
         }
-    }
-
-    pub fn supplements_of(&self, url: &str) -> &[Arc<CodeSystemIndex>] {
-        self.supplements.get(url).map(Vec::as_slice).unwrap_or(&[])
     }
 
     pub fn value_set(&self, url: &str, version: Option<&str>) -> Option<Arc<ValueSetEntry>> {

@@ -131,26 +131,27 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
-    /// `url|version` of the supplements in force for a code system.
-    pub fn supplements_used(&self, base_url: &str) -> Vec<String> {
+    /// The supplements in force that supplement a code system.
+    fn supplements_for(&self, base_url: &str) -> Vec<Arc<CodeSystemIndex>> {
         self.supplements
             .borrow()
             .iter()
             .filter(|supplement| {
                 supplement.code_system.supplements.as_deref().map(|base| model::uris::split_canonical(base).0) == Some(base_url)
             })
-            .map(|supplement| supplement.canonical())
+            .cloned()
             .collect()
+    }
+
+    /// `url|version` of the supplements in force for a code system.
+    pub fn supplements_used(&self, base_url: &str) -> Vec<String> {
+        self.supplements_for(base_url).iter().map(|supplement| supplement.canonical()).collect()
     }
 
     /// The supplement in force that gave a concept this designation, as `url|version`.
     pub fn designation_source(&self, base_url: &str, code: &str, designation: &model::terminology::Designation) -> Option<String> {
-        self.supplements
-            .borrow()
-            .iter()
-            .filter(|supplement| {
-                supplement.code_system.supplements.as_deref().map(|base| model::uris::split_canonical(base).0) == Some(base_url)
-            })
+        self.supplements_for(base_url)
+            .into_iter()
             .find(|supplement| {
                 supplement.find(code).is_some_and(|idx| {
                     supplement
@@ -165,15 +166,7 @@ impl<'a> Context<'a> {
 
     /// A code system with the supplements in force merged in (designations and properties).
     fn with_supplements(&self, index: Arc<CodeSystemIndex>) -> Arc<CodeSystemIndex> {
-        let applicable: Vec<Arc<CodeSystemIndex>> = self
-            .supplements
-            .borrow()
-            .iter()
-            .filter(|supplement| {
-                supplement.code_system.supplements.as_deref().map(|base| model::uris::split_canonical(base).0) == Some(index.url())
-            })
-            .cloned()
-            .collect();
+        let applicable = self.supplements_for(index.url());
         if applicable.is_empty() {
             return index;
         }
@@ -266,10 +259,6 @@ impl<'a> Context<'a> {
         versions.sort_by(|left, right| crate::index::compare_versions(Some(left), Some(right)));
         versions.dedup();
         versions
-    }
-
-    pub fn supplements_of(&self, url: &str) -> Vec<Arc<CodeSystemIndex>> {
-        self.overlay.supplements_of(url).iter().chain(self.base.supplements_of(url)).cloned().collect()
     }
 
     /// A value set by `url` or `url|version`, overlay first, then the implicit value sets of the

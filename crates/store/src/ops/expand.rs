@@ -65,7 +65,7 @@ pub fn value_set_canonical(value_set: &ValueSet) -> String {
     }
 }
 
-fn member_of(code_system: &Arc<CodeSystemIndex>, concept_idx: u32) -> Member {
+pub(crate) fn member_of(code_system: &Arc<CodeSystemIndex>, concept_idx: u32) -> Member {
     let concept = code_system.concept(concept_idx);
     let flags = &code_system.flags[concept_idx as usize];
     Member {

@@ -3,7 +3,7 @@
 //! Findings are issues in the tx-issue-type vocabulary; `result` is true only when some coding is
 //! a known, active-or-allowed member and nothing of severity error was found.
 
-use super::expand::{display_for, filter_matches, requested_value_set, value_set_canonical, Member};
+use super::expand::{display_for, filter_matches, member_of, requested_value_set, value_set_canonical};
 use super::Context;
 use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
@@ -581,18 +581,7 @@ fn check_coding(
     if case_folded {
         finding.normalized_code = Some(code_system.concept(concept_idx).code.clone());
     }
-    let member = Member {
-        system: code_system.url().to_owned(),
-        version: code_system.version().map(str::to_owned),
-        code: code_system.concept(concept_idx).code.clone(),
-        display: code_system.concept(concept_idx).display.clone(),
-        code_system: Some(code_system.clone()),
-        concept_idx: Some(concept_idx),
-        inactive: code_system.flags[concept_idx as usize].inactive,
-        not_selectable: code_system.flags[concept_idx as usize].not_selectable,
-        value_set_designations: Vec::new(),
-        value_set_extra: None,
-    };
+    let member = member_of(&code_system, concept_idx);
     finding.display =
         display_for(&member, &context.display_languages_for(value_set.and_then(super::expand::value_set_language).as_deref()));
     finding.in_value_set = match value_set {
