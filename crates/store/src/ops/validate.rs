@@ -478,6 +478,15 @@ fn check_coding(
         .tx("not-in-vs")
         .at(path(shape, coding_idx, "code"))
     };
+    // Inside a CodeableConcept one coding's absence is information; the verdict is for the whole.
+    let code_not_in_value_set = |system: &str| {
+        let text = format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(system, coding));
+        if shape == InputShape::CodeableConcept {
+            Issue::information("code-invalid", text).tx("this-code-not-in-vs").at(path(shape, coding_idx, "code"))
+        } else {
+            Issue::error("code-invalid", text).tx("not-in-vs").at(path(shape, coding_idx, "code"))
+        }
+    };
     let system = match &coding.system {
         Some(system) => system.clone(),
         None if shape != InputShape::Code => {
@@ -567,13 +576,7 @@ fn check_coding(
                 .at(path(shape, coding_idx, "code")),
         );
         if value_set.is_some() {
-            let text =
-                format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(code_system.url(), coding));
-            if shape == InputShape::CodeableConcept {
-                finding.issues.push(Issue::information("code-invalid", text).tx("this-code-not-in-vs").at(path(shape, coding_idx, "code")));
-            } else {
-                finding.issues.push(Issue::error("code-invalid", text).tx("not-in-vs").at(path(shape, coding_idx, "code")));
-            }
+            finding.issues.push(code_not_in_value_set(code_system.url()));
         }
         return Ok(finding);
     };
@@ -621,12 +624,7 @@ fn check_coding(
         );
     }
     if !finding.in_value_set {
-        let text = format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(code_system.url(), coding));
-        if shape == InputShape::CodeableConcept {
-            finding.issues.push(Issue::information("code-invalid", text).tx("this-code-not-in-vs").at(path(shape, coding_idx, "code")));
-        } else {
-            finding.issues.push(Issue::error("code-invalid", text).tx("not-in-vs").at(path(shape, coding_idx, "code")));
-        }
+        finding.issues.push(code_not_in_value_set(code_system.url()));
     }
     if let Some(given) = &coding.display {
         if let Some(issue) = check_display(context, value_set, &code_system, concept_idx, given, shape, coding_idx) {
