@@ -245,13 +245,12 @@ fn filtered_concepts(code_system: &CodeSystemIndex, filters: &[Filter]) -> Resul
 }
 
 /// Finds the code system an include names, or says why it cannot be used.
-pub fn include_code_system(
+fn include_code_system(
     context: &Context<'_>,
     system: &str,
     version: Option<&str>,
     value_set: &ValueSet,
 ) -> Result<Arc<CodeSystemIndex>, StoreError> {
-    let _ = value_set;
     // A versionless include takes `system-version`, else `check-system-version`, as its default.
     let (named, rule) = match (context.forced_version(system), version) {
         (Some(forced), _) => (Some(forced), None),
