@@ -6,6 +6,7 @@
 mod support;
 
 mod auth;
+mod builtin;
 mod errors;
 mod loaded;
 mod operations;

@@ -103,6 +103,17 @@ pub async fn app_with(backend: &Backend, config: ServerConfig) -> TestApp {
     TestApp { terminology, service: actix_service::boxed::service(service) }
 }
 
+/// The app as `fhirterm serve` runs it by default: anonymous writes, with the FHIR R4 core
+/// terminology compiled into the binary underneath the stored content.
+pub async fn app_with_fhir_core(backend: &Backend) -> TestApp {
+    let terminology = Terminology::open(&backend.url).unwrap_or_else(|error| panic!("open {}: {error}", backend.url));
+    let terminology = Arc::new(server::with_fhir_core(terminology).expect("built-in FHIR R4 core terminology"));
+    let config = ServerConfig { auth: server::AuthConfig::anonymous_writes(), ..ServerConfig::default() };
+    let state = web::Data::new(AppState::new(terminology.clone(), config));
+    let service = test::init_service(App::new().configure(server::configure(state))).await;
+    TestApp { terminology, service: actix_service::boxed::service(service) }
+}
+
 /// The app as a developer runs it: writes without a token (`--allow-anonymous-writes`), reads
 /// open. Tests of access control build theirs with [`app_with`].
 pub async fn app(backend: &Backend) -> TestApp {

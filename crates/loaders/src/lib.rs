@@ -17,6 +17,7 @@
 //!
 //! Tests live in each format module and use tiny fixtures in the official layout.
 
+pub mod builtin;
 pub mod cpt;
 pub mod csv_codes;
 pub mod fhir;

@@ -35,6 +35,9 @@ pub enum Command {
         /// Worker threads (default: one per core).
         #[arg(long, env = "FHIRTERM_WORKERS")]
         workers: Option<usize>,
+        /// Leave out the FHIR R4 core code systems and value sets compiled into the binary.
+        #[arg(long, env = "FHIRTERM_NO_BUILTIN")]
+        no_builtin: bool,
         #[command(flatten)]
         auth: AuthArgs,
         #[command(flatten)]
@@ -150,10 +153,10 @@ impl UploadArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     logging::init(cli.log_json);
     match cli.command {
-        Command::Serve { listen, database, max_body_bytes, expansion_limit, workers, auth, upload } => {
+        Command::Serve { listen, database, max_body_bytes, expansion_limit, workers, no_builtin, auth, upload } => {
             let config =
                 ServerConfig { max_body_bytes, too_costly_threshold: expansion_limit, auth: auth.to_config()?, upload: upload.to_config() };
-            serve(&listen, &database, config, workers)
+            serve(&listen, &database, config, workers, !no_builtin)
         }
         Command::Migrate { database } => {
             Terminology::open(&database).map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(&database)))?;
@@ -164,9 +167,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn serve(listen: &str, database: &str, config: ServerConfig, workers: Option<usize>) -> anyhow::Result<()> {
+fn serve(listen: &str, database: &str, config: ServerConfig, workers: Option<usize>, builtin: bool) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let terminology = Arc::new(Terminology::open(database).map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(database)))?);
+    let mut terminology = Terminology::open(database).map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(database)))?;
+    if builtin {
+        terminology = crate::with_fhir_core(terminology)?;
+    }
+    let terminology = Arc::new(terminology);
     tracing::info!(
         database = %store::db::redact(database),
         backend = terminology.backend_name(),

@@ -97,6 +97,18 @@ impl AppState {
 }
 
 /// Mounts every route.
+/// Puts the FHIR R4 core code systems and value sets compiled into the binary underneath the
+/// stored content (see `loaders::builtin`).
+pub fn with_fhir_core(terminology: Terminology) -> anyhow::Result<Terminology> {
+    let core = loaders::builtin::fhir_r4_core().map_err(|error| anyhow::anyhow!("built-in FHIR R4 core terminology: {error}"))?;
+    let n_code_systems = core.code_systems.len();
+    let terminology = terminology
+        .with_base_content(core.code_systems, core.resources)
+        .map_err(|error| anyhow::anyhow!("built-in FHIR R4 core terminology: {error}"))?;
+    tracing::info!(source = loaders::builtin::FHIR_R4_CORE_SOURCE, n_code_systems, "built-in terminology in place");
+    Ok(terminology)
+}
+
 pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config: &mut web::ServiceConfig| {
         config.app_data(state).configure(routes::configure);

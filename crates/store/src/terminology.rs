@@ -19,7 +19,7 @@ enum Entry {
     ConceptMap(Json),
 }
 
-/// What the operations read: the registry, and the entries it was derived from.
+/// What the operations read: the registry, and the stored entries it was derived from.
 struct Snapshot {
     entries: HashMap<(String, String), Entry>,
     registry: Arc<Registry>,
@@ -27,13 +27,16 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    fn build(entries: HashMap<(String, String), Entry>, generation: i64) -> Snapshot {
+    /// Builds the registry from the base content first and the stored entries over it, so a stored
+    /// resource with the url and version (or the id) of a base one replaces it.
+    fn build(base: &[((String, String), Entry)], entries: HashMap<(String, String), Entry>, generation: i64) -> Snapshot {
         let mut registry = Registry::default();
         let mut keys: Vec<&(String, String)> = entries.keys().collect();
         keys.sort();
-        for key in keys {
+        let stored = keys.into_iter().map(|key| (key, &entries[key]));
+        for (key, entry) in base.iter().map(|(key, entry)| (key, entry)).chain(stored) {
             let id = Some(key.1.clone());
-            match &entries[key] {
+            match entry {
                 Entry::CodeSystem(index) => registry.add_code_system_arc(index.clone()),
                 Entry::ValueSet(value_set) => registry.add_value_set(value_set.clone(), id),
                 Entry::ConceptMap(resource) => registry.add_concept_map(resource.clone(), id),
@@ -77,6 +80,9 @@ pub struct Terminology {
     database: Database,
     snapshot: ArcSwap<Snapshot>,
     write_lock: Mutex<()>,
+    /// Content every snapshot starts from and no write changes: the FHIR specification's own
+    /// code systems and value sets, when the caller provides them.
+    base: Vec<((String, String), Entry)>,
 }
 
 fn prefix_matches(value: &Option<String>, wanted: &Option<String>) -> bool {
@@ -111,10 +117,38 @@ impl Terminology {
     /// Opens the database at `url`, migrates it and builds the indexes.
     pub fn open(url: &str) -> Result<Terminology, StoreError> {
         let database = Database::open(url)?;
-        let terminology =
-            Terminology { database, snapshot: ArcSwap::from_pointee(Snapshot::build(HashMap::new(), -1)), write_lock: Mutex::new(()) };
+        let terminology = Terminology {
+            database,
+            snapshot: ArcSwap::from_pointee(Snapshot::build(&[], HashMap::new(), -1)),
+            write_lock: Mutex::new(()),
+            base: Vec::new(),
+        };
         terminology.reload()?;
         Ok(terminology)
+    }
+
+    /// Adds content that every snapshot holds underneath what is stored, without storing it: the
+    /// operations see it, REST read and search do not, and a stored resource with the same url and
+    /// version replaces it. The server passes the FHIR R4 core terminology here.
+    pub fn with_base_content(mut self, code_systems: Vec<CodeSystem>, resources: Vec<Json>) -> Result<Terminology, StoreError> {
+        let mut base = Vec::with_capacity(code_systems.len() + resources.len());
+        for code_system in code_systems {
+            let id = code_system.resource.get("id").and_then(Json::as_str).map(str::to_owned).unwrap_or_else(|| slug(&code_system.url));
+            base.push((("CodeSystem".to_owned(), id.clone()), Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system, Some(id))))));
+        }
+        for resource in resources {
+            let resource_type = match str_of(&resource, "resourceType") {
+                Some(resource_type @ ("ValueSet" | "ConceptMap")) => resource_type.to_owned(),
+                _ => continue,
+            };
+            let id = str_of(&resource, "id").map(str::to_owned).unwrap_or_else(|| slug(str_of(&resource, "url").unwrap_or(&resource_type)));
+            let (entry, _) = Self::entry_of(&resource_type, &id, &resource)?;
+            base.push(((resource_type, id), entry));
+        }
+        self.base = base;
+        let current = self.snapshot.load_full();
+        self.snapshot.store(Arc::new(Snapshot::build(&self.base, current.entries.clone(), current.generation)));
+        Ok(self)
     }
 
     pub(crate) fn database(&self) -> &Database {
@@ -146,7 +180,7 @@ impl Terminology {
             };
             entries.insert((resource_type, id), entry);
         }
-        self.snapshot.store(Arc::new(Snapshot::build(entries, generation)));
+        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, generation)));
         Ok(())
     }
 
@@ -215,7 +249,7 @@ impl Terminology {
             entries.insert((resource_type, id), entry);
         }
         let generation = repo::generation(&self.database).unwrap_or(current.generation + 1);
-        self.snapshot.store(Arc::new(Snapshot::build(entries, generation)));
+        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, generation)));
         Ok(written)
     }
 
@@ -250,7 +284,7 @@ impl Terminology {
         let mut entries = current.entries.clone();
         entries.remove(&(resource_type.to_owned(), id.to_owned()));
         let generation = repo::generation(&self.database).unwrap_or(current.generation + 1);
-        self.snapshot.store(Arc::new(Snapshot::build(entries, generation)));
+        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, generation)));
         Ok(())
     }
 

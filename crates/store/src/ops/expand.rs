@@ -986,7 +986,9 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     // A text search over whole code systems answers flat; one inside a hierarchy filter keeps the hierarchy.
     let whole_systems = value_set.compose.as_ref().is_some_and(|compose| compose.include.iter().all(|include| include.filters.is_empty()));
     let flat_search = options.filter.is_some() && whole_systems;
-    let contains = if options.exclude_nested || paged || enumerated || flat_search { rendered } else { nest(page, rendered) };
+    // Excluding codes can remove the parents that would hold the rest, so such expansions answer flat (as tx.fhir.org does).
+    let excludes = value_set.compose.as_ref().is_some_and(|compose| !compose.exclude.is_empty());
+    let contains = if options.exclude_nested || paged || enumerated || flat_search || excludes { rendered } else { nest(page, rendered) };
 
     let mut parameters = Vec::new();
     let echo_names = [
