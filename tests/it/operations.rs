@@ -83,8 +83,17 @@ async fn expand_pages_filters_and_nests() {
     let (_backend, app) = seeded().await;
     app.put_json("/fhir/ValueSet/all", &json!({"resourceType": "ValueSet", "id": "all", "url": "http://example.org/vs/all", "version": "1", "status": "active",
         "compose": {"include": [{"system": "http://example.org/cs/sample"}], "exclude": [{"system": "http://example.org/cs/sample", "concept": [{"code": "old"}]}]}})).await;
-    let nested = app.get("/fhir/ValueSet/$expand?url=http://example.org/vs/all").await.json();
-    assert_eq!(nested["expansion"]["total"], 5);
+    // An exclude can remove the parent that would hold other members, so the answer is flat.
+    let flat = app.get("/fhir/ValueSet/$expand?url=http://example.org/vs/all").await.json();
+    assert_eq!(flat["expansion"]["total"], 5);
+    assert_eq!(flat["expansion"]["contains"].as_array().map(Vec::len), Some(5));
+    let whole = json!({"resourceType": "ValueSet", "url": "http://example.org/vs/whole", "status": "active",
+        "compose": {"include": [{"system": "http://example.org/cs/sample"}]}});
+    let nested = app
+        .post_json("/fhir/ValueSet/$expand", &json!({"resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": whole}]}))
+        .await
+        .json();
+    assert_eq!(nested["expansion"]["total"], 6);
     assert_eq!(nested["expansion"]["contains"][0]["code"], "disorder");
     assert_eq!(nested["expansion"]["contains"][0]["contains"][0]["code"], "infection");
     let used = nested["expansion"]["parameter"]

@@ -120,7 +120,9 @@ impl<'a> Context<'a> {
             self.code_system_unsupplemented(url, version).filter(|index| index.code_system.content == "supplement").ok_or_else(|| {
                 StoreError::with_issue(
                     crate::StoreErrorKind::NotFound,
-                    model::fhir::Issue::error("not-found", format!("Required supplement not found: '{canonical}'")).tx("not-found"),
+                    model::fhir::Issue::error("not-found", format!("Required supplement not found: '{canonical}'"))
+                        .tx("not-found")
+                        .message_id("VALUESET_SUPPLEMENT_MISSING"),
                 )
             })?;
         let mut supplements = self.supplements.borrow_mut();

@@ -12,7 +12,7 @@ use model::fhir::{Issue, Json};
 use model::terminology::{ConceptSet, Designation, Filter, ValueSet};
 use regex::Regex;
 use serde_json::json;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// One code in an expansion.
@@ -186,7 +186,10 @@ fn validate_filter(code_system: &CodeSystemIndex, filter: &Filter) -> Result<(),
     }
     if filter.value.is_empty() && filter.op != "exists" {
         let text = format!("The system {} filter with property = {}, op = {} has no value", code_system.url(), filter.property, filter.op);
-        return Err(StoreError::with_issue(StoreErrorKind::Invalid, Issue::error("invalid", text).tx("vs-invalid")));
+        return Err(StoreError::with_issue(
+            StoreErrorKind::Invalid,
+            Issue::error("invalid", text).tx("vs-invalid").message_id("UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE"),
+        ));
     }
     if filter.op == "regex" {
         full_match(&filter.value).map_err(|error| bad_filter(filter, code_system, &error.to_string()))?;
@@ -271,7 +274,10 @@ fn include_code_system(
                 let text = format!(
                     "The version '{actual}' is not allowed for system '{system}': required to be '{check}' by a version-check parameter"
                 );
-                return Err(StoreError::with_issue(StoreErrorKind::Invalid, Issue::error("exception", text).tx("version-error")));
+                return Err(StoreError::with_issue(
+                    StoreErrorKind::Invalid,
+                    Issue::error("exception", text).tx("version-error").message_id("VALUESET_VERSION_CHECK"),
+                ));
             }
         }
         return Ok(code_system);
@@ -290,7 +296,11 @@ fn include_code_system(
             value_set_canonical(value_set)
         ),
     };
-    Err(StoreError::with_issue(StoreErrorKind::NotFound, Issue::error("not-found", message).tx("not-found")))
+    let mut issue = Issue::error("not-found", message).tx("not-found");
+    if effective.is_some() {
+        issue = issue.message_id("UNKNOWN_CODESYSTEM_VERSION_EXP");
+    }
+    Err(StoreError::with_issue(StoreErrorKind::NotFound, issue))
 }
 
 fn concept_set_members(
@@ -305,13 +315,12 @@ fn concept_set_members(
     for canonical in &set.value_sets {
         let imported_value_set = context.imported_value_set(value_set, canonical).ok_or_else(|| {
             let (url, version) = model::uris::split_canonical(canonical);
-            let message = match version {
-                Some(version) => {
-                    format!("Unable to find included value set '{url}' version '{version}'")
-                }
-                None => format!("Unable to find included value set '{url}'"),
+            let issue = match version {
+                Some(version) => Issue::error("not-found", format!("Unable to find included value set '{url}' version '{version}'"))
+                    .message_id("VS_EXP_IMPORT_UNK_PINNED"),
+                None => Issue::error("not-found", format!("Unable to find included value set '{url}'")),
             };
-            StoreError::with_issue(StoreErrorKind::NotFound, Issue::error("not-found", message).tx("not-found"))
+            StoreError::with_issue(StoreErrorKind::NotFound, issue.tx("not-found"))
         })?;
         let inner = compute(context, &imported_value_set, stack)?;
         for used in inner.used_code_systems {
@@ -387,7 +396,10 @@ pub fn compute(context: &Context<'_>, value_set: &ValueSet, stack: &mut Vec<Stri
     let canonical = value_set_canonical(value_set);
     if stack.contains(&canonical) {
         let message = format!("Found a circularity pointing to {canonical} processing ValueSet with pathway [{}]", stack.join(", "));
-        return Err(StoreError::with_issue(StoreErrorKind::Unprocessable, Issue::error("processing", message).tx("vs-invalid")));
+        return Err(StoreError::with_issue(
+            StoreErrorKind::Unprocessable,
+            Issue::error("processing", message).tx("vs-invalid").message_id("VALUESET_CIRCULAR_REFERENCE"),
+        ));
     }
     stack.push(canonical);
     let mut expansion = Expansion::default();
@@ -422,7 +434,7 @@ pub fn compute(context: &Context<'_>, value_set: &ValueSet, stack: &mut Vec<Stri
         let versions_match = value_set_parameter(value_set, "versionsMatch");
         let merge_versions = versions_match.as_deref() == Some("true");
         let exclude_by_version = versions_match.as_deref() == Some("false");
-        let mut seen: HashSet<(String, Option<String>, String)> = HashSet::new();
+        let mut seen: HashMap<(String, Option<String>, String), usize> = HashMap::new();
         // Includes of several versions of one system list the newest version first, as tx servers do.
         let mut includes: Vec<&ConceptSet> = compose.include.iter().collect();
         if !merge_versions {
@@ -436,8 +448,13 @@ pub fn compute(context: &Context<'_>, value_set: &ValueSet, stack: &mut Vec<Stri
         for include in includes {
             for member in concept_set_members(context, include, value_set, &mut expansion, stack)? {
                 let key = if merge_versions { (member.system.clone(), None, member.code.clone()) } else { member.versioned_key() };
-                if seen.insert(key) {
-                    expansion.members.push(member);
+                match seen.get(&key) {
+                    // Merged versions keep the first member's place and display, and name the later version (as tx.fhir.org does).
+                    Some(&position) => expansion.members[position].version = member.version,
+                    None => {
+                        seen.insert(key, expansion.members.len());
+                        expansion.members.push(member);
+                    }
                 }
             }
         }
@@ -503,7 +520,10 @@ fn check_import_cycles(context: &Context<'_>, value_set: &ValueSet, stack: &mut 
     let canonical = value_set_canonical(value_set);
     if stack.contains(&canonical) {
         let message = format!("Found a circularity pointing to {canonical} processing ValueSet with pathway [{}]", stack.join(", "));
-        return Err(StoreError::with_issue(StoreErrorKind::Unprocessable, Issue::error("processing", message).tx("vs-invalid")));
+        return Err(StoreError::with_issue(
+            StoreErrorKind::Unprocessable,
+            Issue::error("processing", message).tx("vs-invalid").message_id("VALUESET_CIRCULAR_REFERENCE"),
+        ));
     }
     if stack.len() > 32 {
         return Ok(());
@@ -569,13 +589,25 @@ fn find_requested_value_set(context: &Context<'_>) -> Result<Arc<ValueSet>, Stor
         };
         StoreError::with_issue(
             StoreErrorKind::NotFound,
-            Issue::error("not-found", format!("A definition for the value Set '{shown}' could not be found")).tx("not-found"),
+            Issue::error("not-found", format!("A definition for the value Set '{shown}' could not be found"))
+                .tx("not-found")
+                .message_id("Unable_to_resolve_value_Set_"),
         )
     })
 }
 
 /// How a resource's status should be flagged to users: withdrawn or deprecated (standards-status),
 /// draft, or experimental.
+/// The `operationoutcome-message-id` of a "Reference to {label} …" note.
+pub fn status_message_id(label: &str) -> &'static str {
+    match label {
+        "withdrawn" => "MSG_WITHDRAWN",
+        "deprecated" => "MSG_DEPRECATED",
+        "draft" => "MSG_DRAFT",
+        _ => "MSG_EXPERIMENTAL",
+    }
+}
+
 pub fn status_label(resource: &Json) -> Option<&'static str> {
     let standards_status = model::fhir::array_of(resource, "extension")
         .iter()
@@ -841,7 +873,7 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
 fn nest(members: &[&Member], rendered: Vec<Json>) -> Vec<Json> {
     let n_members = members.len();
     let mut parent_of: Vec<Option<usize>> = vec![None; n_members];
-    let position: std::collections::HashMap<(String, u32), usize> = members
+    let position: HashMap<(String, u32), usize> = members
         .iter()
         .enumerate()
         .filter_map(|(position, member)| member.concept_idx.map(|idx| ((member.system.clone(), idx), position)))
@@ -915,9 +947,9 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     let expansion = cached_compute(context, &value_set)?;
     // Filter first, then page: `total` counts what the filters left, at every offset.
     // The word index answers the text filter once per code system (keyed by the index's address).
-    let word_matches: std::collections::HashMap<usize, Vec<u32>> = match &options.filter {
+    let word_matches: HashMap<usize, Vec<u32>> = match &options.filter {
         Some(filter) => {
-            let mut by_system = std::collections::HashMap::new();
+            let mut by_system = HashMap::new();
             for member in &expansion.members {
                 if let Some(code_system) = &member.code_system {
                     by_system.entry(Arc::as_ptr(code_system) as usize).or_insert_with(|| code_system.words().search(filter));
@@ -925,7 +957,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             }
             by_system
         }
-        None => std::collections::HashMap::new(),
+        None => HashMap::new(),
     };
     let folded_filter = options.filter.as_deref().map(str::to_lowercase).unwrap_or_default();
     let members: Vec<&Member> = expansion
@@ -957,7 +989,10 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     let threshold = context.request.too_costly_threshold.unwrap_or(super::TOO_COSTLY_DEFAULT);
     if options.count.is_none() && total > threshold {
         let message = format!("The value set '{}' expansion has too many codes to produce (>{threshold})", value_set_canonical(&value_set));
-        return Err(StoreError::with_issue(StoreErrorKind::TooCostly, Issue::error("too-costly", message)));
+        return Err(StoreError::with_issue(
+            StoreErrorKind::TooCostly,
+            Issue::error("too-costly", message).message_id("VALUESET_TOO_COSTLY"),
+        ));
     }
     let page_end = match options.count {
         Some(count) => options.offset.saturating_add(count).min(total),
@@ -965,11 +1000,13 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     };
     let page: &[&Member] = if options.offset < total { &members[options.offset..page_end] } else { &[] };
     // A version is shown only when the expansion holds several versions of one system.
-    let mut systems_seen: std::collections::HashMap<&str, &Option<String>> = std::collections::HashMap::new();
+    let mut systems_seen: HashMap<&str, &Option<String>> = HashMap::new();
     let mut several_versions = value_set_parameter(&value_set, "versionsMatch").as_deref() == Some("false")
         || value_set.compose.as_ref().is_some_and(|compose| {
             compose.include.iter().enumerate().any(|(idx, include)| {
-                include.system.is_some() && compose.include[idx + 1..].iter().any(|other| other.system == include.system)
+                include.system.is_some()
+                    && (compose.include[idx + 1..].iter().any(|other| other.system == include.system)
+                        || compose.exclude.iter().any(|exclude| exclude.system == include.system && exclude.version != include.version))
             })
         });
     for member in &expansion.members {

@@ -156,12 +156,22 @@ fn check_display(
             let text = format!(
                 "There are no valid display names found for the code {coding_text} for language(s) '{languages_text}'. The display is '{given}' which is a valid display for the default language"
             );
-            return Some(Issue::information("invalid", text).tx("invalid-display").at(path(shape, coding_idx, "display")));
+            return Some(
+                Issue::information("invalid", text)
+                    .tx("invalid-display")
+                    .message_id("NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_OK")
+                    .at(path(shape, coding_idx, "display")),
+            );
         }
         let text = format!(
             "Wrong Display Name '{given}' for {coding_text}. There are no valid display names found for language(s) '{languages_text}'. Default display is '{default_display}'"
         );
-        return Some(Issue::new(severity, "invalid", text).tx("invalid-display").at(path(shape, coding_idx, "display")));
+        return Some(
+            Issue::new(severity, "invalid", text)
+                .tx("invalid-display")
+                .message_id("NO_VALID_DISPLAY_FOUND_NONE_FOR_LANG_ERR")
+                .at(path(shape, coding_idx, "display")),
+        );
     }
     let whitespace_only = in_language.iter().any(|(value, _)| normalize_whitespace(value) == normalize_whitespace(given));
     let quoted: Vec<String> = in_language
@@ -179,7 +189,12 @@ fn check_display(
         "{} '{given}' for {coding_text}. {valid} (for the language(s) '{languages_text}')",
         if whitespace_only { "Wrong whitespace in Display Name" } else { "Wrong Display Name" }
     );
-    Some(Issue::new(severity, "invalid", text).tx("invalid-display").at(path(shape, coding_idx, "display")))
+    let message_id = if whitespace_only {
+        "Display_Name_WS_for__should_be_one_of__instead_of"
+    } else {
+        "Display_Name_for__should_be_one_of__instead_of"
+    };
+    Some(Issue::new(severity, "invalid", text).tx("invalid-display").message_id(message_id).at(path(shape, coding_idx, "display")))
 }
 
 fn status_issues(code_system: &CodeSystemIndex, concept_idx: u32, shape: InputShape, coding_idx: usize) -> Vec<Issue> {
@@ -192,12 +207,14 @@ fn status_issues(code_system: &CodeSystemIndex, concept_idx: u32, shape: InputSh
         issues.push(
             Issue::warning("business-rule", format!("The concept '{code}' has a status of {described} and its use should be reviewed"))
                 .tx("code-comment")
+                .message_id("INACTIVE_CONCEPT_FOUND")
                 .at(coding_path(shape, coding_idx)),
         );
     } else if flags.deprecated {
         issues.push(
             Issue::warning("business-rule", format!("The concept '{code}' is deprecated and its use should be reviewed"))
                 .tx("code-comment")
+                .message_id("DEPRECATED_CONCEPT_FOUND")
                 .at(coding_path(shape, coding_idx)),
         );
     }
@@ -240,7 +257,9 @@ fn set_contains(
         let imported = context.imported_value_set(owner, canonical).ok_or_else(|| {
             StoreError::with_issue(
                 StoreErrorKind::NotFound,
-                Issue::error("not-found", format!("A definition for the value Set '{canonical}' could not be found")).tx("not-found"),
+                Issue::error("not-found", format!("A definition for the value Set '{canonical}' could not be found"))
+                    .tx("not-found")
+                    .message_id("Unable_to_resolve_value_Set_"),
             )
         })?;
         if !value_set_contains(context, &imported, code_system, concept_idx, stack)? {
@@ -342,6 +361,47 @@ struct VersionChoice {
     unknown: Option<(String, bool)>,
 }
 
+/// Of several includes of one system (in different versions), the one a coding is judged against:
+/// among those its version allows, newest first, the first that has the code with the given
+/// display, else the first that has the code, else the newest.
+fn include_for_coding<'v>(
+    context: &Context<'_>,
+    system: &str,
+    mut includes: Vec<&'v ConceptSet>,
+    coding: &Coding,
+) -> Option<&'v ConceptSet> {
+    if includes.len() <= 1 {
+        return includes.first().copied();
+    }
+    includes.sort_by(|left, right| crate::index::compare_versions(right.version.as_deref(), left.version.as_deref()));
+    if let Some(version) = coding.version.as_deref() {
+        let allowed: Vec<&ConceptSet> = includes
+            .iter()
+            .copied()
+            .filter(|include| include.version.as_deref().is_none_or(|pattern| crate::index::version_matches(pattern, version)))
+            .collect();
+        if !allowed.is_empty() {
+            includes = allowed;
+        }
+    }
+    // Whether the include's version has the code, and (when `with_display`) the given display for it.
+    let has_code = |include: &ConceptSet, with_display: bool| {
+        let Some(code_system) = context.code_system_exact(system, include.version.as_deref()) else { return false };
+        let Some((concept_idx, _)) = code_system.find_lenient(&coding.code) else { return false };
+        let concept = code_system.concept(concept_idx);
+        let fits = |value: &str| coding.display.as_deref().is_none_or(|given| value.to_lowercase() == given.to_lowercase());
+        !with_display
+            || concept.display.as_deref().is_some_and(fits)
+            || concept.designations.iter().any(|designation| fits(&designation.value))
+    };
+    includes
+        .iter()
+        .find(|include| has_code(include, true))
+        .or_else(|| includes.iter().find(|include| has_code(include, false)))
+        .or(includes.first())
+        .copied()
+}
+
 /// Chooses the version to validate against: the value set's include (a pin, a wildcard, or the
 /// latest for a versionless include), `force-system-version`, `system-version` for versionless
 /// codings, and the coding's own version; mismatches between them are issues.
@@ -349,10 +409,11 @@ fn choose_version(
     context: &Context<'_>,
     value_set: Option<&ValueSet>,
     system: &str,
-    coding_version: Option<&str>,
+    coding: &Coding,
     shape: InputShape,
     coding_idx: usize,
 ) -> VersionChoice {
+    let coding_version = coding.version.as_deref();
     let mut choice = VersionChoice { code_system: None, membership_unknown: false, issues: Vec::new(), unknown: None };
     let known = context.known_versions(system);
     let not_found = |version: &str| {
@@ -364,7 +425,7 @@ fn choose_version(
                 list_versions(&known)
             )
         };
-        Issue::error("not-found", text).tx("not-found").at(path(shape, coding_idx, "system"))
+        Issue::error("not-found", text).tx("not-found").message_id("UNKNOWN_CODESYSTEM_VERSION").at(path(shape, coding_idx, "system"))
     };
     let coding_code_system = coding_version.and_then(|version| context.code_system_exact(system, Some(version)));
     if let (Some(version), None) = (coding_version, &coding_code_system) {
@@ -372,9 +433,15 @@ fn choose_version(
         choice.unknown = Some((format!("{system}|{version}"), !known.is_empty()));
     }
     let include = value_set.and_then(|value_set| value_set.compose.as_ref()).and_then(|compose| {
-        compose.include.iter().find(|include| {
-            include.system.as_deref() == Some(system) || include.system.as_deref().and_then(model::uris::canonical_for_oid) == Some(system)
-        })
+        let includes: Vec<&ConceptSet> = compose
+            .include
+            .iter()
+            .filter(|include| {
+                include.system.as_deref() == Some(system)
+                    || include.system.as_deref().and_then(model::uris::canonical_for_oid) == Some(system)
+            })
+            .collect();
+        include_for_coding(context, system, includes, coding)
     });
     let forced = context.forced_version(system);
     let pattern: Option<String> = forced.map(str::to_owned).or_else(|| include.and_then(|include| include.version.clone()));
@@ -403,7 +470,11 @@ fn choose_version(
                         ),
                         _ => format!("The code system '{system}' version '{pattern}' in the ValueSet include is different to the one in the value ('{version}')"),
                     };
-                    choice.issues.insert(0, Issue::error("invalid", text).tx("vs-invalid").at(path(shape, coding_idx, "version")));
+                    let message_id = if forced.is_some() { "VALUESET_VALUE_MISMATCH_CHANGED" } else { "VALUESET_VALUE_MISMATCH" };
+                    choice.issues.insert(
+                        0,
+                        Issue::error("invalid", text).tx("vs-invalid").message_id(message_id).at(path(shape, coding_idx, "version")),
+                    );
                 }
             }
             if pinned.is_none() {
@@ -423,7 +494,13 @@ fn choose_version(
                         "The code system '{system}' version '{}' in the ValueSet include is different to the one in the value ('{version}')",
                         latest.version().unwrap_or_default()
                     );
-                    choice.issues.insert(0, Issue::error("invalid", text).tx("vs-invalid").at(path(shape, coding_idx, "version")));
+                    choice.issues.insert(
+                        0,
+                        Issue::error("invalid", text)
+                            .tx("vs-invalid")
+                            .message_id("VALUESET_VALUE_MISMATCH")
+                            .at(path(shape, coding_idx, "version")),
+                    );
                     choice.code_system = Some(latest.clone());
                 }
                 (Some(version), None, Some(latest)) => match &defaulted {
@@ -432,7 +509,13 @@ fn choose_version(
                             "The code system '{system}' version '{}' resulting from the version '' in the ValueSet include is different to the one in the value ('{version}')",
                             default_pattern.unwrap_or_else(|| defaulted.version().unwrap_or_default())
                         );
-                        choice.issues.insert(0, Issue::error("invalid", text).tx("vs-invalid").at(path(shape, coding_idx, "version")));
+                        choice.issues.insert(
+                            0,
+                            Issue::error("invalid", text)
+                                .tx("vs-invalid")
+                                .message_id("VALUESET_VALUE_MISMATCH_CHANGED")
+                                .at(path(shape, coding_idx, "version")),
+                        );
                         choice.code_system = Some(defaulted.clone());
                     }
                     None => {
@@ -440,7 +523,12 @@ fn choose_version(
                             "The code system '{system}' version '{}' for the versionless include in the ValueSet include is different to the one in the value ('{version}')",
                             latest.version().unwrap_or_default()
                         );
-                        choice.issues.push(Issue::warning("invalid", text).tx("vs-invalid").at(path(shape, coding_idx, "version")));
+                        choice.issues.push(
+                            Issue::warning("invalid", text)
+                                .tx("vs-invalid")
+                                .message_id("VALUESET_VALUE_MISMATCH_DEFAULT")
+                                .at(path(shape, coding_idx, "version")),
+                        );
                         choice.code_system = Some(latest.clone());
                     }
                 },
@@ -455,7 +543,13 @@ fn choose_version(
             let text = format!(
                 "The version '{actual}' is not allowed for system '{system}': required to be '{check}' by a version-check parameter"
             );
-            choice.issues.insert(0, Issue::error("exception", text).tx("version-error").at(path(shape, coding_idx, "version")));
+            choice.issues.insert(
+                0,
+                Issue::error("exception", text)
+                    .tx("version-error")
+                    .message_id("VALUESET_VERSION_CHECK")
+                    .at(path(shape, coding_idx, "version")),
+            );
         }
     }
     choice
@@ -476,16 +570,19 @@ fn check_coding(
             format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(system, coding)),
         )
         .tx("not-in-vs")
+        .message_id("None_of_the_provided_codes_are_in_the_value_set_one")
         .at(path(shape, coding_idx, "code"))
     };
     // Inside a CodeableConcept one coding's absence is information; the verdict is for the whole.
     let code_not_in_value_set = |system: &str| {
         let text = format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(system, coding));
         if shape == InputShape::CodeableConcept {
-            Issue::information("code-invalid", text).tx("this-code-not-in-vs").at(path(shape, coding_idx, "code"))
+            Issue::information("code-invalid", text).tx("this-code-not-in-vs")
         } else {
-            Issue::error("code-invalid", text).tx("not-in-vs").at(path(shape, coding_idx, "code"))
+            Issue::error("code-invalid", text).tx("not-in-vs")
         }
+        .message_id("None_of_the_provided_codes_are_in_the_value_set_one")
+        .at(path(shape, coding_idx, "code"))
     };
     let system = match &coding.system {
         Some(system) => system.clone(),
@@ -505,18 +602,30 @@ fn check_coding(
         }
         None => {
             let candidates = value_set.map(systems_of).unwrap_or_default();
-            let inferred = candidates.iter().find(|system| {
-                context.code_system(system, None).is_some_and(|code_system| code_system.find_lenient(&coding.code).is_some())
-            });
-            match (inferred, value_set) {
-                (Some(system), Some(_)) => system.clone(),
+            let matching: Vec<&String> = candidates
+                .iter()
+                .filter(|system| {
+                    context.code_system(system, None).is_some_and(|code_system| code_system.find_lenient(&coding.code).is_some())
+                })
+                .collect();
+            match (matching.as_slice(), value_set) {
+                ([system], Some(_)) => (*system).clone(),
                 _ => {
                     if value_set.is_some() {
                         finding.issues.push(not_in_value_set(""));
                     }
-                    let text =
+                    let mut text =
                         format!("The System URI could not be determined for the code '{}' in the ValueSet '{vs_canonical}'", coding.code);
-                    finding.issues.push(Issue::error("not-found", text).tx("cannot-infer").at(path(shape, coding_idx, "code")));
+                    let message_id = if matching.len() > 1 {
+                        let listed: Vec<&str> = matching.iter().map(|system| system.as_str()).collect();
+                        text.push_str(&format!(": value set expansion has multiple matches: [{}]", listed.join(", ")));
+                        "Unable_to_resolve_system__value_set_has_multiple_matches"
+                    } else {
+                        "UNABLE_TO_INFER_CODESYSTEM"
+                    };
+                    finding.issues.push(
+                        Issue::error("not-found", text).tx("cannot-infer").message_id(message_id).at(path(shape, coding_idx, "code")),
+                    );
                     return Ok(finding);
                 }
             }
@@ -530,7 +639,7 @@ fn check_coding(
         }
         return Ok(finding);
     }
-    let choice = choose_version(context, value_set, &system, coding.version.as_deref(), shape, coding_idx);
+    let choice = choose_version(context, value_set, &system, coding, shape, coding_idx);
     finding.issues.extend(choice.issues);
     finding.unknown_system = choice.unknown.clone();
     let membership_unknown = choice.membership_unknown;
@@ -547,7 +656,9 @@ fn check_coding(
                 finding.issues.push(Issue::error("invalid", text).tx("invalid-data").at(path(shape, coding_idx, "system")));
             }
             let message = format!("A definition for CodeSystem '{system}' could not be found, so the code cannot be validated");
-            finding.issues.push(Issue::error("not-found", message).tx("not-found").at(path(shape, coding_idx, "system")));
+            finding.issues.push(
+                Issue::error("not-found", message).tx("not-found").message_id("UNKNOWN_CODESYSTEM").at(path(shape, coding_idx, "system")),
+            );
             finding.unknown_system = Some((system.clone(), !known.is_empty() || value_set_needs_it));
         }
         if value_set.is_some() && shape != InputShape::CodeableConcept && !membership_unknown && !value_set_needs_it {
@@ -565,16 +676,24 @@ fn check_coding(
                 coding.code,
                 code_system.url()
             );
-            finding.issues.push(Issue::warning("code-invalid", text).tx("invalid-code").at(path(shape, coding_idx, "code")));
+            finding.issues.push(
+                Issue::warning("code-invalid", text)
+                    .tx("invalid-code")
+                    .message_id("UNKNOWN_CODE_IN_FRAGMENT")
+                    .at(path(shape, coding_idx, "code")),
+            );
             finding.in_value_set = true;
             finding.fragment_unknown = true;
             return Ok(finding);
         }
-        finding.issues.push(
+        let mut unknown =
             Issue::error("code-invalid", format!("Unknown code '{}' in the CodeSystem '{}'{version_text}", coding.code, code_system.url()))
                 .tx("invalid-code")
-                .at(path(shape, coding_idx, "code")),
-        );
+                .at(path(shape, coding_idx, "code"));
+        if code_system.version().is_some() {
+            unknown = unknown.message_id("Unknown_Code_in_Version");
+        }
+        finding.issues.push(unknown);
         if value_set.is_some() {
             finding.issues.push(code_not_in_value_set(code_system.url()));
         }
@@ -601,6 +720,7 @@ fn check_coding(
         finding.issues.push(
             Issue::error("business-rule", format!("The concept '{}' is valid but is not active", member.code))
                 .tx("code-rule")
+                .message_id("STATUS_CODE_WARNING_CODE")
                 .at(path(shape, coding_idx, "code")),
         );
     }
@@ -610,7 +730,12 @@ fn check_coding(
             "The code '{}' differs from the correct code '{}' by case. Although the code system '{canonical}' is case insensitive, implementers are strongly encouraged to use the correct case anyway",
             coding.code, member.code
         );
-        finding.issues.push(Issue::information("business-rule", text).tx("code-rule").at(path(shape, coding_idx, "code")));
+        finding.issues.push(
+            Issue::information("business-rule", text)
+                .tx("code-rule")
+                .message_id("CODE_CASE_DIFFERENCE")
+                .at(path(shape, coding_idx, "code")),
+        );
     }
     if finding.in_value_set && context.params.bool("abstract") == Some(false) && member.not_selectable {
         finding.in_value_set = false;
@@ -620,6 +745,7 @@ fn check_coding(
                 format!("Code '{}#{}' is abstract, and not allowed in this context", code_system.url(), member.code),
             )
             .tx("code-rule")
+            .message_id("ABSTRACT_CODE_NOT_ALLOWED")
             .at(path(shape, coding_idx, "code")),
         );
     }
@@ -776,7 +902,8 @@ fn validate(
             issues.insert(
                 0,
                 Issue::error("code-invalid", format!("No valid coding was found for the value set '{}'", value_set_canonical(value_set)))
-                    .tx("not-in-vs"),
+                    .tx("not-in-vs")
+                    .message_id("TX_GENERAL_CC_ERROR_MESSAGE"),
             );
         }
     }
@@ -794,7 +921,11 @@ fn status_check_issues(context: &Context<'_>, value_set: Option<&ValueSet>, find
             continue;
         }
         if let Some(label) = super::expand::status_label(&code_system.code_system.resource) {
-            issues.push(Issue::information("business-rule", format!("Reference to {label} CodeSystem {canonical}")).tx("status-check"));
+            issues.push(
+                Issue::information("business-rule", format!("Reference to {label} CodeSystem {canonical}"))
+                    .tx("status-check")
+                    .message_id(super::expand::status_message_id(label)),
+            );
         }
         seen.push(canonical);
     }
@@ -805,7 +936,11 @@ fn status_check_issues(context: &Context<'_>, value_set: Option<&ValueSet>, find
             return;
         }
         if let Some(label) = super::expand::status_label(&current.resource).filter(|label| matches!(*label, "withdrawn" | "deprecated")) {
-            issues.push(Issue::information("business-rule", format!("Reference to {label} ValueSet {canonical}")).tx("status-check"));
+            issues.push(
+                Issue::information("business-rule", format!("Reference to {label} ValueSet {canonical}"))
+                    .tx("status-check")
+                    .message_id(super::expand::status_message_id(label)),
+            );
         }
         seen.push(canonical);
         for include in current.compose.iter().flat_map(|compose| compose.include.iter()) {
@@ -852,6 +987,7 @@ fn value_set_concept_status(value_set: &ValueSet, system: &str, code: &str, shap
             ),
         )
         .tx("code-comment")
+        .message_id("CONCEPT_DEPRECATED_IN_VALUESET")
         .at(path(shape, coding_idx, "code"))
         .not_in_message()
     })
