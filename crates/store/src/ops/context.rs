@@ -188,6 +188,17 @@ impl<'a> Context<'a> {
                     let merged = &mut code_system.concepts[target as usize];
                     merged.designations.extend(concept.designations.iter().cloned());
                     merged.properties.extend(concept.properties.iter().cloned());
+                    // Concept extensions (label, itemWeight, rendering hints) join the concept's own.
+                    let added = concept.extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[]);
+                    if !added.is_empty() {
+                        let extra = merged.extra.get_or_insert_with(|| serde_json::json!({}));
+                        if !extra["extension"].is_array() {
+                            extra["extension"] = serde_json::json!([]);
+                        }
+                        if let Some(list) = extra["extension"].as_array_mut() {
+                            list.extend(added.iter().cloned());
+                        }
+                    }
                 }
             }
         }

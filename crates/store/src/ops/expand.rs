@@ -753,17 +753,73 @@ fn value_key_name(value_key: &str) -> &'static str {
     }
 }
 
-fn member_status(member: &Member) -> Option<&str> {
-    let (code_system, concept_idx) = member.code_system.as_ref().zip(member.concept_idx)?;
-    code_system.flags[concept_idx as usize].status.as_deref().filter(|status| *status != "active")
+const EXT_CONCEPT_ORDER_CS: &str = "http://hl7.org/fhir/StructureDefinition/codesystem-conceptOrder";
+const EXT_CONCEPT_ORDER_VS: &str = "http://hl7.org/fhir/StructureDefinition/valueset-conceptOrder";
+const EXT_LABEL_CS: &str = "http://hl7.org/fhir/StructureDefinition/codesystem-label";
+const EXT_LABEL_VS: &str = "http://hl7.org/fhir/StructureDefinition/valueset-label";
+const EXT_ITEM_WEIGHT: &str = "http://hl7.org/fhir/StructureDefinition/itemWeight";
+const EXT_STANDARDS_STATUS: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status";
+
+/// Value set concept extensions an expansion repeats on its entry; the order, label and weight
+/// ones become properties, and others (unknown to us) are left out, as tx.fhir.org does.
+const ECHOED_CONCEPT_EXTENSIONS: &[&str] = &[
+    "http://hl7.org/fhir/StructureDefinition/valueset-deprecated",
+    "http://hl7.org/fhir/StructureDefinition/valueset-concept-definition",
+    "http://hl7.org/fhir/StructureDefinition/valueset-concept-comments",
+    "http://hl7.org/fhir/StructureDefinition/rendering-style",
+    "http://hl7.org/fhir/StructureDefinition/rendering-xhtml",
+];
+
+fn extensions_of(extra: Option<&Json>) -> &[Json] {
+    extra.map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[])
 }
 
-fn member_has_order(member: &Member) -> bool {
-    member.code_system.as_ref().zip(member.concept_idx).is_some_and(|(code_system, concept_idx)| {
-        code_system.concept(concept_idx).extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[]).iter().any(
-            |extension| model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/codesystem-conceptOrder"),
-        )
-    })
+fn extension_value<'j>(extensions: &'j [Json], url: &str) -> Option<&'j Json> {
+    extensions
+        .iter()
+        .find(|extension| model::fhir::str_of(extension, "url") == Some(url))
+        .and_then(|extension| extension.as_object()?.iter().find(|(key, _)| key.starts_with("value")).map(|(_, value)| value))
+}
+
+/// The properties every expansion entry shows without being asked, as (code, value key, value):
+/// a non-active status, and the order, label and weight that the value set (first) or the code
+/// system and its supplements give the concept.
+fn implicit_properties(member: &Member) -> Vec<(&'static str, &'static str, Json)> {
+    let mut properties = Vec::new();
+    let value_set_extensions = extensions_of(member.value_set_extra.as_ref());
+    let concept = member.code_system.as_ref().zip(member.concept_idx).map(|(code_system, idx)| (code_system, idx));
+    let concept_extensions = concept.map(|(code_system, idx)| extensions_of(code_system.concept(idx).extra.as_ref())).unwrap_or(&[]);
+    let status = concept.and_then(|(code_system, idx)| code_system.flags[idx as usize].status.clone()).filter(|status| status != "active");
+    let status = status.or_else(|| {
+        extension_value(concept_extensions, EXT_STANDARDS_STATUS)
+            .and_then(Json::as_str)
+            .filter(|status| *status == "deprecated")
+            .map(str::to_owned)
+    });
+    if let Some(status) = status {
+        properties.push(("status", "valueCode", json!(status)));
+    }
+    let pick = |value_set_url: &str, code_system_url: &str| {
+        extension_value(value_set_extensions, value_set_url).or_else(|| extension_value(concept_extensions, code_system_url)).cloned()
+    };
+    if let Some(order) = pick(EXT_CONCEPT_ORDER_VS, EXT_CONCEPT_ORDER_CS) {
+        properties.push(("order", "valueDecimal", order));
+    }
+    if let Some(label) = pick(EXT_LABEL_VS, EXT_LABEL_CS) {
+        properties.push(("label", "valueString", label));
+    }
+    if let Some(weight) = pick(EXT_ITEM_WEIGHT, EXT_ITEM_WEIGHT) {
+        properties.push(("weight", "valueDecimal", weight));
+    }
+    properties
+}
+
+/// The concept-properties URI an implicit property is declared with.
+fn implicit_property_uri(code: &str) -> String {
+    match code {
+        "weight" => "http://hl7.org/fhir/concept-properties#itemWeight".to_owned(),
+        other => format!("http://hl7.org/fhir/concept-properties#{other}"),
+    }
 }
 
 /// Whether a designation answers a `designation` parameter: `urn:ietf:bcp:47|lang` or `system|code` of its use.
@@ -807,7 +863,7 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
                 }, "value": display}));
             }
         }
-        let all = member.value_set_designations.iter().chain(concept.map(|concept| &concept.designations[..]).unwrap_or(&[]).iter());
+        let all = concept.map(|concept| &concept.designations[..]).unwrap_or(&[]).iter().chain(member.value_set_designations.iter());
         for designation in all {
             if choice.translated_from.as_deref() == Some(designation.value.as_str()) {
                 continue;
@@ -823,8 +879,23 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
             entry["designation"] = Json::Array(designations);
         }
     }
-    let mut extensions: Vec<Json> =
-        member.value_set_extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension").to_vec()).unwrap_or_default();
+    let value_set_extensions = extensions_of(member.value_set_extra.as_ref());
+    let mut extensions: Vec<Json> = value_set_extensions
+        .iter()
+        .filter(|extension| model::fhir::str_of(extension, "url").is_some_and(|url| ECHOED_CONCEPT_EXTENSIONS.contains(&url)))
+        .cloned()
+        .collect();
+    if let Some(concept) = concept {
+        // Rendering hints from the code system (or a supplement), unless the value set gave its own.
+        for extension in extensions_of(concept.extra.as_ref()) {
+            let url = model::fhir::str_of(extension, "url").unwrap_or_default();
+            if url.starts_with("http://hl7.org/fhir/StructureDefinition/rendering-")
+                && !extensions.iter().any(|existing| model::fhir::str_of(existing, "url") == Some(url))
+            {
+                extensions.push(extension.clone());
+            }
+        }
+    }
     let property_extension = |code: &str, value_key: &str, value: Json| {
         let mut value_extension = json!({"url": "value"});
         value_extension[value_key] = value;
@@ -833,24 +904,12 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
             "extension": [{"url": "code", "valueCode": code}, value_extension]
         })
     };
+    for (code, value_key, value) in implicit_properties(member) {
+        if !options.properties.iter().any(|requested| requested == code) {
+            extensions.push(property_extension(code, value_key, value));
+        }
+    }
     if let (Some(code_system), Some(concept_idx)) = (&member.code_system, member.concept_idx) {
-        // Properties every expansion shows: a concept's non-active status and its order.
-        if let Some(status) = code_system.flags[concept_idx as usize].status.as_deref().filter(|status| *status != "active") {
-            if !options.properties.iter().any(|requested| requested == "status") {
-                extensions.push(property_extension("status", "valueCode", json!(status)));
-            }
-        }
-        let concept_extensions =
-            code_system.concept(concept_idx).extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[]);
-        if let Some(order) = concept_extensions
-            .iter()
-            .find(|extension| {
-                model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/codesystem-conceptOrder")
-            })
-            .and_then(|extension| extension.get("valueInteger").or_else(|| extension.get("valueDecimal")))
-        {
-            extensions.push(property_extension("order", "valueDecimal", order.clone()));
-        }
         for property_code in &options.properties {
             for (value_key, value) in property_values(code_system, concept_idx, property_code) {
                 let mut value_extension = json!({"url": "value"});
@@ -1120,6 +1179,13 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             result[key] = value.clone();
         }
     }
+    // `includeDefinition` asks for the value set's definition with the expansion: its extensions
+    // come along (the compose is left out, as its filters may be written in R5 terms).
+    if params.bool("includeDefinition") == Some(true) {
+        if let Some(extensions) = value_set.resource.get("extension") {
+            result["extension"] = extensions.clone();
+        }
+    }
     let mut expansion_json = json!({
         "identifier": format!("urn:uuid:{}", uuid::Uuid::new_v4()),
         "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -1149,14 +1215,15 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             }));
         }
     }
-    for (code, present) in [
-        ("status", page.iter().any(|member| member_status(member).is_some())),
-        ("order", page.iter().any(|member| member_has_order(member))),
-    ] {
-        if present && !options.properties.iter().any(|requested| requested == code) {
+    let mut implicit_codes: Vec<&'static str> =
+        page.iter().flat_map(|member| implicit_properties(member)).map(|(code, _, _)| code).collect();
+    implicit_codes.sort_unstable();
+    implicit_codes.dedup();
+    for code in implicit_codes {
+        if !options.properties.iter().any(|requested| requested == code) {
             declared.push(json!({
                 "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.property",
-                "extension": [{"url": "code", "valueCode": code}, {"url": "uri", "valueUri": format!("http://hl7.org/fhir/concept-properties#{code}")}]
+                "extension": [{"url": "code", "valueCode": code}, {"url": "uri", "valueUri": implicit_property_uri(code)}]
             }));
         }
     }

@@ -299,8 +299,21 @@ fn value_set_contains(
         if !included {
             return Ok(false);
         }
+        let versions_kept_apart = super::expand::value_set_parameter(value_set, "versionsMatch").as_deref() == Some("false");
         for exclude in &compose.exclude {
-            if set_contains(context, exclude, value_set, code_system, concept_idx, stack)? {
+            // An exclude pinned to another version removes the code when that version has it (versions
+            // match by default), and never when the value set keeps versions apart.
+            let excluded = match (&exclude.version, &exclude.system, code_system.version()) {
+                (Some(pinned), Some(system), Some(actual)) if !crate::index::version_matches(pinned, actual) => {
+                    let code = &code_system.concept(concept_idx).code;
+                    match context.code_system_exact(system, Some(pinned)).and_then(|other| other.find(code).map(|idx| (other, idx))) {
+                        Some((other, idx)) if !versions_kept_apart => set_contains(context, exclude, value_set, &other, idx, stack)?,
+                        _ => false,
+                    }
+                }
+                _ => set_contains(context, exclude, value_set, code_system, concept_idx, stack)?,
+            };
+            if excluded {
                 return Ok(false);
             }
         }
