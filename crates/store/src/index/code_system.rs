@@ -63,6 +63,18 @@ fn flags_of(concept: &Concept, meanings: &HashMap<String, String>) -> ConceptFla
             _ => {}
         }
     }
+    // A concept marked deprecated by the standards-status extension (and no status property).
+    let extensions = concept.extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[]);
+    let standards_status = extensions
+        .iter()
+        .find(|extension| {
+            model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status")
+        })
+        .and_then(|extension| model::fhir::str_of(extension, "valueCode"));
+    if standards_status == Some("deprecated") && flags.status.is_none() {
+        flags.deprecated = true;
+        flags.status = Some("deprecated".to_owned());
+    }
     flags
 }
 

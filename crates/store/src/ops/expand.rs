@@ -758,7 +758,6 @@ const EXT_CONCEPT_ORDER_VS: &str = "http://hl7.org/fhir/StructureDefinition/valu
 const EXT_LABEL_CS: &str = "http://hl7.org/fhir/StructureDefinition/codesystem-label";
 const EXT_LABEL_VS: &str = "http://hl7.org/fhir/StructureDefinition/valueset-label";
 const EXT_ITEM_WEIGHT: &str = "http://hl7.org/fhir/StructureDefinition/itemWeight";
-const EXT_STANDARDS_STATUS: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status";
 
 /// Value set concept extensions an expansion repeats on its entry; the order, label and weight
 /// ones become properties, and others (unknown to us) are left out, as tx.fhir.org does.
@@ -790,12 +789,6 @@ fn implicit_properties(member: &Member) -> Vec<(&'static str, &'static str, Json
     let concept = member.code_system.as_ref().zip(member.concept_idx).map(|(code_system, idx)| (code_system, idx));
     let concept_extensions = concept.map(|(code_system, idx)| extensions_of(code_system.concept(idx).extra.as_ref())).unwrap_or(&[]);
     let status = concept.and_then(|(code_system, idx)| code_system.flags[idx as usize].status.clone()).filter(|status| status != "active");
-    let status = status.or_else(|| {
-        extension_value(concept_extensions, EXT_STANDARDS_STATUS)
-            .and_then(Json::as_str)
-            .filter(|status| *status == "deprecated")
-            .map(str::to_owned)
-    });
     if let Some(status) = status {
         properties.push(("status", "valueCode", json!(status)));
     }

@@ -124,7 +124,13 @@ fn check_display(
         candidates.push((display.as_str(), default_language.clone()));
     }
     // A designation is a valid display in its language; one with no language is another kind of name.
-    for designation in concept.designations.iter().filter(|designation| designation.language.is_some()) {
+    let retired = |designation: &&model::terminology::Designation| {
+        designation.extra.as_ref().map(|extra| array_of(extra, "extension")).unwrap_or(&[]).iter().any(|extension| {
+            str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status")
+                && matches!(str_of(extension, "valueCode"), Some("withdrawn" | "deprecated"))
+        })
+    };
+    for designation in concept.designations.iter().filter(|designation| designation.language.is_some() && !retired(designation)) {
         if !candidates.iter().any(|(value, language)| *value == designation.value && *language == designation.language) {
             candidates.push((designation.value.as_str(), designation.language.clone().or_else(|| default_language.clone())));
         }
@@ -146,6 +152,22 @@ fn check_display(
     let matches = |value: &str| value == given || value.to_lowercase() == given.to_lowercase();
     if in_language.iter().any(|(value, _)| matches(value)) {
         return None;
+    }
+    // A display that was valid once: a warning, and the coding stays valid.
+    if concept.designations.iter().filter(retired).any(|designation| matches(&designation.value)) {
+        let correct: Vec<String> = in_language.iter().map(|(value, _)| format!("\"{value}\"")).collect();
+        let text = format!(
+            "'{given}' is no longer considered a correct display for code '{}' (status = deprecated). The correct display is one of {}.",
+            concept.code,
+            correct.join(", ")
+        );
+        return Some(
+            Issue::warning("invalid", text)
+                .tx("display-comment")
+                .message_id("INACTIVE_DISPLAY_FOUND")
+                .at(path(shape, coding_idx, "display"))
+                .not_in_message(),
+        );
     }
     let languages_text = raw_languages.clone().unwrap_or_else(|| "--".to_owned());
     let coding_text = format!("{}#{}", code_system.url(), concept.code);
@@ -198,6 +220,8 @@ fn check_display(
 }
 
 fn status_issues(code_system: &CodeSystemIndex, concept_idx: u32, shape: InputShape, coding_idx: usize) -> Vec<Issue> {
+    // A bare code is pointed at as `code`; a coding as a whole.
+    let at = if shape == InputShape::Code { "code".to_owned() } else { coding_path(shape, coding_idx) };
     let flags = &code_system.flags[concept_idx as usize];
     let code = &code_system.concept(concept_idx).code;
     let mut issues = Vec::new();
@@ -208,14 +232,14 @@ fn status_issues(code_system: &CodeSystemIndex, concept_idx: u32, shape: InputSh
             Issue::warning("business-rule", format!("The concept '{code}' has a status of {described} and its use should be reviewed"))
                 .tx("code-comment")
                 .message_id("INACTIVE_CONCEPT_FOUND")
-                .at(coding_path(shape, coding_idx)),
+                .at(at.clone()),
         );
     } else if flags.deprecated {
         issues.push(
             Issue::warning("business-rule", format!("The concept '{code}' is deprecated and its use should be reviewed"))
                 .tx("code-comment")
                 .message_id("DEPRECATED_CONCEPT_FOUND")
-                .at(coding_path(shape, coding_idx)),
+                .at(at.clone()),
         );
     }
     issues
@@ -650,6 +674,22 @@ fn check_coding(
         if value_set.is_some() {
             finding.issues.push(not_in_value_set(&system));
         }
+        return Ok(finding);
+    }
+    if let Some(supplement) =
+        context.code_system(&system, coding.version.as_deref()).filter(|code_system| code_system.code_system.content == "supplement")
+    {
+        let text = format!(
+            "CodeSystem {} is a supplement, so can't be used as a value in {}.system",
+            supplement.canonical(),
+            coding_path(shape, coding_idx)
+        );
+        finding.issues.push(
+            Issue::error("invalid", text)
+                .tx("invalid-data")
+                .message_id("CODESYSTEM_CS_NO_SUPPLEMENT")
+                .at(path(shape, coding_idx, "system")),
+        );
         return Ok(finding);
     }
     let choice = choose_version(context, value_set, &system, coding, shape, coding_idx);
