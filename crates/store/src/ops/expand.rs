@@ -763,6 +763,7 @@ const EXT_ITEM_WEIGHT: &str = "http://hl7.org/fhir/StructureDefinition/itemWeigh
 /// ones become properties, and others (unknown to us) are left out, as tx.fhir.org does.
 const ECHOED_CONCEPT_EXTENSIONS: &[&str] = &[
     "http://hl7.org/fhir/StructureDefinition/valueset-deprecated",
+    "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
     "http://hl7.org/fhir/StructureDefinition/valueset-concept-definition",
     "http://hl7.org/fhir/StructureDefinition/valueset-concept-comments",
     "http://hl7.org/fhir/StructureDefinition/rendering-style",
@@ -1076,7 +1077,11 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     let whole_systems = value_set.compose.as_ref().is_some_and(|compose| compose.include.iter().all(|include| include.filters.is_empty()));
     let flat_search = options.filter.is_some() && whole_systems;
     // Excluding codes can remove the parents that would hold the rest, so such expansions answer flat (as tx.fhir.org does).
-    let excludes = value_set.compose.as_ref().is_some_and(|compose| !compose.exclude.is_empty());
+    // So do expansions that import other value sets.
+    let excludes = value_set
+        .compose
+        .as_ref()
+        .is_some_and(|compose| !compose.exclude.is_empty() || compose.include.iter().any(|include| !include.value_sets.is_empty()));
     let contains = if options.exclude_nested || paged || enumerated || flat_search || excludes { rendered } else { nest(page, rendered) };
 
     let mut parameters = Vec::new();

@@ -399,42 +399,41 @@ struct VersionChoice {
 }
 
 /// Of several includes of one system (in different versions), the one a coding is judged against:
-/// among those its version allows, newest first, the first that has the code with the given
-/// display, else the first that has the code, else the newest.
+/// among those its version allows, newest first, the first that holds the code with the given
+/// display, else the first that holds the code, else the newest allowed, else the first.
 fn include_for_coding<'v>(
     context: &Context<'_>,
+    value_set: &ValueSet,
     system: &str,
-    mut includes: Vec<&'v ConceptSet>,
+    includes: Vec<&'v ConceptSet>,
     coding: &Coding,
 ) -> Option<&'v ConceptSet> {
     if includes.len() <= 1 {
         return includes.first().copied();
     }
-    includes.sort_by(|left, right| crate::index::compare_versions(right.version.as_deref(), left.version.as_deref()));
+    let mut candidates = includes.clone();
+    candidates.sort_by(|left, right| crate::index::compare_versions(right.version.as_deref(), left.version.as_deref()));
     if let Some(version) = coding.version.as_deref() {
-        let allowed: Vec<&ConceptSet> = includes
-            .iter()
-            .copied()
-            .filter(|include| include.version.as_deref().is_none_or(|pattern| crate::index::version_matches(pattern, version)))
-            .collect();
-        if !allowed.is_empty() {
-            includes = allowed;
-        }
+        candidates.retain(|include| include.version.as_deref().is_none_or(|pattern| crate::index::version_matches(pattern, version)));
     }
-    // Whether the include's version has the code, and (when `with_display`) the given display for it.
-    let has_code = |include: &ConceptSet, with_display: bool| {
+    // Whether the include holds the code, and (when `with_display`) the given display for it.
+    let holds_code = |include: &ConceptSet, with_display: bool| {
         let Some(code_system) = context.code_system_exact(system, include.version.as_deref()) else { return false };
         let Some((concept_idx, _)) = code_system.find_lenient(&coding.code) else { return false };
+        if !set_contains(context, include, value_set, &code_system, concept_idx, &mut Vec::new()).unwrap_or(false) {
+            return false;
+        }
         let concept = code_system.concept(concept_idx);
         let fits = |value: &str| coding.display.as_deref().is_none_or(|given| value.to_lowercase() == given.to_lowercase());
         !with_display
             || concept.display.as_deref().is_some_and(fits)
             || concept.designations.iter().any(|designation| fits(&designation.value))
     };
-    includes
+    candidates
         .iter()
-        .find(|include| has_code(include, true))
-        .or_else(|| includes.iter().find(|include| has_code(include, false)))
+        .find(|include| holds_code(include, true))
+        .or_else(|| candidates.iter().find(|include| holds_code(include, false)))
+        .or(candidates.first())
         .or(includes.first())
         .copied()
 }
@@ -478,7 +477,7 @@ fn choose_version(
                     || include.system.as_deref().and_then(model::uris::canonical_for_oid) == Some(system)
             })
             .collect();
-        include_for_coding(context, system, includes, coding)
+        include_for_coding(context, value_set?, system, includes, coding)
     });
     let forced = context.forced_version(system);
     let pattern: Option<String> = forced.map(str::to_owned).or_else(|| include.and_then(|include| include.version.clone()));
