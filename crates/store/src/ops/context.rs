@@ -26,6 +26,8 @@ pub struct Context<'a> {
     pub check_versions: Vec<(String, String)>,
     /// `force-system-version`: the version to use whatever is given.
     force_versions: Vec<(String, String)>,
+    /// `default-valueset-version`: the version of a value set to import when the import names none.
+    default_value_set_versions: Vec<(String, String)>,
 }
 
 fn canonical_pairs(params: &Parameters, name: &str) -> Vec<(String, String)> {
@@ -83,6 +85,7 @@ impl<'a> Context<'a> {
             default_versions: canonical_pairs(params, "system-version"),
             check_versions: canonical_pairs(params, "check-system-version"),
             force_versions: canonical_pairs(params, "force-system-version"),
+            default_value_set_versions: canonical_pairs(params, "default-valueset-version"),
         };
         for canonical in params.strs("useSupplement") {
             context.use_supplement(&canonical)?;
@@ -98,6 +101,7 @@ impl<'a> Context<'a> {
             && self.default_versions.is_empty()
             && self.check_versions.is_empty()
             && self.force_versions.is_empty()
+            && self.default_value_set_versions.is_empty()
     }
 
     /// Records that a version rule decided a version.
@@ -292,7 +296,23 @@ impl<'a> Context<'a> {
                 })
                 .and_then(|contained| ValueSet::from_json(contained).ok())
                 .map(Arc::new),
-            None => self.value_set(canonical, None).map(|entry| entry.value_set.clone()),
+            None => {
+                let effective = self.imported_canonical(canonical);
+                if effective != canonical {
+                    self.note_rule_used("default-valueset-version", &effective);
+                }
+                self.value_set(&effective, None).map(|entry| entry.value_set.clone())
+            }
+        }
+    }
+
+    /// The canonical an import resolves to: as written, or with the `default-valueset-version`
+    /// the caller gave for a versionless one.
+    pub fn imported_canonical(&self, canonical: &str) -> String {
+        let (url, version) = model::uris::split_canonical(canonical);
+        match (version, Self::rule(&self.default_value_set_versions, url)) {
+            (None, Some(default)) => format!("{url}|{default}"),
+            _ => canonical.to_owned(),
         }
     }
 

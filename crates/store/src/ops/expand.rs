@@ -314,7 +314,8 @@ fn concept_set_members(
     let mut imported_members: Vec<Vec<Member>> = Vec::new();
     for canonical in &set.value_sets {
         let imported_value_set = context.imported_value_set(value_set, canonical).ok_or_else(|| {
-            let (url, version) = model::uris::split_canonical(canonical);
+            let effective = context.imported_canonical(canonical);
+            let (url, version) = model::uris::split_canonical(&effective);
             let issue = match version {
                 Some(version) => Issue::error("not-found", format!("Unable to find included value set '{url}' version '{version}'"))
                     .message_id("VS_EXP_IMPORT_UNK_PINNED"),

@@ -279,6 +279,7 @@ fn set_contains(
     }
     for canonical in &set.value_sets {
         let imported = context.imported_value_set(owner, canonical).ok_or_else(|| {
+            let canonical = context.imported_canonical(canonical);
             StoreError::with_issue(
                 StoreErrorKind::NotFound,
                 Issue::error("not-found", format!("A definition for the value Set '{canonical}' could not be found"))
