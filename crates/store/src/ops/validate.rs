@@ -733,7 +733,8 @@ fn check_coding(
                 Issue::warning("code-invalid", text)
                     .tx("invalid-code")
                     .message_id("UNKNOWN_CODE_IN_FRAGMENT")
-                    .at(path(shape, coding_idx, "code")),
+                    .at(path(shape, coding_idx, "code"))
+                    .not_in_message(),
             );
             finding.in_value_set = true;
             finding.fragment_unknown = true;
@@ -830,7 +831,9 @@ fn render(
     let valid = findings.iter().position(|finding| finding.in_value_set && finding.concept_idx.is_some());
     // A CodeableConcept reports only a coding that was valid; a single code or Coding reports what was found.
     let chosen = if shape == InputShape::CodeableConcept {
-        valid.or_else(|| findings.iter().position(|finding| finding.membership_unknown && finding.concept_idx.is_some()))
+        valid
+            .or_else(|| findings.iter().position(|finding| finding.membership_unknown && finding.concept_idx.is_some()))
+            .or_else(|| findings.iter().position(|finding| finding.fragment_unknown))
     } else {
         valid.or_else(|| findings.iter().position(|finding| finding.concept_idx.is_some())).or(if findings.len() == 1 {
             Some(0)
@@ -844,7 +847,7 @@ fn render(
     if let Some(chosen) = chosen {
         let finding = &findings[chosen];
         let coding = &codings[chosen];
-        if shape != InputShape::CodeableConcept || finding.concept_idx.is_some() {
+        if shape != InputShape::CodeableConcept || finding.concept_idx.is_some() || finding.fragment_unknown {
             out.push_value("code", "valueCode", json!(coding.code));
             if let Some(code_system) = &finding.code_system {
                 out.push_value("system", "valueUri", json!(code_system.url()));
@@ -932,7 +935,9 @@ fn validate(
         let known_code = finding.concept_idx.is_some();
         for issue in &mut finding.issues {
             issue.with_location = match issue.tx_code {
-                Some("invalid-code" | "this-code-not-in-vs") => false,
+                // An unknown code in a fragment is a warning that points at the code.
+                Some("invalid-code") => issue.severity == IssueSeverity::Warning,
+                Some("this-code-not-in-vs") => false,
                 Some("not-in-vs") => shape == InputShape::Coding && known_code,
                 Some("code-comment") => shape != InputShape::Code,
                 _ => true,
