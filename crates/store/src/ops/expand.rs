@@ -1133,6 +1133,15 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     for used in &expansion.used_code_systems {
         parameters.push(json!({"name": "used-codesystem", "valueUri": used}));
     }
+    // A fragment lists only some of its codes, so the expansion may be incomplete: say which.
+    let mut fragments_used: Vec<String> = Vec::new();
+    for used in &expansion.used_code_systems {
+        let (url, version) = model::uris::split_canonical(used);
+        if context.code_system_exact(url, version).is_some_and(|code_system| code_system.code_system.content == "fragment") {
+            parameters.push(json!({"name": "used-fragment", "valueUri": used}));
+            fragments_used.push(url.to_owned());
+        }
+    }
     let mut status_warnings: Vec<(String, String)> = Vec::new();
     for used in &expansion.used_code_systems {
         let (url, version) = model::uris::split_canonical(used);
@@ -1225,6 +1234,13 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
                 "extension": [{"url": "code", "valueCode": code}, {"url": "uri", "valueUri": implicit_property_uri(code)}]
             }));
         }
+    }
+    if let Some(fragment) = fragments_used.first() {
+        declared.push(json!({"url": "http://hl7.org/fhir/StructureDefinition/valueset-unclosed", "valueBoolean": true}));
+        declared.push(json!({
+            "url": "http://hl7.org/fhir/StructureDefinition/valueset-unclosed-reason",
+            "valueString": format!("This extension is based on a fragment of the code system {fragment}")
+        }));
     }
     if !declared.is_empty() {
         expansion_json["extension"] = Json::Array(declared);
