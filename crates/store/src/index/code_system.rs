@@ -55,7 +55,10 @@ fn flags_of(concept: &Concept, meanings: &HashMap<String, String>) -> ConceptFla
                     "deprecated" => flags.deprecated = true,
                     _ => {}
                 }
-                flags.status = Some(value);
+                // Only the standard statuses are reported; a code system's own codes ("A", "R") are not.
+                if matches!(value.as_str(), "active" | "retired" | "inactive" | "deprecated" | "withdrawn" | "draft" | "experimental") {
+                    flags.status = Some(value);
+                }
             }
             "inactive" if value == "true" => flags.inactive = true,
             "notSelectable" if value == "true" => flags.not_selectable = true,
