@@ -925,7 +925,8 @@ fn validate(
                         issue
                     })
                     .collect();
-                findings.push(CodingFinding { issues, ..CodingFinding::default() });
+                // The value set could not be judged, so "no valid coding" is not said for it either.
+                findings.push(CodingFinding { issues, membership_unknown: true, ..CodingFinding::default() });
             }
             Err(error) => return Err(error),
         }
