@@ -714,8 +714,8 @@ fn check_coding(
             );
             finding.unknown_system = Some((system.clone(), !known.is_empty() || value_set_needs_it));
         }
-        if value_set.is_some() && shape != InputShape::CodeableConcept && !membership_unknown && !value_set_needs_it {
-            finding.issues.push(not_in_value_set(&system));
+        if value_set.is_some() && !membership_unknown && !value_set_needs_it {
+            finding.issues.push(code_not_in_value_set(&system));
         }
         return Ok(finding);
     };
