@@ -462,12 +462,14 @@ fn choose_version(
                 list_versions(&known)
             )
         };
-        Issue::error("not-found", text).tx("not-found").message_id("UNKNOWN_CODESYSTEM_VERSION").at(path(shape, coding_idx, "system"))
+        let message_id = if known.is_empty() { "UNKNOWN_CODESYSTEM_VERSION_NONE" } else { "UNKNOWN_CODESYSTEM_VERSION" };
+        Issue::error("not-found", text).tx("not-found").message_id(message_id).at(path(shape, coding_idx, "system"))
     };
     let coding_code_system = coding_version.and_then(|version| context.code_system_exact(system, Some(version)));
     if let (Some(version), None) = (coding_version, &coding_code_system) {
         choice.issues.push(not_found(version));
-        choice.unknown = Some((format!("{system}|{version}"), !known.is_empty()));
+        // A system with no version known at all is named without a version.
+        choice.unknown = Some((if known.is_empty() { system.to_owned() } else { format!("{system}|{version}") }, !known.is_empty()));
     }
     let include = value_set.and_then(|value_set| value_set.compose.as_ref()).and_then(|compose| {
         let includes: Vec<&ConceptSet> = compose
@@ -516,7 +518,8 @@ fn choose_version(
             }
             if pinned.is_none() {
                 choice.issues.push(not_found(&pattern));
-                choice.unknown = Some((format!("{system}|{pattern}"), !known.is_empty()));
+                choice.unknown =
+                    Some((if known.is_empty() { system.to_owned() } else { format!("{system}|{pattern}") }, !known.is_empty()));
                 choice.membership_unknown = true;
             }
             choice.code_system = pinned.or(coding_code_system);
