@@ -851,9 +851,16 @@ fn render(
         let finding = &findings[chosen];
         let coding = &codings[chosen];
         if shape != InputShape::CodeableConcept || finding.concept_idx.is_some() || finding.fragment_unknown {
-            out.push_value("code", "valueCode", json!(coding.code));
+            // A CodeableConcept whose coding could not be judged against the value set names the
+            // version and display it found, but not the code and system as an answer.
+            let judged = shape != InputShape::CodeableConcept || Some(chosen) == valid || finding.fragment_unknown;
+            if judged {
+                out.push_value("code", "valueCode", json!(coding.code));
+            }
             if let Some(code_system) = &finding.code_system {
-                out.push_value("system", "valueUri", json!(code_system.url()));
+                if judged {
+                    out.push_value("system", "valueUri", json!(code_system.url()));
+                }
                 if let Some(version) = code_system.version() {
                     out.push_value("version", "valueString", json!(version));
                 }
