@@ -61,7 +61,7 @@ pub fn value_set_canonical(value_set: &ValueSet) -> String {
     match (&value_set.url, &value_set.version) {
         (Some(url), Some(version)) => format!("{url}|{version}"),
         (Some(url), None) => url.clone(),
-        _ => "(inline value set)".to_owned(),
+        _ => "(unidentified)".to_owned(),
     }
 }
 
