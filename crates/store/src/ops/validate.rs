@@ -604,6 +604,8 @@ fn check_coding(
 ) -> Result<CodingFinding, StoreError> {
     let mut finding = CodingFinding::default();
     let vs_canonical = value_set.map(value_set_canonical).unwrap_or_default();
+    // `valueset-membership-only`: say whether the code is in the value set, and nothing about its display or validity.
+    let membership_only = value_set.is_some() && context.params.bool("valueset-membership-only") == Some(true);
     let not_in_value_set = |system: &str| {
         Issue::error(
             "code-invalid",
@@ -750,7 +752,9 @@ fn check_coding(
         if code_system.version().is_some() {
             unknown = unknown.message_id("Unknown_Code_in_Version");
         }
-        finding.issues.push(unknown);
+        if !membership_only {
+            finding.issues.push(unknown);
+        }
         if value_set.is_some() {
             finding.issues.push(code_not_in_value_set(code_system.url()));
         }
@@ -809,7 +813,7 @@ fn check_coding(
     if !finding.in_value_set {
         finding.issues.push(code_not_in_value_set(code_system.url()));
     }
-    if let Some(given) = &coding.display {
+    if let Some(given) = coding.display.as_ref().filter(|_| !membership_only) {
         if let Some(issue) = check_display(context, value_set, &code_system, concept_idx, given, shape, coding_idx) {
             finding.issues.push(issue);
         }
