@@ -356,7 +356,14 @@ fn concept_set_members(
             } else {
                 filtered_concepts(&code_system, &set.filters)?
             };
-            members.extend(concept_indexes.into_iter().map(|concept_idx| member_of(&code_system, concept_idx)));
+            // A value set that selects concepts as `notSelectable = true` presents them as abstract.
+            let selected_abstract =
+                set.filters.iter().any(|filter| filter.property == "notSelectable" && filter.op == "=" && filter.value == "true");
+            members.extend(concept_indexes.into_iter().map(|concept_idx| {
+                let mut member = member_of(&code_system, concept_idx);
+                member.not_selectable |= selected_abstract;
+                member
+            }));
         }
         members.retain(|member| imported.iter().all(|keys| keys.contains(&member.key())));
     } else if let Some((first, rest)) = imported_members.split_first_mut() {
