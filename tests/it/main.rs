@@ -12,4 +12,5 @@ mod loaded;
 mod operations;
 mod real_data;
 mod rest;
+mod terminology_rules;
 mod upload;
