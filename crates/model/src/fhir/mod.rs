@@ -35,6 +35,20 @@ pub fn array_of<'a>(value: &'a Json, key: &str) -> &'a [Json] {
     value.get(key).and_then(Json::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
+/// The standards-status extension (draft, deprecated, withdrawn, …) on a resource or element.
+pub const EXT_STANDARDS_STATUS: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status";
+
+/// The `extension` list of an element's untyped members (`extra`), empty when there is none.
+pub fn extensions_of(extra: Option<&Json>) -> &[Json] {
+    extra.map(|extra| array_of(extra, "extension")).unwrap_or(&[])
+}
+
+/// The `value[x]` of the first extension with this url.
+pub fn extension_value<'a>(extensions: &'a [Json], url: &str) -> Option<&'a Json> {
+    let extension = extensions.iter().find(|extension| str_of(extension, "url") == Some(url))?;
+    extension.as_object()?.iter().find(|(key, _)| key.starts_with("value")).map(|(_, value)| value)
+}
+
 /// Builds a `searchset` Bundle from resources, with `total` and paging links.
 pub fn searchset_bundle(base_url: &str, total: usize, resources: Vec<Json>, links: Vec<(&str, String)>) -> Json {
     let entries: Vec<Json> = resources

@@ -67,13 +67,8 @@ fn flags_of(concept: &Concept, meanings: &HashMap<String, String>) -> ConceptFla
         }
     }
     // A concept marked deprecated by the standards-status extension (and no status property).
-    let extensions = concept.extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[]);
-    let standards_status = extensions
-        .iter()
-        .find(|extension| {
-            model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status")
-        })
-        .and_then(|extension| model::fhir::str_of(extension, "valueCode"));
+    let extensions = model::fhir::extensions_of(concept.extra.as_ref());
+    let standards_status = model::fhir::extension_value(extensions, model::fhir::EXT_STANDARDS_STATUS).and_then(serde_json::Value::as_str);
     if standards_status == Some("deprecated") && flags.status.is_none() {
         flags.deprecated = true;
         flags.status = Some("deprecated".to_owned());

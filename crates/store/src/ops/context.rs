@@ -193,7 +193,7 @@ impl<'a> Context<'a> {
                     merged.designations.extend(concept.designations.iter().cloned());
                     merged.properties.extend(concept.properties.iter().cloned());
                     // Concept extensions (label, itemWeight, rendering hints) join the concept's own.
-                    let added = concept.extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[]);
+                    let added = model::fhir::extensions_of(concept.extra.as_ref());
                     if !added.is_empty() {
                         let extra = merged.extra.get_or_insert_with(|| serde_json::json!({}));
                         if !extra["extension"].is_array() {

@@ -8,7 +8,7 @@ use super::Context;
 use crate::index::text;
 use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
-use model::fhir::{Issue, Json};
+use model::fhir::{extension_value, extensions_of, Issue, Json};
 use model::terminology::{ConceptSet, Designation, Filter, ValueSet};
 use regex::Regex;
 use serde_json::json;
@@ -617,12 +617,8 @@ pub fn status_message_id(label: &str) -> &'static str {
 }
 
 pub fn status_label(resource: &Json) -> Option<&'static str> {
-    let standards_status = model::fhir::array_of(resource, "extension")
-        .iter()
-        .find(|extension| {
-            model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status")
-        })
-        .and_then(|extension| model::fhir::str_of(extension, "valueCode"));
+    let standards_status =
+        extension_value(model::fhir::array_of(resource, "extension"), model::fhir::EXT_STANDARDS_STATUS).and_then(Json::as_str);
     match standards_status {
         Some("withdrawn") => return Some("withdrawn"),
         Some("deprecated") => return Some("deprecated"),
@@ -771,23 +767,12 @@ const EXT_ITEM_WEIGHT: &str = "http://hl7.org/fhir/StructureDefinition/itemWeigh
 /// ones become properties, and others (unknown to us) are left out, as tx.fhir.org does.
 const ECHOED_CONCEPT_EXTENSIONS: &[&str] = &[
     "http://hl7.org/fhir/StructureDefinition/valueset-deprecated",
-    "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+    model::fhir::EXT_STANDARDS_STATUS,
     "http://hl7.org/fhir/StructureDefinition/valueset-concept-definition",
     "http://hl7.org/fhir/StructureDefinition/valueset-concept-comments",
     "http://hl7.org/fhir/StructureDefinition/rendering-style",
     "http://hl7.org/fhir/StructureDefinition/rendering-xhtml",
 ];
-
-fn extensions_of(extra: Option<&Json>) -> &[Json] {
-    extra.map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[])
-}
-
-fn extension_value<'j>(extensions: &'j [Json], url: &str) -> Option<&'j Json> {
-    extensions
-        .iter()
-        .find(|extension| model::fhir::str_of(extension, "url") == Some(url))
-        .and_then(|extension| extension.as_object()?.iter().find(|(key, _)| key.starts_with("value")).map(|(_, value)| value))
-}
 
 /// The properties every expansion entry shows without being asked, as (code, value key, value):
 /// a non-active status, and the order, label and weight that the value set (first) or the code
@@ -835,7 +820,8 @@ fn designation_matches(designation: &Designation, filter: &str) -> bool {
     }
 }
 
-fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -> Json {
+/// Renders one entry; `implicit` is what [`implicit_properties`] found for it.
+fn render_member(member: &Member, options: &ExpandOptions, show_version: bool, implicit: &[(&'static str, &'static str, Json)]) -> Json {
     let mut entry = json!({"system": member.system});
     if show_version {
         if let Some(version) = &member.version {
@@ -906,20 +892,15 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool) -
             "extension": [{"url": "code", "valueCode": code}, value_extension]
         })
     };
-    for (code, value_key, value) in implicit_properties(member) {
+    for (code, value_key, value) in implicit {
         if !options.properties.iter().any(|requested| requested == code) {
-            extensions.push(property_extension(code, value_key, value));
+            extensions.push(property_extension(code, value_key, value.clone()));
         }
     }
     if let (Some(code_system), Some(concept_idx)) = (&member.code_system, member.concept_idx) {
         for property_code in &options.properties {
             for (value_key, value) in property_values(code_system, concept_idx, property_code) {
-                let mut value_extension = json!({"url": "value"});
-                value_extension[value_key] = value;
-                extensions.push(json!({
-                    "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-ValueSet.expansion.contains.property",
-                    "extension": [{"url": "code", "valueCode": property_code}, value_extension]
-                }));
+                extensions.push(property_extension(property_code, value_key, value));
             }
         }
     }
@@ -1078,7 +1059,10 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             }
         }
     }
-    let rendered: Vec<Json> = page.iter().map(|member| render_member(member, &options, several_versions)).collect();
+    // Found once per entry: each entry shows them, and the expansion declares the ones in use.
+    let implicit: Vec<Vec<(&'static str, &'static str, Json)>> = page.iter().map(|member| implicit_properties(member)).collect();
+    let rendered: Vec<Json> =
+        page.iter().zip(&implicit).map(|(member, implicit)| render_member(member, &options, several_versions, implicit)).collect();
     let enumerated = value_set.compose.as_ref().is_some_and(|compose| compose.include.iter().any(|include| !include.concepts.is_empty()));
     let paged = options.offset > 0 || options.count.is_some_and(|count| count < total);
     // A text search over whole code systems answers flat; one inside a hierarchy filter keeps the hierarchy.
@@ -1230,8 +1214,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             }));
         }
     }
-    let mut implicit_codes: Vec<&'static str> =
-        page.iter().flat_map(|member| implicit_properties(member)).map(|(code, _, _)| code).collect();
+    let mut implicit_codes: Vec<&'static str> = implicit.iter().flatten().map(|(code, _, _)| *code).collect();
     implicit_codes.sort_unstable();
     implicit_codes.dedup();
     for code in implicit_codes {
