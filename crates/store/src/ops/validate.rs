@@ -125,10 +125,9 @@ fn check_display(
     }
     // A designation is a valid display in its language; one with no language is another kind of name.
     let retired = |designation: &&model::terminology::Designation| {
-        designation.extra.as_ref().map(|extra| array_of(extra, "extension")).unwrap_or(&[]).iter().any(|extension| {
-            str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status")
-                && matches!(str_of(extension, "valueCode"), Some("withdrawn" | "deprecated"))
-        })
+        let extensions = model::fhir::extensions_of(designation.extra.as_ref());
+        let status = model::fhir::extension_value(extensions, model::fhir::EXT_STANDARDS_STATUS).and_then(Json::as_str);
+        matches!(status, Some("withdrawn" | "deprecated"))
     };
     for designation in concept.designations.iter().filter(|designation| designation.language.is_some() && !retired(designation)) {
         if !candidates.iter().any(|(value, language)| *value == designation.value && *language == designation.language) {
@@ -465,11 +464,17 @@ fn choose_version(
         let message_id = if known.is_empty() { "UNKNOWN_CODESYSTEM_VERSION_NONE" } else { "UNKNOWN_CODESYSTEM_VERSION" };
         Issue::error("not-found", text).tx("not-found").message_id(message_id).at(path(shape, coding_idx, "system"))
     };
+    // The unknown version as `x-(caused-by-)unknown-system` names it: a system with no version known at all is named bare.
+    let unknown =
+        |version: &str| Some((if known.is_empty() { system.to_owned() } else { format!("{system}|{version}") }, !known.is_empty()));
+    // The value set's include and the coding disagree on the version.
+    let mismatch = |severity: IssueSeverity, text: String, message_id: &'static str| {
+        Issue::new(severity, "invalid", text).tx("vs-invalid").message_id(message_id).at(path(shape, coding_idx, "version"))
+    };
     let coding_code_system = coding_version.and_then(|version| context.code_system_exact(system, Some(version)));
     if let (Some(version), None) = (coding_version, &coding_code_system) {
         choice.issues.push(not_found(version));
-        // A system with no version known at all is named without a version.
-        choice.unknown = Some((if known.is_empty() { system.to_owned() } else { format!("{system}|{version}") }, !known.is_empty()));
+        choice.unknown = unknown(version);
     }
     let include = value_set.and_then(|value_set| value_set.compose.as_ref()).and_then(|compose| {
         let includes: Vec<&ConceptSet> = compose
@@ -510,16 +515,12 @@ fn choose_version(
                         _ => format!("The code system '{system}' version '{pattern}' in the ValueSet include is different to the one in the value ('{version}')"),
                     };
                     let message_id = if forced.is_some() { "VALUESET_VALUE_MISMATCH_CHANGED" } else { "VALUESET_VALUE_MISMATCH" };
-                    choice.issues.insert(
-                        0,
-                        Issue::error("invalid", text).tx("vs-invalid").message_id(message_id).at(path(shape, coding_idx, "version")),
-                    );
+                    choice.issues.insert(0, mismatch(IssueSeverity::Error, text, message_id));
                 }
             }
             if pinned.is_none() {
                 choice.issues.push(not_found(&pattern));
-                choice.unknown =
-                    Some((if known.is_empty() { system.to_owned() } else { format!("{system}|{pattern}") }, !known.is_empty()));
+                choice.unknown = unknown(&pattern);
                 choice.membership_unknown = true;
             }
             choice.code_system = pinned.or(coding_code_system);
@@ -534,13 +535,7 @@ fn choose_version(
                         "The code system '{system}' version '{}' in the ValueSet include is different to the one in the value ('{version}')",
                         latest.version().unwrap_or_default()
                     );
-                    choice.issues.insert(
-                        0,
-                        Issue::error("invalid", text)
-                            .tx("vs-invalid")
-                            .message_id("VALUESET_VALUE_MISMATCH")
-                            .at(path(shape, coding_idx, "version")),
-                    );
+                    choice.issues.insert(0, mismatch(IssueSeverity::Error, text, "VALUESET_VALUE_MISMATCH"));
                     choice.code_system = Some(latest.clone());
                 }
                 (Some(version), None, Some(latest)) => match &defaulted {
@@ -549,13 +544,7 @@ fn choose_version(
                             "The code system '{system}' version '{}' resulting from the version '' in the ValueSet include is different to the one in the value ('{version}')",
                             default_pattern.unwrap_or_else(|| defaulted.version().unwrap_or_default())
                         );
-                        choice.issues.insert(
-                            0,
-                            Issue::error("invalid", text)
-                                .tx("vs-invalid")
-                                .message_id("VALUESET_VALUE_MISMATCH_CHANGED")
-                                .at(path(shape, coding_idx, "version")),
-                        );
+                        choice.issues.insert(0, mismatch(IssueSeverity::Error, text, "VALUESET_VALUE_MISMATCH_CHANGED"));
                         choice.code_system = Some(defaulted.clone());
                     }
                     None => {
@@ -563,12 +552,7 @@ fn choose_version(
                             "The code system '{system}' version '{}' for the versionless include in the ValueSet include is different to the one in the value ('{version}')",
                             latest.version().unwrap_or_default()
                         );
-                        choice.issues.push(
-                            Issue::warning("invalid", text)
-                                .tx("vs-invalid")
-                                .message_id("VALUESET_VALUE_MISMATCH_DEFAULT")
-                                .at(path(shape, coding_idx, "version")),
-                        );
+                        choice.issues.push(mismatch(IssueSeverity::Warning, text, "VALUESET_VALUE_MISMATCH_DEFAULT"));
                         choice.code_system = Some(latest.clone());
                     }
                 },
@@ -606,25 +590,18 @@ fn check_coding(
     let vs_canonical = value_set.map(value_set_canonical).unwrap_or_default();
     // `valueset-membership-only`: say whether the code is in the value set, and nothing about its display or validity.
     let membership_only = value_set.is_some() && context.params.bool("valueset-membership-only") == Some(true);
-    let not_in_value_set = |system: &str| {
-        Issue::error(
-            "code-invalid",
-            format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(system, coding)),
-        )
-        .tx("not-in-vs")
-        .message_id("None_of_the_provided_codes_are_in_the_value_set_one")
-        .at(path(shape, coding_idx, "code"))
-    };
-    // Inside a CodeableConcept one coding's absence is information; the verdict is for the whole.
-    let code_not_in_value_set = |system: &str| {
+    let not_in_value_set_as = |severity: IssueSeverity, tx_code: &'static str, system: &str| {
         let text = format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(system, coding));
-        if shape == InputShape::CodeableConcept {
-            Issue::information("code-invalid", text).tx("this-code-not-in-vs")
-        } else {
-            Issue::error("code-invalid", text).tx("not-in-vs")
-        }
-        .message_id("None_of_the_provided_codes_are_in_the_value_set_one")
-        .at(path(shape, coding_idx, "code"))
+        Issue::new(severity, "code-invalid", text)
+            .tx(tx_code)
+            .message_id("None_of_the_provided_codes_are_in_the_value_set_one")
+            .at(path(shape, coding_idx, "code"))
+    };
+    let not_in_value_set = |system: &str| not_in_value_set_as(IssueSeverity::Error, "not-in-vs", system);
+    // Inside a CodeableConcept one coding's absence is information; the verdict is for the whole.
+    let code_not_in_value_set = |system: &str| match shape {
+        InputShape::CodeableConcept => not_in_value_set_as(IssueSeverity::Information, "this-code-not-in-vs", system),
+        _ => not_in_value_set(system),
     };
     let system = match &coding.system {
         Some(system) => system.clone(),
@@ -681,9 +658,9 @@ fn check_coding(
         }
         return Ok(finding);
     }
-    if let Some(supplement) =
-        context.code_system(&system, coding.version.as_deref()).filter(|code_system| code_system.code_system.content == "supplement")
-    {
+    let choice = choose_version(context, value_set, &system, coding, shape, coding_idx);
+    // A supplement only adds to another code system; it cannot be the system of a coding.
+    if let Some(supplement) = choice.code_system.as_ref().filter(|code_system| code_system.code_system.content == "supplement") {
         let text = format!(
             "CodeSystem {} is a supplement, so can't be used as a value in {}.system",
             supplement.canonical(),
@@ -697,7 +674,6 @@ fn check_coding(
         );
         return Ok(finding);
     }
-    let choice = choose_version(context, value_set, &system, coding, shape, coding_idx);
     finding.issues.extend(choice.issues);
     finding.unknown_system = choice.unknown.clone();
     let membership_unknown = choice.membership_unknown;
@@ -1043,13 +1019,12 @@ fn value_set_concept_status(value_set: &ValueSet, system: &str, code: &str, shap
         .filter(|include| include.system.as_deref() == Some(system))
         .flat_map(|include| include.concepts.iter())
         .find(|reference| reference.code == code)?;
-    let extensions = reference.extra.as_ref().map(|extra| model::fhir::array_of(extra, "extension")).unwrap_or(&[]);
+    let extensions = model::fhir::extensions_of(reference.extra.as_ref());
     let deprecated = extensions.iter().any(|extension| {
         let url = str_of(extension, "url");
         (url == Some("http://hl7.org/fhir/StructureDefinition/valueset-deprecated")
             && model::fhir::params::primitive_text(extension).as_deref() == Some("true"))
-            || (url == Some("http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status")
-                && str_of(extension, "valueCode") == Some("deprecated"))
+            || (url == Some(model::fhir::EXT_STANDARDS_STATUS) && str_of(extension, "valueCode") == Some("deprecated"))
     });
     deprecated.then(|| {
         Issue::warning(
