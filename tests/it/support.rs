@@ -97,7 +97,15 @@ impl Answer {
 }
 
 pub async fn app_with(backend: &Backend, config: ServerConfig) -> TestApp {
-    let terminology = Arc::new(Terminology::open(&backend.url).unwrap_or_else(|error| panic!("open {}: {error}", backend.url)));
+    app_on(open(backend), config).await
+}
+
+fn open(backend: &Backend) -> Terminology {
+    Terminology::open(&backend.url).unwrap_or_else(|error| panic!("open {}: {error}", backend.url))
+}
+
+async fn app_on(terminology: Terminology, config: ServerConfig) -> TestApp {
+    let terminology = Arc::new(terminology);
     let state = web::Data::new(AppState::new(terminology.clone(), config));
     let service = test::init_service(App::new().configure(server::configure(state))).await;
     TestApp { terminology, service: actix_service::boxed::service(service) }
@@ -106,18 +114,18 @@ pub async fn app_with(backend: &Backend, config: ServerConfig) -> TestApp {
 /// The app as `fhirterm serve` runs it by default: anonymous writes, with the FHIR R4 core
 /// terminology compiled into the binary underneath the stored content.
 pub async fn app_with_fhir_core(backend: &Backend) -> TestApp {
-    let terminology = Terminology::open(&backend.url).unwrap_or_else(|error| panic!("open {}: {error}", backend.url));
-    let terminology = Arc::new(server::with_fhir_core(terminology).expect("built-in FHIR R4 core terminology"));
-    let config = ServerConfig { auth: server::AuthConfig::anonymous_writes(), ..ServerConfig::default() };
-    let state = web::Data::new(AppState::new(terminology.clone(), config));
-    let service = test::init_service(App::new().configure(server::configure(state))).await;
-    TestApp { terminology, service: actix_service::boxed::service(service) }
+    let terminology = server::with_fhir_core(open(backend)).expect("built-in FHIR R4 core terminology");
+    app_on(terminology, anonymous_writes()).await
+}
+
+fn anonymous_writes() -> ServerConfig {
+    ServerConfig { auth: server::AuthConfig::anonymous_writes(), ..ServerConfig::default() }
 }
 
 /// The app as a developer runs it: writes without a token (`--allow-anonymous-writes`), reads
 /// open. Tests of access control build theirs with [`app_with`].
 pub async fn app(backend: &Backend) -> TestApp {
-    app_with(backend, ServerConfig { auth: server::AuthConfig::anonymous_writes(), ..ServerConfig::default() }).await
+    app_with(backend, anonymous_writes()).await
 }
 
 impl TestApp {
