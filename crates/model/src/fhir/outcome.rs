@@ -37,8 +37,6 @@ pub struct Issue {
     pub expression: Vec<String>,
     /// The `operationoutcome-message-id` extension value, when known exactly.
     pub message_id: Option<&'static str>,
-    /// Whether `location` repeats `expression` (it is deprecated in R4, but many clients read it).
-    pub with_location: bool,
     /// Whether the issue's text belongs in a summary `message` (some notes stay in `issues` only).
     pub in_message: bool,
 }
@@ -52,7 +50,6 @@ impl Issue {
             text: text.into(),
             expression: Vec::new(),
             message_id: None,
-            with_location: true,
             in_message: true,
         }
     }
@@ -103,10 +100,8 @@ impl Issue {
             details["coding"] = json!([{"system": TX_ISSUE_TYPE, "code": tx_code}]);
         }
         issue["details"] = details;
+        // Only `expression`: `location` is deprecated in R4, and the reference servers never write it.
         if !self.expression.is_empty() {
-            if self.with_location {
-                issue["location"] = json!(self.expression);
-            }
             issue["expression"] = json!(self.expression);
         }
         issue

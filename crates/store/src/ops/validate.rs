@@ -921,20 +921,6 @@ fn validate(
             Err(error) => return Err(error),
         }
     }
-    // Where tx servers repeat the expression as the (deprecated) location, and where they do not.
-    for finding in &mut findings {
-        let known_code = finding.concept_idx.is_some();
-        for issue in &mut finding.issues {
-            issue.with_location = match issue.tx_code {
-                // An unknown code in a fragment is a warning that points at the code.
-                Some("invalid-code") => issue.severity == IssueSeverity::Warning,
-                Some("this-code-not-in-vs") => false,
-                Some("not-in-vs") => shape == InputShape::Coding && known_code,
-                Some("code-comment") => shape != InputShape::Code,
-                _ => true,
-            };
-        }
-    }
     let mut issues: Vec<Issue> = findings.iter().flat_map(|finding| finding.issues.clone()).collect();
     issues.extend(status_check_issues(context, value_set, &findings));
     let valid_coding = findings.iter().any(|finding| {
