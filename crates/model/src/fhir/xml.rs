@@ -39,6 +39,12 @@ fn position_of(text: &str, byte_offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// How deeply elements may nest. FHIR terminology resources need far less (a CodeSystem's nested
+/// concepts are the deepest part); the bound keeps the converters, which recurse, off the end of
+/// the stack, and keeps the JSON form within serde_json's own nesting limit of 128, so that what
+/// is stored can always be read back.
+pub const MAX_XML_DEPTH: usize = 64;
+
 fn check_well_formed(text: &str) -> Result<(), XmlError> {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut open_elements: Vec<String> = Vec::new();
@@ -48,6 +54,14 @@ fn check_well_formed(text: &str) -> Result<(), XmlError> {
         match reader.read_event() {
             Ok(Event::Start(start)) => {
                 saw_root = true;
+                if open_elements.len() >= MAX_XML_DEPTH {
+                    let (line, column) = position_of(text, offset);
+                    return Err(XmlError {
+                        line,
+                        column,
+                        message: format!("elements nest deeper than {MAX_XML_DEPTH} levels, which no FHIR resource needs"),
+                    });
+                }
                 open_elements.push(start.name().as_ref().to_owned());
             }
             Ok(Event::Empty(_)) => saw_root = true,
@@ -105,6 +119,22 @@ mod tests {
         let xml = json_to_xml(&resource).unwrap();
         assert!(xml.contains("<caseSensitive value=\"true\"/>"), "{xml}");
         assert_eq!(xml_to_json(&xml).unwrap(), resource);
+    }
+
+    #[test]
+    fn refuses_nesting_past_the_limit_without_recursing() {
+        let deep = |levels: usize| {
+            let mut text = String::from("<ValueSet xmlns=\"http://hl7.org/fhir\">");
+            text.push_str(&"<extension>".repeat(levels));
+            text.push_str(&"</extension>".repeat(levels));
+            text.push_str("</ValueSet>");
+            text
+        };
+        let error = xml_to_json(&deep(100_000)).unwrap_err();
+        assert!(error.message.contains("deeper than 64"), "{error}");
+        assert_eq!((error.line, error.column), (1, 39 + 11 * 63), "{error}");
+        // Just inside the limit, the document is read.
+        assert!(xml_to_json(&deep(MAX_XML_DEPTH - 1)).is_ok());
     }
 
     #[test]
