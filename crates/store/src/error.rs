@@ -14,6 +14,8 @@ pub enum StoreErrorKind {
     Unprocessable,
     /// The answer would exceed a configured size guard.
     TooCostly,
+    /// The request reaches a restricted code system the caller has no scope for.
+    Forbidden,
     /// The database cannot be reached.
     Unavailable,
     /// The database answered with an error.
@@ -28,6 +30,7 @@ impl StoreErrorKind {
             StoreErrorKind::Invalid => "invalid",
             StoreErrorKind::Unprocessable => "business-rule",
             StoreErrorKind::TooCostly => "too-costly",
+            StoreErrorKind::Forbidden => "forbidden",
             StoreErrorKind::Unavailable => "transient",
             StoreErrorKind::Database => "exception",
         }

@@ -36,5 +36,5 @@ mod terminology;
 pub use diff::CodeSystemDiff;
 pub use error::{StoreError, StoreErrorKind};
 pub use jobs::{AuditEntry, JobRecord, JobUpdate, NewJob};
-pub use ops::{OpRequest, TOO_COSTLY_DEFAULT};
+pub use ops::{DeniedSystem, OpRequest, MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT};
 pub use terminology::{LoadSummary, SearchQuery, SearchResult, Terminology};

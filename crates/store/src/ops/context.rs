@@ -1,6 +1,6 @@
 //! What one operation call can see: the snapshot, its `tx-resource` overlay and its version rules.
 
-use super::OpRequest;
+use super::{DeniedSystem, OpRequest};
 use crate::index::{CodeSystemIndex, Registry, ValueSetEntry};
 use crate::StoreError;
 use model::fhir::{str_of, Parameters};
@@ -28,6 +28,8 @@ pub struct Context<'a> {
     force_versions: Vec<(String, String)>,
     /// `default-valueset-version`: the version of a value set to import when the import names none.
     default_value_set_versions: Vec<(String, String)>,
+    /// The first denied code system this call reached; the call is then refused as a whole.
+    denial: RefCell<Option<DeniedSystem>>,
 }
 
 fn canonical_pairs(params: &Parameters, name: &str) -> Vec<(String, String)> {
@@ -86,11 +88,51 @@ impl<'a> Context<'a> {
             check_versions: canonical_pairs(params, "check-system-version"),
             force_versions: canonical_pairs(params, "force-system-version"),
             default_value_set_versions: canonical_pairs(params, "default-valueset-version"),
+            denial: RefCell::new(None),
         };
         for canonical in params.strs("useSupplement") {
             context.use_supplement(&canonical)?;
         }
         Ok(context)
+    }
+
+    /// The denied code system this call reached, if any.
+    pub fn denial(&self) -> Option<DeniedSystem> {
+        self.denial.borrow().clone()
+    }
+
+    /// Whether the caller may use a code system (by canonical URL or OID); a denied one is
+    /// recorded, so that the call is refused whatever else it computed.
+    pub fn admits(&self, system: &str) -> bool {
+        let denied = &self.request.denied_systems;
+        if denied.is_empty() {
+            return true;
+        }
+        let url = system.split('|').next().unwrap_or(system);
+        let canonical = model::uris::canonical_for_oid(url).unwrap_or(url);
+        match denied.iter().find(|denied| denied.url == url || denied.url == canonical) {
+            None => true,
+            Some(denied) => {
+                self.denial.borrow_mut().get_or_insert_with(|| denied.clone());
+                false
+            }
+        }
+    }
+
+    /// As [`Context::admits`], for a resolved code system: `None` when it is denied.
+    fn admitted(&self, index: Option<Arc<CodeSystemIndex>>) -> Option<Arc<CodeSystemIndex>> {
+        index.filter(|index| self.admits(index.url()))
+    }
+
+    /// Answers `too-costly` once the call has run past its deadline.
+    pub fn check_budget(&self) -> Result<(), StoreError> {
+        match self.request.deadline {
+            Some(deadline) if std::time::Instant::now() > deadline => Err(StoreError::with_issue(
+                crate::StoreErrorKind::TooCostly,
+                model::fhir::Issue::error("too-costly", "The operation ran past this server's time budget for one request and was stopped"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Whether this call sees exactly the snapshot (no `tx-resource`, supplements or version rules),
@@ -244,9 +286,12 @@ impl<'a> Context<'a> {
     }
 
     fn code_system_unsupplemented(&self, url: &str, version: Option<&str>) -> Option<Arc<CodeSystemIndex>> {
+        if !self.admits(url) {
+            return None;
+        }
         let from_overlay = self.overlay.code_system(url, version);
         let from_base = self.base.code_system(url, version);
-        match (from_overlay, from_base) {
+        let chosen = match (from_overlay, from_base) {
             (Some(overlay), Some(base)) if version.is_none() => {
                 if crate::index::compare_versions(base.version(), overlay.version()) == std::cmp::Ordering::Greater {
                     Some(base)
@@ -256,7 +301,8 @@ impl<'a> Context<'a> {
             }
             (Some(overlay), _) => Some(overlay),
             (None, base) => base,
-        }
+        };
+        self.admitted(chosen)
     }
 
     /// A code system with the version rules applied and the supplements in force merged in.
@@ -266,6 +312,9 @@ impl<'a> Context<'a> {
 
     /// Every known version of a code system, for messages.
     pub fn known_versions(&self, url: &str) -> Vec<String> {
+        if !self.admits(url) {
+            return Vec::new();
+        }
         let mut versions: Vec<String> = self
             .overlay
             .code_system_versions(url)
@@ -348,7 +397,7 @@ impl<'a> Context<'a> {
     }
 
     pub fn code_system_by_id(&self, id: &str) -> Option<Arc<CodeSystemIndex>> {
-        self.base.code_system_by_id(id)
+        self.admitted(self.base.code_system_by_id(id))
     }
 
     pub fn concept_maps(&self) -> Vec<Arc<crate::index::ConceptMapEntry>> {

@@ -56,6 +56,65 @@ fn push_unique(list: &mut Vec<String>, item: String) {
     }
 }
 
+/// The value sets one call is inside of while it follows imports: the path (for cycles and the
+/// depth limit) and what each import already gave, so that a value set imported along many paths
+/// (a diamond) is worked out once per call.
+#[derive(Default)]
+pub(crate) struct ImportWalk {
+    path: Vec<String>,
+    expansions: HashMap<String, Arc<Expansion>>,
+    /// Membership answers, by value set canonical, code system canonical and concept.
+    pub(crate) memberships: HashMap<(String, String, u32), bool>,
+}
+
+impl ImportWalk {
+    /// Steps into a value set: a cycle is `vs-invalid`, nesting past [`super::MAX_IMPORT_DEPTH`]
+    /// and a call past its deadline are `too-costly`.
+    pub(crate) fn enter(&mut self, context: &Context<'_>, canonical: String) -> Result<(), StoreError> {
+        if self.path.contains(&canonical) {
+            let message =
+                format!("Found a circularity pointing to {canonical} processing ValueSet with pathway [{}]", self.path.join(", "));
+            return Err(StoreError::with_issue(
+                StoreErrorKind::Unprocessable,
+                Issue::error("processing", message).tx("vs-invalid").message_id("VALUESET_CIRCULAR_REFERENCE"),
+            ));
+        }
+        if self.path.len() >= super::MAX_IMPORT_DEPTH {
+            let message = format!(
+                "Value sets import value sets more than {} levels deep (at {canonical}); this server does not follow chains that long",
+                super::MAX_IMPORT_DEPTH
+            );
+            return Err(StoreError::with_issue(StoreErrorKind::TooCostly, Issue::error("too-costly", message)));
+        }
+        context.check_budget()?;
+        self.path.push(canonical);
+        Ok(())
+    }
+
+    pub(crate) fn leave(&mut self) {
+        self.path.pop();
+    }
+}
+
+/// An imported value set's members, worked out once per call for each canonical it is imported by.
+fn imported_expansion(
+    context: &Context<'_>,
+    import: &str,
+    imported_value_set: &ValueSet,
+    walk: &mut ImportWalk,
+) -> Result<Arc<Expansion>, StoreError> {
+    // `#id` names a contained value set of its owner; only canonicals are shared across paths.
+    let key = (!import.starts_with('#')).then(|| context.imported_canonical(import));
+    if let Some(done) = key.as_ref().and_then(|key| walk.expansions.get(key)) {
+        return Ok(done.clone());
+    }
+    let expansion = Arc::new(compute(context, imported_value_set, walk)?);
+    if let Some(key) = key {
+        walk.expansions.insert(key, expansion.clone());
+    }
+    Ok(expansion)
+}
+
 /// `url|version` of a value set, or its url.
 pub fn value_set_canonical(value_set: &ValueSet) -> String {
     match (&value_set.url, &value_set.version) {
@@ -308,7 +367,7 @@ fn concept_set_members(
     set: &ConceptSet,
     value_set: &ValueSet,
     expansion: &mut Expansion,
-    stack: &mut Vec<String>,
+    walk: &mut ImportWalk,
 ) -> Result<Vec<Member>, StoreError> {
     let mut imported: Vec<HashSet<(String, String)>> = Vec::new();
     let mut imported_members: Vec<Vec<Member>> = Vec::new();
@@ -323,15 +382,15 @@ fn concept_set_members(
             };
             StoreError::with_issue(StoreErrorKind::NotFound, issue.tx("not-found"))
         })?;
-        let inner = compute(context, &imported_value_set, stack)?;
-        for used in inner.used_code_systems {
-            push_unique(&mut expansion.used_code_systems, used);
+        let inner = imported_expansion(context, canonical, &imported_value_set, walk)?;
+        for used in &inner.used_code_systems {
+            push_unique(&mut expansion.used_code_systems, used.clone());
         }
         if !canonical.starts_with('#') {
             push_unique(&mut expansion.used_value_sets, value_set_canonical(&imported_value_set));
         }
         imported.push(inner.members.iter().map(Member::key).collect());
-        imported_members.push(inner.members);
+        imported_members.push(inner.members.clone());
     }
     let mut members = Vec::new();
     if let Some(system) = &set.system {
@@ -389,10 +448,14 @@ fn cached_compute(context: &Context<'_>, value_set: &ValueSet) -> Result<Arc<Exp
     let key = (defined_by_snapshot && context.shares_snapshot_expansions()).then(|| value_set_canonical(value_set));
     if let Some(key) = &key {
         if let Some(cached) = context.base_registry().cached_expansion(key) {
+            // A cached expansion skips resolution, so the caller's access is checked on what it drew on.
+            for used in &cached.used_code_systems {
+                context.admits(used);
+            }
             return Ok(cached);
         }
     }
-    let computed = Arc::new(compute(context, value_set, &mut Vec::new())?);
+    let computed = Arc::new(compute(context, value_set, &mut ImportWalk::default())?);
     if let Some(key) = key {
         context.base_registry().cache_expansion(key, computed.clone());
     }
@@ -400,16 +463,8 @@ fn cached_compute(context: &Context<'_>, value_set: &ValueSet) -> Result<Arc<Exp
 }
 
 /// Computes a value set's members, following imports; cycles are an error.
-pub fn compute(context: &Context<'_>, value_set: &ValueSet, stack: &mut Vec<String>) -> Result<Expansion, StoreError> {
-    let canonical = value_set_canonical(value_set);
-    if stack.contains(&canonical) {
-        let message = format!("Found a circularity pointing to {canonical} processing ValueSet with pathway [{}]", stack.join(", "));
-        return Err(StoreError::with_issue(
-            StoreErrorKind::Unprocessable,
-            Issue::error("processing", message).tx("vs-invalid").message_id("VALUESET_CIRCULAR_REFERENCE"),
-        ));
-    }
-    stack.push(canonical);
+pub(crate) fn compute(context: &Context<'_>, value_set: &ValueSet, walk: &mut ImportWalk) -> Result<Expansion, StoreError> {
+    walk.enter(context, value_set_canonical(value_set))?;
     let mut expansion = Expansion::default();
     let result = (|| {
         let Some(compose) = &value_set.compose else {
@@ -454,7 +509,7 @@ pub fn compute(context: &Context<'_>, value_set: &ValueSet, stack: &mut Vec<Stri
             });
         }
         for include in includes {
-            for member in concept_set_members(context, include, value_set, &mut expansion, stack)? {
+            for member in concept_set_members(context, include, value_set, &mut expansion, walk)? {
                 let key = if merge_versions { (member.system.clone(), None, member.code.clone()) } else { member.versioned_key() };
                 match seen.get(&key) {
                     // Merged versions keep the first member's place and display, and name the later version (as tx.fhir.org does).
@@ -471,7 +526,7 @@ pub fn compute(context: &Context<'_>, value_set: &ValueSet, stack: &mut Vec<Stri
         for exclude in &compose.exclude {
             // An enumerated exclude of a pinned version removes that version only.
             let by_version = exclude_by_version || (exclude.version.is_some() && !exclude.concepts.is_empty());
-            for member in concept_set_members(context, exclude, value_set, &mut expansion, stack)? {
+            for member in concept_set_members(context, exclude, value_set, &mut expansion, walk)? {
                 excluded.insert(if by_version { member.versioned_key() } else { (member.system.clone(), None, member.code.clone()) });
                 if by_version && !exclude_by_version {
                     excluded_exact.insert(member.versioned_key());
@@ -489,7 +544,7 @@ pub fn compute(context: &Context<'_>, value_set: &ValueSet, stack: &mut Vec<Stri
         }
         Ok(())
     })();
-    stack.pop();
+    walk.leave();
     result.map(|_| expansion)
 }
 
@@ -512,7 +567,7 @@ struct ExpandOptions {
 pub fn requested_value_set(context: &Context<'_>) -> Result<Arc<ValueSet>, StoreError> {
     let value_set = find_requested_value_set(context)?;
     check_filters(context, &value_set)?;
-    check_import_cycles(context, &value_set, &mut Vec::new())?;
+    check_import_cycles(context, &value_set, &mut ImportWalk::default(), &mut HashSet::new())?;
     for extension in model::fhir::array_of(&value_set.resource, "extension") {
         if model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/valueset-supplement") {
             if let Some(canonical) = model::fhir::str_of(extension, "valueCanonical") {
@@ -524,28 +579,29 @@ pub fn requested_value_set(context: &Context<'_>) -> Result<Arc<ValueSet>, Store
 }
 
 /// Refuses a value set whose imports lead back to itself, before anything else is judged.
-fn check_import_cycles(context: &Context<'_>, value_set: &ValueSet, stack: &mut Vec<String>) -> Result<(), StoreError> {
+/// Each value set is checked once, however many paths import it, and chains past
+/// [`super::MAX_IMPORT_DEPTH`] are `too-costly`.
+fn check_import_cycles(
+    context: &Context<'_>,
+    value_set: &ValueSet,
+    walk: &mut ImportWalk,
+    checked: &mut HashSet<String>,
+) -> Result<(), StoreError> {
     let canonical = value_set_canonical(value_set);
-    if stack.contains(&canonical) {
-        let message = format!("Found a circularity pointing to {canonical} processing ValueSet with pathway [{}]", stack.join(", "));
-        return Err(StoreError::with_issue(
-            StoreErrorKind::Unprocessable,
-            Issue::error("processing", message).tx("vs-invalid").message_id("VALUESET_CIRCULAR_REFERENCE"),
-        ));
-    }
-    if stack.len() > 32 {
+    if canonical != "(unidentified)" && checked.contains(&canonical) {
         return Ok(());
     }
-    stack.push(canonical);
+    walk.enter(context, canonical.clone())?;
     let sets = value_set.compose.iter().flat_map(|compose| compose.include.iter().chain(compose.exclude.iter()));
     for set in sets {
         for imported in &set.value_sets {
             if let Some(imported) = context.imported_value_set(value_set, imported) {
-                check_import_cycles(context, &imported, stack)?;
+                check_import_cycles(context, &imported, walk, checked)?;
             }
         }
     }
-    stack.pop();
+    walk.leave();
+    checked.insert(canonical);
     Ok(())
 }
 
@@ -970,6 +1026,18 @@ fn nest(members: &[&Member], rendered: Vec<Json>) -> Vec<Json> {
     roots.into_iter().map(|root| build(root, &children, &mut slots, 0)).collect()
 }
 
+/// A paging parameter: absent, or a whole number of zero or more; anything else is refused.
+fn non_negative_parameter(params: &model::fhir::Parameters, name: &str) -> Result<Option<usize>, StoreError> {
+    let Some(text) = params.str(name) else { return Ok(None) };
+    match text.trim().parse::<usize>() {
+        Ok(value) => Ok(Some(value)),
+        Err(_) => Err(StoreError::with_issue(
+            StoreErrorKind::Invalid,
+            Issue::error("invalid", format!("The parameter '{name}' must be a whole number of zero or more, not '{text}'")).at(name),
+        )),
+    }
+}
+
 /// `ValueSet/$expand`.
 pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     let params = context.params;
@@ -977,8 +1045,8 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     let options = ExpandOptions {
         active_only: params.bool("activeOnly").unwrap_or(false),
         filter: params.str("filter").filter(|filter| !filter.trim().is_empty()),
-        offset: params.int("offset").unwrap_or(0).max(0) as usize,
-        count: params.int("count").map(|count| count.max(0) as usize),
+        offset: non_negative_parameter(params, "offset")?.unwrap_or(0),
+        count: non_negative_parameter(params, "count")?,
         include_designations: params.bool("includeDesignations").unwrap_or(false),
         exclude_nested: params.bool("excludeNested").unwrap_or(false),
         properties: params.strs("property"),

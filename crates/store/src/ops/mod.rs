@@ -20,6 +20,18 @@ use model::Json;
 /// The default size guard for `$expand`: larger unbounded expansions answer `too-costly`.
 pub const TOO_COSTLY_DEFAULT: usize = 10_000;
 
+/// How deeply value sets may import value sets: deeper chains answer `too-costly`.
+pub const MAX_IMPORT_DEPTH: usize = 64;
+
+/// A code system this caller may not use (licensed content without the scope), and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeniedSystem {
+    /// The system's canonical URL (its OID alias is denied with it).
+    pub url: String,
+    /// What the caller is told, for example the scope that would unlock it.
+    pub message: String,
+}
+
 /// One operation call.
 #[derive(Clone, Debug, Default)]
 pub struct OpRequest {
@@ -30,19 +42,33 @@ pub struct OpRequest {
     pub accept_language: Option<String>,
     /// The expansion size guard for this call.
     pub too_costly_threshold: Option<usize>,
+    /// The code systems this call may not touch, however it reaches them: directly, by OID,
+    /// through implicit, stored, inline or imported value sets, `tx-resource`, or a ConceptMap.
+    pub denied_systems: Vec<DeniedSystem>,
+    /// When the call must give up and answer `too-costly`.
+    pub deadline: Option<std::time::Instant>,
 }
 
-/// The operations by name.
+/// The operations by name. A call that reached a denied code system anywhere in its resolution
+/// is refused as a whole, whatever it computed.
 pub fn run(name: &str, registry: &Registry, request: &OpRequest) -> Result<Json, StoreError> {
     let context = Context::new(registry, request)?;
+    let answer = run_in(name, &context);
+    if let Some(denied) = context.denial() {
+        return Err(StoreError::with_issue(crate::StoreErrorKind::Forbidden, model::fhir::Issue::error("forbidden", denied.message)));
+    }
+    answer
+}
+
+fn run_in(name: &str, context: &Context<'_>) -> Result<Json, StoreError> {
     match name {
-        "CodeSystem/$lookup" => lookup::lookup(&context),
-        "CodeSystem/$validate-code" => validate::validate_code_system(&context),
-        "CodeSystem/$subsumes" => lookup::subsumes(&context),
-        "ValueSet/$validate-code" => validate::validate_value_set(&context),
-        "ValueSet/$batch-validate-code" => validate::batch_validate(&context),
-        "ValueSet/$expand" => expand::expand_operation(&context),
-        "ConceptMap/$translate" => translate::translate(&context),
+        "CodeSystem/$lookup" => lookup::lookup(context),
+        "CodeSystem/$validate-code" => validate::validate_code_system(context),
+        "CodeSystem/$subsumes" => lookup::subsumes(context),
+        "ValueSet/$validate-code" => validate::validate_value_set(context),
+        "ValueSet/$batch-validate-code" => validate::batch_validate(context),
+        "ValueSet/$expand" => expand::expand_operation(context),
+        "ConceptMap/$translate" => translate::translate(context),
         other => Err(StoreError::new(crate::StoreErrorKind::NotFound, format!("unknown operation '{other}'"))),
     }
 }

@@ -74,6 +74,10 @@ pub fn translate(context: &Context<'_>) -> Result<Json, StoreError> {
                     if from_code != Some(code.as_str()) {
                         continue;
                     }
+                    // A match between licensed systems gives their codes away: it needs the same access.
+                    if !from_system.is_none_or(|from| context.admits(from)) || !to_system.is_none_or(|to| context.admits(to)) {
+                        continue;
+                    }
                     let mut concept = json!({});
                     if let Some(to_system) = to_system {
                         concept["system"] = json!(to_system);

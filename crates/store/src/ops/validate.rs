@@ -3,7 +3,7 @@
 //! Findings are issues in the tx-issue-type vocabulary; `result` is true only when some coding is
 //! a known, active-or-allowed member and nothing of severity error was found.
 
-use super::expand::{display_for, filter_matches, member_of, requested_value_set, value_set_canonical};
+use super::expand::{display_for, filter_matches, member_of, requested_value_set, value_set_canonical, ImportWalk};
 use super::Context;
 use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
@@ -251,7 +251,7 @@ fn set_contains(
     owner: &ValueSet,
     code_system: &Arc<CodeSystemIndex>,
     concept_idx: u32,
-    stack: &mut Vec<String>,
+    walk: &mut ImportWalk,
 ) -> Result<bool, StoreError> {
     if let Some(system) = &set.system {
         if system != code_system.url() && model::uris::canonical_for_oid(system) != Some(code_system.url()) {
@@ -286,7 +286,7 @@ fn set_contains(
                     .message_id("Unable_to_resolve_value_Set_"),
             )
         })?;
-        if !value_set_contains(context, &imported, code_system, concept_idx, stack)? {
+        if !value_set_contains(context, &imported, code_system, concept_idx, walk)? {
             return Ok(false);
         }
     }
@@ -299,23 +299,23 @@ fn value_set_contains(
     value_set: &ValueSet,
     code_system: &Arc<CodeSystemIndex>,
     concept_idx: u32,
-    stack: &mut Vec<String>,
+    walk: &mut ImportWalk,
 ) -> Result<bool, StoreError> {
     let canonical = value_set_canonical(value_set);
-    if stack.contains(&canonical) {
-        let message = format!("Found a circularity pointing to {canonical} processing ValueSet with pathway [{}]", stack.join(", "));
-        return Err(StoreError::with_issue(StoreErrorKind::Unprocessable, Issue::error("processing", message).tx("vs-invalid")));
+    let memo_key = (canonical != "(unidentified)").then(|| (canonical.clone(), code_system.canonical(), concept_idx));
+    if let Some(known) = memo_key.as_ref().and_then(|key| walk.memberships.get(key)) {
+        return Ok(*known);
     }
     let Some(compose) = &value_set.compose else {
         let code = &code_system.concept(concept_idx).code;
         let contains = value_set.resource.get("expansion").map(|expansion| array_of(expansion, "contains")).unwrap_or(&[]);
         return Ok(contains.iter().any(|entry| str_of(entry, "system") == Some(code_system.url()) && str_of(entry, "code") == Some(code)));
     };
-    stack.push(canonical);
+    walk.enter(context, canonical)?;
     let result = (|| {
         let mut included = false;
         for include in &compose.include {
-            if set_contains(context, include, value_set, code_system, concept_idx, stack)? {
+            if set_contains(context, include, value_set, code_system, concept_idx, walk)? {
                 included = true;
                 break;
             }
@@ -331,11 +331,11 @@ fn value_set_contains(
                 (Some(pinned), Some(system), Some(actual)) if !crate::index::version_matches(pinned, actual) => {
                     let code = &code_system.concept(concept_idx).code;
                     match context.code_system_exact(system, Some(pinned)).and_then(|other| other.find(code).map(|idx| (other, idx))) {
-                        Some((other, idx)) if !versions_kept_apart => set_contains(context, exclude, value_set, &other, idx, stack)?,
+                        Some((other, idx)) if !versions_kept_apart => set_contains(context, exclude, value_set, &other, idx, walk)?,
                         _ => false,
                     }
                 }
-                _ => set_contains(context, exclude, value_set, code_system, concept_idx, stack)?,
+                _ => set_contains(context, exclude, value_set, code_system, concept_idx, walk)?,
             };
             if excluded {
                 return Ok(false);
@@ -346,7 +346,10 @@ fn value_set_contains(
         }
         Ok(true)
     })();
-    stack.pop();
+    walk.leave();
+    if let (Some(key), Ok(answer)) = (memo_key, &result) {
+        walk.memberships.insert(key, *answer);
+    }
     result
 }
 
@@ -420,7 +423,7 @@ fn include_for_coding<'v>(
     let holds_code = |include: &ConceptSet, with_display: bool| {
         let Some(code_system) = context.code_system_exact(system, include.version.as_deref()) else { return false };
         let Some((concept_idx, _)) = code_system.find_lenient(&coding.code) else { return false };
-        if !set_contains(context, include, value_set, &code_system, concept_idx, &mut Vec::new()).unwrap_or(false) {
+        if !set_contains(context, include, value_set, &code_system, concept_idx, &mut ImportWalk::default()).unwrap_or(false) {
             return false;
         }
         let concept = code_system.concept(concept_idx);
@@ -747,7 +750,7 @@ fn check_coding(
         Some(_) if membership_unknown => {
             return Ok(finding);
         }
-        Some(value_set) => value_set_contains(context, value_set, &code_system, concept_idx, &mut Vec::new())?,
+        Some(value_set) => value_set_contains(context, value_set, &code_system, concept_idx, &mut ImportWalk::default())?,
         None => true,
     };
     let active_only = context.params.bool("activeOnly").unwrap_or(false)
@@ -1062,23 +1065,37 @@ pub fn validate_value_set(context: &Context<'_>) -> Result<Json, StoreError> {
 
 /// `ValueSet/$batch-validate-code`: each `validation` part is one `$validate-code` call.
 pub fn batch_validate(context: &Context<'_>) -> Result<Json, StoreError> {
+    // The parameters every validation shares, gathered once: each entry then costs its own size.
+    let shared: Vec<&Json> = context.params.entries.iter().filter(|shared| str_of(shared, "name") != Some("validation")).collect();
     let mut out = Parameters::default();
     for entry in context.params.all("validation") {
+        context.check_budget()?;
         // Each validation is a Parameters resource (or, leniently, parts); shared parameters fill in what it lacks.
         let own = match entry.get("resource") {
             Some(resource) => array_of(resource, "parameter").to_vec(),
             None => array_of(entry, "part").to_vec(),
         };
+        let own_names: std::collections::HashSet<String> =
+            own.iter().filter_map(|parameter| str_of(parameter, "name")).map(str::to_owned).collect();
         let mut inner = Parameters { entries: own };
-        for shared in context.params.entries.iter().filter(|shared| str_of(shared, "name") != Some("validation")) {
+        for shared in &shared {
             let name = str_of(shared, "name").unwrap_or_default();
-            if !inner.has(name) || name == "tx-resource" {
-                inner.entries.push(shared.clone());
+            if !own_names.contains(name) || name == "tx-resource" {
+                inner.entries.push((*shared).clone());
             }
         }
-        let request = super::OpRequest { params: inner, ..context.request.clone() };
+        let request = super::OpRequest {
+            params: inner,
+            instance_id: context.request.instance_id.clone(),
+            accept_language: context.request.accept_language.clone(),
+            too_costly_threshold: context.request.too_costly_threshold,
+            denied_systems: context.request.denied_systems.clone(),
+            deadline: context.request.deadline,
+        };
         let answer = match super::run("ValueSet/$validate-code", registry_of(context), &request) {
             Ok(answer) => answer,
+            // Licensed content binds the whole batch, not one entry.
+            Err(error) if error.kind == StoreErrorKind::Forbidden => return Err(error),
             Err(error) => error.outcome.to_json(),
         };
         out.push_resource("validation", answer);
