@@ -145,6 +145,8 @@ impl AuthConfig {
                 Some((url, scope)) => (url.trim(), Some(scope.trim().to_owned()).filter(|scope| !scope.is_empty())),
                 None => (entry, None),
             };
+            // An OID names the same system as its canonical URL; the canonical is what is compared.
+            let url = model::uris::canonical_for_oid(url).unwrap_or(url);
             self.restricted.push(RestrictedSystem { url: url.to_owned(), licence_scope });
         }
     }
@@ -458,6 +460,23 @@ pub fn require_read(
     Ok(Some(principal))
 }
 
+/// Why a restricted system is refused: the scope that would unlock it.
+fn restricted_message(system: &RestrictedSystem) -> String {
+    let mut scope = format!("system/CodeSystem.read?url={}", system.url);
+    if let Some(licence_scope) = &system.licence_scope {
+        scope = format!("{scope}' or '{licence_scope}");
+    }
+    format!("{} is a restricted code system: this needs the scope '{scope}'", system.url)
+}
+
+/// 401 for a caller without a token, 403 for one whose token lacks the scope.
+pub fn refusal(principal: Option<&Principal>, message: String) -> ApiError {
+    match principal {
+        Some(principal) if !principal.anonymous => ApiError::forbidden(message),
+        _ => ApiError::unauthorized(message),
+    }
+}
+
 /// Refuses when any of `systems` is restricted and the principal has no scope naming it.
 pub fn require_systems<'a>(
     config: &AuthConfig,
@@ -472,17 +491,20 @@ pub fn require_systems<'a>(
         if principal.is_some_and(|principal| principal.may_use_system(system)) {
             continue;
         }
-        let mut scope = format!("system/CodeSystem.read?url={}", system.url);
-        if let Some(licence_scope) = &system.licence_scope {
-            scope = format!("{scope}' or '{licence_scope}");
-        }
-        let message = format!("{} is a restricted code system: this needs the scope '{scope}'", system.url);
-        return Err(match principal {
-            Some(principal) if !principal.anonymous => ApiError::forbidden(message),
-            _ => ApiError::unauthorized(message),
-        });
+        return Err(refusal(principal, restricted_message(system)));
     }
     Ok(())
+}
+
+/// The restricted systems this principal may not use, for the store to refuse wherever an
+/// operation reaches them (directly, by OID, through value sets, imports or concept maps).
+pub fn denied_systems(config: &AuthConfig, principal: Option<&Principal>) -> Vec<store::DeniedSystem> {
+    config
+        .restricted
+        .iter()
+        .filter(|system| !principal.is_some_and(|principal| principal.may_use_system(system)))
+        .map(|system| store::DeniedSystem { url: system.url.clone(), message: restricted_message(system) })
+        .collect()
 }
 
 /// Whether a restricted system is unlocked for this principal (for search results).

@@ -32,6 +32,9 @@ pub enum Command {
         /// Largest `$expand` answered without `count`; larger ones answer too-costly.
         #[arg(long, env = "FHIRTERM_EXPANSION_LIMIT", default_value_t = store::TOO_COSTLY_DEFAULT)]
         expansion_limit: usize,
+        /// How long one operation may run, in seconds, before it answers too-costly.
+        #[arg(long, env = "FHIRTERM_REQUEST_TIME_BUDGET", default_value_t = 30)]
+        request_time_budget: u64,
         /// Worker threads (default: one per core).
         #[arg(long, env = "FHIRTERM_WORKERS")]
         workers: Option<usize>,
@@ -153,9 +156,14 @@ impl UploadArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     logging::init(cli.log_json);
     match cli.command {
-        Command::Serve { listen, database, max_body_bytes, expansion_limit, workers, no_builtin, auth, upload } => {
-            let config =
-                ServerConfig { max_body_bytes, too_costly_threshold: expansion_limit, auth: auth.to_config()?, upload: upload.to_config() };
+        Command::Serve { listen, database, max_body_bytes, expansion_limit, request_time_budget, workers, no_builtin, auth, upload } => {
+            let config = ServerConfig {
+                max_body_bytes,
+                too_costly_threshold: expansion_limit,
+                request_time_budget: std::time::Duration::from_secs(request_time_budget),
+                auth: auth.to_config()?,
+                upload: upload.to_config(),
+            };
             serve(&listen, &database, config, workers, !no_builtin)
         }
         Command::Migrate { database } => {
@@ -228,6 +236,8 @@ fn serve(listen: &str, database: &str, config: ServerConfig, workers: Option<usi
         if let Some(workers) = workers {
             server = server.workers(workers);
         }
+        // A stop signal waits at most this long for requests in flight (operations stop at their budget).
+        server = server.shutdown_timeout(10);
         let server = server.bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(listen, "fhirterm is serving FHIR at http://{listen}/fhir");
         server.run().await.context("server failed")

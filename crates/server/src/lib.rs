@@ -66,6 +66,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Largest `$expand` answered without `count`.
     pub too_costly_threshold: usize,
+    /// How long one operation may run before it answers `too-costly`.
+    pub request_time_budget: std::time::Duration,
     /// Tokens, scopes and restricted code systems. The default refuses every write.
     pub auth: AuthConfig,
     pub upload: UploadConfig,
@@ -76,6 +78,7 @@ impl Default for ServerConfig {
         ServerConfig {
             max_body_bytes: 64 * 1024 * 1024,
             too_costly_threshold: store::TOO_COSTLY_DEFAULT,
+            request_time_budget: std::time::Duration::from_secs(30),
             auth: AuthConfig::default(),
             upload: UploadConfig::default(),
         }

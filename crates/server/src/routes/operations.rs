@@ -8,11 +8,9 @@ use crate::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use model::fhir::{str_of, Parameters};
-use model::Json;
 use serde_json::json;
-use std::collections::BTreeSet;
-use store::index::Registry;
-use store::OpRequest;
+use std::time::Instant;
+use store::{OpRequest, StoreErrorKind};
 
 /// The operations each resource type offers, as `Type/$name`.
 pub const OPERATIONS: &[&str] = &[
@@ -34,7 +32,13 @@ fn operation_name(resource_type: &str, operation: &str, format: Format) -> Resul
     }
 }
 
-fn op_request(state: &AppState, request: &HttpRequest, params: Parameters, instance_id: Option<String>) -> OpRequest {
+fn op_request(
+    state: &AppState,
+    principal: Option<&Principal>,
+    request: &HttpRequest,
+    params: Parameters,
+    instance_id: Option<String>,
+) -> OpRequest {
     let header_text = |name: &str| request.headers().get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
     OpRequest {
         params,
@@ -43,98 +47,36 @@ fn op_request(state: &AppState, request: &HttpRequest, params: Parameters, insta
         too_costly_threshold: Some(
             header_text("x-too-costly-threshold").and_then(|text| text.trim().parse().ok()).unwrap_or(state.config.too_costly_threshold),
         ),
+        denied_systems: auth::denied_systems(&state.config.auth, principal),
+        deadline: Some(Instant::now() + state.config.request_time_budget),
     }
 }
 
-fn strings_in(value: &Json, out: &mut BTreeSet<String>) {
-    match value {
-        Json::String(text) => {
-            out.insert(text.clone());
-        }
-        Json::Array(items) => items.iter().for_each(|item| strings_in(item, out)),
-        Json::Object(map) => map.values().for_each(|item| strings_in(item, out)),
-        _ => {}
-    }
+/// Operations whose cost grows with the content or the request, not with one code: they run on
+/// the blocking pool, so that they never hold up an HTTP worker and the cheap calls behind it.
+fn is_heavy(name: &str) -> bool {
+    matches!(name, "ValueSet/$expand" | "ValueSet/$batch-validate-code")
 }
 
-fn value_set_systems(registry: &Registry, canonical: &str, seen: &mut BTreeSet<String>, systems: &mut BTreeSet<String>) {
-    if !seen.insert(canonical.to_owned()) || seen.len() > 10_000 {
-        return;
-    }
-    let (url, version) = match canonical.split_once('|') {
-        Some((url, version)) => (url, Some(version)),
-        None => (canonical, None),
-    };
-    let Some(entry) = registry.value_set(url, version) else { return };
-    let Some(compose) = &entry.value_set.compose else { return };
-    for concept_set in compose.include.iter().chain(&compose.exclude) {
-        if let Some(system) = &concept_set.system {
-            systems.insert(system.clone());
-        }
-        for value_set in &concept_set.value_sets {
-            value_set_systems(registry, value_set, seen, systems);
-        }
-    }
-}
-
-/// Every code system an operation request names, directly (`system`, `url`, `coding.system`,
-/// content sent as `tx-resource`, the instance) or through a value set it names: what the
-/// restricted-system check looks at. Any string in the parameters counts, so that no parameter
-/// name is missed; only those that name a restricted system or a value set matter.
-pub fn systems_named(registry: &Registry, resource_type: &str, request: &OpRequest) -> BTreeSet<String> {
-    let mut strings = BTreeSet::new();
-    for entry in &request.params.entries {
-        strings_in(entry, &mut strings);
-    }
-    if let Some(id) = &request.instance_id {
-        match resource_type {
-            "CodeSystem" => {
-                if let Some(index) = registry.code_system_by_id(id) {
-                    strings.insert(index.url().to_owned());
-                }
-            }
-            "ValueSet" => {
-                if let Some(entry) = registry.value_set_by_id(id) {
-                    if let Some(url) = &entry.value_set.url {
-                        strings.insert(url.clone());
-                    }
-                    strings_in(&entry.value_set.resource, &mut strings);
-                }
-            }
-            _ => {
-                if let Some(entry) = registry.concept_map_by_id(id) {
-                    strings_in(&entry.resource, &mut strings);
-                }
-            }
-        }
-    }
-    let mut systems = BTreeSet::new();
-    let mut seen = BTreeSet::new();
-    for text in &strings {
-        let url = text.split('|').next().unwrap_or(text);
-        systems.insert(url.to_owned());
-        if let Some(index) = registry.code_system(url, None) {
-            systems.insert(index.url().to_owned());
-        }
-        value_set_systems(registry, text, &mut seen, &mut systems);
-    }
-    systems
-}
-
-fn run(
-    state: &AppState,
+async fn run(
+    state: &web::Data<AppState>,
     principal: Option<&Principal>,
-    name: &str,
+    name: String,
     op_request: OpRequest,
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
-    if !state.config.auth.restricted.is_empty() {
-        let resource_type = name.split('/').next().unwrap_or_default();
-        let systems = systems_named(&state.terminology.registry(), resource_type, &op_request);
-        auth::require_systems(&state.config.auth, principal, systems.iter().map(String::as_str))
-            .map_err(|error| error.in_format(format))?;
-    }
-    let answer = state.terminology.operation(name, &op_request).map_err(|error| ApiError::from(error).in_format(format))?;
+    let answer = if is_heavy(&name) {
+        let state = state.clone();
+        web::block(move || state.terminology.operation(&name, &op_request))
+            .await
+            .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")).in_format(format))?
+    } else {
+        state.terminology.operation(&name, &op_request)
+    };
+    let answer = answer.map_err(|error| match error.kind {
+        StoreErrorKind::Forbidden => auth::refusal(principal, error.message()).in_format(format),
+        _ => ApiError::from(error).in_format(format),
+    })?;
     Ok(wire::respond(StatusCode::OK, &answer, format))
 }
 
@@ -144,8 +86,8 @@ fn query_parameters(request: &HttpRequest) -> Parameters {
     Parameters::from_query_pairs(pairs.iter().map(|(key, value)| (key.as_str(), value.as_str())))
 }
 
-pub fn run_get(
-    state: &AppState,
+pub async fn run_get(
+    state: &web::Data<AppState>,
     principal: Option<&Principal>,
     request: &HttpRequest,
     resource_type: &str,
@@ -154,11 +96,12 @@ pub fn run_get(
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
     let name = operation_name(resource_type, operation, format)?;
-    run(state, principal, &name, op_request(state, request, query_parameters(request), id), format)
+    let op_request = op_request(state, principal, request, query_parameters(request), id);
+    run(state, principal, name, op_request, format).await
 }
 
-pub fn run_post(
-    state: &AppState,
+pub async fn run_post(
+    state: &web::Data<AppState>,
     principal: Option<&Principal>,
     request: &HttpRequest,
     resource_type: &str,
@@ -187,7 +130,8 @@ pub fn run_post(
         params.entries.extend(query_parameters(request).entries);
         params
     };
-    run(state, principal, &name, op_request(state, request, params, id), format)
+    let op_request = op_request(state, principal, request, params, id);
+    run(state, principal, name, op_request, format).await
 }
 
 pub async fn instance_get(
@@ -199,7 +143,7 @@ pub async fn instance_get(
     let (resource_type, id, operation) = path.into_inner();
     let principal =
         auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
-    run_get(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, format)
+    run_get(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, format).await
 }
 
 pub async fn instance_post(
@@ -213,7 +157,7 @@ pub async fn instance_post(
     let principal =
         auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
     let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
-    run_post(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, &body, format)
+    run_post(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, &body, format).await
 }
 
 /// `$versions`: the FHIR versions this server speaks.
