@@ -43,15 +43,7 @@ pub struct Issue {
 
 impl Issue {
     pub fn new(severity: IssueSeverity, code: &'static str, text: impl Into<String>) -> Issue {
-        Issue {
-            severity,
-            code,
-            tx_code: None,
-            text: text.into(),
-            expression: Vec::new(),
-            message_id: None,
-            in_message: true,
-        }
+        Issue { severity, code, tx_code: None, text: text.into(), expression: Vec::new(), message_id: None, in_message: true }
     }
 
     pub fn error(code: &'static str, text: impl Into<String>) -> Issue {

@@ -8,6 +8,7 @@ use crate::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use model::fhir::{str_of, TERMINOLOGY_RESOURCE_TYPES};
+use model::Json;
 use store::SearchQuery;
 
 fn known_type(resource_type: &str, format: Format) -> Result<(), ApiError> {
@@ -146,7 +147,7 @@ pub async fn get_instance_level(
     let principal =
         auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
     if segment.starts_with('$') {
-        return operations::run_get(&state, principal.as_ref(), &request, &resource_type, None, &segment, format);
+        return operations::run_get(&state, principal.as_ref(), &request, &resource_type, None, &segment, format).await;
     }
     if resource_type == "CodeSystem" && !state.config.auth.restricted.is_empty() {
         if let Some(index) = state.terminology.registry().code_system_by_id(&segment) {
@@ -182,7 +183,7 @@ pub async fn post_instance_level(
         .in_format(format));
     }
     let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
-    operations::run_post(&state, principal.as_ref(), &request, &resource_type, None, &segment, &body, format)
+    operations::run_post(&state, principal.as_ref(), &request, &resource_type, None, &segment, &body, format).await
 }
 
 /// `PUT /fhir/{type}/{id}`: update, or create when absent.
@@ -237,6 +238,43 @@ pub async fn delete(state: web::Data<AppState>, request: HttpRequest, path: web:
 const SEARCH_PARAMETERS: &[&str] =
     &["_id", "url", "version", "name", "title", "status", "system", "_count", "_offset", "_format", "_summary", "_elements", "_total"];
 
+/// `_summary` on a search, as FHIR R4 defines it for these resource types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Summary {
+    Full,
+    /// The summary elements: no narrative, no concepts.
+    True,
+    /// The narrative with the id, meta and mandatory elements.
+    Text,
+    /// Everything but the narrative.
+    Data,
+    /// The total only, no entries.
+    Count,
+}
+
+impl Summary {
+    fn apply(self, resource: &mut Json) {
+        let Some(map) = resource.as_object_mut() else { return };
+        match self {
+            Summary::Full | Summary::Count => {}
+            Summary::True | Summary::Data => {
+                map.remove("text");
+            }
+            Summary::Text => map.retain(|key, _| matches!(key.as_str(), "resourceType" | "id" | "meta" | "text" | "status" | "content")),
+        }
+        if self != Summary::Full && self != Summary::Count {
+            let meta = map.entry("meta").or_insert_with(|| serde_json::json!({}));
+            if let Some(meta) = meta.as_object_mut() {
+                let tags = meta.entry("tag").or_insert_with(|| serde_json::json!([]));
+                if let Some(tags) = tags.as_array_mut() {
+                    tags.push(serde_json::json!({"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+                        "code": "SUBSETTED", "display": "Resource content reduced by _summary"}));
+                }
+            }
+        }
+    }
+}
+
 async fn search(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -264,7 +302,17 @@ async fn search(
                 .map_err(|_| ApiError::bad_request(format!("{name} must be a non-negative number, not '{text}'")).in_format(format)),
         }
     };
-    let count = parse_number("_count", 20)?.min(1000);
+    let summary = match get("_summary").as_deref() {
+        None | Some("false") => Summary::Full,
+        Some("true") => Summary::True,
+        Some("text") => Summary::Text,
+        Some("data") => Summary::Data,
+        Some("count") => Summary::Count,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!("_summary must be true, false, text, data or count, not '{other}'")).in_format(format))
+        }
+    };
+    let count = if summary == Summary::Count { 0 } else { parse_number("_count", 20)?.min(1000) };
     let offset = parse_number("_offset", 0)?;
     let query = SearchQuery {
         id: get("_id"),
@@ -275,7 +323,7 @@ async fn search(
         status: get("status"),
         offset,
         count,
-        summary: get("_summary").is_some_and(|summary| summary == "true"),
+        summary: matches!(summary, Summary::True | Summary::Text),
     };
     let terminology = state.terminology.clone();
     let search_type = resource_type.clone();
@@ -292,6 +340,9 @@ async fn search(
                     "code": "SUBSETTED", "display": "subsetted: restricted content left out"}]);
             }
         }
+    }
+    for resource in &mut result.resources {
+        summary.apply(resource);
     }
     let base = format!("{}://{}/fhir", request.connection_info().scheme(), request.connection_info().host());
     let kept: Vec<String> = pairs
