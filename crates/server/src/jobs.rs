@@ -239,15 +239,24 @@ fn execute(terminology: &Terminology, spec: &JobSpec) -> Result<String, String> 
     if spec.dry_run {
         return Ok(format!("dry run: {} code systems, {n_concepts} concepts validated; nothing stored", loaded.code_systems.len()));
     }
-    let summary =
-        terminology.load(loaded.code_systems, loaded.resources).map_err(|error| format!("storing failed, nothing was stored: {error}"))?;
-    counts["stored"] = json!({
-        "codeSystems": summary.n_code_systems,
-        "concepts": summary.n_concepts,
-        "valueSets": summary.n_value_sets,
-        "conceptMaps": summary.n_concept_maps,
-    });
-    terminology.update_job(&spec.id, &JobUpdate { counts: Some(counts), ..JobUpdate::default() }).map_err(|error| error.to_string())?;
+    // The job's success is committed with the release itself: a restart can never call it failed.
+    let summary = terminology
+        .load_as_job(loaded.code_systems, loaded.resources, &spec.id, |summary| {
+            counts["stored"] = json!({
+                "codeSystems": summary.n_code_systems,
+                "concepts": summary.n_concepts,
+                "valueSets": summary.n_value_sets,
+                "conceptMaps": summary.n_concept_maps,
+            });
+            JobUpdate {
+                state: Some("succeeded".into()),
+                phase: Some("done".into()),
+                counts: Some(counts.clone()),
+                finished: true,
+                ..JobUpdate::default()
+            }
+        })
+        .map_err(|error| format!("storing failed, nothing was stored: {error}"))?;
     Ok(format!(
         "stored {} code systems ({} concepts), {} value sets, {} concept maps",
         summary.n_code_systems, summary.n_concepts, summary.n_value_sets, summary.n_concept_maps

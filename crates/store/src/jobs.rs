@@ -122,7 +122,7 @@ struct JobRow {
 
 #[derive(AsChangeset)]
 #[diesel(table_name = jobs)]
-struct JobChanges {
+pub(crate) struct JobChanges {
     state: Option<String>,
     phase: Option<String>,
     format: Option<String>,
@@ -138,6 +138,30 @@ struct JobChanges {
     started_at: Option<String>,
     finished_at: Option<String>,
     updated_at: String,
+}
+
+impl JobChanges {
+    /// The row changes for the `Some` fields of an update; `started`/`finished` stamp the time.
+    pub(crate) fn of(update: &JobUpdate) -> JobChanges {
+        let stamp = now();
+        JobChanges {
+            state: update.state.clone(),
+            phase: update.phase.clone(),
+            format: update.format.clone(),
+            version: update.version.clone(),
+            bytes_total: update.bytes_total,
+            bytes_done: update.bytes_done,
+            rows_done: update.rows_done,
+            counts: update.counts.as_ref().map(Json::to_string),
+            diagnostics: update.diagnostics.as_ref().map(Json::to_string),
+            n_diagnostics: update.n_diagnostics,
+            diff: update.diff.as_ref().map(Json::to_string),
+            error: update.error.clone(),
+            started_at: update.started.then(|| stamp.clone()),
+            finished_at: update.finished.then(|| stamp.clone()),
+            updated_at: stamp,
+        }
+    }
 }
 
 #[derive(Queryable)]
@@ -236,24 +260,7 @@ impl Terminology {
 
     /// Writes the `Some` fields of `update`; `started`/`finished` stamp the time.
     pub fn update_job(&self, id: &str, update: &JobUpdate) -> Result<(), StoreError> {
-        let stamp = now();
-        let changes = JobChanges {
-            state: update.state.clone(),
-            phase: update.phase.clone(),
-            format: update.format.clone(),
-            version: update.version.clone(),
-            bytes_total: update.bytes_total,
-            bytes_done: update.bytes_done,
-            rows_done: update.rows_done,
-            counts: update.counts.as_ref().map(Json::to_string),
-            diagnostics: update.diagnostics.as_ref().map(Json::to_string),
-            n_diagnostics: update.n_diagnostics,
-            diff: update.diff.as_ref().map(Json::to_string),
-            error: update.error.clone(),
-            started_at: update.started.then(|| stamp.clone()),
-            finished_at: update.finished.then(|| stamp.clone()),
-            updated_at: stamp.clone(),
-        };
+        let changes = JobChanges::of(update);
         let n_updated =
             with_conn!(self.database(), |conn| diesel::update(jobs::table.find(id)).set(&changes).execute(conn).map_err(StoreError::from))?;
         if n_updated == 0 {

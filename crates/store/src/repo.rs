@@ -172,7 +172,14 @@ pub struct PutItem<'a> {
 
 /// Stores resources, each replacing any earlier one with the same type and id, all in one
 /// transaction: either every one is stored or none is.
-pub fn put_all(database: &Database, items: &[PutItem<'_>]) -> Result<Vec<Written>, StoreError> {
+/// Writes every item in one transaction. `finish_job` is the end of the upload job these items
+/// came from, written in the same transaction, so that a job is never found unfinished (and
+/// called failed after a restart) once its content is committed.
+pub fn put_all(
+    database: &Database,
+    items: &[PutItem<'_>],
+    finish_job: Option<(&str, &crate::jobs::JobChanges)>,
+) -> Result<Vec<Written>, StoreError> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     with_conn!(database, |conn| {
         conn.transaction::<Vec<Written>, StoreError, _>(|conn| {
@@ -241,6 +248,9 @@ pub fn put_all(database: &Database, items: &[PutItem<'_>]) -> Result<Vec<Written
             diesel::update(generation::table.filter(generation::id.eq(1)))
                 .set(generation::value.eq(generation::value + 1))
                 .execute(conn)?;
+            if let Some((job_id, changes)) = finish_job {
+                diesel::update(crate::schema::jobs::table.find(job_id)).set(changes).execute(conn)?;
+            }
             Ok(written)
         })
     })

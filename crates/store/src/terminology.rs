@@ -231,6 +231,15 @@ impl Terminology {
 
     /// Stores resources in one transaction and publishes them in one snapshot swap.
     fn write(&self, items: Vec<(String, String, Json)>) -> Result<Vec<repo::Written>, StoreError> {
+        self.write_finishing(items, None)
+    }
+
+    /// As [`Terminology::write`], recording the end of an upload job in the same transaction.
+    fn write_finishing(
+        &self,
+        items: Vec<(String, String, Json)>,
+        finish_job: Option<(&str, &crate::jobs::JobChanges)>,
+    ) -> Result<Vec<repo::Written>, StoreError> {
         let mut prepared = Vec::with_capacity(items.len());
         for (resource_type, id, resource) in items {
             Self::check_type(&resource_type)?;
@@ -242,7 +251,7 @@ impl Terminology {
             .iter()
             .map(|(resource_type, id, resource, _, code_system)| PutItem { resource_type, id, resource, code_system: code_system.as_ref() })
             .collect();
-        let written = repo::put_all(&self.database, &put_items)?;
+        let written = repo::put_all(&self.database, &put_items, finish_job)?;
         let current = self.snapshot.load();
         let mut entries = current.entries.clone();
         for (resource_type, id, _, entry, _) in prepared {
@@ -318,6 +327,28 @@ impl Terminology {
     /// Stores a whole release (code systems, value sets, concept maps) in one transaction.
     /// A resource with the url and version of a stored one replaces it; other versions stay.
     pub fn load(&self, code_systems: Vec<CodeSystem>, resources: Vec<Json>) -> Result<LoadSummary, StoreError> {
+        self.load_finishing(code_systems, resources, None)
+    }
+
+    /// As [`Terminology::load`] for an upload job: the job's end, built from what is about to be
+    /// stored, is written in the same transaction as the release.
+    pub fn load_as_job(
+        &self,
+        code_systems: Vec<CodeSystem>,
+        resources: Vec<Json>,
+        job_id: &str,
+        finish: impl FnOnce(&LoadSummary) -> crate::JobUpdate,
+    ) -> Result<LoadSummary, StoreError> {
+        self.load_finishing(code_systems, resources, Some((job_id, Box::new(finish))))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn load_finishing(
+        &self,
+        code_systems: Vec<CodeSystem>,
+        resources: Vec<Json>,
+        finish_job: Option<(&str, Box<dyn FnOnce(&LoadSummary) -> crate::JobUpdate + '_>)>,
+    ) -> Result<LoadSummary, StoreError> {
         let mut summary = LoadSummary::default();
         let snapshot = self.snapshot.load();
         let mut taken: HashMap<(String, String), (Option<String>, Option<String>)> = HashMap::new();
@@ -371,7 +402,8 @@ impl Terminology {
             taken.insert((resource_type.clone(), id.clone()), key);
             items.push((resource_type, id, resource));
         }
-        self.write(items)?;
+        let finish_job = finish_job.map(|(job_id, finish)| (job_id, crate::jobs::JobChanges::of(&finish(&summary))));
+        self.write_finishing(items, finish_job.as_ref().map(|(job_id, changes)| (*job_id, changes)))?;
         Ok(summary)
     }
 
