@@ -8,6 +8,7 @@ mod support;
 mod auth;
 mod builtin;
 mod errors;
+mod hardening;
 mod loaded;
 mod operations;
 mod real_data;

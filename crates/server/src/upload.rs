@@ -50,15 +50,29 @@ impl Drop for StagingGuard {
     }
 }
 
-/// A file name reduced to its last component and safe characters.
+/// The name a part is staged under: the client's last path component reduced to safe characters
+/// and bounded in length, the extension kept, since loaders recognise some releases by their file
+/// names. Each part is staged in a folder of its own (`part-{idx}`), so names cannot collide.
 fn safe_file_name(raw: &str, idx: usize) -> String {
+    const MAX_STEM_CHARS: usize = 96;
     let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
     let cleaned: String = base.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect();
-    let cleaned = cleaned.trim_start_matches('.').to_owned();
-    if cleaned.is_empty() {
-        format!("part-{idx}")
+    let cleaned = cleaned.trim_start_matches('.');
+    let lower = cleaned.to_ascii_lowercase();
+    let extension_len = if lower.ends_with(".tar.gz") {
+        7
     } else {
-        cleaned
+        match cleaned.rfind('.') {
+            Some(dot) if cleaned.len() - dot <= 16 => cleaned.len() - dot,
+            _ => 0,
+        }
+    };
+    let (stem, extension) = cleaned.split_at(cleaned.len() - extension_len);
+    let stem: String = stem.chars().take(MAX_STEM_CHARS).collect();
+    if stem.is_empty() {
+        format!("part-{idx}{extension}")
+    } else {
+        format!("{stem}{extension}")
     }
 }
 
@@ -144,6 +158,109 @@ pub fn inspect_zip<R: Read + std::io::Seek>(display: &str, reader: R, limits: &U
     Ok(summary)
 }
 
+/// Whether a staged file is gzip-compressed (a `.tgz` package, a `.tar.gz` or a `.gz` file).
+fn is_gzip(path: &Path) -> bool {
+    let mut magic = [0u8; 2];
+    File::open(path).and_then(|mut file| file.read_exact(&mut magic)).is_ok() && magic == [0x1f, 0x8b]
+}
+
+/// Whether a staged file is a plain tarball (`ustar` at offset 257).
+fn is_tar(path: &Path) -> bool {
+    let mut header = [0u8; 262];
+    File::open(path).and_then(|mut file| file.read_exact(&mut header)).is_ok() && &header[257..262] == b"ustar"
+}
+
+/// A reader that counts what passes through it and fails once past a limit, so that a
+/// decompressing stream is stopped the moment it expands too far, whatever it declared.
+struct BoundedReader<R> {
+    inner: R,
+    n_read: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for BoundedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n_read += n as u64;
+        if self.n_read > self.limit {
+            return Err(std::io::Error::other("expanded past the limit"));
+        }
+        Ok(n)
+    }
+}
+
+/// Checks a gzip or tar file by streaming through it once, never holding a member in memory:
+/// member names (no `..`, no absolute paths), the expansion ratio of the whole compressed stream
+/// and the expanded size against the limits.
+pub fn inspect_stream(display: &str, path: &Path, limits: &UploadConfig) -> Result<ZipSummary, Refusal> {
+    let compressed = std::fs::metadata(path).map(|metadata| metadata.len()).unwrap_or(0);
+    let gzipped = is_gzip(path);
+    let file = File::open(path).map_err(|error| Refusal::Corrupt(format!("{display}: cannot open: {error}")))?;
+    let decoded: Box<dyn Read> = if gzipped {
+        Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)))
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    };
+    let ratio_limit = if gzipped { limits.max_expansion_ratio.saturating_mul(compressed.max(1)).max(1024 * 1024) } else { u64::MAX };
+    let limit = ratio_limit.min(limits.max_expanded_bytes);
+    let mut reader = BoundedReader { inner: decoded, n_read: 0, limit };
+    let past_limit = |n_read: u64| {
+        if n_read > limits.max_expanded_bytes {
+            Refusal::Hostile(format!("{display}: the archive expands past the limit of {} bytes", limits.max_expanded_bytes))
+        } else {
+            Refusal::Hostile(format!(
+                "{display}: expands more than {}x its {compressed} compressed bytes; refusing a likely compression bomb",
+                limits.max_expansion_ratio
+            ))
+        }
+    };
+    let lower = display.to_ascii_lowercase();
+    let holds_tar = !gzipped || lower.ends_with(".tgz") || lower.ends_with(".tar.gz");
+    let mut summary = ZipSummary { compressed_bytes: compressed, ..ZipSummary::default() };
+    if holds_tar {
+        let mut archive = tar::Archive::new(&mut reader);
+        let entries = archive.entries().map_err(|error| Refusal::Corrupt(format!("{display}: not a readable tarball: {error}")))?;
+        for entry in entries {
+            let mut entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => return Err(Refusal::Corrupt(format!("{display}: corrupt tarball: {error}"))),
+            };
+            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            if name.starts_with('/') || name.starts_with('\\') || name.split(['/', '\\']).any(|part| part == "..") || name.contains(':') {
+                return Err(Refusal::Hostile(format!("{display}: member '{name}' points outside the archive")));
+            }
+            let link = entry.link_name_bytes().map(|link| String::from_utf8_lossy(&link).into_owned());
+            if let Some(link) = link.filter(|link| link.starts_with('/') || link.split('/').any(|part| part == "..")) {
+                return Err(Refusal::Hostile(format!("{display}: member '{name}' links outside the archive ({link})")));
+            }
+            let declared = entry.header().size().unwrap_or(0);
+            if summary.expanded_bytes.saturating_add(declared) > limits.max_expanded_bytes {
+                return Err(Refusal::Hostile(format!(
+                    "{display}: member '{name}' declares {declared} bytes, past the limit of {} bytes",
+                    limits.max_expanded_bytes
+                )));
+            }
+            summary.n_entries += 1;
+            summary.expanded_bytes += declared;
+            std::io::copy(&mut entry, &mut std::io::sink()).map_err(|error| match error.to_string().as_str() {
+                "expanded past the limit" => past_limit(limit.saturating_add(1)),
+                _ => Refusal::Corrupt(format!("{display}!{name}: corrupt member: {error}")),
+            })?;
+        }
+    } else {
+        std::io::copy(&mut reader, &mut std::io::sink()).map_err(|error| match error.to_string().as_str() {
+            "expanded past the limit" => past_limit(limit.saturating_add(1)),
+            _ => Refusal::Corrupt(format!("{display}: corrupt gzip stream: {error}")),
+        })?;
+        summary.n_entries = 1;
+    }
+    if reader.n_read > limit {
+        return Err(past_limit(reader.n_read));
+    }
+    summary.expanded_bytes = summary.expanded_bytes.max(reader.n_read);
+    Ok(summary)
+}
+
 /// Decompresses every entry of every staged archive, refusing one that expands past its declared
 /// size or the ratio; run by the job before loading, since a central directory can lie.
 pub fn verify_archives(paths: &[PathBuf], limits: &UploadConfig) -> Result<(), String> {
@@ -221,11 +338,12 @@ async fn read_form(mut payload: Multipart, staging: &Path, limits: &UploadConfig
         if name == "file" {
             let idx = form.files.len();
             let raw_name = field.content_disposition().and_then(|disposition| disposition.get_filename()).unwrap_or("").to_owned();
-            let mut file_name = safe_file_name(&raw_name, idx);
-            if form.files.iter().any(|(existing, _, _)| *existing == file_name) {
-                file_name = format!("{idx}-{file_name}");
-            }
-            let path = staging.join(&file_name);
+            let file_name = safe_file_name(&raw_name, idx);
+            let folder = staging.join(format!("part-{idx}"));
+            tokio::fs::create_dir_all(&folder)
+                .await
+                .map_err(|error| ApiError::internal(format!("cannot create a staging folder for '{file_name}': {error}")))?;
+            let path = folder.join(&file_name);
             let created = tokio::fs::File::create(&path).await;
             let mut file = tokio::io::BufWriter::with_capacity(
                 1 << 20,
@@ -357,18 +475,27 @@ async fn accept(
             format.to_owned()
         }
     };
-    let mut bytes_total: u64 = 0;
-    let mut files = Vec::new();
-    for (name, path, n_bytes) in &form.files {
-        let mut expanded = *n_bytes;
-        if is_zip(path) {
-            let file = File::open(path).map_err(|error| ApiError::internal(format!("cannot reopen '{name}': {error}")))?;
-            let summary = inspect_zip(name, file, limits, 0)?;
-            expanded = summary.expanded_bytes;
+    // Every container format is checked before the job is queued, off the HTTP workers.
+    let staged = form.files.clone();
+    let checked_limits = limits.clone();
+    let (bytes_total, files) = web::block(move || -> Result<(u64, Vec<Json>), ApiError> {
+        let mut bytes_total: u64 = 0;
+        let mut files = Vec::new();
+        for (name, path, n_bytes) in &staged {
+            let mut expanded = *n_bytes;
+            if is_zip(path) {
+                let file = File::open(path).map_err(|error| ApiError::internal(format!("cannot reopen '{name}': {error}")))?;
+                expanded = inspect_zip(name, file, &checked_limits, 0)?.expanded_bytes;
+            } else if is_gzip(path) || is_tar(path) {
+                expanded = inspect_stream(name, path, &checked_limits)?.expanded_bytes;
+            }
+            bytes_total += expanded;
+            files.push(json!({"name": name, "bytes": n_bytes, "expandedBytes": expanded}));
         }
-        bytes_total += expanded;
-        files.push(json!({"name": name, "bytes": n_bytes, "expandedBytes": expanded}));
-    }
+        Ok((bytes_total, files))
+    })
+    .await
+    .map_err(|error| ApiError::internal(format!("worker failed: {error}")))??;
     let make_current = form.make_current.unwrap_or(true);
     let new_job = NewJob {
         id: job_id.to_owned(),
@@ -462,4 +589,20 @@ pub async fn audit_log(state: web::Data<AppState>, request: HttpRequest) -> Resu
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({"entries": rendered})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_file_name;
+
+    #[test]
+    fn staged_names_are_safe_and_bounded() {
+        assert_eq!(safe_file_name("../../etc/passwd", 0), "passwd");
+        assert_eq!(safe_file_name("C:\\x\\icd10cm-tabular-2026.xml", 1), "icd10cm-tabular-2026.xml");
+        assert_eq!(safe_file_name("...", 2), "part-2");
+        assert_eq!(safe_file_name("a b;c.zip", 3), "a_b_c.zip");
+        let long = format!("{}.tar.gz", "n".repeat(300));
+        assert_eq!(safe_file_name(&long, 4), format!("{}.tar.gz", "n".repeat(96)));
+        assert_eq!(safe_file_name(&"x".repeat(1000), 5).len(), 96);
+    }
 }
