@@ -92,17 +92,30 @@ fn check_well_formed(text: &str) -> Result<(), XmlError> {
 pub fn xml_to_json(text: &str) -> Result<Json, XmlError> {
     let text = text.trim_start_matches('\u{feff}');
     check_well_formed(text)?;
-    let config = Some(DeserializationConfig { mode: DeserializationMode::Lax });
-    let element: R4Element =
-        fhirbolt::xml::from_str(text, config).map_err(|error| XmlError { line: 0, column: 0, message: error.to_string() })?;
-    fhirbolt::json::to_json_value(element, None).map_err(|error| XmlError { line: 0, column: 0, message: error.to_string() })
+    let converted = without_panics(|| {
+        let config = Some(DeserializationConfig { mode: DeserializationMode::Lax });
+        let element: R4Element = fhirbolt::xml::from_str(text, config).map_err(|error| error.to_string())?;
+        fhirbolt::json::to_json_value(element, None).map_err(|error| error.to_string())
+    });
+    converted.map_err(|message| XmlError { line: 0, column: 0, message })
 }
 
 /// Converts a FHIR JSON resource to XML.
 pub fn json_to_xml(resource: &Json) -> Result<String, String> {
-    let config = Some(DeserializationConfig { mode: DeserializationMode::Lax });
-    let element: R4Element = fhirbolt::json::from_json_value(resource.clone(), config).map_err(|error| error.to_string())?;
-    fhirbolt::xml::to_string(&element, None).map_err(|error| error.to_string())
+    without_panics(|| {
+        let config = Some(DeserializationConfig { mode: DeserializationMode::Lax });
+        let element: R4Element = fhirbolt::json::from_json_value(resource.clone(), config).map_err(|error| error.to_string())?;
+        fhirbolt::xml::to_string(&element, None).map_err(|error| error.to_string())
+    })
+}
+
+/// Runs a fhirbolt conversion, turning a panic inside it into an error. fhirbolt is dormant
+/// (0.4.0, 2023) and some inputs reach an `unwrap` in it: its XML writer panics on a resource
+/// without `resourceType` (found by the `json_reader` fuzz target). A request must get an error,
+/// never take a worker thread down.
+fn without_panics<T>(convert: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(convert))
+        .unwrap_or_else(|_| Err("the FHIR XML converter cannot represent this content (an element it cannot place, such as a resource without resourceType)".to_owned()))
 }
 
 #[cfg(test)]
@@ -135,6 +148,12 @@ mod tests {
         assert_eq!((error.line, error.column), (1, 39 + 11 * 63), "{error}");
         // Just inside the limit, the document is read.
         assert!(xml_to_json(&deep(MAX_XML_DEPTH - 1)).is_ok());
+    }
+
+    #[test]
+    fn content_the_converter_cannot_place_is_an_error_not_a_panic() {
+        let error = json_to_xml(&json!({"resourceTpe": "Parameters", "parameter": []})).unwrap_err();
+        assert!(error.contains("cannot represent"), "{error}");
     }
 
     #[test]
