@@ -8,6 +8,7 @@ mod support;
 mod auth;
 mod builtin;
 mod errors;
+mod fuzz_smoke;
 mod hardening;
 mod loaded;
 mod operations;
