@@ -156,10 +156,11 @@ fn run(terminology: &Terminology, spec: JobSpec) {
             message,
         ),
     };
+    // The staged files go before the job is seen to end, so an ended job never leaves them behind.
+    let _ = std::fs::remove_dir_all(&spec.staging);
     if let Err(error) = terminology.update_job(&spec.id, &update) {
         tracing::error!(job = spec.id, %error, "cannot record the end of the job");
     }
-    let _ = std::fs::remove_dir_all(&spec.staging);
     tracing::info!(job = spec.id, outcome = outcome_word, seconds = clock.elapsed().as_secs_f64(), detail, "job ended");
     audit(terminology, &spec.principal, "upload-job", &format!("job/{}", spec.id), outcome_word, Some(detail));
 }
@@ -178,6 +179,10 @@ fn execute(terminology: &Terminology, spec: &JobSpec) -> Result<String, String> 
     let format_name = format!("{format:?}").to_lowercase();
     let loaded =
         loaders::load(format, &source, &loaders::LoadOptions { version: spec.version.clone() }).map_err(|error| error.to_string())?;
+    drop(source);
+    // Parsed: the staged files are no longer needed, and the job may be marked done in the
+    // transaction that stores the release, before `run` gets to clean up.
+    let _ = std::fs::remove_dir_all(&spec.staging);
     let bytes_done = progress.bytes_done.load(Ordering::Relaxed) as i64;
     let n_rows: usize = loaded.code_systems.iter().map(|code_system| code_system.concepts.len()).sum::<usize>() + loaded.resources.len();
     let diagnostics: Vec<Json> = loaded
