@@ -42,9 +42,28 @@ impl Snapshot {
                 Entry::ConceptMap(resource) => registry.add_concept_map(resource.clone(), id),
             }
         }
+        // Text filters must not pay for the word index on a caller's request: large code systems
+        // get theirs built in the background as soon as they are published.
+        let unindexed: Vec<Arc<CodeSystemIndex>> = entries
+            .values()
+            .filter_map(|entry| match entry {
+                Entry::CodeSystem(index) if index.len() >= WORD_INDEX_IN_BACKGROUND && !index.has_word_index() => Some(index.clone()),
+                _ => None,
+            })
+            .collect();
+        if !unindexed.is_empty() {
+            std::thread::spawn(move || {
+                for index in unindexed {
+                    index.words();
+                }
+            });
+        }
         Snapshot { entries, registry: Arc::new(registry), generation }
     }
 }
+
+/// Code systems with at least this many concepts have their word index built in the background.
+const WORD_INDEX_IN_BACKGROUND: usize = 1_000;
 
 /// A search over one resource type.
 #[derive(Clone, Debug, Default)]

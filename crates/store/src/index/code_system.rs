@@ -204,7 +204,13 @@ impl CodeSystemIndex {
         out
     }
 
-    /// The word index over displays and designations, built on first use.
+    /// Whether the word index is built (see [`CodeSystemIndex::words`]).
+    pub fn has_word_index(&self) -> bool {
+        self.words.get().is_some()
+    }
+
+    /// The word index over displays and designations: built in the background when a large code
+    /// system is published (`Snapshot::build`), else on first use.
     pub fn words(&self) -> &WordIndex {
         self.words.get_or_init(|| {
             let texts = self.code_system.concepts.iter().enumerate().flat_map(|(idx, concept)| {
