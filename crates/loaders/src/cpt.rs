@@ -35,7 +35,7 @@
 use crate::icd10cm::{year_in_file_name, DESIGNATION_USE_SYSTEM};
 use crate::text::text_lines;
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
-use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
+use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation, EffectivePeriod};
 use model::Json;
 use serde_json::json;
 use std::collections::HashMap;
@@ -280,6 +280,10 @@ fn header(version: Option<&str>, n_concepts: usize) -> Json {
     });
     if let Some(version) = version {
         resource["version"] = json!(version);
+    }
+    // CPT codes take effect on 1 January of their release year.
+    if let Some(period) = EffectivePeriod::of_year_version(version, EffectivePeriod::calendar_year) {
+        resource["extension"] = json!([period.to_extension()]);
     }
     resource
 }

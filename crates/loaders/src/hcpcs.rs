@@ -30,7 +30,7 @@
 
 use crate::icd10cm::{year_in_file_name, DESIGNATION_USE_SYSTEM};
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
-use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
+use model::terminology::{lifecycle, CodeSystem, Concept, ConceptProperty, Designation, EffectivePeriod};
 use model::Json;
 use serde_json::json;
 use std::collections::HashSet;
@@ -67,12 +67,14 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             message: "no year in the file name; the code system has no version (name one with the version option)".into(),
         });
     }
-    let concepts = read_records(&path, &bytes, &mut loaded.diagnostics);
+    let mut concepts = read_records(&path, &bytes, &mut loaded.diagnostics);
     if concepts.is_empty() {
         return Err(LoadError::new(path, "no HCPCS procedure or modifier records (record id 3 or 7 in column 11)"));
     }
-    let mut code_system =
-        CodeSystem::from_json(&header(version.as_deref(), concepts.len())).expect("the HCPCS header is a valid CodeSystem");
+    let period = release_period(&path, version.as_deref());
+    add_lifecycle(&mut concepts, period.as_ref().map(|period| period.start.as_str()));
+    let mut code_system = CodeSystem::from_json(&header(version.as_deref(), concepts.len(), period.as_ref()))
+        .expect("the HCPCS header is a valid CodeSystem");
     code_system.concepts = concepts;
     loaded.code_systems.push(code_system);
     Ok(loaded)
@@ -291,7 +293,53 @@ fn read_records(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> 
     concepts
 }
 
-fn header(version: Option<&str>, n_concepts: usize) -> Json {
+/// The period a release is in force: from the first day of its quarter (the annual file is the
+/// January release; a quarterly file names its month, `…_APR_…`) to the end of its year.
+fn release_period(path: &str, version: Option<&str>) -> Option<EffectivePeriod> {
+    let year = EffectivePeriod::of_year_version(version, EffectivePeriod::calendar_year).or_else(|| {
+        let year = path.rsplit('!').map(year_in_file_name).find(Option::is_some).flatten();
+        EffectivePeriod::of_year_version(year.as_deref(), EffectivePeriod::calendar_year)
+    })?;
+    let name = path.rsplit(['/', '!']).next().unwrap_or(path).to_ascii_uppercase();
+    let month = [("_APR", "04"), ("_JUL", "07"), ("_OCT", "10")].iter().find(|(tag, _)| name.contains(tag)).map(|(_, month)| *month);
+    Some(match month {
+        Some(month) => EffectivePeriod { start: format!("{}-{month}-01", &year.start[..4]), end: year.end },
+        None => year,
+    })
+}
+
+/// The FHIR lifecycle of each code: `effectiveDate` from the date it was added, `retirementDate`
+/// from its termination date, and `status = retired` when it was terminated before the release
+/// took effect (a code kept in the file for historical claims, not in force).
+fn add_lifecycle(concepts: &mut [Concept], release_start: Option<&str>) {
+    for concept in concepts {
+        let date_of = |code: &str| {
+            concept.properties.iter().find(|property| property.code == code).and_then(|property| property.value.as_str().map(str::to_owned))
+        };
+        let (added, terminated) = (date_of("addDate"), date_of("terminationDate"));
+        if let Some(added) = added {
+            concept.properties.push(date_property(lifecycle::PROPERTY_EFFECTIVE_DATE, added));
+        }
+        if let Some(terminated) = terminated {
+            let retired = release_start.is_some_and(|start| terminated.as_str() < start);
+            concept.properties.push(date_property(lifecycle::PROPERTY_RETIREMENT_DATE, terminated));
+            if retired {
+                concept.properties.push(ConceptProperty {
+                    code: "status".into(),
+                    value_key: "valueCode".into(),
+                    value: json!("retired"),
+                    extra: None,
+                });
+            }
+        }
+    }
+}
+
+fn date_property(code: &str, date: String) -> ConceptProperty {
+    ConceptProperty { code: code.into(), value_key: "valueDateTime".into(), value: Json::String(date), extra: None }
+}
+
+fn header(version: Option<&str>, n_concepts: usize, period: Option<&EffectivePeriod>) -> Json {
     let mut resource = json!({
         "resourceType": "CodeSystem",
         "url": HCPCS_URL,
@@ -309,10 +357,19 @@ fn header(version: Option<&str>, n_concepts: usize) -> Json {
             {"code": "actionEffectiveDate", "type": "dateTime", "description": "The date the action in actionCode took effect (columns 277-284)"},
             {"code": "terminationDate", "type": "dateTime", "description": "The last date Medicare providers may use the code (columns 285-292)"},
             {"code": "actionCode", "type": "code", "description": "The change made to the code: A add, B both, C long description, D discontinue, F administrative data, N none, P payment, R reactivate, S short description, T miscellaneous (column 293)"},
+            {"code": "effectiveDate", "uri": "http://hl7.org/fhir/concept-properties#effectiveDate", "type": "dateTime",
+             "description": "When the code took effect (its added date)"},
+            {"code": "retirementDate", "uri": "http://hl7.org/fhir/concept-properties#retirementDate", "type": "dateTime",
+             "description": "When the code was retired (its termination date)"},
+            {"code": "status", "uri": "http://hl7.org/fhir/concept-properties#status", "type": "code",
+             "description": "retired for a code terminated before this release took effect"},
         ],
     });
     if let Some(version) = version {
         resource["version"] = json!(version);
+    }
+    if let Some(period) = period {
+        resource["extension"] = json!([period.to_extension()]);
     }
     resource
 }
@@ -342,10 +399,10 @@ mod tests {
         out
     }
 
-    const EXPECTED_DUMP: &str = r#"AQ "Physician providing a service in an unlisted health professional shortage area (hpsa)" short="Physician service hpsa" kind=modifier addDate=2006-01-01 actionEffectiveDate=2006-01-01 actionCode=N
-A4206 "Syringe with needle, sterile, 1 cc or less, each" short="1 cc sterile syringe&needle" kind=procedure addDate=1984-01-01 actionEffectiveDate=1984-01-01 actionCode=N
-A9270 "Non-covered item or service, café edition" short="Non-covered item or service" kind=procedure addDate=1992-01-01 actionEffectiveDate=2019-01-01 terminationDate=2019-12-31 actionCode=C
-G8891 "Most recent office visit systolic blood pressure, in mm hg, for a patient whose diastolic is known (e.g., patients with palliative goals for whom treatment of hypertension may not be appropriate)" short="Sys bp <140, dia bp <90" kind=procedure addDate=2015-01-01 actionEffectiveDate=2015-01-01 actionCode=N
+    const EXPECTED_DUMP: &str = r#"AQ "Physician providing a service in an unlisted health professional shortage area (hpsa)" short="Physician service hpsa" kind=modifier addDate=2006-01-01 actionEffectiveDate=2006-01-01 actionCode=N effectiveDate=2006-01-01
+A4206 "Syringe with needle, sterile, 1 cc or less, each" short="1 cc sterile syringe&needle" kind=procedure addDate=1984-01-01 actionEffectiveDate=1984-01-01 actionCode=N effectiveDate=1984-01-01
+A9270 "Non-covered item or service, café edition" short="Non-covered item or service" kind=procedure addDate=1992-01-01 actionEffectiveDate=2019-01-01 terminationDate=2019-12-31 actionCode=C effectiveDate=1992-01-01 retirementDate=2019-12-31
+G8891 "Most recent office visit systolic blood pressure, in mm hg, for a patient whose diastolic is known (e.g., patients with palliative goals for whom treatment of hypertension may not be appropriate)" short="Sys bp <140, dia bp <90" kind=procedure addDate=2015-01-01 actionEffectiveDate=2015-01-01 actionCode=N effectiveDate=2015-01-01
 J0120 "Injection, tetracycline, up to 250 mg" short="Tetracyclin injection" kind=procedure actionEffectiveDate=2000-01-01 actionCode=N
 "#;
 

@@ -48,7 +48,7 @@
 
 use crate::text::{column_text, resolve_entity, LineCounter};
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
-use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
+use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation, EffectivePeriod};
 use model::Json;
 use quick_xml::events::Event;
 use serde_json::json;
@@ -525,6 +525,10 @@ fn header(version: Option<&str>, n_concepts: usize, hierarchical: bool) -> Json 
     });
     if let Some(version) = version {
         resource["version"] = json!(version);
+    }
+    // A release is in force for its fiscal year (FY2026: 2025-10-01 to 2026-09-30).
+    if let Some(period) = EffectivePeriod::of_icd10_version(version) {
+        resource["extension"] = json!([period.to_extension()]);
     }
     if hierarchical {
         resource["hierarchyMeaning"] = json!("is-a");

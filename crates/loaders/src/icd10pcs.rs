@@ -42,7 +42,7 @@
 use crate::icd10cm::{year_in_file_name, DESIGNATION_USE_SYSTEM};
 use crate::text::{column_text, resolve_entity, LineCounter};
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
-use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
+use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation, EffectivePeriod};
 use model::Json;
 use quick_xml::events::Event;
 use serde_json::json;
@@ -479,6 +479,10 @@ fn header(version: Option<&str>, n_concepts: usize, hierarchical: bool, labelled
     });
     if let Some(version) = version {
         resource["version"] = json!(version);
+    }
+    // In force for its fiscal year, or from 1 April for an April update.
+    if let Some(period) = EffectivePeriod::of_icd10_version(version) {
+        resource["extension"] = json!([period.to_extension()]);
     }
     if hierarchical {
         resource["hierarchyMeaning"] = json!("is-a");

@@ -6,9 +6,11 @@
 //! read back into the very same nesting.
 
 mod code_system;
+pub mod lifecycle;
 mod value_set;
 
 pub use code_system::{CodeSystem, Concept, ConceptProperty, Designation, PropertyDef};
+pub use lifecycle::EffectivePeriod;
 pub use value_set::{Compose, ConceptReference, ConceptSet, Filter, ValueSet};
 
 use std::fmt;
