@@ -2,7 +2,7 @@
 //! concept status flags and a lazily built word index.
 
 use super::text::WordIndex;
-use model::terminology::{CodeSystem, Concept};
+use model::terminology::{lifecycle, CodeSystem, Concept, EffectivePeriod};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -27,7 +27,18 @@ pub struct CodeSystemIndex {
     pub children: Vec<Vec<u32>>,
     pub roots: Vec<u32>,
     pub flags: Vec<ConceptFlags>,
+    /// When this release is in force, when it says (`effectivePeriod`).
+    pub effective_period: Option<EffectivePeriod>,
     words: OnceLock<WordIndex>,
+}
+
+/// Why a concept was not in force on a day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotInForce {
+    /// It took effect later, on this day.
+    NotYet(String),
+    /// It was retired before, on this day.
+    Retired(String),
 }
 
 /// The standard meaning of each property code: its own name, or the concept-properties code its URI names.
@@ -97,7 +108,19 @@ impl CodeSystemIndex {
         let roots = (0..n_concepts as u32).filter(|idx| parents[*idx as usize].is_empty()).collect();
         let meanings = property_meanings(&code_system);
         let flags = code_system.concepts.iter().map(|concept| flags_of(concept, &meanings)).collect();
-        CodeSystemIndex { code_system, id, by_code, by_folded_code, parents, children, roots, flags, words: OnceLock::new() }
+        let effective_period = EffectivePeriod::of_resource(&code_system.resource);
+        CodeSystemIndex {
+            code_system,
+            id,
+            by_code,
+            by_folded_code,
+            parents,
+            children,
+            roots,
+            flags,
+            effective_period,
+            words: OnceLock::new(),
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -202,6 +225,26 @@ impl CodeSystemIndex {
         }
         out.sort_unstable();
         out
+    }
+
+    /// Whether a concept was in force on a day (`YYYY-MM-DD`), by its `effectiveDate` and
+    /// `retirementDate` properties (a concept without them is in force whenever its release is).
+    pub fn in_force_on(&self, concept_idx: u32, day: &str) -> Result<(), NotInForce> {
+        let date_of = |meaning: &str| {
+            self.concept(concept_idx)
+                .properties
+                .iter()
+                .filter(|property| property.code == meaning)
+                .find_map(|property| property.value_text())
+                .and_then(|text| lifecycle::day_of(&text))
+        };
+        if let Some(effective) = date_of(lifecycle::PROPERTY_EFFECTIVE_DATE).filter(|effective| effective.as_str() > day) {
+            return Err(NotInForce::NotYet(effective));
+        }
+        if let Some(retired) = date_of(lifecycle::PROPERTY_RETIREMENT_DATE).filter(|retired| retired.as_str() < day) {
+            return Err(NotInForce::Retired(retired));
+        }
+        Ok(())
     }
 
     /// Whether the word index is built (see [`CodeSystemIndex::words`]).

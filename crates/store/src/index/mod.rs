@@ -5,5 +5,5 @@ mod code_system;
 mod registry;
 pub mod text;
 
-pub use code_system::{CodeSystemIndex, ConceptFlags};
+pub use code_system::{CodeSystemIndex, ConceptFlags, NotInForce};
 pub use registry::{compare_versions, version_matches, ConceptMapEntry, Registry, ValueSetEntry};

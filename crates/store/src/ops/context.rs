@@ -30,6 +30,10 @@ pub struct Context<'a> {
     default_value_set_versions: Vec<(String, String)>,
     /// The first denied code system this call reached; the call is then refused as a whole.
     denial: RefCell<Option<DeniedSystem>>,
+    /// `date`: the day (`YYYY-MM-DD`) the answer is for, such as a claim's date of service.
+    pub date: Option<String>,
+    /// Why no version of a dated code system was in force on `date`; the call then says so.
+    out_of_period: RefCell<Option<String>>,
 }
 
 fn canonical_pairs(params: &Parameters, name: &str) -> Vec<(String, String)> {
@@ -76,7 +80,22 @@ impl<'a> Context<'a> {
                 ));
             }
         }
+        let date = match params.str("date") {
+            None => None,
+            Some(text) => Some(model::terminology::lifecycle::day_of(&text).ok_or_else(|| {
+                StoreError::with_issue(
+                    crate::StoreErrorKind::Invalid,
+                    model::fhir::Issue::error(
+                        "invalid",
+                        format!("The parameter 'date' must be a FHIR date or dateTime (such as 2025-03-01), not '{text}'"),
+                    )
+                    .at("date"),
+                )
+            })?),
+        };
         let context = Context {
+            date,
+            out_of_period: RefCell::new(None),
             base,
             overlay,
             supplements: RefCell::new(Vec::new()),
@@ -94,6 +113,61 @@ impl<'a> Context<'a> {
             context.use_supplement(&canonical)?;
         }
         Ok(context)
+    }
+
+    /// Why no version of a dated code system was in force on the call's `date`, if that happened.
+    pub fn out_of_period(&self) -> Option<String> {
+        self.out_of_period.borrow().clone()
+    }
+
+    /// Every version of a code system this call can see, overlay first.
+    pub fn versions_of(&self, url: &str) -> Vec<Arc<CodeSystemIndex>> {
+        if !self.admits(url) {
+            return Vec::new();
+        }
+        self.overlay.code_system_versions(url).iter().chain(self.base.code_system_versions(url)).cloned().collect()
+    }
+
+    /// The version of a code system in force on `day`, among those that say when they are in
+    /// force; `None` (with the reason recorded) when none was; `Some(None)` when the system's
+    /// versions do not say, so the day does not choose.
+    fn version_in_force(&self, url: &str, day: &str) -> Option<Option<Arc<CodeSystemIndex>>> {
+        let versions = self.versions_of(url);
+        let mut dated: Vec<&Arc<CodeSystemIndex>> = versions.iter().filter(|index| index.effective_period.is_some()).collect();
+        if dated.is_empty() {
+            return Some(None);
+        }
+        dated.sort_by(|left, right| {
+            left.effective_period.as_ref().map(|period| &period.start).cmp(&right.effective_period.as_ref().map(|period| &period.start))
+        });
+        match dated.iter().rev().find(|index| index.effective_period.as_ref().is_some_and(|period| period.contains(day))) {
+            Some(index) => Some(Some((*index).clone())),
+            None => {
+                let periods: Vec<String> = dated
+                    .iter()
+                    .map(|index| {
+                        let period = index.effective_period.as_ref().expect("dated");
+                        format!(
+                            "{} from {} to {}",
+                            index.version().unwrap_or("(no version)"),
+                            period.start,
+                            period.end.as_deref().unwrap_or("(open)")
+                        )
+                    })
+                    .collect();
+                let when = if dated.iter().all(|index| index.effective_period.as_ref().is_some_and(|period| day < period.start.as_str())) {
+                    "before every version loaded here"
+                } else {
+                    "after the newest version loaded here ended"
+                };
+                let message = format!(
+                    "No version of the code system '{url}' loaded here was in force on {day}, which is {when}; the versions loaded here are in force: {}",
+                    periods.join("; ")
+                );
+                self.out_of_period.borrow_mut().get_or_insert(message);
+                None
+            }
+        }
     }
 
     /// The denied code system this call reached, if any.
@@ -144,6 +218,7 @@ impl<'a> Context<'a> {
             && self.check_versions.is_empty()
             && self.force_versions.is_empty()
             && self.default_value_set_versions.is_empty()
+            && self.date.is_none()
     }
 
     /// Records that a version rule decided a version.
@@ -288,6 +363,16 @@ impl<'a> Context<'a> {
     fn code_system_unsupplemented(&self, url: &str, version: Option<&str>) -> Option<Arc<CodeSystemIndex>> {
         if !self.admits(url) {
             return None;
+        }
+        // A date of service, and no version named: the version in force that day.
+        if let (None, Some(day)) = (version, &self.date) {
+            if let Some(in_force) = self.version_in_force(url, day) {
+                if let Some(index) = in_force {
+                    return self.admitted(Some(index));
+                }
+            } else {
+                return None;
+            }
         }
         let from_overlay = self.overlay.code_system(url, version);
         let from_base = self.base.code_system(url, version);

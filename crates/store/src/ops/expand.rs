@@ -1098,6 +1098,11 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         .members
         .iter()
         .filter(|member| !options.active_only || !member.inactive)
+        // On a date, only the codes in force that day.
+        .filter(|member| match (&context.date, &member.code_system, member.concept_idx) {
+            (Some(day), Some(code_system), Some(concept_idx)) => code_system.in_force_on(concept_idx, day).is_ok(),
+            _ => true,
+        })
         .filter(|member| match &options.filter {
             None => true,
             Some(filter) => {

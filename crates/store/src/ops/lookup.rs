@@ -18,6 +18,11 @@ fn named_concept(context: &Context<'_>, code_name: &str, coding_name: &str) -> R
         ),
         None => (params.str("system"), params.str("version"), params.str(code_name)),
     };
+    // `url|version` is a canonical: the version travels with the system.
+    let (system, version) = match system.as_deref().and_then(|text| text.split_once('|')) {
+        Some((url, pinned)) => (Some(url.to_owned()), version.or_else(|| Some(pinned.to_owned()))),
+        None => (system, version),
+    };
     let code = code.ok_or_else(|| StoreError::invalid(format!("no code given: use {code_name} or {coding_name}")))?;
     let code_system = match (&context.request.instance_id, &system) {
         (Some(id), _) => context.code_system_by_id(id).ok_or_else(|| StoreError::not_found(format!("CodeSystem/{id} is not known")))?,

@@ -57,6 +57,10 @@ pub fn run(name: &str, registry: &Registry, request: &OpRequest) -> Result<Json,
     if let Some(denied) = context.denial() {
         return Err(StoreError::with_issue(crate::StoreErrorKind::Forbidden, model::fhir::Issue::error("forbidden", denied.message)));
     }
+    // A date of service that no loaded version covers is the answer, whatever else was found.
+    if let Some(message) = context.out_of_period() {
+        return Err(StoreError::with_issue(crate::StoreErrorKind::NotFound, model::fhir::Issue::error("not-found", message).at("date")));
+    }
     answer
 }
 

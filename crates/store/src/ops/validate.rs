@@ -5,7 +5,7 @@
 
 use super::expand::{display_for, filter_matches, member_of, requested_value_set, value_set_canonical, ImportWalk};
 use super::Context;
-use crate::index::CodeSystemIndex;
+use crate::index::{CodeSystemIndex, NotInForce};
 use crate::{StoreError, StoreErrorKind};
 use model::fhir::{array_of, str_of, Issue, IssueSeverity, Json, OperationOutcome, Parameters};
 use model::terminology::{ConceptSet, ValueSet};
@@ -50,11 +50,19 @@ fn input_codings(params: &Parameters, system_param: &str) -> Result<(InputShape,
             "Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters",
         )
     })?;
+    // `url|version` is a canonical: the version travels with the system.
+    let (system, canonical_version) = match params.str(system_param) {
+        Some(text) => match text.split_once('|') {
+            Some((url, version)) => (Some(url.to_owned()), Some(version.to_owned())),
+            None => (Some(text), None),
+        },
+        None => (None, None),
+    };
     Ok((
         InputShape::Code,
         vec![Coding {
-            system: params.str(system_param),
-            version: params.str("systemVersion").or_else(|| params.str("version")),
+            system,
+            version: params.str("systemVersion").or_else(|| params.str("version")).or(canonical_version),
             code,
             display: params.str("display"),
         }],
@@ -351,6 +359,27 @@ fn value_set_contains(
         walk.memberships.insert(key, *answer);
     }
     result
+}
+
+/// For a code unknown to a release that says when it is in force: the newest other loaded
+/// release that holds the code, and when that one was in force, as words to add to the message
+/// ("valid in version '2025', in force from 2024-10-01 to 2025-09-30").
+fn dated_version_holding(context: &Context<'_>, code_system: &CodeSystemIndex, code: &str) -> Option<String> {
+    code_system.effective_period.as_ref()?;
+    let mut holding: Vec<Arc<CodeSystemIndex>> = context
+        .versions_of(code_system.url())
+        .into_iter()
+        .filter(|other| other.version() != code_system.version() && other.effective_period.is_some() && other.find(code).is_some())
+        .collect();
+    holding.sort_by(|left, right| crate::index::compare_versions(left.version(), right.version()));
+    let newest = holding.last()?;
+    let period = newest.effective_period.as_ref()?;
+    Some(format!(
+        "; it is valid in version '{}', in force from {} to {}",
+        newest.version().unwrap_or_default(),
+        period.start,
+        period.end.as_deref().unwrap_or("(open)")
+    ))
 }
 
 /// The code systems a value set draws on, for inferring a coding's system.
@@ -724,10 +753,11 @@ fn check_coding(
             finding.fragment_unknown = true;
             return Ok(finding);
         }
-        let mut unknown =
-            Issue::error("code-invalid", format!("Unknown code '{}' in the CodeSystem '{}'{version_text}", coding.code, code_system.url()))
-                .tx("invalid-code")
-                .at(path(shape, coding_idx, "code"));
+        let mut text = format!("Unknown code '{}' in the CodeSystem '{}'{version_text}", coding.code, code_system.url());
+        if let Some(elsewhere) = dated_version_holding(context, &code_system, &coding.code) {
+            text.push_str(&elsewhere);
+        }
+        let mut unknown = Issue::error("code-invalid", text).tx("invalid-code").at(path(shape, coding_idx, "code"));
         if code_system.version().is_some() {
             unknown = unknown.message_id("Unknown_Code_in_Version");
         }
@@ -742,6 +772,24 @@ fn check_coding(
     finding.concept_idx = Some(concept_idx);
     if case_folded {
         finding.normalized_code = Some(code_system.concept(concept_idx).code.clone());
+    }
+    // On a date of service, a code counts only if it was in force that day.
+    if let Some(day) = &context.date {
+        if let Err(why) = code_system.in_force_on(concept_idx, day) {
+            let code = &code_system.concept(concept_idx).code;
+            let version_text = code_system.version().map(|version| format!(" version '{version}'")).unwrap_or_default();
+            let reason = match why {
+                NotInForce::NotYet(effective) => format!("it took effect on {effective}"),
+                NotInForce::Retired(retired) => format!("it was retired after {retired}"),
+            };
+            let text =
+                format!("The code '{code}' in the CodeSystem '{}'{version_text} was not in force on {day}: {reason}", code_system.url());
+            finding.issues.push(Issue::error("business-rule", text).tx("code-rule").at(path(shape, coding_idx, "code")));
+            if value_set.is_some() {
+                finding.issues.push(code_not_in_value_set(code_system.url()));
+            }
+            return Ok(finding);
+        }
     }
     let member = member_of(&code_system, concept_idx);
     finding.display =
