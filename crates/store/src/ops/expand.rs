@@ -48,6 +48,9 @@ pub struct Expansion {
     pub members: Vec<Member>,
     pub used_code_systems: Vec<String>,
     pub used_value_sets: Vec<String>,
+    /// Why the members are not every code the value set holds (a grammar code system listed by
+    /// its common codes only), for the `valueset-unclosed` extension.
+    pub unclosed: Option<String>,
 }
 
 fn push_unique(list: &mut Vec<String>, item: String) {
