@@ -4,7 +4,7 @@
 use super::text::WordIndex;
 use model::terminology::{CodeSystem, Concept};
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// What a concept's properties say about its status.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28,6 +28,8 @@ pub struct CodeSystemIndex {
     pub roots: Vec<u32>,
     pub flags: Vec<ConceptFlags>,
     words: OnceLock<WordIndex>,
+    /// The grammar behind a code system that cannot list all its codes (UCUM, BCP-47, MIME types).
+    pub grammar: Option<Arc<crate::grammar::GrammarBinding>>,
 }
 
 /// The standard meaning of each property code: its own name, or the concept-properties code its URI names.
@@ -97,7 +99,7 @@ impl CodeSystemIndex {
         let roots = (0..n_concepts as u32).filter(|idx| parents[*idx as usize].is_empty()).collect();
         let meanings = property_meanings(&code_system);
         let flags = code_system.concepts.iter().map(|concept| flags_of(concept, &meanings)).collect();
-        CodeSystemIndex { code_system, id, by_code, by_folded_code, parents, children, roots, flags, words: OnceLock::new() }
+        CodeSystemIndex { code_system, id, by_code, by_folded_code, parents, children, roots, flags, words: OnceLock::new(), grammar: None }
     }
 
     pub fn url(&self) -> &str {
@@ -147,6 +149,18 @@ impl CodeSystemIndex {
             return None;
         }
         self.by_folded_code.get(&code.to_lowercase()).map(|idx| (*idx, true))
+    }
+
+    /// Finds a code as [`CodeSystemIndex::find_lenient`] does; a grammar code system also reads a
+    /// code it does not list, and answers it as a one-concept index of its own.
+    pub fn resolve(self: &Arc<Self>, code: &str) -> crate::grammar::Resolved {
+        if let Some((idx, case_folded)) = self.find_lenient(code) {
+            return crate::grammar::Resolved::Found(self.clone(), idx, case_folded);
+        }
+        match &self.grammar {
+            Some(binding) => binding.resolve(self, code),
+            None => crate::grammar::Resolved::NotACode(crate::grammar::NotACode { detail: None }),
+        }
     }
 
     /// Whether `ancestor` is `descendant` or one of its is-a ancestors.
