@@ -8,6 +8,7 @@ mod support;
 mod auth;
 mod builtin;
 mod errors;
+mod grammar;
 mod loaded;
 mod operations;
 mod real_data;
