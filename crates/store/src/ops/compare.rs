@@ -65,6 +65,9 @@ struct SystemGroup {
     other_excludes: Vec<ConceptSet>,
 }
 
+/// Which list of a [`SystemGroup`] a set of includes or excludes goes to.
+type SideOf = fn(&mut SystemGroup) -> &mut Vec<ConceptSet>;
+
 /// `ValueSet/$compare`.
 pub fn compare(context: &Context<'_>) -> Result<Json, StoreError> {
     let this = named_value_set(context, "this")?;
@@ -156,7 +159,7 @@ fn from_definitions(
     // Per system URL: whether its version matters (so groups are per version).
     let mut version_matters: HashMap<String, bool> = HashMap::new();
     let mut groups: Vec<(String, SystemGroup)> = Vec::new();
-    let sides: [(&[ConceptSet], fn(&mut SystemGroup) -> &mut Vec<ConceptSet>); 4] = [
+    let sides: [(&[ConceptSet], SideOf); 4] = [
         (&this.include, |group| &mut group.this),
         (&other.include, |group| &mut group.other),
         (&this.exclude, |group| &mut group.this_excludes),
