@@ -9,6 +9,7 @@ mod auth;
 mod builtin;
 mod errors;
 mod fuzz_smoke;
+mod grammar;
 mod hardening;
 mod loaded;
 mod operations;

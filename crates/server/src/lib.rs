@@ -102,14 +102,68 @@ impl AppState {
 /// Mounts every route.
 /// Puts the FHIR R4 core code systems and value sets compiled into the binary underneath the
 /// stored content (see `loaders::builtin`).
+/// ISO 3166-1 countries come with it, and so do the grammar code systems: UCUM (listing the core `ucum-common` value set), BCP-47
+/// language tags and MIME types (see `store::grammar`).
 pub fn with_fhir_core(terminology: Terminology) -> anyhow::Result<Terminology> {
-    let core = loaders::builtin::fhir_r4_core().map_err(|error| anyhow::anyhow!("built-in FHIR R4 core terminology: {error}"))?;
+    let mut core = loaders::builtin::fhir_r4_core().map_err(|error| anyhow::anyhow!("built-in FHIR R4 core terminology: {error}"))?;
+    core.code_systems.push(loaders::builtin::iso_3166().map_err(|error| anyhow::anyhow!("built-in ISO 3166: {error}"))?);
     let n_code_systems = core.code_systems.len();
+    let grammars = grammar_code_systems(&core.resources)?;
     let terminology = terminology
         .with_base_content(core.code_systems, core.resources)
-        .map_err(|error| anyhow::anyhow!("built-in FHIR R4 core terminology: {error}"))?;
+        .map_err(|error| anyhow::anyhow!("built-in FHIR R4 core terminology: {error}"))?
+        .with_grammar_code_systems(grammars);
     tracing::info!(source = loaders::builtin::FHIR_R4_CORE_SOURCE, n_code_systems, "built-in terminology in place");
     Ok(terminology)
+}
+
+/// The value set whose codes stand for all of UCUM when it is expanded.
+const UCUM_COMMON_UNITS: &str = "http://hl7.org/fhir/ValueSet/ucum-common";
+
+/// UCUM, BCP-47 and MIME types, each with the tables compiled into the binary.
+fn grammar_code_systems(core_resources: &[serde_json::Value]) -> anyhow::Result<Vec<Arc<dyn store::grammar::GrammarCodeSystem>>> {
+    use model::fhir::{array_of, str_of};
+    let common_units = core_resources
+        .iter()
+        .find(|resource| str_of(resource, "url") == Some(UCUM_COMMON_UNITS))
+        .ok_or_else(|| anyhow::anyhow!("the built-in FHIR R4 core terminology has no {UCUM_COMMON_UNITS}"))?;
+    let units: Vec<(String, Option<String>)> = array_of(common_units.get("compose").unwrap_or(&serde_json::Value::Null), "include")
+        .iter()
+        .flat_map(|include| array_of(include, "concept"))
+        .filter_map(|concept| Some((str_of(concept, "code")?.to_owned(), str_of(concept, "display").map(str::to_owned))))
+        .collect();
+    let units_source = format!("{UCUM_COMMON_UNITS}|{}", str_of(common_units, "version").unwrap_or_default());
+    let ucum = store::grammar::Ucum::new(units, &units_source, str_of(common_units, "status").unwrap_or("active"));
+
+    let languages = loaders::builtin::language_subtags().map_err(|error| anyhow::anyhow!("built-in language subtags: {error}"))?;
+    let subtags = languages
+        .records
+        .into_iter()
+        .filter_map(|record| {
+            use store::grammar::SubtagKind;
+            let kind = match record.kind.as_str() {
+                "language" => SubtagKind::Language,
+                "extlang" => SubtagKind::ExtLang,
+                "script" => SubtagKind::Script,
+                "region" => SubtagKind::Region,
+                "variant" => SubtagKind::Variant,
+                "grandfathered" => SubtagKind::Grandfathered,
+                _ => return None,
+            };
+            Some(store::grammar::Subtag { kind, subtag: record.subtag, description: record.description, deprecated: record.deprecated })
+        })
+        .collect();
+    let language_tags = store::grammar::LanguageTags::new(subtags, languages.common, &languages.common_source, &languages.file_date);
+
+    let media = loaders::builtin::media_types().map_err(|error| anyhow::anyhow!("built-in media types: {error}"))?;
+    let mime_types = store::grammar::MimeTypes::new(media.media_types, &media.source);
+    tracing::info!(
+        ucum = store::grammar::ucum::UCUM_VERSION,
+        language_registry = languages.file_date,
+        media_types = media.source,
+        "grammar code systems in place"
+    );
+    Ok(vec![Arc::new(ucum), Arc::new(language_tags), Arc::new(mime_types)])
 }
 
 pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {

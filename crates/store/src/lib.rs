@@ -11,6 +11,8 @@
 //!   wait and never see half a change.
 //! - `jobs` stores upload jobs and the audit log; `diff` says what a new release of a code
 //!   system changes against the version served now.
+//! - [`grammar`] holds the code systems defined by a grammar (UCUM, BCP-47, MIME types), served
+//!   as base content whose unlisted codes the operations read through the grammar.
 //! - `ops` answers `$lookup`, `$validate-code`, `$expand`, `$subsumes` and `$translate` from a
 //!   registry snapshot plus any `tx-resource` content sent with the request.
 //!
@@ -26,6 +28,7 @@
 pub mod db;
 pub mod diff;
 mod error;
+pub mod grammar;
 pub mod index;
 pub mod jobs;
 pub mod ops;

@@ -170,6 +170,20 @@ impl Terminology {
         Ok(self)
     }
 
+    /// Adds code systems defined by a grammar (UCUM, BCP-47, MIME types) to the base content,
+    /// beside what [`Terminology::with_base_content`] put there: each answers as its common codes,
+    /// with the grammar reading any other code.
+    pub fn with_grammar_code_systems(mut self, grammars: Vec<Arc<dyn crate::grammar::GrammarCodeSystem>>) -> Terminology {
+        for grammar in grammars {
+            let index = crate::grammar::grammar_index(grammar);
+            let id = index.id.clone().unwrap_or_default();
+            self.base.push((("CodeSystem".to_owned(), id), Entry::CodeSystem(Arc::new(index))));
+        }
+        let current = self.snapshot.load_full();
+        self.snapshot.store(Arc::new(Snapshot::build(&self.base, current.entries.clone(), current.generation)));
+        self
+    }
+
     pub(crate) fn database(&self) -> &Database {
         &self.database
     }

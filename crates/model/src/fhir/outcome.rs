@@ -39,11 +39,22 @@ pub struct Issue {
     pub message_id: Option<&'static str>,
     /// Whether the issue's text belongs in a summary `message` (some notes stay in `issues` only).
     pub in_message: bool,
+    /// Whether the issue is listed in an OperationOutcome (a few explanations only join the `message`).
+    pub in_outcome: bool,
 }
 
 impl Issue {
     pub fn new(severity: IssueSeverity, code: &'static str, text: impl Into<String>) -> Issue {
-        Issue { severity, code, tx_code: None, text: text.into(), expression: Vec::new(), message_id: None, in_message: true }
+        Issue {
+            severity,
+            code,
+            tx_code: None,
+            text: text.into(),
+            expression: Vec::new(),
+            message_id: None,
+            in_message: true,
+            in_outcome: true,
+        }
     }
 
     pub fn error(code: &'static str, text: impl Into<String>) -> Issue {
@@ -71,6 +82,12 @@ impl Issue {
     /// Keeps the issue out of summary messages.
     pub fn not_in_message(mut self) -> Issue {
         self.in_message = false;
+        self
+    }
+
+    /// Keeps the issue out of OperationOutcomes: its text only joins the summary message.
+    pub fn message_only(mut self) -> Issue {
+        self.in_outcome = false;
         self
     }
 
@@ -116,7 +133,7 @@ impl OperationOutcome {
     }
 
     pub fn to_json(&self) -> Json {
-        let issues: Vec<Json> = self.issues.iter().map(Issue::to_json).collect();
+        let issues: Vec<Json> = self.issues.iter().filter(|issue| issue.in_outcome).map(Issue::to_json).collect();
         json!({"resourceType": "OperationOutcome", "issue": issues})
     }
 }

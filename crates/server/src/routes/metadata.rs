@@ -19,6 +19,8 @@ fn operation_definition(name: &str) -> String {
         "expand" => "ValueSet-expand",
         "translate" => "ConceptMap-translate",
         "batch-validate-code" => "ValueSet-batch-validate-code",
+        // A draft operation (HL7's `related` tests), not defined by the R4 specification.
+        "compare" => "ValueSet-compare",
         _ => "Resource-validate",
     };
     format!("http://hl7.org/fhir/OperationDefinition/{canonical}")

@@ -20,6 +20,7 @@ pub const OPERATIONS: &[&str] = &[
     "ValueSet/$validate-code",
     "ValueSet/$batch-validate-code",
     "ValueSet/$expand",
+    "ValueSet/$compare",
     "ConceptMap/$translate",
 ];
 

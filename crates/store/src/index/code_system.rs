@@ -4,7 +4,7 @@
 use super::text::WordIndex;
 use model::terminology::{lifecycle, CodeSystem, Concept, EffectivePeriod};
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// What a concept's properties say about its status.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -30,6 +30,8 @@ pub struct CodeSystemIndex {
     /// When this release is in force, when it says (`effectivePeriod`).
     pub effective_period: Option<EffectivePeriod>,
     words: OnceLock<WordIndex>,
+    /// The grammar behind a code system that cannot list all its codes (UCUM, BCP-47, MIME types).
+    pub grammar: Option<Arc<crate::grammar::GrammarBinding>>,
 }
 
 /// Why a concept was not in force on a day.
@@ -120,6 +122,7 @@ impl CodeSystemIndex {
             flags,
             effective_period,
             words: OnceLock::new(),
+            grammar: None,
         }
     }
 
@@ -170,6 +173,18 @@ impl CodeSystemIndex {
             return None;
         }
         self.by_folded_code.get(&code.to_lowercase()).map(|idx| (*idx, true))
+    }
+
+    /// Finds a code as [`CodeSystemIndex::find_lenient`] does; a grammar code system also reads a
+    /// code it does not list, and answers it as a one-concept index of its own.
+    pub fn resolve(self: &Arc<Self>, code: &str) -> crate::grammar::Resolved {
+        if let Some((idx, case_folded)) = self.find_lenient(code) {
+            return crate::grammar::Resolved::Found(self.clone(), idx, case_folded);
+        }
+        match &self.grammar {
+            Some(binding) => binding.resolve(self, code),
+            None => crate::grammar::Resolved::NotACode(crate::grammar::NotACode { detail: None }),
+        }
     }
 
     /// Whether `ancestor` is `descendant` or one of its is-a ancestors.

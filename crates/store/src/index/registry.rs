@@ -171,6 +171,17 @@ impl Registry {
         self.value_sets.get(url).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// Every code system version held, each once (an `urn:oid:` alias names the same one again).
+    pub fn all_code_systems(&self) -> Vec<Arc<CodeSystemIndex>> {
+        let mut all: Vec<Arc<CodeSystemIndex>> = Vec::new();
+        for index in self.code_systems.values().flatten() {
+            if !all.iter().any(|seen| Arc::ptr_eq(seen, index)) {
+                all.push(index.clone());
+            }
+        }
+        all
+    }
+
     pub fn concept_maps(&self) -> &[Arc<ConceptMapEntry>] {
         &self.concept_maps
     }

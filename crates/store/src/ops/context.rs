@@ -266,6 +266,21 @@ impl<'a> Context<'a> {
             .collect()
     }
 
+    /// The displays and designations that supplements sent with the request (`tx-resource`) give
+    /// a code, whether or not the call names them: they define the displays of user-assigned codes.
+    pub fn request_supplement_names(&self, base_url: &str, code: &str) -> Vec<String> {
+        self.overlay
+            .all_code_systems()
+            .iter()
+            .filter(|supplement| {
+                supplement.code_system.content == "supplement"
+                    && supplement.code_system.supplements.as_deref().map(|base| model::uris::split_canonical(base).0) == Some(base_url)
+            })
+            .filter_map(|supplement| supplement.find(code).map(|idx| supplement.concept(idx).clone()))
+            .flat_map(|concept| concept.display.into_iter().chain(concept.designations.into_iter().map(|designation| designation.value)))
+            .collect()
+    }
+
     /// `url|version` of the supplements in force for a code system.
     pub fn supplements_used(&self, base_url: &str) -> Vec<String> {
         self.supplements_for(base_url).iter().map(|supplement| supplement.canonical()).collect()

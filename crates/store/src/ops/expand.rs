@@ -48,6 +48,13 @@ pub struct Expansion {
     pub members: Vec<Member>,
     pub used_code_systems: Vec<String>,
     pub used_value_sets: Vec<String>,
+    /// Why the members are not every code the value set holds (a grammar code system listed by
+    /// its common codes only), for the `valueset-unclosed` extension.
+    pub unclosed: Option<String>,
+    /// Whether a whole grammar code system was included, so the true total is infinite.
+    pub unbounded: bool,
+    /// The value sets (`url|version`, status) whose listing stood in for a whole grammar code system.
+    pub listings_used: Vec<(String, String)>,
 }
 
 fn push_unique(list: &mut Vec<String>, item: String) {
@@ -195,6 +202,11 @@ impl<'f> CompiledFilter<'f> {
     pub(crate) fn matches(&self, code_system: &CodeSystemIndex, concept_idx: u32) -> Result<bool, StoreError> {
         let filter = self.filter;
         let concept = code_system.concept(concept_idx);
+        if let Some(binding) = &code_system.grammar {
+            if let Some(answer) = binding.grammar.filter_matches(&concept.code, filter) {
+                return answer.map_err(|why| bad_filter(filter, code_system, &why));
+            }
+        }
         let target = self.target;
         let property = filter.property.as_str();
         let is_concept_property = matches!(property, "concept" | "code");
@@ -410,6 +422,13 @@ fn concept_set_members(
         for used in &inner.used_code_systems {
             push_unique(&mut expansion.used_code_systems, used.clone());
         }
+        expansion.unclosed = expansion.unclosed.take().or_else(|| inner.unclosed.clone());
+        expansion.unbounded |= inner.unbounded;
+        for listing in &inner.listings_used {
+            if !expansion.listings_used.contains(listing) {
+                expansion.listings_used.push(listing.clone());
+            }
+        }
         if !canonical.starts_with('#') {
             push_unique(&mut expansion.used_value_sets, value_set_canonical(&imported_value_set));
         }
@@ -422,10 +441,10 @@ fn concept_set_members(
         push_unique(&mut expansion.used_code_systems, code_system.canonical());
         if !set.concepts.is_empty() {
             for reference in &set.concepts {
-                let Some((concept_idx, _)) = code_system.find_lenient(&reference.code) else {
+                let crate::grammar::Resolved::Found(holder, concept_idx, _) = code_system.resolve(&reference.code) else {
                     continue;
                 };
-                let mut member = member_of(&code_system, concept_idx);
+                let mut member = member_of(&holder, concept_idx);
                 if reference.display.is_some() {
                     member.display = reference.display.clone();
                 }
@@ -447,6 +466,17 @@ fn concept_set_members(
                 member.not_selectable |= selected_abstract;
                 member
             }));
+            // A grammar's codes cannot all be listed: these are its common ones.
+            if let Some(binding) = &code_system.grammar {
+                expansion.unclosed = Some(crate::grammar::unclosed_reason(binding.grammar.as_ref()));
+                if set.filters.is_empty() {
+                    expansion.unbounded = true;
+                    let source = (binding.grammar.common_codes_source().to_owned(), binding.grammar.common_codes_status().to_owned());
+                    if !expansion.listings_used.contains(&source) {
+                        expansion.listings_used.push(source);
+                    }
+                }
+            }
         }
         members.retain(|member| imported.iter().all(|keys| keys.contains(&member.key())));
     } else if let Some((first, rest)) = imported_members.split_first_mut() {
@@ -1250,6 +1280,12 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             status_warnings.push((format!("warning-{label}"), canonical));
         }
     }
+    // A listing that stands in for a whole grammar code system is named when it is not final.
+    for (canonical, status) in &expansion.listings_used {
+        if matches!(status.as_str(), "draft" | "retired") {
+            status_warnings.push((format!("warning-{status}"), canonical.clone()));
+        }
+    }
     for (name, canonical) in status_warnings {
         parameters.push(json!({"name": name, "valueUri": canonical}));
     }
@@ -1290,6 +1326,12 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     if options.offset > 0 || options.count.is_some() {
         expansion_json["offset"] = json!(options.offset);
     }
+    // The members of a whole grammar code system are infinitely many: there is no total to give.
+    if expansion.unbounded {
+        if let Some(fields) = expansion_json.as_object_mut() {
+            fields.remove("total");
+        }
+    }
     if !parameters.is_empty() {
         expansion_json["parameter"] = Json::Array(parameters);
     }
@@ -1322,7 +1364,10 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             }));
         }
     }
-    if let Some(fragment) = fragments_used.first() {
+    if let Some(reason) = &expansion.unclosed {
+        declared.push(json!({"url": "http://hl7.org/fhir/StructureDefinition/valueset-unclosed", "valueBoolean": true}));
+        declared.push(json!({"url": "http://hl7.org/fhir/StructureDefinition/valueset-unclosed-reason", "valueString": reason}));
+    } else if let Some(fragment) = fragments_used.first() {
         declared.push(json!({"url": "http://hl7.org/fhir/StructureDefinition/valueset-unclosed", "valueBoolean": true}));
         declared.push(json!({
             "url": "http://hl7.org/fhir/StructureDefinition/valueset-unclosed-reason",

@@ -43,15 +43,15 @@ fn named_concept(context: &Context<'_>, code_name: &str, coding_name: &str) -> R
         })?,
         (None, None) => return Err(StoreError::invalid("no code system given: use system or coding")),
     };
-    let (concept_idx, _) = code_system.find_lenient(&code).ok_or_else(|| {
+    let crate::grammar::Resolved::Found(code_system, concept_idx, _) = code_system.resolve(&code) else {
         let version_text = code_system.version().map(|version| format!(" version '{version}'")).unwrap_or_default();
-        StoreError::with_issue(
+        return Err(StoreError::with_issue(
             StoreErrorKind::NotFound,
             Issue::error("code-invalid", format!("Unknown code '{code}' in the CodeSystem '{}'{version_text}", code_system.url()))
                 .tx("invalid-code")
                 .at("code"),
-        )
-    })?;
+        ));
+    };
     Ok((code_system, concept_idx))
 }
 

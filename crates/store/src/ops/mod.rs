@@ -4,6 +4,7 @@
 //! arrived) and returns FHIR JSON: a `Parameters` or an expanded `ValueSet`. Request-level content
 //! sent as `tx-resource` lives in an overlay registry that dies with the request.
 
+mod compare;
 mod context;
 pub(crate) mod expand;
 mod lookup;
@@ -72,6 +73,7 @@ fn run_in(name: &str, context: &Context<'_>) -> Result<Json, StoreError> {
         "ValueSet/$validate-code" => validate::validate_value_set(context),
         "ValueSet/$batch-validate-code" => validate::batch_validate(context),
         "ValueSet/$expand" => expand::expand_operation(context),
+        "ValueSet/$compare" => compare::compare(context),
         "ConceptMap/$translate" => translate::translate(context),
         other => Err(StoreError::new(crate::StoreErrorKind::NotFound, format!("unknown operation '{other}'"))),
     }

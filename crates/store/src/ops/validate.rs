@@ -160,6 +160,33 @@ fn check_display(
     if in_language.iter().any(|(value, _)| matches(value)) {
         return None;
     }
+    // A code left to users (ISO 3166's XY) takes its display from a supplement: one sent with the
+    // request counts, and any other display is only a note, since the code system cannot know it.
+    if concept.property_text("user-assigned").as_deref() == Some("true") {
+        if context.request_supplement_names(code_system.url(), &concept.code).iter().any(|value| matches(value)) {
+            return None;
+        }
+        let known: Vec<String> = candidates
+            .iter()
+            .map(|(value, language)| match language {
+                Some(language) => format!("'{value}' ({language})"),
+                None => format!("'{value}'"),
+            })
+            .collect();
+        let text = format!(
+            "The display name '{given}' is not a known display name for {}#{}. Known display is {} (for the language(s) '{}'). Use a supplement to define displays for user assigned codes",
+            code_system.url(),
+            concept.code,
+            known.join(", "),
+            raw_languages.clone().unwrap_or_else(|| "--".to_owned())
+        );
+        return Some(
+            Issue::information("invalid", text)
+                .tx("invalid-display")
+                .message_id("Display_Name_Not_Fixed_use_Supplement")
+                .at(path(shape, coding_idx, "display")),
+        );
+    }
     // A display that was valid once: a warning, and the coding stays valid.
     if concept.designations.iter().filter(retired).any(|designation| matches(&designation.value)) {
         let correct: Vec<String> = in_language.iter().map(|(value, _)| format!("\"{value}\"")).collect();
@@ -725,7 +752,8 @@ fn check_coding(
             finding.issues.push(
                 Issue::error("not-found", message).tx("not-found").message_id("UNKNOWN_CODESYSTEM").at(path(shape, coding_idx, "system")),
             );
-            finding.unknown_system = Some((system.clone(), !known.is_empty() || value_set_needs_it));
+            // Without a value set (`CodeSystem/$validate-code`), the unknown system is what made the answer false.
+            finding.unknown_system = Some((system.clone(), !known.is_empty() || value_set_needs_it || value_set.is_none()));
         }
         if value_set.is_some() && !membership_unknown && !value_set_needs_it {
             finding.issues.push(code_not_in_value_set(&system));
@@ -733,7 +761,19 @@ fn check_coding(
         return Ok(finding);
     };
     finding.code_system = Some(code_system.clone());
-    let Some((concept_idx, case_folded)) = code_system.find_lenient(&coding.code) else {
+    // A grammar code system reads a code it does not list; the answer carries the code as a concept of its own.
+    let resolved = match code_system.resolve(&coding.code) {
+        crate::grammar::Resolved::Found(holder, concept_idx, case_folded) => Some((holder, concept_idx, case_folded)),
+        crate::grammar::Resolved::NotACode(not_a_code) => {
+            if let Some(detail) = not_a_code.detail {
+                finding.issues.push(
+                    Issue::information("code-invalid", detail).tx("invalid-code").at(path(shape, coding_idx, "code")).not_in_message(),
+                );
+            }
+            None
+        }
+    };
+    let Some((code_system, concept_idx, case_folded)) = resolved else {
         let version_text = code_system.version().map(|version| format!(" version '{version}'")).unwrap_or_default();
         if code_system.code_system.content == "fragment" {
             // A fragment does not list every code: an unknown one may be valid, so it is a warning and no verdict.
@@ -769,6 +809,7 @@ fn check_coding(
         }
         return Ok(finding);
     };
+    finding.code_system = Some(code_system.clone());
     finding.concept_idx = Some(concept_idx);
     if case_folded {
         finding.normalized_code = Some(code_system.concept(concept_idx).code.clone());
@@ -801,6 +842,9 @@ fn check_coding(
         Some(value_set) => value_set_contains(context, value_set, &code_system, concept_idx, &mut ImportWalk::default())?,
         None => true,
     };
+    if let (Some(value_set), Some(binding), false) = (value_set, &code_system.grammar, finding.in_value_set) {
+        finding.issues.extend(grammar_filter_failures(value_set, binding.grammar.as_ref(), &member.code));
+    }
     let active_only = context.params.bool("activeOnly").unwrap_or(false)
         || value_set.and_then(|value_set| value_set.compose.as_ref()).is_some_and(|compose| compose.inactive == Some(false));
     if active_only && member.inactive {
@@ -934,7 +978,7 @@ fn render(
         })
         .map(|issue| issue.text.clone())
         .collect();
-    if !issues.is_empty() {
+    if issues.iter().any(|issue| issue.in_outcome) {
         out.push_resource("issues", OperationOutcome { issues: issues.clone() }.to_json());
     }
     if !messages.is_empty() {
@@ -1045,6 +1089,20 @@ fn status_check_issues(context: &Context<'_>, value_set: Option<&ValueSet>, find
         visit(&current, &mut pending, &mut seen, &mut issues);
     }
     issues
+}
+
+/// Why a grammar code fails the value set's filters on its system ("Code mL has canonical form m3,
+/// not g as required"), as text for the message only.
+fn grammar_filter_failures(value_set: &ValueSet, grammar: &dyn crate::grammar::GrammarCodeSystem, code: &str) -> Vec<Issue> {
+    let Some(compose) = &value_set.compose else { return Vec::new() };
+    compose
+        .include
+        .iter()
+        .filter(|include| include.system.as_deref() == Some(grammar.url()))
+        .flat_map(|include| include.filters.iter())
+        .filter_map(|filter| grammar.filter_failure(code, filter))
+        .map(|text| Issue::error("code-invalid", text).tx("not-in-vs").message_only())
+        .collect()
 }
 
 /// A warning when the value set itself marks the code as deprecated.
