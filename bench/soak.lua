@@ -3,8 +3,10 @@
 local codes = {}
 local words = {"fracture", "diabetes", "pain", "infection", "neoplasm", "injury", "chronic", "acute", "femur", "heart"}
 local n = 0
+local pause_ms = 0
 
 init = function(args)
+  pause_ms = tonumber(args[2] or "0") or 0
   for line in io.lines(args[1]) do
     local code = line:match("^(%S+)")
     if code then codes[#codes + 1] = code end
@@ -22,6 +24,11 @@ request = function()
   else
     return wrk.format("GET", "/fhir/CodeSystem/$validate-code?url=http%3A%2F%2Fhl7.org%2Ffhir%2Fsid%2Ficd-10-cm&code=" .. code)
   end
+end
+
+-- SOAK_PAUSE_MS: a pause before each request on each connection, to soak below saturation.
+delay = function()
+  return pause_ms
 end
 
 done = function(summary, latency, requests)

@@ -433,17 +433,15 @@ async fn a_job_is_finished_in_the_transaction_that_stores_its_release() {
     app.terminology.create_job(&job).expect("create the job");
     let code_system = model::terminology::CodeSystem::from_json(&leaf_code_system()).expect("a code system");
     app.terminology
-        .load_as_job(vec![code_system], Vec::new(), &job.id, |summary| store::JobUpdate {
-            state: Some("succeeded".into()),
-            phase: Some("done".into()),
+        .load_as_job(vec![code_system], Vec::new(), true, &job.id, |summary| store::JobUpdate {
+            phase: Some("stored".into()),
             counts: Some(json!({"concepts": summary.n_concepts})),
-            finished: true,
             ..store::JobUpdate::default()
         })
         .expect("store the release");
-    // The process dies here, before anything else is written; the next start fails unfinished jobs.
+    // The process dies here, before the job says it succeeded; the next start settles unfinished jobs.
     assert_eq!(app.terminology.fail_interrupted_jobs().expect("fail interrupted jobs"), 0);
     let stored = app.terminology.job(&job.id).unwrap().expect("the job");
-    assert_eq!(stored.state, "succeeded");
+    assert_eq!((stored.state.as_str(), stored.phase.as_str()), ("succeeded", "done"));
     assert_eq!(stored.counts.as_ref().map(|counts| counts["concepts"].clone()), Some(json!(2)), "{:?}", stored.counts);
 }

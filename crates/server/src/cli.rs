@@ -60,6 +60,10 @@ pub enum Command {
         /// Override the version the release names itself.
         #[arg(long)]
         version: Option<String>,
+        /// Make the loaded version the one that answers when no version is named (without it, a
+        /// system with no current version marked answers with its latest).
+        #[arg(long)]
+        make_current: bool,
         #[arg(long, env = "FHIRTERM_DATABASE_URL", default_value = "sqlite://fhirterm.db")]
         database: String,
     },
@@ -171,7 +175,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database {} is migrated", store::db::redact(&database));
             Ok(())
         }
-        Command::Load { format, paths, version, database } => load(&format, &paths, version, &database),
+        Command::Load { format, paths, version, make_current, database } => load(&format, &paths, version, make_current, &database),
     }
 }
 
@@ -258,7 +262,7 @@ fn fetch_package(spec: &str, into: &std::path::Path) -> anyhow::Result<PathBuf> 
     Ok(into.join(file_name))
 }
 
-fn load(format_name: &str, raw_paths: &[String], version: Option<String>, database: &str) -> anyhow::Result<()> {
+fn load(format_name: &str, raw_paths: &[String], version: Option<String>, make_current: bool, database: &str) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let scratch = std::env::temp_dir().join(format!("fhirterm-load-{}", std::process::id()));
     let mut paths = Vec::new();
@@ -292,7 +296,8 @@ fn load(format_name: &str, raw_paths: &[String], version: Option<String>, databa
     let parsed_in = started.elapsed();
     let phase = Progress::start(&format!("storing into {}", store::db::redact(database)));
     let terminology = Terminology::open(database).map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(database)))?;
-    let summary = terminology.load(loaded.code_systems, loaded.resources).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let summary =
+        terminology.load_release(loaded.code_systems, loaded.resources, make_current).map_err(|error| anyhow::anyhow!("{error}"))?;
     phase.finish("one transaction, committed");
     println!(
         "loaded {} code systems ({} concepts), {} value sets, {} concept maps with {} diagnostics in {:.1}s (parse {:.1}s)",

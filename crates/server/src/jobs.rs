@@ -244,22 +244,19 @@ fn execute(terminology: &Terminology, spec: &JobSpec) -> Result<String, String> 
     if spec.dry_run {
         return Ok(format!("dry run: {} code systems, {n_concepts} concepts validated; nothing stored", loaded.code_systems.len()));
     }
-    // The job's success is committed with the release itself: a restart can never call it failed.
+    // The job's outcome is committed with the release itself: a restart can never call it failed.
     let summary = terminology
-        .load_as_job(loaded.code_systems, loaded.resources, &spec.id, |summary| {
+        .load_as_job(loaded.code_systems, loaded.resources, spec.make_current, &spec.id, |summary| {
             counts["stored"] = json!({
                 "codeSystems": summary.n_code_systems,
                 "concepts": summary.n_concepts,
                 "valueSets": summary.n_value_sets,
                 "conceptMaps": summary.n_concept_maps,
             });
-            JobUpdate {
-                state: Some("succeeded".into()),
-                phase: Some("done".into()),
-                counts: Some(counts.clone()),
-                finished: true,
-                ..JobUpdate::default()
-            }
+            // `stored`, not yet `succeeded`: readers may see the commit a moment before the new
+            // snapshot is published; `run` says succeeded after it, and a restart in between
+            // finds the job stored and calls it succeeded.
+            JobUpdate { phase: Some("stored".into()), counts: Some(counts.clone()), ..JobUpdate::default() }
         })
         .map_err(|error| format!("storing failed, nothing was stored: {error}"))?;
     Ok(format!(
@@ -287,6 +284,7 @@ pub fn job_json(job: &JobRecord) -> Json {
         (_, "parsing") => 60.0 * parse_share,
         (_, "diffing") => 65.0,
         (_, "storing") => 75.0,
+        (_, "stored") => 99.0,
         _ => 100.0 * parse_share.min(0.99),
     };
     json!({

@@ -290,6 +290,19 @@ impl Terminology {
     /// calls this on start, before it accepts uploads, since no job survives a restart.
     pub fn fail_interrupted_jobs(&self) -> Result<usize, StoreError> {
         let stamp = now();
+        // A job whose release was committed (phase `stored`, written in the release's own
+        // transaction) succeeded, whatever stopped it from saying so.
+        with_conn!(self.database(), |conn| diesel::update(
+            jobs::table.filter(jobs::state.eq_any(["queued", "running"])).filter(jobs::phase.eq("stored"))
+        )
+        .set((
+            jobs::state.eq("succeeded"),
+            jobs::phase.eq("done"),
+            jobs::finished_at.eq(Some(stamp.as_str())),
+            jobs::updated_at.eq(stamp.as_str())
+        ))
+        .execute(conn)
+        .map_err(StoreError::from))?;
         with_conn!(self.database(), |conn| diesel::update(jobs::table.filter(jobs::state.eq_any(["queued", "running"])))
             .set((
                 jobs::state.eq("failed"),

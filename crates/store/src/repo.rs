@@ -2,7 +2,9 @@
 //! designation, property and is-a edge. Every write is one transaction.
 
 use crate::db::{with_conn, Database};
-use crate::schema::{concept_map_elements, concept_parents, concept_properties, concepts, designations, generation, resources};
+use crate::schema::{
+    concept_map_elements, concept_parents, concept_properties, concepts, current_versions, designations, generation, resources,
+};
 use crate::{StoreError, StoreErrorKind};
 use diesel::prelude::*;
 use model::fhir::{array_of, str_of};
@@ -178,6 +180,7 @@ pub struct PutItem<'a> {
 pub fn put_all(
     database: &Database,
     items: &[PutItem<'_>],
+    make_current: &[(String, String)],
     finish_job: Option<(&str, &crate::jobs::JobChanges)>,
 ) -> Result<Vec<Written>, StoreError> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -248,6 +251,12 @@ pub fn put_all(
             diesel::update(generation::table.filter(generation::id.eq(1)))
                 .set(generation::value.eq(generation::value + 1))
                 .execute(conn)?;
+            for (url, version) in make_current {
+                diesel::delete(current_versions::table.filter(current_versions::url.eq(url))).execute(conn)?;
+                diesel::insert_into(current_versions::table)
+                    .values((current_versions::url.eq(url), current_versions::version.eq(version)))
+                    .execute(conn)?;
+            }
             if let Some((job_id, changes)) = finish_job {
                 diesel::update(crate::schema::jobs::table.find(job_id)).set(changes).execute(conn)?;
             }
@@ -360,6 +369,14 @@ pub fn delete(database: &Database, resource_type: &str, id: &str) -> Result<bool
 }
 
 /// The write counter; it changes whenever any resource changes.
+/// The current version of each code system that has one set, by canonical URL.
+pub fn current_versions(database: &Database) -> Result<HashMap<String, String>, StoreError> {
+    let rows: Vec<(String, String)> = with_conn!(database, |conn| Ok::<_, StoreError>(
+        current_versions::table.select((current_versions::url, current_versions::version)).load(conn)?
+    ))?;
+    Ok(rows.into_iter().collect())
+}
+
 pub fn generation(database: &Database) -> Result<i64, StoreError> {
     with_conn!(database, |conn| Ok(generation::table.select(generation::value).first::<i64>(conn)?))
 }

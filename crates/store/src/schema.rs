@@ -117,6 +117,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    current_versions (url) {
+        url -> Text,
+        version -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     resources,
     concepts,
@@ -126,5 +133,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     concept_map_elements,
     generation,
     jobs,
-    audit_log
+    audit_log,
+    current_versions
 );

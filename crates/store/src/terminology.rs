@@ -22,6 +22,8 @@ enum Entry {
 /// What the operations read: the registry, and the stored entries it was derived from.
 struct Snapshot {
     entries: HashMap<(String, String), Entry>,
+    /// The version of each code system marked current, by canonical URL.
+    current_versions: HashMap<String, String>,
     registry: Arc<Registry>,
     generation: i64,
 }
@@ -29,8 +31,14 @@ struct Snapshot {
 impl Snapshot {
     /// Builds the registry from the base content first and the stored entries over it, so a stored
     /// resource with the url and version (or the id) of a base one replaces it.
-    fn build(base: &[((String, String), Entry)], entries: HashMap<(String, String), Entry>, generation: i64) -> Snapshot {
+    fn build(
+        base: &[((String, String), Entry)],
+        entries: HashMap<(String, String), Entry>,
+        current_versions: HashMap<String, String>,
+        generation: i64,
+    ) -> Snapshot {
         let mut registry = Registry::default();
+        registry.set_current_versions(current_versions.clone());
         let mut keys: Vec<&(String, String)> = entries.keys().collect();
         keys.sort();
         let stored = keys.into_iter().map(|key| (key, &entries[key]));
@@ -58,7 +66,7 @@ impl Snapshot {
                 }
             });
         }
-        Snapshot { entries, registry: Arc::new(registry), generation }
+        Snapshot { entries, current_versions, registry: Arc::new(registry), generation }
     }
 }
 
@@ -138,7 +146,7 @@ impl Terminology {
         let database = Database::open(url)?;
         let terminology = Terminology {
             database,
-            snapshot: ArcSwap::from_pointee(Snapshot::build(&[], HashMap::new(), -1)),
+            snapshot: ArcSwap::from_pointee(Snapshot::build(&[], HashMap::new(), HashMap::new(), -1)),
             write_lock: Mutex::new(()),
             base: Vec::new(),
         };
@@ -166,7 +174,12 @@ impl Terminology {
         }
         self.base = base;
         let current = self.snapshot.load_full();
-        self.snapshot.store(Arc::new(Snapshot::build(&self.base, current.entries.clone(), current.generation)));
+        self.snapshot.store(Arc::new(Snapshot::build(
+            &self.base,
+            current.entries.clone(),
+            current.current_versions.clone(),
+            current.generation,
+        )));
         Ok(self)
     }
 
@@ -180,7 +193,12 @@ impl Terminology {
             self.base.push((("CodeSystem".to_owned(), id), Entry::CodeSystem(Arc::new(index))));
         }
         let current = self.snapshot.load_full();
-        self.snapshot.store(Arc::new(Snapshot::build(&self.base, current.entries.clone(), current.generation)));
+        self.snapshot.store(Arc::new(Snapshot::build(
+            &self.base,
+            current.entries.clone(),
+            current.current_versions.clone(),
+            current.generation,
+        )));
         self
     }
 
@@ -213,7 +231,8 @@ impl Terminology {
             };
             entries.insert((resource_type, id), entry);
         }
-        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, generation)));
+        let current_versions = repo::current_versions(&self.database)?;
+        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, current_versions, generation)));
         Ok(())
     }
 
@@ -264,13 +283,15 @@ impl Terminology {
 
     /// Stores resources in one transaction and publishes them in one snapshot swap.
     fn write(&self, items: Vec<(String, String, Json)>) -> Result<Vec<repo::Written>, StoreError> {
-        self.write_finishing(items, None)
+        self.write_finishing(items, &[], None)
     }
 
-    /// As [`Terminology::write`], recording the end of an upload job in the same transaction.
+    /// As [`Terminology::write`], marking code system versions current (`url`, `version`) and
+    /// recording the end of an upload job, in the same transaction.
     fn write_finishing(
         &self,
         items: Vec<(String, String, Json)>,
+        make_current: &[(String, String)],
         finish_job: Option<(&str, &crate::jobs::JobChanges)>,
     ) -> Result<Vec<repo::Written>, StoreError> {
         let mut prepared = Vec::with_capacity(items.len());
@@ -284,14 +305,19 @@ impl Terminology {
             .iter()
             .map(|(resource_type, id, resource, _, code_system)| PutItem { resource_type, id, resource, code_system: code_system.as_ref() })
             .collect();
-        let written = repo::put_all(&self.database, &put_items, finish_job)?;
+        // The next snapshot is built before the commit, so that it is published the moment the
+        // commit (which may also mark an upload job succeeded) is done.
         let current = self.snapshot.load();
         let mut entries = current.entries.clone();
-        for (resource_type, id, _, entry, _) in prepared {
-            entries.insert((resource_type, id), entry);
+        for (resource_type, id, _, entry, _) in &prepared {
+            entries.insert((resource_type.clone(), id.clone()), entry.clone());
         }
-        let generation = repo::generation(&self.database).unwrap_or(current.generation + 1);
-        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, generation)));
+        let mut current_versions = current.current_versions.clone();
+        current_versions.extend(make_current.iter().cloned());
+        let mut next = Snapshot::build(&self.base, entries, current_versions, current.generation + 1);
+        let written = repo::put_all(&self.database, &put_items, make_current, finish_job)?;
+        next.generation = repo::generation(&self.database).unwrap_or(next.generation);
+        self.snapshot.store(Arc::new(next));
         Ok(written)
     }
 
@@ -326,7 +352,7 @@ impl Terminology {
         let mut entries = current.entries.clone();
         entries.remove(&(resource_type.to_owned(), id.to_owned()));
         let generation = repo::generation(&self.database).unwrap_or(current.generation + 1);
-        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, generation)));
+        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, current.current_versions.clone(), generation)));
         Ok(())
     }
 
@@ -360,7 +386,13 @@ impl Terminology {
     /// Stores a whole release (code systems, value sets, concept maps) in one transaction.
     /// A resource with the url and version of a stored one replaces it; other versions stay.
     pub fn load(&self, code_systems: Vec<CodeSystem>, resources: Vec<Json>) -> Result<LoadSummary, StoreError> {
-        self.load_finishing(code_systems, resources, None)
+        self.load_finishing(code_systems, resources, false, None)
+    }
+
+    /// As [`Terminology::load`]; with `make_current`, the versions loaded become the ones that
+    /// answer when no version is named, whatever their order among the versions already served.
+    pub fn load_release(&self, code_systems: Vec<CodeSystem>, resources: Vec<Json>, make_current: bool) -> Result<LoadSummary, StoreError> {
+        self.load_finishing(code_systems, resources, make_current, None)
     }
 
     /// As [`Terminology::load`] for an upload job: the job's end, built from what is about to be
@@ -369,10 +401,11 @@ impl Terminology {
         &self,
         code_systems: Vec<CodeSystem>,
         resources: Vec<Json>,
+        make_current: bool,
         job_id: &str,
         finish: impl FnOnce(&LoadSummary) -> crate::JobUpdate,
     ) -> Result<LoadSummary, StoreError> {
-        self.load_finishing(code_systems, resources, Some((job_id, Box::new(finish))))
+        self.load_finishing(code_systems, resources, make_current, Some((job_id, Box::new(finish))))
     }
 
     #[allow(clippy::type_complexity)]
@@ -380,8 +413,14 @@ impl Terminology {
         &self,
         code_systems: Vec<CodeSystem>,
         resources: Vec<Json>,
+        make_current: bool,
         finish_job: Option<(&str, Box<dyn FnOnce(&LoadSummary) -> crate::JobUpdate + '_>)>,
     ) -> Result<LoadSummary, StoreError> {
+        let current_marks: Vec<(String, String)> = if make_current {
+            code_systems.iter().filter_map(|code_system| Some((code_system.url.clone(), code_system.version.clone()?))).collect()
+        } else {
+            Vec::new()
+        };
         let mut summary = LoadSummary::default();
         let snapshot = self.snapshot.load();
         let mut taken: HashMap<(String, String), (Option<String>, Option<String>)> = HashMap::new();
@@ -436,7 +475,7 @@ impl Terminology {
             items.push((resource_type, id, resource));
         }
         let finish_job = finish_job.map(|(job_id, finish)| (job_id, crate::jobs::JobChanges::of(&finish(&summary))));
-        self.write_finishing(items, finish_job.as_ref().map(|(job_id, changes)| (*job_id, changes)))?;
+        self.write_finishing(items, &current_marks, finish_job.as_ref().map(|(job_id, changes)| (*job_id, changes)))?;
         Ok(summary)
     }
 

@@ -31,6 +31,8 @@ pub struct Registry {
     code_systems_by_id: HashMap<String, Arc<CodeSystemIndex>>,
     value_sets_by_id: HashMap<String, Arc<ValueSetEntry>>,
     concept_maps_by_id: HashMap<String, Arc<ConceptMapEntry>>,
+    /// The version that answers when none is named, by canonical URL (else the latest).
+    current_versions: HashMap<String, String>,
     /// Expansions computed against this snapshot, by value set canonical.
     expansions: std::sync::Mutex<HashMap<String, Arc<crate::ops::expand::Expansion>>>,
 }
@@ -144,11 +146,29 @@ impl Registry {
         self.code_systems.get(key).or_else(|| self.code_systems.get(url)).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    /// A code system by URL and version: the exact or wildcard-matched version, else the latest.
+    /// Sets which version answers for each code system when none is named.
+    pub fn set_current_versions(&mut self, current_versions: HashMap<String, String>) {
+        self.current_versions = current_versions;
+    }
+
+    /// The version of a code system marked current, when one is.
+    pub fn current_version(&self, url: &str) -> Option<&str> {
+        let canonical = self.code_system_versions(url).first().map(|index| index.url().to_owned())?;
+        self.current_versions.get(&canonical).map(String::as_str)
+    }
+
+    /// A code system by URL and version: the exact or wildcard-matched version, else the current
+    /// one (marked by `make_current`), else the latest.
     pub fn code_system(&self, url: &str, version: Option<&str>) -> Option<Arc<CodeSystemIndex>> {
         let versions = self.code_system_versions(url);
         match version {
-            None => versions.last().cloned(),
+            None => {
+                let current = self.current_version(url);
+                current
+                    .and_then(|current| versions.iter().find(|index| index.version() == Some(current)))
+                    .or_else(|| versions.last())
+                    .cloned()
+            }
             Some(requested) => {
                 versions.iter().rev().find(|index| index.version().is_some_and(|actual| version_matches(requested, actual))).cloned()
             }
