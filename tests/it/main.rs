@@ -14,5 +14,6 @@ mod loaded;
 mod operations;
 mod real_data;
 mod rest;
+mod rest_promises;
 mod terminology_rules;
 mod upload;

@@ -79,6 +79,7 @@ pub struct Answer {
     pub content_type: String,
     pub location: Option<String>,
     pub www_authenticate: Option<String>,
+    pub etag: Option<String>,
     pub body: String,
 }
 
@@ -147,8 +148,9 @@ impl TestApp {
         let content_type = header("content-type").unwrap_or_default();
         let location = header("location");
         let www_authenticate = header("www-authenticate");
+        let etag = header("etag");
         let body = String::from_utf8(test::read_body(response).await.to_vec()).expect("UTF-8 body");
-        Answer { status, content_type, location, www_authenticate, body }
+        Answer { status, content_type, location, www_authenticate, etag, body }
     }
 
     pub async fn get(&self, uri: &str) -> Answer {

@@ -20,11 +20,13 @@
 //! Tests live in `tests/it`.
 
 pub mod auth;
+pub mod conditional;
 pub mod cli;
 pub mod error;
 pub mod jobs;
 pub mod logging;
 pub mod routes;
+pub mod subsetting;
 pub mod upload;
 pub mod wire;
 

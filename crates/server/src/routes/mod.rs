@@ -23,6 +23,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/fhir/{resource_type}/{segment}", web::post().to(rest::post_instance_level))
         .route("/fhir/{resource_type}/{id}", web::put().to(rest::update))
         .route("/fhir/{resource_type}/{id}", web::delete().to(rest::delete))
+        .route("/fhir/{resource_type}/{id}/_history/{version_id}", web::get().to(rest::vread))
         .route("/fhir/{resource_type}/{id}/{operation}", web::get().to(operations::instance_get))
         .route("/fhir/{resource_type}/{id}/{operation}", web::post().to(operations::instance_post))
         .default_service(web::to(unknown_route));
