@@ -156,10 +156,11 @@ fn run(terminology: &Terminology, spec: JobSpec) {
             message,
         ),
     };
+    // The staging folder goes before the end is recorded, so that a job seen ended never has one.
+    let _ = std::fs::remove_dir_all(&spec.staging);
     if let Err(error) = terminology.update_job(&spec.id, &update) {
         tracing::error!(job = spec.id, %error, "cannot record the end of the job");
     }
-    let _ = std::fs::remove_dir_all(&spec.staging);
     tracing::info!(job = spec.id, outcome = outcome_word, seconds = clock.elapsed().as_secs_f64(), detail, "job ended");
     audit(terminology, &spec.principal, "upload-job", &format!("job/{}", spec.id), outcome_word, Some(detail));
 }
@@ -178,6 +179,10 @@ fn execute(terminology: &Terminology, spec: &JobSpec) -> Result<String, String> 
     let format_name = format!("{format:?}").to_lowercase();
     let loaded =
         loaders::load(format, &source, &loaders::LoadOptions { version: spec.version.clone() }).map_err(|error| error.to_string())?;
+    // The release is in memory now. A successful job is recorded ended in the transaction that
+    // stores it, so its staged files go first: a job seen ended never leaves a staging folder.
+    drop(source);
+    let _ = std::fs::remove_dir_all(&spec.staging);
     let bytes_done = progress.bytes_done.load(Ordering::Relaxed) as i64;
     let n_rows: usize = loaded.code_systems.iter().map(|code_system| code_system.concepts.len()).sum::<usize>() + loaded.resources.len();
     let diagnostics: Vec<Json> = loaded

@@ -273,7 +273,19 @@ impl Terminology {
     pub fn job(&self, id: &str) -> Result<Option<JobRecord>, StoreError> {
         let row: Option<JobRow> =
             with_conn!(self.database(), |conn| jobs::table.find(id).first(conn).optional().map_err(StoreError::from))?;
-        row.map(JobRow::into_record).transpose()
+        Ok(row.map(JobRow::into_record).transpose()?.map(|record| self.as_served(record)))
+    }
+
+    /// A job whose release is committed but not yet served (the registry swap follows the
+    /// commit, and SQLite's checkpoint can hold the committing call back for a while) is
+    /// reported as still storing, so that whoever sees `succeeded` can use the release at once.
+    fn as_served(&self, mut record: JobRecord) -> JobRecord {
+        if record.state == "succeeded" && self.is_publishing(&record.id) {
+            record.state = "running".to_owned();
+            record.phase = "storing".to_owned();
+            record.finished_at = None;
+        }
+        record
     }
 
     /// The most recent jobs first, at most `limit`.
@@ -283,7 +295,7 @@ impl Terminology {
             .limit(limit as i64)
             .load(conn)
             .map_err(StoreError::from))?;
-        rows.into_iter().map(JobRow::into_record).collect()
+        rows.into_iter().map(|row| Ok(self.as_served(row.into_record()?))).collect()
     }
 
     /// Marks every queued or running job failed with [`INTERRUPTED`]; returns how many. A server

@@ -214,15 +214,16 @@ fn canonical_clash(resource_type: &str, id: &str, url: &str, version: Option<&st
 /// transaction: either every one is stored or none is.
 /// Writes every item in one transaction. `finish_job` is the end of the upload job these items
 /// came from, written in the same transaction, so that a job is never found unfinished (and
-/// called failed after a restart) once its content is committed.
+/// called failed after a restart) once its content is committed. Answers the write counter as
+/// this transaction left it.
 pub fn put_all(
     database: &Database,
     items: &[PutItem<'_>],
     finish_job: Option<(&str, &crate::jobs::JobChanges)>,
-) -> Result<Vec<Written>, StoreError> {
+) -> Result<(Vec<Written>, i64), StoreError> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     with_conn!(database, |conn| {
-        conn.transaction::<Vec<Written>, StoreError, _>(|conn| {
+        conn.transaction::<(Vec<Written>, i64), StoreError, _>(|conn| {
             let mut written = Vec::with_capacity(items.len());
             for item in items {
                 let PutItem { resource_type, id, resource, code_system, expected_version } = *item;
@@ -306,10 +307,11 @@ pub fn put_all(
             diesel::update(generation::table.filter(generation::id.eq(1)))
                 .set(generation::value.eq(generation::value + 1))
                 .execute(conn)?;
+            let generation_after: i64 = generation::table.select(generation::value).first(conn)?;
             if let Some((job_id, changes)) = finish_job {
                 diesel::update(crate::schema::jobs::table.find(job_id)).set(changes).execute(conn)?;
             }
-            Ok(written)
+            Ok((written, generation_after))
         })
     })
 }

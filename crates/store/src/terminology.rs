@@ -8,7 +8,7 @@ use crate::{StoreError, StoreErrorKind};
 use arc_swap::ArcSwap;
 use model::fhir::{str_of, Json, TERMINOLOGY_RESOURCE_TYPES};
 use model::terminology::{CodeSystem, ValueSet};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One stored resource as the registry sees it.
@@ -100,6 +100,8 @@ pub struct Terminology {
     /// Content every snapshot starts from and no write changes: the FHIR specification's own
     /// code systems and value sets, when the caller provides them.
     base: Vec<((String, String), Entry)>,
+    /// Upload jobs whose release is being written and published (see `Terminology::job`).
+    publishing: Mutex<HashSet<String>>,
 }
 
 fn prefix_matches(value: &Option<String>, wanted: &Option<String>) -> bool {
@@ -139,6 +141,7 @@ impl Terminology {
             snapshot: ArcSwap::from_pointee(Snapshot::build(&[], HashMap::new(), -1)),
             write_lock: Mutex::new(()),
             base: Vec::new(),
+            publishing: Mutex::new(HashSet::new()),
         };
         terminology.reload()?;
         Ok(terminology)
@@ -166,6 +169,11 @@ impl Terminology {
         let current = self.snapshot.load_full();
         self.snapshot.store(Arc::new(Snapshot::build(&self.base, current.entries.clone(), current.generation)));
         Ok(self)
+    }
+
+    /// Whether the release of upload job `job_id` is being written and published right now.
+    pub(crate) fn is_publishing(&self, job_id: &str) -> bool {
+        self.publishing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(job_id)
     }
 
     pub(crate) fn database(&self) -> &Database {
@@ -287,14 +295,18 @@ impl Terminology {
                 expected_version: item.expected_version,
             })
             .collect();
-        let written = repo::put_all(&self.database, &put_items, finish_job)?;
+        // The next snapshot is built before the transaction, so that it is published the moment
+        // the transaction commits: a job found `succeeded` (written in that transaction) is then
+        // served at once, not after the registry has been rebuilt.
         let current = self.snapshot.load();
         let mut entries = current.entries.clone();
-        for item in prepared {
-            entries.insert((item.resource_type, item.id), item.entry);
+        for item in &prepared {
+            entries.insert((item.resource_type.clone(), item.id.clone()), item.entry.clone());
         }
-        let generation = repo::generation(&self.database).unwrap_or(current.generation + 1);
-        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, generation)));
+        let mut next = Snapshot::build(&self.base, entries, current.generation);
+        let (written, generation) = repo::put_all(&self.database, &put_items, finish_job)?;
+        next.generation = generation;
+        self.snapshot.store(Arc::new(next));
         Ok(written)
     }
 
@@ -501,7 +513,15 @@ impl Terminology {
             items.push((resource_type, id, resource));
         }
         let finish_job = finish_job.map(|(job_id, finish)| (job_id, crate::jobs::JobChanges::of(&finish(&summary))));
-        self.write_finishing(items, finish_job.as_ref().map(|(job_id, changes)| (*job_id, changes)))?;
+        let publishing = finish_job.as_ref().map(|(job_id, _)| job_id.to_string());
+        if let Some(job_id) = &publishing {
+            self.publishing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(job_id.clone());
+        }
+        let written = self.write_finishing(items, finish_job.as_ref().map(|(job_id, changes)| (*job_id, changes)));
+        if let Some(job_id) = &publishing {
+            self.publishing.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(job_id);
+        }
+        written?;
         Ok(summary)
     }
 
