@@ -11,6 +11,7 @@ mod errors;
 mod fuzz_smoke;
 mod hardening;
 mod loaded;
+mod operating;
 mod operations;
 mod real_data;
 mod rest;

@@ -9,6 +9,9 @@
 //!   operation parameters and hands them to `store::Terminology`; `routes::metadata` and
 //!   `routes::health` answer capability and health.
 //!
+//! - [`app`] wraps the routes in the middleware `serve` uses: request logging (`logging`),
+//!   compression and CORS (`cors`). `conditional` reads `If-Match` and writes `ETag`s;
+//!   `subsetting` applies `_summary` and `_elements`.
 //! - `auth` checks JWT bearer tokens and SMART scopes on writes (and on reads when configured),
 //!   and guards restricted code systems; `upload` stages multipart uploads to disk and `jobs`
 //!   runs them in the background through the same loaders as `fhirterm load`, recording each
@@ -21,6 +24,7 @@
 
 pub mod auth;
 pub mod conditional;
+pub mod cors;
 pub mod cli;
 pub mod error;
 pub mod jobs;
@@ -73,6 +77,8 @@ pub struct ServerConfig {
     /// Tokens, scopes and restricted code systems. The default refuses every write.
     pub auth: AuthConfig,
     pub upload: UploadConfig,
+    /// Browser origins that may call the server (`--cors-origins`); none means no CORS.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -83,6 +89,7 @@ impl Default for ServerConfig {
             request_time_budget: std::time::Duration::from_secs(30),
             auth: AuthConfig::default(),
             upload: UploadConfig::default(),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -101,7 +108,6 @@ impl AppState {
     }
 }
 
-/// Mounts every route.
 /// Puts the FHIR R4 core code systems and value sets compiled into the binary underneath the
 /// stored content (see `loaders::builtin`).
 pub fn with_fhir_core(terminology: Terminology) -> anyhow::Result<Terminology> {
@@ -114,8 +120,31 @@ pub fn with_fhir_core(terminology: Terminology) -> anyhow::Result<Terminology> {
     Ok(terminology)
 }
 
+/// Mounts every route.
 pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config: &mut web::ServiceConfig| {
         config.app_data(state).configure(routes::configure);
     }
+}
+
+/// The whole application as `fhirterm serve` runs it: the routes behind request logging,
+/// compression and CORS. The integration tests build theirs here too.
+pub fn app(
+    state: web::Data<AppState>,
+) -> actix_web::App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let cors = cors::middleware(&state.config.cors_origins);
+    // The last `wrap` is the outermost: every request, CORS preflights included, is logged.
+    actix_web::App::new()
+        .wrap(cors)
+        .wrap(actix_web::middleware::Compress::default())
+        .wrap(actix_web::middleware::from_fn(logging::log_request))
+        .configure(configure(state))
 }
