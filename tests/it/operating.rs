@@ -202,3 +202,113 @@ fn an_unreachable_database_fails_within_five_seconds_naming_it_without_the_passw
     );
     assert!(!succeeded && stderr.contains("postgres://nobody:***@127.0.0.1:1/x") && !stderr.contains("hunter2"), "{stderr}");
 }
+
+/// One sample of the Prometheus text format: metric name, label text and value.
+struct Sample {
+    name: String,
+    labels: String,
+    value: f64,
+}
+
+/// Parses the Prometheus text exposition format strictly enough to catch a broken exporter:
+/// every sample belongs to a family announced by `# TYPE`, names and labels are well formed and
+/// every value is a number.
+fn parse_prometheus(text: &str) -> Vec<Sample> {
+    let is_name = |name: &str| {
+        !name.is_empty()
+            && name.chars().enumerate().all(|(idx, c)| c.is_ascii_alphabetic() || c == '_' || c == ':' || (idx > 0 && c.is_ascii_digit()))
+    };
+    let mut families: Vec<String> = Vec::new();
+    let mut samples = Vec::new();
+    for line in text.lines().filter(|line| !line.trim().is_empty()) {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (family, kind) = rest.split_once(' ').unwrap_or_else(|| panic!("bad TYPE line: {line}"));
+            assert!(is_name(family), "bad family name: {line}");
+            assert!(["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind), "bad type: {line}");
+            families.push(family.to_owned());
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("no value: {line}"));
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("value is not a number: {line}"));
+        let (name, labels) = match series.split_once('{') {
+            Some((name, labels)) => (name, labels.strip_suffix('}').unwrap_or_else(|| panic!("unclosed labels: {line}"))),
+            None => (series, ""),
+        };
+        assert!(is_name(name), "bad metric name: {line}");
+        for label in labels.split("\",").filter(|label| !label.is_empty()) {
+            let (key, quoted) = label.split_once('=').unwrap_or_else(|| panic!("bad label: {line}"));
+            assert!(is_name(key) && quoted.starts_with('"'), "bad label: {line}");
+        }
+        let family = ["_bucket", "_sum", "_count", "_total"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix).filter(|family| families.iter().any(|known| known == family)))
+            .unwrap_or(name);
+        assert!(families.iter().any(|known| known == family || known == name), "sample without a TYPE line: {line}");
+        samples.push(Sample { name: name.to_owned(), labels: labels.to_owned(), value });
+    }
+    samples
+}
+
+/// The sum of the samples of `name` whose labels hold every one of `labels`.
+fn sample_sum(samples: &[Sample], name: &str, labels: &[&str]) -> f64 {
+    samples.iter().filter(|sample| sample.name == name && labels.iter().all(|label| sample.labels.contains(label))).map(|sample| sample.value).sum()
+}
+
+async fn scrape(app: &crate::support::TestApp) -> Vec<Sample> {
+    let answer = app.get("/metrics").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(answer.content_type.starts_with("text/plain"), "{}", answer.content_type);
+    parse_prometheus(&answer.body)
+}
+
+#[actix_web::test]
+async fn metrics_parse_as_prometheus_text_and_move_with_requests() {
+    let backend = sqlite();
+    let app = app(&backend).await;
+    app.put_json("/fhir/CodeSystem/sample", &sample_code_system()).await;
+    let value_set = serde_json::json!({"resourceType": "ValueSet", "url": "http://example.org/vs/all", "status": "active",
+        "compose": {"include": [{"system": "http://example.org/cs/sample"}]}});
+    app.put_json("/fhir/ValueSet/all", &value_set).await;
+    let before = scrape(&app).await;
+    let reads_before = sample_sum(&before, "fhirterm_http_requests_total", &["operation=\"read\"", "status=\"200\""]);
+    let hits_before = sample_sum(&before, "fhirterm_expansion_cache_hits_total", &[]);
+    for _ in 0..3 {
+        assert_eq!(app.get("/fhir/CodeSystem/sample").await.status, StatusCode::OK);
+    }
+    for _ in 0..2 {
+        let expansion = app.get("/fhir/ValueSet/$expand?url=http://example.org/vs/all").await;
+        assert_eq!(expansion.status, StatusCode::OK, "{}", expansion.body);
+    }
+    assert_eq!(app.get("/fhir/CodeSystem/nothing").await.status, StatusCode::NOT_FOUND);
+
+    let after = scrape(&app).await;
+    let reads_after = sample_sum(&after, "fhirterm_http_requests_total", &["operation=\"read\"", "status=\"200\""]);
+    assert!(reads_after >= reads_before + 3.0, "read counter moved from {reads_before} to {reads_after}");
+    assert!(sample_sum(&after, "fhirterm_http_requests_total", &["operation=\"read\"", "status=\"404\""]) >= 1.0);
+    assert!(sample_sum(&after, "fhirterm_http_requests_total", &["operation=\"$expand\"", "status=\"200\""]) >= 2.0);
+    assert!(
+        sample_sum(&after, "fhirterm_http_request_duration_seconds_count", &["operation=\"read\"", "status=\"200\""]) >= 3.0,
+        "no latency histogram for reads"
+    );
+    assert!(after.iter().any(|sample| sample.name == "fhirterm_http_request_duration_seconds_bucket" && sample.labels.contains("le=\"0.005\"")));
+    assert!(sample_sum(&after, "fhirterm_expansion_cache_hits_total", &[]) > hits_before, "the second $expand was not a cache hit");
+    assert!(sample_sum(&after, "fhirterm_code_systems", &[]) >= 1.0);
+    assert!(sample_sum(&after, "fhirterm_concepts", &[]) >= 6.0);
+    assert_eq!(sample_sum(&after, "fhirterm_build_info", &["version=\""]), 1.0);
+    assert!(after.iter().any(|sample| sample.name == "fhirterm_upload_jobs" && sample.labels == "state=\"succeeded\""));
+}
+
+#[actix_web::test]
+async fn a_metrics_token_guards_the_endpoint() {
+    let backend = sqlite();
+    let config = server::ServerConfig { metrics_token: Some("metrics-secret".to_owned()), ..server::ServerConfig::default() };
+    let app = app_with(&backend, config).await;
+    assert_eq!(app.get("/metrics").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.send("GET", "/metrics", &[("authorization", "Bearer wrong")], None).await.status, StatusCode::UNAUTHORIZED);
+    let answer = app.send("GET", "/metrics", &[("authorization", "Bearer metrics-secret")], None).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert!(!parse_prometheus(&answer.body).is_empty());
+}

@@ -45,6 +45,9 @@ pub enum Command {
         /// or `*` for any; none by default, which sends no CORS headers at all.
         #[arg(long, env = "FHIRTERM_CORS_ORIGINS", default_value = "")]
         cors_origins: String,
+        /// A bearer token that `/metrics` asks for; without one `/metrics` is open.
+        #[arg(long, env = "FHIRTERM_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
         #[command(flatten)]
         auth: AuthArgs,
         #[command(flatten)]
@@ -169,6 +172,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             workers,
             no_builtin,
             cors_origins,
+            metrics_token,
             auth,
             upload,
         } => {
@@ -179,6 +183,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 auth: auth.to_config()?,
                 upload: upload.to_config(),
                 cors_origins: crate::cors::parse_origins(&cors_origins).map_err(|message| anyhow::anyhow!(message))?,
+                metrics_token: metrics_token.filter(|token| !token.is_empty()),
             };
             serve(&listen, &database, config, workers, !no_builtin)
         }
@@ -244,6 +249,11 @@ fn serve(listen: &str, database: &str, config: ServerConfig, workers: Option<usi
             let mut interval = tokio::time::interval(std::time::Duration::from_secs(5));
             loop {
                 interval.tick().await;
+                // Histogram samples wait in the recorder until drained; drain them even when
+                // nothing scrapes /metrics.
+                if let Some(handle) = crate::prometheus::install() {
+                    handle.run_upkeep();
+                }
                 let terminology = refresher.clone();
                 match tokio::task::spawn_blocking(move || terminology.refresh_if_changed()).await {
                     Ok(Ok(true)) => {

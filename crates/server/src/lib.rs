@@ -10,7 +10,7 @@
 //!   `routes::health` answer capability and health.
 //!
 //! - [`app`] wraps the routes in the middleware `serve` uses: request logging (`logging`),
-//!   compression and CORS (`cors`). `conditional` reads `If-Match` and writes `ETag`s;
+//!   compression and CORS (`cors`); `prometheus` counts requests and serves `/metrics`. `conditional` reads `If-Match` and writes `ETag`s;
 //!   `subsetting` applies `_summary` and `_elements`.
 //! - `auth` checks JWT bearer tokens and SMART scopes on writes (and on reads when configured),
 //!   and guards restricted code systems; `upload` stages multipart uploads to disk and `jobs`
@@ -29,6 +29,7 @@ pub mod cli;
 pub mod error;
 pub mod jobs;
 pub mod logging;
+pub mod prometheus;
 pub mod routes;
 pub mod subsetting;
 pub mod upload;
@@ -79,6 +80,8 @@ pub struct ServerConfig {
     pub upload: UploadConfig,
     /// Browser origins that may call the server (`--cors-origins`); none means no CORS.
     pub cors_origins: Vec<String>,
+    /// The bearer token `/metrics` asks for (`--metrics-token`); none leaves it open.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -90,6 +93,7 @@ impl Default for ServerConfig {
             auth: AuthConfig::default(),
             upload: UploadConfig::default(),
             cors_origins: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -103,7 +107,9 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state every handler shares; the first one installs the process-wide metrics recorder.
     pub fn new(terminology: Arc<Terminology>, config: ServerConfig) -> AppState {
+        prometheus::install();
         AppState { terminology, config, jobs: jobs::Jobs::default() }
     }
 }

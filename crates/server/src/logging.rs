@@ -1,4 +1,5 @@
-//! Structured logs through `tracing`: the subscriber set-up, and one line per request.
+//! Structured logs through `tracing`: the subscriber set-up, and one line per request (which
+//! also counts and times the request for `/metrics`).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -34,8 +35,10 @@ pub async fn log_request(
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let method = request.method().to_string();
     let path = request.path().to_owned();
+    let operation = crate::prometheus::operation_of(request.method(), &path);
     let mut response = next.call(request).await?;
     let status = response.status().as_u16();
+    crate::prometheus::record_request(operation, status, started.elapsed());
     // Microsecond resolution, recorded as a number so that JSON logs carry a JSON number.
     let latency_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
     tracing::info!(target: "fhirterm::request", method, path, status, latency_ms, request_id, "request");

@@ -12,6 +12,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .route("/health/live", web::get().to(health::live))
         .route("/health/ready", web::get().to(health::ready))
+        .route("/metrics", web::get().to(crate::prometheus::metrics))
         .route("/fhir/metadata", web::get().to(metadata::metadata))
         .route("/admin/upload", web::post().to(crate::upload::upload))
         .route("/admin/jobs", web::get().to(crate::upload::job_list))
