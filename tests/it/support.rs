@@ -2,7 +2,7 @@
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
-use actix_web::{test, web, App};
+use actix_web::{test, web};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::Value;
 use server::{AppState, ServerConfig};
@@ -79,10 +79,17 @@ pub struct Answer {
     pub content_type: String,
     pub location: Option<String>,
     pub www_authenticate: Option<String>,
+    pub etag: Option<String>,
+    pub headers: actix_web::http::header::HeaderMap,
     pub body: String,
 }
 
 impl Answer {
+    /// A response header as text, when present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.body))
     }
@@ -107,7 +114,8 @@ fn open(backend: &Backend) -> Terminology {
 async fn app_on(terminology: Terminology, config: ServerConfig) -> TestApp {
     let terminology = Arc::new(terminology);
     let state = web::Data::new(AppState::new(terminology.clone(), config));
-    let service = test::init_service(App::new().configure(server::configure(state))).await;
+    let service = test::init_service(server::app(state)).await;
+    let service = actix_service::ServiceExt::map(service, |response| response.map_into_boxed_body());
     TestApp { terminology, service: actix_service::boxed::service(service) }
 }
 
@@ -147,8 +155,10 @@ impl TestApp {
         let content_type = header("content-type").unwrap_or_default();
         let location = header("location");
         let www_authenticate = header("www-authenticate");
+        let etag = header("etag");
+        let headers = response.headers().clone();
         let body = String::from_utf8(test::read_body(response).await.to_vec()).expect("UTF-8 body");
-        Answer { status, content_type, location, www_authenticate, body }
+        Answer { status, content_type, location, www_authenticate, etag, headers, body }
     }
 
     pub async fn get(&self, uri: &str) -> Answer {

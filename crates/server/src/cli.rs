@@ -1,7 +1,7 @@
 //! The `fhirterm` command line: `serve`, `migrate` and `load`.
 
-use crate::{configure, logging, AppState, AuthConfig, ServerConfig, UploadConfig};
-use actix_web::{middleware, web, App, HttpServer};
+use crate::{logging, AppState, AuthConfig, ServerConfig, UploadConfig};
+use actix_web::{web, HttpServer};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -41,6 +41,13 @@ pub enum Command {
         /// Leave out the FHIR R4 core code systems and value sets compiled into the binary.
         #[arg(long, env = "FHIRTERM_NO_BUILTIN")]
         no_builtin: bool,
+        /// Browser origins allowed to call the server, comma-separated (`https://app.example.org`),
+        /// or `*` for any; none by default, which sends no CORS headers at all.
+        #[arg(long, env = "FHIRTERM_CORS_ORIGINS", default_value = "")]
+        cors_origins: String,
+        /// A bearer token that `/metrics` asks for; without one `/metrics` is open.
+        #[arg(long, env = "FHIRTERM_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
         #[command(flatten)]
         auth: AuthArgs,
         #[command(flatten)]
@@ -160,18 +167,32 @@ impl UploadArgs {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     logging::init(cli.log_json);
     match cli.command {
-        Command::Serve { listen, database, max_body_bytes, expansion_limit, request_time_budget, workers, no_builtin, auth, upload } => {
+        Command::Serve {
+            listen,
+            database,
+            max_body_bytes,
+            expansion_limit,
+            request_time_budget,
+            workers,
+            no_builtin,
+            cors_origins,
+            metrics_token,
+            auth,
+            upload,
+        } => {
             let config = ServerConfig {
                 max_body_bytes,
                 too_costly_threshold: expansion_limit,
                 request_time_budget: std::time::Duration::from_secs(request_time_budget),
                 auth: auth.to_config()?,
                 upload: upload.to_config(),
+                cors_origins: crate::cors::parse_origins(&cors_origins).map_err(|message| anyhow::anyhow!(message))?,
+                metrics_token: metrics_token.filter(|token| !token.is_empty()),
             };
             serve(&listen, &database, config, workers, !no_builtin)
         }
         Command::Migrate { database } => {
-            Terminology::open(&database).map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(&database)))?;
+            open_database(&database)?;
             println!("database {} is migrated", store::db::redact(&database));
             Ok(())
         }
@@ -179,9 +200,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Opens and migrates the database; the error names the URL, without its password.
+fn open_database(database: &str) -> anyhow::Result<Terminology> {
+    Terminology::open(database).map_err(|error| {
+        let shown = store::db::redact(database);
+        let message = error.to_string();
+        if message.contains(&shown) {
+            anyhow::anyhow!(message)
+        } else {
+            anyhow::anyhow!("{shown}: {message}")
+        }
+    })
+}
+
 fn serve(listen: &str, database: &str, config: ServerConfig, workers: Option<usize>, builtin: bool) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let mut terminology = Terminology::open(database).map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(database)))?;
+    let mut terminology = open_database(database)?;
     if builtin {
         terminology = crate::with_fhir_core(terminology)?;
     }
@@ -219,6 +253,11 @@ fn serve(listen: &str, database: &str, config: ServerConfig, workers: Option<usi
             let mut interval = tokio::time::interval(std::time::Duration::from_secs(5));
             loop {
                 interval.tick().await;
+                // Histogram samples wait in the recorder until drained; drain them even when
+                // nothing scrapes /metrics.
+                if let Some(handle) = crate::prometheus::install() {
+                    handle.run_upkeep();
+                }
                 let terminology = refresher.clone();
                 match tokio::task::spawn_blocking(move || terminology.refresh_if_changed()).await {
                     Ok(Ok(true)) => {
@@ -231,12 +270,7 @@ fn serve(listen: &str, database: &str, config: ServerConfig, workers: Option<usi
                 }
             }
         });
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .wrap(middleware::from_fn(logging::log_request))
-                .wrap(middleware::Compress::default())
-                .configure(configure(state.clone()))
-        });
+        let mut server = HttpServer::new(move || crate::app(state.clone()));
         if let Some(workers) = workers {
             server = server.workers(workers);
         }
@@ -295,7 +329,7 @@ fn load(format_name: &str, raw_paths: &[String], version: Option<String>, make_c
     }
     let parsed_in = started.elapsed();
     let phase = Progress::start(&format!("storing into {}", store::db::redact(database)));
-    let terminology = Terminology::open(database).map_err(|error| anyhow::anyhow!("{}: {error}", store::db::redact(database)))?;
+    let terminology = open_database(database)?;
     let summary =
         terminology.load_release(loaded.code_systems, loaded.resources, make_current).map_err(|error| anyhow::anyhow!("{error}"))?;
     phase.finish("one transaction, committed");

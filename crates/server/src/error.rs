@@ -85,6 +85,7 @@ fn status_of(kind: StoreErrorKind) -> StatusCode {
         StoreErrorKind::Invalid => StatusCode::BAD_REQUEST,
         StoreErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
         StoreErrorKind::TooCostly => StatusCode::UNPROCESSABLE_ENTITY,
+        StoreErrorKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         StoreErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -9,6 +9,9 @@
 //!   operation parameters and hands them to `store::Terminology`; `routes::metadata` and
 //!   `routes::health` answer capability and health.
 //!
+//! - [`app`] wraps the routes in the middleware `serve` uses: request logging (`logging`),
+//!   compression and CORS (`cors`); `prometheus` counts requests and serves `/metrics`. `conditional` reads `If-Match` and writes `ETag`s;
+//!   `subsetting` applies `_summary` and `_elements`.
 //! - `auth` checks JWT bearer tokens and SMART scopes on writes (and on reads when configured),
 //!   and guards restricted code systems; `upload` stages multipart uploads to disk and `jobs`
 //!   runs them in the background through the same loaders as `fhirterm load`, recording each
@@ -21,10 +24,14 @@
 
 pub mod auth;
 pub mod cli;
+pub mod conditional;
+pub mod cors;
 pub mod error;
 pub mod jobs;
 pub mod logging;
+pub mod prometheus;
 pub mod routes;
+pub mod subsetting;
 pub mod upload;
 pub mod wire;
 
@@ -71,6 +78,10 @@ pub struct ServerConfig {
     /// Tokens, scopes and restricted code systems. The default refuses every write.
     pub auth: AuthConfig,
     pub upload: UploadConfig,
+    /// Browser origins that may call the server (`--cors-origins`); none means no CORS.
+    pub cors_origins: Vec<String>,
+    /// The bearer token `/metrics` asks for (`--metrics-token`); none leaves it open.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +92,8 @@ impl Default for ServerConfig {
             request_time_budget: std::time::Duration::from_secs(30),
             auth: AuthConfig::default(),
             upload: UploadConfig::default(),
+            cors_origins: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -94,12 +107,13 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state every handler shares; the first one installs the process-wide metrics recorder.
     pub fn new(terminology: Arc<Terminology>, config: ServerConfig) -> AppState {
+        prometheus::install();
         AppState { terminology, config, jobs: jobs::Jobs::default() }
     }
 }
 
-/// Mounts every route.
 /// Puts the FHIR R4 core code systems and value sets compiled into the binary underneath the
 /// stored content (see `loaders::builtin`).
 /// ISO 3166-1 countries come with it, and so do the grammar code systems: UCUM (listing the core `ucum-common` value set), BCP-47
@@ -166,8 +180,31 @@ fn grammar_code_systems(core_resources: &[serde_json::Value]) -> anyhow::Result<
     Ok(vec![Arc::new(ucum), Arc::new(language_tags), Arc::new(mime_types)])
 }
 
+/// Mounts every route.
 pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config: &mut web::ServiceConfig| {
         config.app_data(state).configure(routes::configure);
     }
+}
+
+/// The whole application as `fhirterm serve` runs it: the routes behind request logging,
+/// compression and CORS. The integration tests build theirs here too.
+pub fn app(
+    state: web::Data<AppState>,
+) -> actix_web::App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let cors = cors::middleware(&state.config.cors_origins);
+    // The last `wrap` is the outermost: every request, CORS preflights included, is logged.
+    actix_web::App::new()
+        .wrap(cors)
+        .wrap(actix_web::middleware::Compress::default())
+        .wrap(actix_web::middleware::from_fn(logging::log_request))
+        .configure(configure(state))
 }

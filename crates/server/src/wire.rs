@@ -35,7 +35,8 @@ fn query_param(request: &HttpRequest, name: &str) -> Option<String> {
     url::form_urlencoded::parse(request.query_string().as_bytes()).find(|(key, _)| key == name).map(|(_, value)| value.into_owned())
 }
 
-/// The format to answer in: `_format`, else the first acceptable `Accept` entry, else JSON.
+/// The format to answer in: `_format`, else the acceptable `Accept` entry of highest quality,
+/// else JSON.
 pub fn response_format(request: &HttpRequest) -> Result<Format, ApiError> {
     if let Some(format) = query_param(request, "_format") {
         return Format::parse(&format).ok_or_else(|| {
@@ -45,25 +46,55 @@ pub fn response_format(request: &HttpRequest) -> Result<Format, ApiError> {
     let Some(accept) = request.headers().get(header::ACCEPT).and_then(|value| value.to_str().ok()) else {
         return Ok(Format::Json);
     };
-    let mut saw_wildcard = false;
-    for entry in accept.split(',') {
-        if let Some(format) = Format::parse(entry) {
-            return Ok(format);
-        }
-        let essence = entry.split(';').next().unwrap_or_default().trim();
-        if essence == "*/*" || essence == "application/*" || essence.is_empty() {
-            saw_wildcard = true;
-        }
-    }
-    if saw_wildcard || accept.contains("text/html") {
-        Ok(Format::Json)
-    } else {
-        Err(ApiError::new(
+    negotiate(accept).ok_or_else(|| {
+        ApiError::new(
             StatusCode::NOT_ACCEPTABLE,
             "not-supported",
             format!("cannot answer in '{accept}': use application/fhir+json or application/fhir+xml"),
-        ))
+        )
+    })
+}
+
+/// The quality an `Accept` entry gives (RFC 9110 section 12.4.2): `q=` between 0 and 1, 1 when
+/// absent; a malformed `q` makes the entry count for nothing.
+fn quality(entry: &str) -> f32 {
+    for parameter in entry.split(';').skip(1) {
+        if let Some((name, value)) = parameter.split_once('=') {
+            if name.trim().eq_ignore_ascii_case("q") {
+                return match value.trim().parse::<f32>() {
+                    Ok(q) if (0.0..=1.0).contains(&q) => q,
+                    _ => 0.0,
+                };
+            }
+        }
     }
+    1.0
+}
+
+/// Chooses a format for an `Accept` header: the FHIR format of highest quality, earlier entries
+/// winning ties; a wildcard (or `text/html`, a browser) stands for JSON, or XML when JSON was
+/// refused with `q=0`; an empty header stands for JSON. `None` when nothing acceptable is left.
+pub fn negotiate(accept: &str) -> Option<Format> {
+    let mut entries: Vec<(f32, &str)> = accept
+        .split(',')
+        .map(|entry| (quality(entry), entry.split(';').next().unwrap_or_default().trim()))
+        .filter(|(_, essence)| !essence.is_empty())
+        .collect();
+    if entries.is_empty() {
+        // An empty `Accept` asks for nothing in particular.
+        return Some(Format::Json);
+    }
+    let refused: Vec<Format> = entries.iter().filter(|(q, _)| *q == 0.0).filter_map(|(_, essence)| Format::parse(essence)).collect();
+    entries.retain(|(q, _)| *q > 0.0);
+    // A stable sort keeps the client's order among entries of equal quality.
+    entries.sort_by(|left, right| right.0.total_cmp(&left.0));
+    entries.into_iter().find_map(|(_, essence)| match Format::parse(essence) {
+        Some(format) => Some(format),
+        None if matches!(essence, "*/*" | "application/*" | "text/html") => {
+            [Format::Json, Format::Xml].into_iter().find(|format| !refused.contains(format))
+        }
+        None => None,
+    })
 }
 
 /// Reads the body up to `limit` bytes; more is a 413.
@@ -119,4 +150,45 @@ pub fn respond(status: StatusCode, resource: &Json, format: Format) -> HttpRespo
         },
     };
     HttpResponse::build(status).content_type(format.media_type()).body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_highest_quality_fhir_format_wins() {
+        assert_eq!(negotiate("application/fhir+json;q=0.5, application/fhir+xml;q=0.9"), Some(Format::Xml));
+        assert_eq!(negotiate("application/fhir+xml;q=0.1, application/fhir+json"), Some(Format::Json));
+        assert_eq!(negotiate("text/plain, application/fhir+xml; q=0.2"), Some(Format::Xml));
+        assert_eq!(negotiate("application/fhir+json; fhirVersion=4.0; q=0.8, application/xml;q=0.8"), Some(Format::Json));
+    }
+
+    #[test]
+    fn ties_keep_the_clients_order() {
+        assert_eq!(negotiate("application/xml, application/json"), Some(Format::Xml));
+        assert_eq!(negotiate("application/json;q=0.7, application/xml;q=0.7"), Some(Format::Json));
+    }
+
+    #[test]
+    fn wildcards_answer_json_unless_json_is_refused() {
+        assert_eq!(negotiate("*/*"), Some(Format::Json));
+        assert_eq!(negotiate("text/html,application/xhtml+xml,*/*;q=0.8"), Some(Format::Json));
+        assert_eq!(negotiate("application/fhir+json;q=0, */*;q=0.1"), Some(Format::Xml));
+        assert_eq!(negotiate("application/*;q=0.3, application/fhir+xml;q=0.4"), Some(Format::Xml));
+    }
+
+    #[test]
+    fn an_empty_header_answers_json() {
+        assert_eq!(negotiate(""), Some(Format::Json));
+        assert_eq!(negotiate(" , "), Some(Format::Json));
+    }
+
+    #[test]
+    fn nothing_acceptable_is_none() {
+        assert_eq!(negotiate("text/plain"), None);
+        assert_eq!(negotiate("application/fhir+json;q=0"), None);
+        assert_eq!(negotiate("application/fhir+json;q=high"), None);
+        assert_eq!(negotiate("application/fhir+xml;q=1.5"), None);
+    }
 }

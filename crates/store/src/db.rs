@@ -6,7 +6,7 @@
 use crate::{StoreError, StoreErrorKind};
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
-use diesel::{PgConnection, SqliteConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -52,10 +52,21 @@ impl Database {
     /// Connects to `sqlite://PATH`, `sqlite::memory:` or `postgres://…`, and runs pending migrations.
     pub fn open(url: &str) -> Result<Database, StoreError> {
         let database = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let manager = ConnectionManager::<PgConnection>::new(url);
+            let shown = redact(url);
+            let url = with_connect_timeout(url);
+            // One connection first, bounded by libpq's own timeout, so that a database that
+            // cannot be reached fails at once with libpq's reason instead of after the pool's
+            // checkout timeout.
+            PgConnection::establish(&url).map_err(|error| {
+                StoreError::new(
+                    StoreErrorKind::Unavailable,
+                    format!("cannot connect to PostgreSQL at {shown}: {}", error.to_string().trim()),
+                )
+            })?;
+            let manager = ConnectionManager::<PgConnection>::new(url.clone());
             let pool =
                 Pool::builder().max_size(8).connection_timeout(std::time::Duration::from_secs(10)).build(manager).map_err(|error| {
-                    StoreError::new(StoreErrorKind::Unavailable, format!("cannot connect to PostgreSQL at {}: {error}", redact(url)))
+                    StoreError::new(StoreErrorKind::Unavailable, format!("cannot connect to PostgreSQL at {shown}: {error}"))
                 })?;
             Database::Postgres(pool)
         } else if let Some(rest) = url.strip_prefix("sqlite:") {
@@ -102,6 +113,19 @@ impl Database {
     }
 }
 
+/// How long one PostgreSQL connection attempt may take (libpq's `connect_timeout`, in seconds),
+/// unless the URL sets its own: a server that cannot reach its database says so within 5 s.
+pub const CONNECT_TIMEOUT_SECONDS: u32 = 4;
+
+/// The URL with libpq's `connect_timeout` added when it has none.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}connect_timeout={CONNECT_TIMEOUT_SECONDS}")
+}
+
 /// A URL with any password removed, for messages and logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -113,5 +137,23 @@ pub fn redact(url: &str) -> String {
             }
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_timeout_is_added_unless_set() {
+        assert_eq!(with_connect_timeout("postgres://u@h/db"), "postgres://u@h/db?connect_timeout=4");
+        assert_eq!(with_connect_timeout("postgres://u@h/db?sslmode=disable"), "postgres://u@h/db?sslmode=disable&connect_timeout=4");
+        assert_eq!(with_connect_timeout("postgres://u@h/db?connect_timeout=9"), "postgres://u@h/db?connect_timeout=9");
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://nobody:secret@127.0.0.1:1/x"), "postgres://nobody:***@127.0.0.1:1/x");
+        assert_eq!(redact("postgres://nobody@127.0.0.1:1/x"), "postgres://nobody@127.0.0.1:1/x");
     }
 }

@@ -14,6 +14,9 @@ pub enum StoreErrorKind {
     Unprocessable,
     /// The answer would exceed a configured size guard.
     TooCostly,
+    /// A write's precondition failed: the `If-Match` version is not the current one, or a
+    /// conditional create matched more than one resource.
+    PreconditionFailed,
     /// The request reaches a restricted code system the caller has no scope for.
     Forbidden,
     /// The database cannot be reached.
@@ -30,6 +33,7 @@ impl StoreErrorKind {
             StoreErrorKind::Invalid => "invalid",
             StoreErrorKind::Unprocessable => "business-rule",
             StoreErrorKind::TooCostly => "too-costly",
+            StoreErrorKind::PreconditionFailed => "conflict",
             StoreErrorKind::Forbidden => "forbidden",
             StoreErrorKind::Unavailable => "transient",
             StoreErrorKind::Database => "exception",
@@ -58,6 +62,10 @@ impl StoreError {
 
     pub fn invalid(message: impl Into<String>) -> StoreError {
         StoreError::new(StoreErrorKind::Invalid, message)
+    }
+
+    pub fn precondition_failed(message: impl Into<String>) -> StoreError {
+        StoreError::new(StoreErrorKind::PreconditionFailed, message)
     }
 
     pub fn pool(error: diesel::r2d2::PoolError) -> StoreError {

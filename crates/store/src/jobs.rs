@@ -276,6 +276,16 @@ impl Terminology {
         row.map(JobRow::into_record).transpose()
     }
 
+    /// How many jobs are in each state, as stored.
+    pub fn job_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        with_conn!(self.database(), |conn| jobs::table
+            .group_by(jobs::state)
+            .select((jobs::state, diesel::dsl::count_star()))
+            .order(jobs::state.asc())
+            .load::<(String, i64)>(conn)
+            .map_err(StoreError::from))
+    }
+
     /// The most recent jobs first, at most `limit`.
     pub fn jobs(&self, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
         let rows: Vec<JobRow> = with_conn!(self.database(), |conn| jobs::table

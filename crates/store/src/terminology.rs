@@ -9,7 +9,7 @@ use arc_swap::ArcSwap;
 use model::fhir::{str_of, Json, TERMINOLOGY_RESOURCE_TYPES};
 use model::terminology::{CodeSystem, ValueSet};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One stored resource as the registry sees it.
 #[derive(Clone)]
@@ -86,6 +86,23 @@ pub struct SearchQuery {
     pub count: usize,
     /// Leave out CodeSystem concepts (`_summary=true`).
     pub summary: bool,
+}
+
+/// What a create did: stored a new resource, or found the one `If-None-Exist` named.
+#[derive(Debug)]
+pub enum Created {
+    New(Json),
+    Existing(Json),
+}
+
+/// A resource checked and indexed, waiting for the write lock.
+struct Prepared {
+    resource_type: String,
+    id: String,
+    resource: Json,
+    entry: Entry,
+    code_system: Option<CodeSystem>,
+    expected_version: Option<i64>,
 }
 
 pub struct SearchResult {
@@ -281,71 +298,163 @@ impl Terminology {
         })
     }
 
-    /// Stores resources in one transaction and publishes them in one snapshot swap.
-    fn write(&self, items: Vec<(String, String, Json)>) -> Result<Vec<repo::Written>, StoreError> {
-        self.write_finishing(items, &[], None)
-    }
-
-    /// As [`Terminology::write`], marking code system versions current (`url`, `version`) and
-    /// recording the end of an upload job, in the same transaction.
+    /// Stores resources in one transaction and publishes them in one snapshot swap, marking code
+    /// system versions current (`url`, `version`) and recording the end of an upload job (when
+    /// given) in the same transaction.
     fn write_finishing(
         &self,
         items: Vec<(String, String, Json)>,
         make_current: &[(String, String)],
         finish_job: Option<(&str, &crate::jobs::JobChanges)>,
     ) -> Result<Vec<repo::Written>, StoreError> {
-        let mut prepared = Vec::with_capacity(items.len());
-        for (resource_type, id, resource) in items {
+        let prepared = Self::prepare(items.into_iter().map(|(resource_type, id, resource)| (resource_type, id, resource, None)))?;
+        let guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.store_prepared(&guard, prepared, make_current, finish_job)
+    }
+
+    /// Checks and indexes resources before the write lock is taken.
+    fn prepare(items: impl IntoIterator<Item = (String, String, Json, Option<i64>)>) -> Result<Vec<Prepared>, StoreError> {
+        let mut prepared = Vec::new();
+        for (resource_type, id, resource, expected_version) in items {
             Self::check_type(&resource_type)?;
             let (entry, code_system) = Self::entry_of(&resource_type, &id, &resource)?;
-            prepared.push((resource_type, id, resource, entry, code_system));
+            prepared.push(Prepared { resource_type, id, resource, entry, code_system, expected_version });
         }
-        let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(prepared)
+    }
+
+    /// Writes prepared resources in one transaction and swaps the snapshot; the caller holds the
+    /// write lock (the guard proves it).
+    fn store_prepared(
+        &self,
+        _guard: &MutexGuard<'_, ()>,
+        prepared: Vec<Prepared>,
+        make_current: &[(String, String)],
+        finish_job: Option<(&str, &crate::jobs::JobChanges)>,
+    ) -> Result<Vec<repo::Written>, StoreError> {
         let put_items: Vec<PutItem<'_>> = prepared
             .iter()
-            .map(|(resource_type, id, resource, _, code_system)| PutItem { resource_type, id, resource, code_system: code_system.as_ref() })
+            .map(|item| PutItem {
+                resource_type: &item.resource_type,
+                id: &item.id,
+                resource: &item.resource,
+                code_system: item.code_system.as_ref(),
+                expected_version: item.expected_version,
+            })
             .collect();
-        // The next snapshot is built before the commit, so that it is published the moment the
-        // commit (which may also mark an upload job succeeded) is done.
+        // The next snapshot is built before the transaction, so that it is published the moment
+        // the transaction commits: a job found `succeeded` (written in that transaction) is then
+        // served at once, not after the registry has been rebuilt.
         let current = self.snapshot.load();
         let mut entries = current.entries.clone();
-        for (resource_type, id, _, entry, _) in &prepared {
-            entries.insert((resource_type.clone(), id.clone()), entry.clone());
+        for item in &prepared {
+            entries.insert((item.resource_type.clone(), item.id.clone()), item.entry.clone());
         }
         let mut current_versions = current.current_versions.clone();
         current_versions.extend(make_current.iter().cloned());
-        let mut next = Snapshot::build(&self.base, entries, current_versions, current.generation + 1);
-        let written = repo::put_all(&self.database, &put_items, make_current, finish_job)?;
-        next.generation = repo::generation(&self.database).unwrap_or(next.generation);
+        let mut next = Snapshot::build(&self.base, entries, current_versions, current.generation);
+        let (written, generation) = repo::put_all(&self.database, &put_items, make_current, finish_job)?;
+        next.generation = generation;
         self.snapshot.store(Arc::new(next));
         Ok(written)
     }
 
     /// `POST /Type`: stores a new resource under a fresh id.
-    pub fn create(&self, resource_type: &str, mut resource: Json) -> Result<Json, StoreError> {
+    pub fn create(&self, resource_type: &str, resource: Json) -> Result<Json, StoreError> {
+        match self.create_unless_exists(resource_type, resource, None)? {
+            Created::New(resource) | Created::Existing(resource) => Ok(resource),
+        }
+    }
+
+    /// `POST /Type` with `If-None-Exist`: when `condition` is given and matches one stored
+    /// resource, that one is answered and nothing is written; several matches are a failed
+    /// precondition. The search and the write happen under the write lock, so two conditional
+    /// creates cannot both create.
+    pub fn create_unless_exists(
+        &self,
+        resource_type: &str,
+        mut resource: Json,
+        condition: Option<&SearchQuery>,
+    ) -> Result<Created, StoreError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         resource["id"] = Json::String(id.clone());
-        Ok(self.write(vec![(resource_type.to_owned(), id, resource)])?.remove(0).resource)
+        let prepared = Self::prepare([(resource_type.to_owned(), id, resource, None)])?;
+        let guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(condition) = condition {
+            let query = SearchQuery { offset: 0, count: 1, summary: false, ..condition.clone() };
+            let mut found = self.search(resource_type, &query)?;
+            match found.total {
+                0 => {}
+                1 => return Ok(Created::Existing(found.resources.remove(0))),
+                n_matches => {
+                    return Err(StoreError::precondition_failed(format!(
+                        "If-None-Exist matches {n_matches} {resource_type} resources; it must match at most one"
+                    )))
+                }
+            }
+        }
+        Ok(Created::New(self.store_prepared(&guard, prepared, &[], None)?.remove(0).resource))
     }
 
     /// `PUT /Type/id`: replaces or creates; the flag says whether it was created.
-    pub fn update(&self, resource_type: &str, id: &str, mut resource: Json) -> Result<(Json, bool), StoreError> {
+    pub fn update(&self, resource_type: &str, id: &str, resource: Json) -> Result<(Json, bool), StoreError> {
+        self.update_if_version(resource_type, id, resource, None)
+    }
+
+    /// As [`Terminology::update`], only if `expected_version` (`If-Match`) is the stored version.
+    pub fn update_if_version(
+        &self,
+        resource_type: &str,
+        id: &str,
+        mut resource: Json,
+        expected_version: Option<i64>,
+    ) -> Result<(Json, bool), StoreError> {
         resource["id"] = Json::String(id.to_owned());
-        let written = self.write(vec![(resource_type.to_owned(), id.to_owned(), resource)])?.remove(0);
+        let prepared = Self::prepare([(resource_type.to_owned(), id.to_owned(), resource, expected_version)])?;
+        let guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let written = self.store_prepared(&guard, prepared, &[], None)?.remove(0);
         Ok((written.resource, written.created))
     }
 
     pub fn read(&self, resource_type: &str, id: &str) -> Result<Json, StoreError> {
+        self.read_parts(resource_type, id, true)
+    }
+
+    /// Reads a resource; without `with_concepts` a CodeSystem comes back without its concepts,
+    /// which spares reading their rows (`_summary`, `_elements`).
+    pub fn read_parts(&self, resource_type: &str, id: &str, with_concepts: bool) -> Result<Json, StoreError> {
         Self::check_type(resource_type)?;
         let pk = repo::find_pk(&self.database, resource_type, id)?
             .ok_or_else(|| StoreError::not_found(format!("{resource_type}/{id} is not known")))?;
-        repo::read(&self.database, pk)
+        if with_concepts {
+            repo::read(&self.database, pk)
+        } else {
+            repo::read_shell(&self.database, pk)
+        }
+    }
+
+    /// `GET /Type/id/_history/vid`: only the current version is kept, so any other version is
+    /// not found, and the answer names the current one.
+    pub fn read_version(&self, resource_type: &str, id: &str, version_id: &str, with_concepts: bool) -> Result<Json, StoreError> {
+        let resource = self.read_parts(resource_type, id, with_concepts)?;
+        let current = resource.get("meta").and_then(|meta| str_of(meta, "versionId")).unwrap_or_default().to_owned();
+        if current != version_id {
+            return Err(StoreError::not_found(format!(
+                "{resource_type}/{id} has no version '{version_id}' here: only the current version, {current}, is kept"
+            )));
+        }
+        Ok(resource)
     }
 
     pub fn delete(&self, resource_type: &str, id: &str) -> Result<(), StoreError> {
+        self.delete_if_version(resource_type, id, None)
+    }
+
+    /// As [`Terminology::delete`], only if `expected_version` (`If-Match`) is the stored version.
+    pub fn delete_if_version(&self, resource_type: &str, id: &str, expected_version: Option<i64>) -> Result<(), StoreError> {
         Self::check_type(resource_type)?;
         let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !repo::delete(&self.database, resource_type, id)? {
+        if !repo::delete(&self.database, resource_type, id, expected_version)? {
             return Err(StoreError::not_found(format!("{resource_type}/{id} is not known")));
         }
         let current = self.snapshot.load();
@@ -372,12 +481,9 @@ impl Terminology {
         let total = matching.len();
         let mut resources = Vec::new();
         for header in matching.iter().skip(query.offset).take(query.count) {
-            let mut resource = repo::read(&self.database, header.pk)?;
-            if query.summary {
-                if let Some(map) = resource.as_object_mut() {
-                    map.remove("concept");
-                }
-            }
+            // A summary leaves concepts out, so their rows are not read at all.
+            let resource =
+                if query.summary { repo::read_shell(&self.database, header.pk)? } else { repo::read(&self.database, header.pk)? };
             resources.push(resource);
         }
         Ok(SearchResult { total, resources })

@@ -42,12 +42,29 @@ fn capability_statement() -> serde_json::Value {
                     json!({"name": name, "definition": definition})
                 })
                 .collect();
+            let unique = if *resource_type == "ConceptMap" {
+                ""
+            } else {
+                " A url and version already stored under another id is refused with 422 (business rule)."
+            };
             json!({
                 "type": resource_type,
                 "profile": format!("http://hl7.org/fhir/StructureDefinition/{resource_type}"),
-                "interaction": [{"code": "read"}, {"code": "search-type"}, {"code": "create"}, {"code": "update"}, {"code": "delete"}],
+                "interaction": [
+                    {"code": "read", "documentation": "Answers ETag W/\"versionId\"; honours _summary (true, text, data) and _elements."},
+                    {"code": "vread", "documentation": "Only the current version is kept: _history/{vid} answers it when vid is current, and 404 naming the current version otherwise."},
+                    {"code": "search-type", "documentation": "Honours _summary (true, text, data, count), _elements, _count and _offset."},
+                    {"code": "create", "documentation": format!("Honours If-None-Exist (conditional create).{unique}")},
+                    {"code": "update", "documentation": format!("Honours If-Match W/\"versionId\" (412 on mismatch).{unique}")},
+                    {"code": "delete", "documentation": "Honours If-Match W/\"versionId\" (412 on mismatch)."}
+                ],
                 "versioning": "versioned-update",
+                "readHistory": false,
                 "updateCreate": true,
+                "conditionalCreate": true,
+                "conditionalRead": "not-supported",
+                "conditionalUpdate": false,
+                "conditionalDelete": "not-supported",
                 "searchParam": [
                     {"name": "_id", "type": "token"}, {"name": "url", "type": "uri"}, {"name": "version", "type": "token"},
                     {"name": "name", "type": "string"}, {"name": "title", "type": "string"}, {"name": "status", "type": "token"}

@@ -12,6 +12,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .route("/health/live", web::get().to(health::live))
         .route("/health/ready", web::get().to(health::ready))
+        .route("/metrics", web::get().to(crate::prometheus::metrics))
         .route("/fhir/metadata", web::get().to(metadata::metadata))
         .route("/admin/upload", web::post().to(crate::upload::upload))
         .route("/admin/jobs", web::get().to(crate::upload::job_list))
@@ -23,6 +24,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/fhir/{resource_type}/{segment}", web::post().to(rest::post_instance_level))
         .route("/fhir/{resource_type}/{id}", web::put().to(rest::update))
         .route("/fhir/{resource_type}/{id}", web::delete().to(rest::delete))
+        .route("/fhir/{resource_type}/{id}/_history/{version_id}", web::get().to(rest::vread))
         .route("/fhir/{resource_type}/{id}/{operation}", web::get().to(operations::instance_get))
         .route("/fhir/{resource_type}/{id}/{operation}", web::post().to(operations::instance_post))
         .default_service(web::to(unknown_route));

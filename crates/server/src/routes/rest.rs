@@ -2,14 +2,15 @@
 
 use super::operations;
 use crate::auth::{self, Action, Principal};
+use crate::conditional;
 use crate::error::ApiError;
+use crate::subsetting::{Subset, Summary};
 use crate::wire::{self, Format};
 use crate::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use model::fhir::{str_of, TERMINOLOGY_RESOURCE_TYPES};
-use model::Json;
-use store::SearchQuery;
+use store::{Created, SearchQuery};
 
 fn known_type(resource_type: &str, format: Format) -> Result<(), ApiError> {
     if TERMINOLOGY_RESOURCE_TYPES.contains(&resource_type) {
@@ -74,10 +75,20 @@ fn located(status: StatusCode, request: &HttpRequest, resource: &model::Json, fo
     if let Ok(value) = header::HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
-    if let Ok(value) = header::HeaderValue::from_str(&format!("W/\"{version_id}\"")) {
+    if let Some(value) = conditional::etag(version_id) {
         response.headers_mut().insert(header::ETAG, value);
     }
     response
+}
+
+/// The version `If-Match` asks for; a malformed header is a 400.
+fn if_match(request: &HttpRequest, format: Format) -> Result<Option<i64>, ApiError> {
+    conditional::if_match(request).map_err(|message| ApiError::bad_request(message).in_format(format))
+}
+
+/// The query pairs of a request.
+fn query_pairs(request: &HttpRequest) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(request.query_string().as_bytes()).into_owned().collect()
 }
 
 /// Parses a body and checks it is a resource of the type the URL names.
@@ -119,20 +130,53 @@ pub async fn post_type_level(
     }
     known_type(&resource_type, format)?;
     let principal = authorize_write(&state, &request, &resource_type, Action::Create, "create", &resource_type, format)?;
+    let condition = if_none_exist(&request, &resource_type).map_err(|error| error.in_format(format))?;
     let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
     let resource = resource_of_type(&request, &body, &resource_type, format)?;
     let terminology = state.terminology.clone();
     let created = blocking(format, move || {
-        let result = terminology.create(&resource_type, resource);
+        let result = terminology.create_unless_exists(&resource_type, resource, condition.as_ref());
         let target = match &result {
-            Ok(created) => format!("{resource_type}/{}", str_of(created, "id").unwrap_or_default()),
+            Ok(Created::New(created) | Created::Existing(created)) => {
+                format!("{resource_type}/{}", str_of(created, "id").unwrap_or_default())
+            }
             Err(_) => resource_type.clone(),
         };
-        audited(&terminology, &principal, "create", &target, &result);
+        // A conditional create that found its match wrote nothing, so there is nothing to audit.
+        if !matches!(result, Ok(Created::Existing(_))) {
+            audited(&terminology, &principal, "create", &target, &result);
+        }
         result
     })
     .await?;
-    Ok(located(StatusCode::CREATED, &request, &created, format))
+    Ok(match created {
+        Created::New(resource) => located(StatusCode::CREATED, &request, &resource, format),
+        Created::Existing(resource) => located(StatusCode::OK, &request, &resource, format),
+    })
+}
+
+/// The search an `If-None-Exist` header names (FHIR R4 http.html#ccreate): the same criteria a
+/// search takes, without paging or subsetting; a header that names none, or names others, is a 400.
+fn if_none_exist(request: &HttpRequest, resource_type: &str) -> Result<Option<SearchQuery>, ApiError> {
+    let Some(value) = request.headers().get("if-none-exist") else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| ApiError::bad_request("If-None-Exist is not ASCII text"))?;
+    // Clients send either the bare query or the relative URL `Type?query`.
+    let query = text.trim().strip_prefix(&format!("{resource_type}?")).unwrap_or(text.trim());
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    if pairs.is_empty() || pairs.iter().any(|(name, value)| name.is_empty() || value.is_empty()) {
+        return Err(ApiError::bad_request(format!("If-None-Exist must be search parameters such as url=...&version=..., not '{text}'")));
+    }
+    for (name, _) in &pairs {
+        if !SEARCH_CRITERIA.contains(&name.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "If-None-Exist names '{name}', which is not a search parameter of {resource_type} here (use {})",
+                SEARCH_CRITERIA.join(", ")
+            )));
+        }
+    }
+    criteria(&pairs, resource_type).map(Some)
 }
 
 /// `GET /fhir/{type}/{id}` (read) and `GET /fhir/{type}/$op` (type-level operations).
@@ -149,13 +193,51 @@ pub async fn get_instance_level(
     if segment.starts_with('$') {
         return operations::run_get(&state, principal.as_ref(), &request, &resource_type, None, &segment, format).await;
     }
+    read_current_or_version(state, request, principal, resource_type, segment, None, format).await
+}
+
+/// `GET /fhir/{type}/{id}/_history/{vid}` (vread): only the current version is kept, so an older
+/// one is a 404 that names the current version.
+pub async fn vread(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let format = wire::response_format(&request)?;
+    let (resource_type, id, version_id) = path.into_inner();
+    known_type(&resource_type, format)?;
+    let principal =
+        auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
+    read_current_or_version(state, request, principal, resource_type, id, Some(version_id), format).await
+}
+
+/// Read and vread: the restricted-system check, then `_summary`/`_elements`.
+async fn read_current_or_version(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    principal: Option<Principal>,
+    resource_type: String,
+    id: String,
+    version_id: Option<String>,
+    format: Format,
+) -> Result<HttpResponse, ApiError> {
     if resource_type == "CodeSystem" && !state.config.auth.restricted.is_empty() {
-        if let Some(index) = state.terminology.registry().code_system_by_id(&segment) {
+        if let Some(index) = state.terminology.registry().code_system_by_id(&id) {
             auth::require_systems(&state.config.auth, principal.as_ref(), [index.url()]).map_err(|error| error.in_format(format))?;
         }
     }
+    let subset = Subset::from_query(&query_pairs(&request)).map_err(|message| ApiError::bad_request(message).in_format(format))?;
+    if subset == Subset::Summary(Summary::Count) {
+        return Err(ApiError::bad_request("_summary=count applies to searches, not to a read").in_format(format));
+    }
     let terminology = state.terminology.clone();
-    let resource = blocking(format, move || terminology.read(&resource_type, &segment)).await?;
+    let with_concepts = subset.needs_concepts();
+    let mut resource = blocking(format, move || match version_id {
+        None => terminology.read_parts(&resource_type, &id, with_concepts),
+        Some(version_id) => terminology.read_version(&resource_type, &id, &version_id, with_concepts),
+    })
+    .await?;
+    subset.apply(&mut resource);
     Ok(located(StatusCode::OK, &request, &resource, format))
 }
 
@@ -198,6 +280,7 @@ pub async fn update(
     known_type(&resource_type, format)?;
     let target = format!("{resource_type}/{id}");
     let principal = authorize_write(&state, &request, &resource_type, Action::Update, "update", &target, format)?;
+    let expected_version = if_match(&request, format)?;
     let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
     let resource = resource_of_type(&request, &body, &resource_type, format)?;
     if let Some(body_id) = str_of(&resource, "id") {
@@ -210,7 +293,7 @@ pub async fn update(
     }
     let terminology = state.terminology.clone();
     let (stored, created) = blocking(format, move || {
-        let result = terminology.update(&resource_type, &id, resource);
+        let result = terminology.update_if_version(&resource_type, &id, resource, expected_version);
         audited(&terminology, &principal, "update", &target, &result);
         result
     })
@@ -225,9 +308,10 @@ pub async fn delete(state: web::Data<AppState>, request: HttpRequest, path: web:
     known_type(&resource_type, format)?;
     let target = format!("{resource_type}/{id}");
     let principal = authorize_write(&state, &request, &resource_type, Action::Delete, "delete", &target, format)?;
+    let expected_version = if_match(&request, format)?;
     let terminology = state.terminology.clone();
     blocking(format, move || {
-        let result = terminology.delete(&resource_type, &id);
+        let result = terminology.delete_if_version(&resource_type, &id, expected_version);
         audited(&terminology, &principal, "delete", &target, &result);
         result
     })
@@ -235,44 +319,27 @@ pub async fn delete(state: web::Data<AppState>, request: HttpRequest, path: web:
     Ok(HttpResponse::NoContent().finish())
 }
 
-const SEARCH_PARAMETERS: &[&str] =
-    &["_id", "url", "version", "name", "title", "status", "system", "_count", "_offset", "_format", "_summary", "_elements", "_total"];
+/// The search parameters that select resources; a conditional create takes these too.
+const SEARCH_CRITERIA: &[&str] = &["_id", "url", "version", "name", "title", "status", "system"];
 
-/// `_summary` on a search, as FHIR R4 defines it for these resource types.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Summary {
-    Full,
-    /// The summary elements: no narrative, no concepts.
-    True,
-    /// The narrative with the id, meta and mandatory elements.
-    Text,
-    /// Everything but the narrative.
-    Data,
-    /// The total only, no entries.
-    Count,
-}
+/// The search parameters that shape the answer.
+const RESULT_PARAMETERS: &[&str] = &["_count", "_offset", "_format", "_summary", "_elements", "_total"];
 
-impl Summary {
-    fn apply(self, resource: &mut Json) {
-        let Some(map) = resource.as_object_mut() else { return };
-        match self {
-            Summary::Full | Summary::Count => {}
-            Summary::True | Summary::Data => {
-                map.remove("text");
-            }
-            Summary::Text => map.retain(|key, _| matches!(key.as_str(), "resourceType" | "id" | "meta" | "text" | "status" | "content")),
-        }
-        if self != Summary::Full && self != Summary::Count {
-            let meta = map.entry("meta").or_insert_with(|| serde_json::json!({}));
-            if let Some(meta) = meta.as_object_mut() {
-                let tags = meta.entry("tag").or_insert_with(|| serde_json::json!([]));
-                if let Some(tags) = tags.as_array_mut() {
-                    tags.push(serde_json::json!({"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-                        "code": "SUBSETTED", "display": "Resource content reduced by _summary"}));
-                }
-            }
-        }
+/// The selection a search's criteria make, without paging.
+fn criteria(pairs: &[(String, String)], resource_type: &str) -> Result<SearchQuery, ApiError> {
+    let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    if get("system").is_some() && resource_type != "CodeSystem" {
+        return Err(ApiError::bad_request(format!("search parameter 'system' applies to CodeSystem, not {resource_type}")));
     }
+    Ok(SearchQuery {
+        id: get("_id"),
+        url: get("url").or_else(|| get("system")),
+        version: get("version"),
+        name: get("name"),
+        title: get("title"),
+        status: get("status"),
+        ..SearchQuery::default()
+    })
 }
 
 async fn search(
@@ -282,17 +349,12 @@ async fn search(
     principal: Option<Principal>,
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(request.query_string().as_bytes()).into_owned().collect();
+    let pairs = query_pairs(&request);
     let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
     for (name, _) in &pairs {
-        if !SEARCH_PARAMETERS.contains(&name.as_str()) {
+        if !SEARCH_CRITERIA.contains(&name.as_str()) && !RESULT_PARAMETERS.contains(&name.as_str()) {
             return Err(ApiError::bad_request(format!("unknown search parameter '{name}' for {resource_type}")).in_format(format));
         }
-    }
-    if get("system").is_some() && resource_type != "CodeSystem" {
-        return Err(
-            ApiError::bad_request(format!("search parameter 'system' applies to CodeSystem, not {resource_type}")).in_format(format)
-        );
     }
     let parse_number = |name: &str, default: usize| -> Result<usize, ApiError> {
         match get(name) {
@@ -302,28 +364,14 @@ async fn search(
                 .map_err(|_| ApiError::bad_request(format!("{name} must be a non-negative number, not '{text}'")).in_format(format)),
         }
     };
-    let summary = match get("_summary").as_deref() {
-        None | Some("false") => Summary::Full,
-        Some("true") => Summary::True,
-        Some("text") => Summary::Text,
-        Some("data") => Summary::Data,
-        Some("count") => Summary::Count,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!("_summary must be true, false, text, data or count, not '{other}'")).in_format(format))
-        }
-    };
-    let count = if summary == Summary::Count { 0 } else { parse_number("_count", 20)?.min(1000) };
+    let subset = Subset::from_query(&pairs).map_err(|message| ApiError::bad_request(message).in_format(format))?;
+    let count = if subset == Subset::Summary(Summary::Count) { 0 } else { parse_number("_count", 20)?.min(1000) };
     let offset = parse_number("_offset", 0)?;
     let query = SearchQuery {
-        id: get("_id"),
-        url: get("url").or_else(|| get("system")),
-        version: get("version"),
-        name: get("name"),
-        title: get("title"),
-        status: get("status"),
         offset,
         count,
-        summary: matches!(summary, Summary::True | Summary::Text),
+        summary: !subset.needs_concepts(),
+        ..criteria(&pairs, &resource_type).map_err(|error| error.in_format(format))?
     };
     let terminology = state.terminology.clone();
     let search_type = resource_type.clone();
@@ -336,13 +384,12 @@ async fn search(
                 if let Some(map) = resource.as_object_mut() {
                     map.remove("concept");
                 }
-                resource["meta"]["tag"] = serde_json::json!([{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
-                    "code": "SUBSETTED", "display": "subsetted: restricted content left out"}]);
+                crate::subsetting::tag_subsetted(resource, "subsetted: restricted content left out");
             }
         }
     }
     for resource in &mut result.resources {
-        summary.apply(resource);
+        subset.apply(resource);
     }
     let base = format!("{}://{}/fhir", request.connection_info().scheme(), request.connection_info().host());
     let kept: Vec<String> = pairs

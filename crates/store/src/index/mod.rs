@@ -6,4 +6,4 @@ mod registry;
 pub mod text;
 
 pub use code_system::{CodeSystemIndex, ConceptFlags, NotInForce};
-pub use registry::{compare_versions, version_matches, ConceptMapEntry, Registry, ValueSetEntry};
+pub use registry::{compare_versions, expansion_cache_counts, version_matches, ConceptMapEntry, Registry, ValueSetEntry};

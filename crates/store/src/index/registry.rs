@@ -7,6 +7,7 @@ use model::terminology::ValueSet;
 use model::Json;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
 #[derive(Debug)]
@@ -39,6 +40,15 @@ pub struct Registry {
 
 /// How many expansions one snapshot keeps before starting afresh.
 const EXPANSION_CACHE_LIMIT: usize = 64;
+
+/// Lookups of cacheable expansions that found one, and that did not, since the process started.
+static EXPANSION_CACHE_HITS: AtomicU64 = AtomicU64::new(0);
+static EXPANSION_CACHE_MISSES: AtomicU64 = AtomicU64::new(0);
+
+/// (hits, misses) of the expansion caches of every snapshot since the process started.
+pub fn expansion_cache_counts() -> (u64, u64) {
+    (EXPANSION_CACHE_HITS.load(AtomicOrdering::Relaxed), EXPANSION_CACHE_MISSES.load(AtomicOrdering::Relaxed))
+}
 
 /// Orders versions the way people mean them: numeric parts numerically (`1.10` after `1.9`),
 /// the rest as text, a missing version first.
@@ -232,7 +242,21 @@ impl Registry {
     }
 
     pub fn cached_expansion(&self, key: &str) -> Option<Arc<crate::ops::expand::Expansion>> {
-        self.expansions.lock().ok()?.get(key).cloned()
+        let found = self.expansions.lock().ok()?.get(key).cloned();
+        let counter = if found.is_some() { &EXPANSION_CACHE_HITS } else { &EXPANSION_CACHE_MISSES };
+        counter.fetch_add(1, AtomicOrdering::Relaxed);
+        found
+    }
+
+    /// How many code system versions are served, and how many concepts they hold together.
+    pub fn code_system_counts(&self) -> (usize, usize) {
+        // One index is listed under its url and each `urn:oid:` alias; count it once.
+        let mut seen = std::collections::HashSet::new();
+        self.code_systems
+            .values()
+            .flatten()
+            .filter(|index| seen.insert(Arc::as_ptr(index)))
+            .fold((0, 0), |(n_code_systems, n_concepts), index| (n_code_systems + 1, n_concepts + index.len()))
     }
 
     pub fn cache_expansion(&self, key: String, expansion: Arc<crate::ops::expand::Expansion>) {
