@@ -121,3 +121,44 @@ async fn loinc_implicit_value_set_and_filter() {
     let filtered = app.get("/fhir/ValueSet/$expand?url=http://loinc.org/vs&filter=testose%20serum").await.json();
     assert_eq!(filtered["expansion"]["contains"][0]["code"], "99990-1", "{filtered}");
 }
+
+/// `$validate-code` with a `date`: an HCPCS code is valid between its `addDate` and its
+/// `terminationDate` (A9270 in the fixture: added 1992-01-01, terminated 2019-12-31).
+#[actix_web::test]
+async fn a_date_checks_hcpcs_codes_against_their_add_and_termination_dates() {
+    let (_backend, app, _) = load("hcpcs/HCPC2019_CONTR_ANWEB.txt").await;
+    let system = encode(loaders::hcpcs::HCPCS_URL);
+    let validate = |code: &'static str, date: Option<&'static str>| {
+        let uri = format!(
+            "/fhir/CodeSystem/$validate-code?url={system}&code={code}{}",
+            date.map(|date| format!("&date={}", encode(date))).unwrap_or_default()
+        );
+        let app = &app;
+        async move { app.get(&uri).await }
+    };
+    let result = |answer: &crate::support::Answer| parameter(&answer.json(), "result").map(|result| result["valueBoolean"].clone());
+    let message = |answer: &crate::support::Answer| {
+        parameter(&answer.json(), "message").and_then(|message| message["valueString"].as_str().map(str::to_owned)).unwrap_or_default()
+    };
+    for (code, date, expected) in [
+        ("A9270", None, true),
+        ("A9270", Some("2019-06-01"), true),
+        ("A9270", Some("2019-12-31"), true),
+        ("A9270", Some("2019"), true),
+        ("A9270", Some("2020-01-01"), false),
+        ("A9270", Some("2020-03-04T10:00:00Z"), false),
+        ("A9270", Some("1991-12"), false),
+        ("J0120", Some("1950-01-01"), true),
+        ("A4206", Some("1983-12-31"), false),
+    ] {
+        let answer = validate(code, date).await;
+        assert_eq!(answer.status, StatusCode::OK, "{code} {date:?}: {}", answer.body);
+        assert_eq!(result(&answer), Some(Value::Bool(expected)), "{code} {date:?}: {}", answer.body);
+    }
+    let terminated = validate("A9270", Some("2020-01-01")).await;
+    assert!(message(&terminated).contains("terminated on 2019-12-31"), "{}", terminated.body);
+    let early = validate("A9270", Some("1991-12")).await;
+    assert!(message(&early).contains("added on 1992-01-01"), "{}", early.body);
+    let malformed = validate("A9270", Some("June 2020")).await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST, "{}", malformed.body);
+}

@@ -1,14 +1,15 @@
 //! `$validate-code` for CodeSystem and ValueSet, and `$batch-validate-code`.
 //!
 //! Findings are issues in the tx-issue-type vocabulary; `result` is true only when some coding is
-//! a known, active-or-allowed member and nothing of severity error was found.
+//! a known, active-or-allowed member and nothing of severity error was found. With a `date`, a
+//! code that carries `addDate` and `terminationDate` properties (HCPCS) must be in effect then.
 
 use super::expand::{display_for, filter_matches, member_of, requested_value_set, value_set_canonical, ImportWalk};
 use super::Context;
 use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
 use model::fhir::{array_of, str_of, Issue, IssueSeverity, Json, OperationOutcome, Parameters};
-use model::terminology::{ConceptSet, ValueSet};
+use model::terminology::{Concept, ConceptSet, ValueSet};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -764,6 +765,9 @@ fn check_coding(
                 .at(path(shape, coding_idx, "code")),
         );
     }
+    if let Some(date) = context.params.str("date") {
+        finding.issues.extend(date_issue(code_system.concept(concept_idx), &date, shape, coding_idx)?);
+    }
     if case_folded {
         let canonical = code_system.canonical();
         let text = format!(
@@ -894,6 +898,33 @@ fn render(
     }
     out.push_value("result", "valueBoolean", json!(result));
     out.to_resource()
+}
+
+/// An error when the `date` parameter (YYYY, YYYY-MM, YYYY-MM-DD or a dateTime) falls before the
+/// concept's `addDate` or after its `terminationDate`, the YYYY-MM-DD properties HCPCS gives each
+/// code; both are compared at the precision of the date asked about. A concept without them is
+/// valid at any date.
+fn date_issue(concept: &Concept, date: &str, shape: InputShape, coding_idx: usize) -> Result<Option<Issue>, StoreError> {
+    let day = date.get(..10).unwrap_or(date);
+    let well_formed = matches!(day.len(), 4 | 7 | 10)
+        && day.char_indices().all(|(char_idx, c)| if char_idx == 4 || char_idx == 7 { c == '-' } else { c.is_ascii_digit() });
+    if !well_formed {
+        return Err(StoreError::invalid(format!(
+            "the parameter 'date' must be a date (YYYY, YYYY-MM or YYYY-MM-DD) or a dateTime, not '{date}'"
+        )));
+    }
+    let at_precision = |value: &str| value.get(..day.len()).unwrap_or(value).to_owned();
+    let out_of_effect = |text: String| Issue::error("business-rule", text).tx("code-rule").at(path(shape, coding_idx, "code"));
+    if let Some(added) = concept.property_text("addDate").filter(|added| at_precision(added).as_str() > day) {
+        return Ok(Some(out_of_effect(format!("The code '{}' was not yet in effect on {date}: it was added on {added}", concept.code))));
+    }
+    if let Some(terminated) = concept.property_text("terminationDate").filter(|terminated| at_precision(terminated).as_str() < day) {
+        return Ok(Some(out_of_effect(format!(
+            "The code '{}' was no longer in effect on {date}: it was terminated on {terminated}",
+            concept.code
+        ))));
+    }
+    Ok(None)
 }
 
 fn validate(
