@@ -80,9 +80,15 @@ pub struct Answer {
     pub location: Option<String>,
     pub www_authenticate: Option<String>,
     pub body: String,
+    pub headers: actix_web::http::header::HeaderMap,
 }
 
 impl Answer {
+    /// A response header as text, when present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.body))
     }
@@ -147,8 +153,9 @@ impl TestApp {
         let content_type = header("content-type").unwrap_or_default();
         let location = header("location");
         let www_authenticate = header("www-authenticate");
+        let headers = response.headers().clone();
         let body = String::from_utf8(test::read_body(response).await.to_vec()).expect("UTF-8 body");
-        Answer { status, content_type, location, www_authenticate, body }
+        Answer { status, content_type, location, www_authenticate, body, headers }
     }
 
     pub async fn get(&self, uri: &str) -> Answer {

@@ -14,6 +14,9 @@
 //!   runs them in the background through the same loaders as `fhirterm load`, recording each
 //!   job's progress, counts, diagnostics and diff in the store.
 //!
+//! - `console` serves the administrators' browser console at `/console`, files compiled in;
+//!   `routes::admin` adds the per-system overview (`/admin/code-systems`) its dashboard reads.
+//!
 //! # What this crate does not do
 //! No terminology logic lives here: handlers parse, call the store facade, and render.
 //!
@@ -21,6 +24,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod console;
 pub mod error;
 pub mod jobs;
 pub mod logging;
