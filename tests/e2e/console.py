@@ -202,7 +202,7 @@ def drive(base, work, files):
             target.get_by_role("button", name="Use this token").click()
             expect(target.locator("main[data-ready='dashboard']")).to_be_attached()
 
-        def upload(file_name, fmt, version=None, code_type=None):
+        def upload(file_name, fmt, version=None, code_type=None, ends="succeeded"):
             go("upload", "upload")
             page.get_by_label("Files", exact=True).set_input_files(str(files / file_name))
             page.get_by_label("Format").select_option(fmt)
@@ -212,10 +212,16 @@ def drive(base, work, files):
                 page.get_by_label("Version (optional)").fill(version)
             page.get_by_role("button", name="Upload", exact=True).click()
             outcome = page.locator("#upload-outcome")
-            expect(outcome).to_have_attribute("data-state", "succeeded")
-            assert page.locator("#job-progress").evaluate("node => node.value") == 100, "the progress bar is not full"
-            expect(page.locator("#job-progress-text")).to_contain_text("succeeded, done: 100%")
+            expect(outcome).to_have_attribute("data-state", ends)
+            if ends == "succeeded":
+                assert page.locator("#job-progress").evaluate("node => node.value") == 100, "the progress bar is not full"
+                expect(page.locator("#job-progress-text")).to_contain_text("succeeded, done: 100%")
             return outcome
+
+        def failed_job():
+            outcome = upload("billing-2026.csv", "hcpcs", ends="failed")
+            expect(outcome).to_contain_text("Failed: nothing was stored.")
+            expect(outcome).to_contain_text("HCPC")
 
         def first_upload():
             use_token(page, admin_token)
@@ -310,7 +316,7 @@ def drive(base, work, files):
 
         def jobs_and_audit():
             go("jobs", "jobs")
-            expect(page.locator("main tbody tr")).to_have_count(3)
+            expect(page.locator("main tbody tr")).to_have_count(4)
             expect(page.locator("main")).to_contain_text("billing-2026.csv")
             go("audit", "audit")
             expect(page.locator("main")).to_contain_text("upload-job")
@@ -363,6 +369,7 @@ def drive(base, work, files):
             ("billing CSV upload (first version, no diff)", first_upload),
             ("HCPCS zip upload", hcpcs_upload),
             ("billing CSV upload (second version) shows the diff", second_upload_shows_the_diff),
+            ("a job that fails shows the loader's reason", failed_job),
             ("dashboard cards", dashboard),
             ("search by type-ahead and the concept page", search_and_concept_page),
             ("browse the hierarchy", browse),
