@@ -121,3 +121,43 @@ async fn loinc_implicit_value_set_and_filter() {
     let filtered = app.get("/fhir/ValueSet/$expand?url=http://loinc.org/vs&filter=testose%20serum").await.json();
     assert_eq!(filtered["expansion"]["contains"][0]["code"], "99990-1", "{filtered}");
 }
+
+/// `$validate-code` with a `date` on the HCPCS fixture (the 2019 file, in force for 2019; A9270
+/// added 1992-01-01 and terminated 2019-12-31): inside the release's year the code's own dates
+/// decide, and a day outside every loaded release says so instead of guessing.
+#[actix_web::test]
+async fn a_date_checks_hcpcs_codes_against_their_release_and_their_own_dates() {
+    let (_backend, app, _) = load("hcpcs/HCPC2019_CONTR_ANWEB.txt").await;
+    let system = encode(loaders::hcpcs::HCPCS_URL);
+    let validate = |code: &'static str, date: Option<&'static str>| {
+        let uri = format!(
+            "/fhir/CodeSystem/$validate-code?url={system}&code={code}{}",
+            date.map(|date| format!("&date={}", encode(date))).unwrap_or_default()
+        );
+        let app = &app;
+        async move { app.get(&uri).await }
+    };
+    let result = |answer: &crate::support::Answer| parameter(&answer.json(), "result").map(|result| result["valueBoolean"].clone());
+    for (code, date) in
+        [("A9270", None), ("A9270", Some("2019-06-01")), ("A9270", Some("2019-12-31")), ("A9270", Some("2019")), ("J0120", Some("2019-02"))]
+    {
+        let answer = validate(code, date).await;
+        assert_eq!(answer.status, StatusCode::OK, "{code} {date:?}: {}", answer.body);
+        assert_eq!(result(&answer), Some(Value::Bool(true)), "{code} {date:?}: {}", answer.body);
+    }
+    for (date, words) in [
+        ("2020-01-01", "after the newest version"),
+        ("2020-03-04T10:00:00Z", "after the newest version"),
+        ("1991-12", "before every version"),
+    ] {
+        let answer = validate("A9270", Some(date)).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{date}: {}", answer.body);
+        assert!(
+            answer.issue().1.contains(words) && answer.issue().1.contains("2019 from 2019-01-01 to 2019-12-31"),
+            "{date}: {}",
+            answer.body
+        );
+    }
+    let malformed = validate("A9270", Some("June 2020")).await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST, "{}", malformed.body);
+}

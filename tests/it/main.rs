@@ -7,6 +7,7 @@ mod support;
 
 mod auth;
 mod builtin;
+mod console;
 mod date_of_service;
 mod errors;
 mod fuzz_smoke;

@@ -340,6 +340,7 @@ async fn a_billing_csv_with_a_code_type_field() {
         upload_and_wait(&app, &[field("code_type", "hcpcs"), field("version", "2026-practice"), file("billing.csv", csv.to_vec())]).await;
     assert_succeeded(&job);
     assert_eq!(job.format, "csv");
+    assert_eq!(job.bytes_done, job.bytes_total, "the total counts the staged CSV, code_type column included");
     let hcpcs = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets";
     let lookup = app.get(&format!("/fhir/CodeSystem/$lookup?system={hcpcs}&code=J1100")).await;
     assert_eq!(lookup.status, StatusCode::OK, "{}", lookup.body);

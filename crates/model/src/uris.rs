@@ -25,6 +25,40 @@ pub fn oid_for_canonical(system: &str) -> Option<String> {
     KNOWN_SYSTEMS.iter().find(|(uri, _)| *uri == system).map(|(_, oid)| format!("urn:oid:{oid}"))
 }
 
+/// The families of code systems an administrator keeps, as (key, label, canonical URIs), in the
+/// order a dashboard shows them; the billing CSV's systems share the URIs of their families.
+pub const SYSTEM_FAMILIES: &[(&str, &str, &[&str])] = &[
+    ("icd10cm", "ICD-10-CM", &["http://hl7.org/fhir/sid/icd-10-cm"]),
+    ("icd10pcs", "ICD-10-PCS", &["http://www.cms.gov/Medicare/Coding/ICD10"]),
+    ("hcpcs", "HCPCS", &["http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"]),
+    ("cpt", "CPT", &["http://www.ama-assn.org/go/cpt"]),
+    ("loinc", "LOINC", &["http://loinc.org"]),
+    ("snomed", "SNOMED CT", &["http://snomed.info/sct"]),
+    ("rxnorm", "RxNorm", &["http://www.nlm.nih.gov/research/umls/rxnorm"]),
+    ("ndc", "NDC", &["http://hl7.org/fhir/sid/ndc"]),
+    ("fhir", "FHIR packages", &[]),
+    ("local", "Local", &[]),
+];
+
+/// Hosts whose code systems come from FHIR packages (HL7's own terminology and its IGs).
+const FHIR_PACKAGE_HOSTS: &[&str] = &["hl7.org", "terminology.hl7.org", "fhir.org", "build.fhir.org"];
+
+/// The family key of a code system: a named one for the official code sets, `fhir` for content
+/// published under HL7's hosts (FHIR packages), and `local` for everything else.
+pub fn family_of(url: &str) -> &'static str {
+    let url = canonical_for_oid(url).unwrap_or(url);
+    if let Some((key, _, _)) = SYSTEM_FAMILIES.iter().find(|(_, _, uris)| uris.contains(&url)) {
+        return key;
+    }
+    let host = url.split_once("://").map(|(_, rest)| rest.split(['/', ':', '?', '#']).next().unwrap_or(rest)).unwrap_or("");
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    if FHIR_PACKAGE_HOSTS.iter().any(|known| host == *known || host.ends_with(&format!(".{known}"))) {
+        "fhir"
+    } else {
+        "local"
+    }
+}
+
 /// Splits `url|version` into its parts; a bare url has no version.
 pub fn split_canonical(canonical: &str) -> (&str, Option<&str>) {
     match canonical.split_once('|') {
@@ -45,5 +79,16 @@ mod tests {
         assert_eq!(canonical_for_oid("urn:oid:1.2.3"), None);
         assert_eq!(split_canonical("http://a|1.0"), ("http://a", Some("1.0")));
         assert_eq!(split_canonical("http://a"), ("http://a", None));
+    }
+
+    #[test]
+    fn families_name_official_sets_fhir_packages_and_local_codes() {
+        assert_eq!(family_of("http://hl7.org/fhir/sid/icd-10-cm"), "icd10cm");
+        assert_eq!(family_of("urn:oid:2.16.840.1.113883.6.285"), "hcpcs");
+        assert_eq!(family_of("http://terminology.hl7.org/CodeSystem/v3-ActCode"), "fhir");
+        assert_eq!(family_of("http://hl7.org/fhir/administrative-gender"), "fhir");
+        assert_eq!(family_of("https://example.org/practice/codes"), "local");
+        assert_eq!(family_of("urn:uuid:1234"), "local");
+        assert_eq!(family_of("http://evilhl7.org/x"), "local");
     }
 }

@@ -17,6 +17,9 @@
 //!   runs them in the background through the same loaders as `fhirterm load`, recording each
 //!   job's progress, counts, diagnostics and diff in the store.
 //!
+//! - `console` serves the administrators' browser console at `/console`, files compiled in;
+//!   `routes::admin` adds the per-system overview (`/admin/code-systems`) its dashboard reads.
+//!
 //! # What this crate does not do
 //! No terminology logic lives here: handlers parse, call the store facade, and render.
 //!
@@ -25,6 +28,7 @@
 pub mod auth;
 pub mod cli;
 pub mod conditional;
+pub mod console;
 pub mod cors;
 pub mod error;
 pub mod jobs;

@@ -482,7 +482,9 @@ async fn accept(
         let mut bytes_total: u64 = 0;
         let mut files = Vec::new();
         for (name, path, n_bytes) in &staged {
-            let mut expanded = *n_bytes;
+            // What the loader will read: the staged file as it is now (a billing CSV has gained
+            // its code_type column), or an archive's expanded size.
+            let mut expanded = std::fs::metadata(path).map(|metadata| metadata.len()).unwrap_or(*n_bytes);
             if is_zip(path) {
                 let file = File::open(path).map_err(|error| ApiError::internal(format!("cannot reopen '{name}': {error}")))?;
                 expanded = inspect_zip(name, file, &checked_limits, 0)?.expanded_bytes;

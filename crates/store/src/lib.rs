@@ -40,4 +40,4 @@ pub use diff::CodeSystemDiff;
 pub use error::{StoreError, StoreErrorKind};
 pub use jobs::{AuditEntry, JobRecord, JobUpdate, NewJob};
 pub use ops::{DeniedSystem, OpRequest, MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT};
-pub use terminology::{Created, LoadSummary, SearchQuery, SearchResult, Terminology};
+pub use terminology::{CodeSystemSummary, CodeSystemVersionSummary, Created, LoadSummary, SearchQuery, SearchResult, Terminology};

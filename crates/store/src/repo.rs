@@ -101,6 +101,8 @@ pub struct ResourceHeader {
     pub name: Option<String>,
     pub title: Option<String>,
     pub status: Option<String>,
+    /// When the resource was last written (RFC 3339).
+    pub last_updated: String,
 }
 
 fn to_text(value: &Option<Json>) -> Option<String> {
@@ -458,6 +460,7 @@ pub fn headers(database: &Database, resource_type: &str) -> Result<Vec<ResourceH
                 resources::name,
                 resources::title,
                 resources::status,
+                resources::last_updated,
             ))
             .order(resources::id.asc())
             .load::<ResourceHeader>(conn)?)

@@ -119,6 +119,32 @@ pub struct LoadSummary {
     pub n_concept_maps: usize,
 }
 
+/// One stored version of a code system, for an administrator's overview.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeSystemVersionSummary {
+    /// The resource id, for REST reads.
+    pub id: String,
+    pub version: Option<String>,
+    pub n_concepts: usize,
+    /// When this version was stored (RFC 3339).
+    pub last_updated: String,
+    /// Whether a call naming the system without a version gets this one.
+    pub current: bool,
+}
+
+/// Every stored version of one code system, newest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeSystemSummary {
+    pub url: String,
+    /// A key of `model::uris::SYSTEM_FAMILIES`.
+    pub family: &'static str,
+    /// The name and title of the newest version.
+    pub name: Option<String>,
+    pub title: Option<String>,
+    pub current_version: Option<String>,
+    pub versions: Vec<CodeSystemVersionSummary>,
+}
+
 /// The terminology service: storage, indexes and operations.
 pub struct Terminology {
     database: Database,
@@ -487,6 +513,61 @@ impl Terminology {
             resources.push(resource);
         }
         Ok(SearchResult { total, resources })
+    }
+
+    /// Every stored code system with its versions, concept counts and load times, ordered by
+    /// family (as `model::uris::SYSTEM_FAMILIES` lists them) and then by URL. The built-in base
+    /// content is not stored and not listed; [`Terminology::n_base_code_systems`] counts it.
+    pub fn code_system_summaries(&self) -> Result<Vec<CodeSystemSummary>, StoreError> {
+        let snapshot = self.snapshot.load();
+        let mut by_url: HashMap<String, Vec<repo::ResourceHeader>> = HashMap::new();
+        for header in repo::headers(&self.database, "CodeSystem")? {
+            let url = header.url.clone().unwrap_or_default();
+            by_url.entry(url).or_default().push(header);
+        }
+        let family_rank = |family: &str| model::uris::SYSTEM_FAMILIES.iter().position(|(key, _, _)| *key == family).unwrap_or(usize::MAX);
+        let mut summaries: Vec<CodeSystemSummary> = by_url
+            .into_iter()
+            .map(|(url, mut headers)| {
+                headers.sort_by(|left, right| {
+                    crate::index::compare_versions(right.version.as_deref(), left.version.as_deref())
+                        .then_with(|| right.last_updated.cmp(&left.last_updated))
+                });
+                let current_version = snapshot.registry.code_system(&url, None).and_then(|index| index.version().map(str::to_owned));
+                let versions = headers
+                    .iter()
+                    .map(|header| {
+                        let n_concepts = match snapshot.entries.get(&("CodeSystem".to_owned(), header.id.clone())) {
+                            Some(Entry::CodeSystem(index)) => index.len(),
+                            _ => 0,
+                        };
+                        CodeSystemVersionSummary {
+                            id: header.id.clone(),
+                            version: header.version.clone(),
+                            n_concepts,
+                            last_updated: header.last_updated.clone(),
+                            current: header.version == current_version,
+                        }
+                    })
+                    .collect();
+                let newest = headers.first();
+                CodeSystemSummary {
+                    family: model::uris::family_of(&url),
+                    name: newest.and_then(|header| header.name.clone()),
+                    title: newest.and_then(|header| header.title.clone()),
+                    url,
+                    current_version,
+                    versions,
+                }
+            })
+            .collect();
+        summaries.sort_by(|left, right| family_rank(left.family).cmp(&family_rank(right.family)).then_with(|| left.url.cmp(&right.url)));
+        Ok(summaries)
+    }
+
+    /// How many code systems the built-in base content holds (never stored, never listed by REST).
+    pub fn n_base_code_systems(&self) -> usize {
+        self.base.iter().filter(|(_, entry)| matches!(entry, Entry::CodeSystem(_))).count()
     }
 
     /// Stores a whole release (code systems, value sets, concept maps) in one transaction.

@@ -1,5 +1,6 @@
 //! The route table.
 
+pub mod admin;
 pub mod health;
 pub mod metadata;
 pub mod operations;
@@ -14,10 +15,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/health/ready", web::get().to(health::ready))
         .route("/metrics", web::get().to(crate::prometheus::metrics))
         .route("/fhir/metadata", web::get().to(metadata::metadata))
+        .configure(crate::console::configure)
         .route("/admin/upload", web::post().to(crate::upload::upload))
         .route("/admin/jobs", web::get().to(crate::upload::job_list))
         .route("/admin/jobs/{id}", web::get().to(crate::upload::job))
         .route("/admin/audit", web::get().to(crate::upload::audit_log))
+        .route("/admin/code-systems", web::get().to(admin::code_systems))
         .route("/fhir/{segment}", web::get().to(rest::get_type_level))
         .route("/fhir/{segment}", web::post().to(rest::post_type_level))
         .route("/fhir/{resource_type}/{segment}", web::get().to(rest::get_instance_level))

@@ -1,7 +1,8 @@
 //! `$validate-code` for CodeSystem and ValueSet, and `$batch-validate-code`.
 //!
 //! Findings are issues in the tx-issue-type vocabulary; `result` is true only when some coding is
-//! a known, active-or-allowed member and nothing of severity error was found.
+//! a known, active-or-allowed member and nothing of severity error was found. With a `date`, the
+//! release in force that day answers, and a code counts only if it was in force then.
 
 use super::expand::{display_for, filter_matches, member_of, requested_value_set, value_set_canonical, ImportWalk};
 use super::Context;
