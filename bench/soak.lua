@@ -7,9 +7,14 @@ local pause_ms = 0
 
 init = function(args)
   pause_ms = tonumber(args[2] or "0") or 0
+  -- The code list is undotted and also names chapters ("1") and blocks ("A00-A09"); the codes
+  -- themselves are dotted after their third character.
   for line in io.lines(args[1]) do
     local code = line:match("^(%S+)")
-    if code then codes[#codes + 1] = code end
+    if code and not code:find("-", 1, true) and not code:match("^%d+$") then
+      if #code > 3 then code = code:sub(1, 3) .. "." .. code:sub(4) end
+      codes[#codes + 1] = code
+    end
   end
 end
 
