@@ -720,7 +720,7 @@ async function showValidate(main, params, stillCurrent) {
     field("Version (optional)", inputs.version, "Leave empty for the current version."),
     field("Display to check (optional)", inputs.display),
     field("Value set (optional URL)", inputs.valueSet, "The code must then also be a member of this value set."),
-    field("Date (optional)", inputs.date, "Whether the code was in effect on that day (HCPCS add and termination dates)."),
+    field("Date (optional)", inputs.date, "The date of service: the release in force that day answers, and the code must have been in force then."),
     el("div", {}, el("button", { type: "submit" }, "Validate")),
   );
   const answer = el("section", { attrs: { "aria-live": "polite", "aria-label": "Answer" } });
