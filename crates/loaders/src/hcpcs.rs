@@ -88,6 +88,14 @@ fn find_contractor_file(source: &dyn Source) -> Result<(String, Vec<u8>), LoadEr
         found.push((name.clone(), source.read_bytes(name)?));
     }
     if found.is_empty() {
+        // A renamed contractor file is known by its records.
+        for name in names.iter().filter(|name| !is_hcpcs_zip(name)) {
+            if crate::sniff::kind_of(source, name) == Some(crate::sniff::FileKind::HcpcsContractor) {
+                found.push((name.clone(), source.read_bytes(name)?));
+            }
+        }
+    }
+    if found.is_empty() {
         for zip_name in names.iter().filter(|name| is_hcpcs_zip(name)) {
             let zip_bytes = source.read_bytes(zip_name)?;
             let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes))

@@ -77,8 +77,18 @@ fn base_name_lowercase(name: &str) -> String {
 /// Loads one ICD-10-CM release: the tabular XML when there is one, else the order file.
 pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadError> {
     let names = source.names();
-    let tabular_names: Vec<&String> = names.iter().filter(|name| is_tabular_file(name)).collect();
-    let order_names: Vec<&String> = names.iter().filter(|name| is_order_file(name)).collect();
+    let mut tabular_names: Vec<&String> = names.iter().filter(|name| is_tabular_file(name)).collect();
+    let mut order_names: Vec<&String> = names.iter().filter(|name| is_order_file(name)).collect();
+    if tabular_names.is_empty() && order_names.is_empty() {
+        // Renamed files are known by their content.
+        for name in &names {
+            match crate::sniff::kind_of(source, name) {
+                Some(crate::sniff::FileKind::Icd10cmTabular) => tabular_names.push(name),
+                Some(crate::sniff::FileKind::Icd10cmOrder) => order_names.push(name),
+                _ => {}
+            }
+        }
+    }
     let mut loaded = Loaded::default();
     match (tabular_names.as_slice(), order_names.as_slice()) {
         ([tabular_name], _) => {

@@ -86,8 +86,19 @@ pub fn is_pcs_character(byte: u8) -> bool {
 /// Loads one ICD-10-PCS release: the order file, with the labels of the tables XML when given.
 pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadError> {
     let names = source.names();
-    let order_names: Vec<&String> = names.iter().filter(|name| is_order_file(name)).collect();
-    let tables_names: Vec<&String> = names.iter().filter(|name| is_tables_file(name)).collect();
+    let mut order_names: Vec<&String> = names.iter().filter(|name| is_order_file(name)).collect();
+    let mut tables_names: Vec<&String> = names.iter().filter(|name| is_tables_file(name)).collect();
+    if order_names.is_empty() {
+        // Renamed files are known by their content.
+        let named_tables = tables_names.clone();
+        for name in names.iter().filter(|name| !named_tables.contains(name)) {
+            match crate::sniff::kind_of(source, name) {
+                Some(crate::sniff::FileKind::Icd10pcsOrder) => order_names.push(name),
+                Some(crate::sniff::FileKind::Icd10pcsTables) => tables_names.push(name),
+                _ => {}
+            }
+        }
+    }
     let order_name = match order_names.as_slice() {
         [order_name] => *order_name,
         [] => {

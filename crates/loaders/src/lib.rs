@@ -27,6 +27,7 @@ pub mod icd10pcs;
 pub mod loinc;
 pub mod ndc;
 pub mod rxnorm_rrf;
+pub mod sniff;
 pub mod snomed_rf2;
 mod source;
 mod text;
@@ -182,6 +183,15 @@ pub fn detect(source: &dyn Source) -> Result<Format, LoadError> {
     }
     if names.iter().any(|name| ndc::is_ndc_file(name)) {
         return Ok(Format::Ndc);
+    }
+    // An official file renamed (`x.xml`, `codes.txt`) is still known by its content.
+    for name in &names {
+        match sniff::kind_of(source, name) {
+            Some(sniff::FileKind::Icd10cmTabular | sniff::FileKind::Icd10cmOrder) => return Ok(Format::Icd10cm),
+            Some(sniff::FileKind::Icd10pcsTables | sniff::FileKind::Icd10pcsOrder) => return Ok(Format::Icd10pcs),
+            Some(sniff::FileKind::HcpcsContractor) => return Ok(Format::Hcpcs),
+            None => {}
+        }
     }
     if names.iter().any(|name| csv_codes::is_billing_csv(source, name)) {
         return Ok(Format::Csv);
