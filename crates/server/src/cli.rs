@@ -284,16 +284,33 @@ fn serve(listen: &str, database: &str, config: ServerConfig, workers: Option<usi
 
 /// Fetches a FHIR package `name@version` from the npm registry into a temporary folder.
 fn fetch_package(spec: &str, into: &std::path::Path) -> anyhow::Result<PathBuf> {
+    // `--loglevel=error`, not `--silent`: npm's own reason is what the user needs when it fails.
     let output = std::process::Command::new("npm")
-        .args(["pack", "--silent", spec, "--pack-destination"])
+        .args(["pack", "--loglevel=error", spec, "--pack-destination"])
         .arg(into)
         .output()
         .with_context(|| format!("{spec}: cannot run npm to fetch the package"))?;
     if !output.status.success() {
-        anyhow::bail!("{spec}: npm could not fetch the package: {}", String::from_utf8_lossy(&output.stderr).trim());
+        anyhow::bail!("{spec}: npm could not fetch the package: {}", npm_reason(&String::from_utf8_lossy(&output.stderr)));
     }
     let file_name = String::from_utf8_lossy(&output.stdout).trim().lines().last().unwrap_or_default().to_owned();
     Ok(into.join(file_name))
+}
+
+/// npm's error lines made one line: the `npm error` prefixes and repeated lines dropped.
+fn npm_reason(stderr: &str) -> String {
+    let mut lines: Vec<&str> = Vec::new();
+    for line in stderr.lines() {
+        let line = line.trim().trim_start_matches("npm error").trim_start_matches("npm ERR!").trim();
+        if !line.is_empty() && !line.starts_with("A complete log") && !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    if lines.is_empty() {
+        "npm gave no reason".to_owned()
+    } else {
+        lines.join("; ")
+    }
 }
 
 fn load(format_name: &str, raw_paths: &[String], version: Option<String>, make_current: bool, database: &str) -> anyhow::Result<()> {
@@ -386,5 +403,20 @@ impl Progress {
             eprint!("\r");
         }
         eprintln!("fhirterm: {} done in {:.1}s: {outcome}", self.label, self.started.elapsed().as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::npm_reason;
+
+    #[test]
+    fn npm_errors_become_one_line() {
+        let stderr = "npm error code E404\nnpm error 404 Not Found - GET https://registry.npmjs.org/x\nnpm error 404\nnpm error 404  The requested resource 'x@9' could not be found\nnpm error A complete log of this run can be found in: /root/.npm/_logs/x.log\n";
+        assert_eq!(
+            npm_reason(stderr),
+            "code E404; 404 Not Found - GET https://registry.npmjs.org/x; 404; 404  The requested resource 'x@9' could not be found"
+        );
+        assert_eq!(npm_reason(""), "npm gave no reason");
     }
 }
