@@ -32,7 +32,7 @@ pub mod snomed_rf2;
 mod source;
 mod text;
 
-pub use source::{DirSource, MemorySource, Source, ZipSource};
+pub use source::{CountingSource, DirSource, MemorySource, Source, ZipSource};
 
 use model::terminology::CodeSystem;
 use model::Json;

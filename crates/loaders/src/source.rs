@@ -196,3 +196,39 @@ pub(crate) fn open_paths(paths: &[PathBuf]) -> Result<Box<dyn Source>, LoadError
         }
     }
 }
+
+/// A source that reports the bytes read through it (`on_read`), for progress while a release is
+/// parsed: the upload jobs and `fhirterm load` both watch their loads through it.
+pub struct CountingSource<'a> {
+    inner: Box<dyn Source>,
+    on_read: &'a (dyn Fn(usize) + Sync),
+}
+
+impl<'a> CountingSource<'a> {
+    pub fn new(inner: Box<dyn Source>, on_read: &'a (dyn Fn(usize) + Sync)) -> CountingSource<'a> {
+        CountingSource { inner, on_read }
+    }
+}
+
+struct CountingReader<'a, R> {
+    inner: R,
+    on_read: &'a (dyn Fn(usize) + Sync),
+}
+
+impl<R: Read> Read for CountingReader<'_, R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let n_read = self.inner.read(buffer)?;
+        (self.on_read)(n_read);
+        Ok(n_read)
+    }
+}
+
+impl Source for CountingSource<'_> {
+    fn names(&self) -> Vec<String> {
+        self.inner.names()
+    }
+
+    fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, LoadError> {
+        Ok(Box::new(CountingReader { inner: self.inner.open(name)?, on_read: self.on_read }))
+    }
+}

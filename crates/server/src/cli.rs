@@ -326,17 +326,19 @@ fn load(format_name: &str, raw_paths: &[String], version: Option<String>, make_c
             paths.push(path);
         }
     }
-    let phase = Progress::start(&format!("reading {}", raw_paths.join(" ")));
+    let reading = ReadProgress::start(&format!("reading {}", raw_paths.join(" ")), plain_size_of(&paths));
+    let count = |n_bytes: usize| reading.add(n_bytes);
     let source = loaders::open_paths(&paths).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let source = loaders::CountingSource::new(source, &count);
     let format = if format_name == "auto" {
-        loaders::detect(source.as_ref()).map_err(|error| anyhow::anyhow!("{error}"))?
+        loaders::detect(&source).map_err(|error| anyhow::anyhow!("{error}"))?
     } else {
         loaders::Format::parse(format_name)
             .ok_or_else(|| anyhow::anyhow!("unknown format '{format_name}': use one of {} or auto", loaders::Format::NAMES.join(", ")))?
     };
-    let loaded = loaders::load(format, source.as_ref(), &loaders::LoadOptions { version }).map_err(|error| anyhow::anyhow!("{error}"))?;
+    let loaded = loaders::load(format, &source, &loaders::LoadOptions { version }).map_err(|error| anyhow::anyhow!("{error}"))?;
     let n_concepts: usize = loaded.code_systems.iter().map(|code_system| code_system.concepts.len()).sum();
-    phase.finish(&format!("{n_concepts} concepts, {} other resources, {} diagnostics", loaded.resources.len(), loaded.diagnostics.len()));
+    reading.finish(&format!("{n_concepts} concepts, {} other resources, {} diagnostics", loaded.resources.len(), loaded.diagnostics.len()));
     let _ = std::fs::remove_dir_all(&scratch);
     for diagnostic in &loaded.diagnostics {
         eprintln!("fhirterm: warning: {diagnostic}");
@@ -361,6 +363,84 @@ fn load(format_name: &str, raw_paths: &[String], version: Option<String>, make_c
         parsed_in.as_secs_f64()
     );
     Ok(())
+}
+
+/// The total size of the files a load reads, when they are all plain files or folders of them (an
+/// archive is read decompressed, so its size on disk says nothing of the bytes to come).
+fn plain_size_of(paths: &[PathBuf]) -> Option<u64> {
+    fn size(path: &std::path::Path) -> Option<u64> {
+        let metadata = std::fs::metadata(path).ok()?;
+        if metadata.is_dir() {
+            let mut total = 0;
+            for entry in std::fs::read_dir(path).ok()?.flatten() {
+                total += size(&entry.path())?;
+            }
+            return Some(total);
+        }
+        let name = path.to_string_lossy().to_ascii_lowercase();
+        let archive = [".zip", ".tgz", ".gz", ".tar"].iter().any(|extension| name.ends_with(extension));
+        (!archive).then_some(metadata.len())
+    }
+    paths.iter().map(|path| size(path)).sum()
+}
+
+/// Progress of reading a release, by the bytes the loader has read: on a terminal a live bar with
+/// bytes, rate and time left (a spinner when the total is not known); otherwise a plain line every
+/// five seconds, for logs and CI.
+struct ReadProgress {
+    label: String,
+    started: std::time::Instant,
+    bytes_read: std::sync::atomic::AtomicU64,
+    bar: Option<indicatif::ProgressBar>,
+    last_line: std::sync::Mutex<std::time::Instant>,
+}
+
+impl ReadProgress {
+    fn start(label: &str, total: Option<u64>) -> ReadProgress {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let (bar, template) = match total {
+                Some(total) => (indicatif::ProgressBar::new(total), "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}, {eta} left"),
+                None => (indicatif::ProgressBar::new_spinner(), "{spinner} {msg} {bytes} {bytes_per_sec} {elapsed}"),
+            };
+            bar.set_style(indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+            bar.set_message(label.to_owned());
+            bar.enable_steady_tick(std::time::Duration::from_millis(100));
+            bar
+        });
+        if bar.is_none() {
+            eprintln!("fhirterm: {label} ...");
+        }
+        let now = std::time::Instant::now();
+        ReadProgress { label: label.to_owned(), started: now, bytes_read: 0.into(), bar, last_line: std::sync::Mutex::new(now) }
+    }
+
+    fn add(&self, n_bytes: usize) {
+        let bytes_read = self.bytes_read.fetch_add(n_bytes as u64, std::sync::atomic::Ordering::Relaxed) + n_bytes as u64;
+        if let Some(bar) = &self.bar {
+            bar.inc(n_bytes as u64);
+            return;
+        }
+        let mut last_line = self.last_line.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if last_line.elapsed() >= std::time::Duration::from_secs(5) {
+            *last_line = std::time::Instant::now();
+            let seconds = self.started.elapsed().as_secs_f64().max(0.001);
+            eprintln!("fhirterm: {}: {:.1} MB read, {:.1} MB/s", self.label, bytes_read as f64 / 1e6, bytes_read as f64 / 1e6 / seconds);
+        }
+    }
+
+    fn finish(self, outcome: &str) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        let bytes_read = self.bytes_read.load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!(
+            "fhirterm: {} done in {:.1}s ({:.1} MB read): {outcome}",
+            self.label,
+            self.started.elapsed().as_secs_f64(),
+            bytes_read as f64 / 1e6
+        );
+    }
 }
 
 /// Progress of one phase of a load on stderr: a live line with the elapsed time on a terminal,

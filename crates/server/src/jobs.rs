@@ -18,7 +18,6 @@ use crate::auth::{Action, Principal};
 use crate::UploadConfig;
 use model::Json;
 use serde_json::json;
-use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -62,12 +61,7 @@ impl Jobs {
     }
 }
 
-/// Counts bytes read through a source, and writes progress to the job row at most every 250 ms.
-struct CountingSource<'a> {
-    inner: Box<dyn loaders::Source>,
-    progress: &'a Progress<'a>,
-}
-
+/// The bytes a job's loader has read, written to the job row at most every 250 ms.
 struct Progress<'a> {
     terminology: &'a Terminology,
     job_id: &'a str,
@@ -86,29 +80,6 @@ impl Progress<'_> {
                 tracing::warn!(job = self.job_id, %error, "cannot record job progress");
             }
         }
-    }
-}
-
-struct CountingReader<'a, R> {
-    inner: R,
-    progress: &'a Progress<'a>,
-}
-
-impl<R: Read> Read for CountingReader<'_, R> {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let n_read = self.inner.read(buffer)?;
-        self.progress.add(n_read);
-        Ok(n_read)
-    }
-}
-
-impl loaders::Source for CountingSource<'_> {
-    fn names(&self) -> Vec<String> {
-        self.inner.names()
-    }
-
-    fn open(&self, name: &str) -> Result<Box<dyn Read + '_>, loaders::LoadError> {
-        Ok(Box::new(CountingReader { inner: self.inner.open(name)?, progress: self.progress }))
     }
 }
 
@@ -170,7 +141,8 @@ fn execute(terminology: &Terminology, spec: &JobSpec) -> Result<String, String> 
     crate::upload::verify_archives(&spec.paths, &spec.limits)?;
     let progress = Progress { terminology, job_id: &spec.id, bytes_done: AtomicU64::new(0), last_report: Mutex::new(Instant::now()) };
     let inner = loaders::open_paths(&spec.paths).map_err(|error| error.to_string())?;
-    let source = CountingSource { inner, progress: &progress };
+    let count = |n_bytes: usize| progress.add(n_bytes);
+    let source = loaders::CountingSource::new(inner, &count);
     let format = if spec.format == "auto" {
         loaders::detect(&source).map_err(|error| error.to_string())?
     } else {
