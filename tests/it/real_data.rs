@@ -134,3 +134,22 @@ async fn core_value_sets_expand_like_hl7() {
 ///   include abstract codes marked `abstract`, as current tx servers do; whether each remaining extra
 ///   is a real difference in filter semantics is not yet checked one by one.
 const KNOWN_CORE_EXPANSION_DIFFERENCES: usize = 39;
+
+/// The ICD-10-PCS file the real-data fetch provides is the DRG grouper's two-column code list
+/// (`drg-icd_10_pcs.csv`), not the CMS order file: it is recognised by its content and loads.
+#[actix_web::test]
+async fn icd10pcs_code_list_from_the_real_data_loads() {
+    let Some(dir) = real_data() else { return };
+    let backend = sqlite();
+    let app = app(&backend).await;
+    let source = loaders::open_paths(&[dir.join("icd10pcs/drg-icd_10_pcs.csv")]).expect("open the code list");
+    assert_eq!(loaders::detect(source.as_ref()).expect("detect"), loaders::Format::Icd10pcs);
+    let options = loaders::LoadOptions { version: Some("2026".into()) };
+    let loaded = loaders::load(loaders::Format::Icd10pcs, source.as_ref(), &options).expect("load the code list");
+    assert_eq!(loaded.code_systems[0].concepts.len(), 78_638);
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics.first());
+    app.terminology.load(loaded.code_systems, loaded.resources).expect("store ICD-10-PCS");
+    let lookup = app.get("/fhir/CodeSystem/$lookup?system=http://www.cms.gov/Medicare/Coding/ICD10&code=0016070").await;
+    assert_eq!(lookup.status, StatusCode::OK, "{}", lookup.body);
+    assert!(lookup.body.contains("Bypass Cerebral Ventricle to Nasopharynx"), "{}", lookup.body);
+}

@@ -99,6 +99,16 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             }
         }
     }
+    if order_names.is_empty() {
+        let code_lists: Vec<&String> =
+            names.iter().filter(|name| crate::sniff::kind_of(source, name) == Some(crate::sniff::FileKind::Icd10pcsCodeList)).collect();
+        if let [code_list] = code_lists.as_slice() {
+            let mut loaded = Loaded::default();
+            let bytes = order_lines_of_code_list(code_list, &source.read_bytes(code_list)?)?;
+            loaded.code_systems.push(load_order_file(code_list, &bytes, None, options, &mut loaded.diagnostics)?);
+            return Ok(loaded);
+        }
+    }
     let order_name = match order_names.as_slice() {
         [order_name] => *order_name,
         [] => {
@@ -126,6 +136,26 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
     let code_system = load_order_file(order_name, &bytes, tables.as_ref(), options, &mut loaded.diagnostics)?;
     loaded.code_systems.push(code_system);
     Ok(loaded)
+}
+
+/// A two-column code list (`"code","long description"`, no header) rewritten line for line in the
+/// order-file layout, every code valid and billable, so that the order-file reader (and its
+/// diagnostics, whose line numbers stay those of the list) reads it. The list has no table
+/// headers, so the code system it gives is flat.
+fn order_lines_of_code_list(path: &str, bytes: &[u8]) -> Result<Vec<u8>, LoadError> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for (row_idx, record) in reader.byte_records().enumerate() {
+        let record =
+            record.map_err(|error| LoadError::new(path, format!("not a readable code list: {error}")).at_line(row_idx as u64 + 1))?;
+        let code = String::from_utf8_lossy(record.get(0).unwrap_or_default()).trim().to_owned();
+        let long = String::from_utf8_lossy(record.get(1).unwrap_or_default()).trim().to_owned();
+        let short: String = long.chars().take(60).collect();
+        // A code that does not fit the order layout's seven columns is passed through as it is,
+        // so the order-file reader reports it with its line.
+        out.extend_from_slice(format!("{:05} {code:<7} 1 {short:<60} {long}\n", row_idx + 1).as_bytes());
+    }
+    Ok(out)
 }
 
 /// One `<pcsRow>`: the (character, label) pairs it allows on axes 4 to 7.

@@ -188,7 +188,9 @@ pub fn detect(source: &dyn Source) -> Result<Format, LoadError> {
     for name in &names {
         match sniff::kind_of(source, name) {
             Some(sniff::FileKind::Icd10cmTabular | sniff::FileKind::Icd10cmOrder) => return Ok(Format::Icd10cm),
-            Some(sniff::FileKind::Icd10pcsTables | sniff::FileKind::Icd10pcsOrder) => return Ok(Format::Icd10pcs),
+            Some(sniff::FileKind::Icd10pcsTables | sniff::FileKind::Icd10pcsOrder | sniff::FileKind::Icd10pcsCodeList) => {
+                return Ok(Format::Icd10pcs)
+            }
             Some(sniff::FileKind::HcpcsContractor) => return Ok(Format::Hcpcs),
             None => {}
         }

@@ -18,6 +18,9 @@ pub enum FileKind {
     Icd10pcsOrder,
     /// The CMS HCPCS contractor file (320-column records, record id in column 11).
     HcpcsContractor,
+    /// A two-column CSV of ICD-10-PCS codes and long descriptions, such as the CMS DRG grouper's
+    /// `drg-icd_10_pcs.csv` (`"0016070","Bypass …"`, no header): not an official release layout.
+    Icd10pcsCodeList,
 }
 
 /// How much of a file is read to tell what it is.
@@ -52,6 +55,10 @@ pub fn kind_of_head(head: &[u8]) -> Option<FileKind> {
     if order_lines.len() >= 2 && order_lines.len() * 2 > lines.len() {
         let first_code = order_lines[0][6];
         return Some(if first_code.is_ascii_digit() { FileKind::Icd10pcsOrder } else { FileKind::Icd10cmOrder });
+    }
+    let code_list_lines = lines.iter().filter(|line| is_pcs_code_list_line(line)).count();
+    if code_list_lines >= 2 && code_list_lines * 2 > lines.len() {
+        return Some(FileKind::Icd10pcsCodeList);
     }
     let n_hcpcs_records = lines.iter().filter(|line| is_hcpcs_record(line)).count();
     if n_hcpcs_records >= 2 || (n_hcpcs_records == 1 && lines.len() <= 2) {
@@ -94,6 +101,11 @@ fn is_order_line(line: &[u8]) -> bool {
         && line[15] == b' '
 }
 
+/// `"XXXXXXX","description"`: a seven-character ICD-10-PCS code and its description, quoted.
+fn is_pcs_code_list_line(line: &[u8]) -> bool {
+    line.len() > 12 && line[0] == b'"' && line[1..8].iter().all(|byte| crate::icd10pcs::is_pcs_character(*byte)) && &line[8..11] == b"\",\""
+}
+
 /// A HCPCS contractor record: a sequence number in columns 6-10, a record id 3, 4, 7 or 8 in
 /// column 11, and the 293 columns up to the action code.
 fn is_hcpcs_record(line: &[u8]) -> bool {
@@ -114,6 +126,10 @@ mod tests {
         assert_eq!(kind_of_head(&pcs_tables[..pcs_tables.len().min(8192)]), Some(FileKind::Icd10pcsTables));
         let pcs_order = include_bytes!("../test_data/icd10pcs/icd10pcs_order_2026.txt");
         assert_eq!(kind_of_head(pcs_order), Some(FileKind::Icd10pcsOrder));
+        assert_eq!(
+            kind_of_head(b"\"0016070\",\"Bypass Cerebral Ventricle\"\n\"0016071\",\"Bypass, Open\"\n"),
+            Some(FileKind::Icd10pcsCodeList)
+        );
         let hcpcs = include_bytes!("../test_data/hcpcs/HCPC2019_CONTR_ANWEB.txt");
         assert_eq!(kind_of_head(&hcpcs[..hcpcs.len().min(8192)]), Some(FileKind::HcpcsContractor));
     }
