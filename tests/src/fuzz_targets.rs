@@ -78,15 +78,7 @@ pub fn operation_parameters(data: &[u8]) {
         deadline: Some(std::time::Instant::now() + std::time::Duration::from_secs(2)),
         ..store::OpRequest::default()
     };
-    for name in [
-        "CodeSystem/$lookup",
-        "CodeSystem/$validate-code",
-        "CodeSystem/$subsumes",
-        "ValueSet/$validate-code",
-        "ValueSet/$batch-validate-code",
-        "ValueSet/$expand",
-        "ConceptMap/$translate",
-    ] {
+    for name in store::ops::OPERATIONS {
         let _ = store::ops::run(name, sample_registry(), &request);
     }
 }

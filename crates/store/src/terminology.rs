@@ -216,6 +216,12 @@ impl Terminology {
             base.push(((resource_type, id), entry));
         }
         self.base = base;
+        self.rebuild_over_base();
+        Ok(self)
+    }
+
+    /// Rebuilds the snapshot from the same stored entries over a changed base.
+    fn rebuild_over_base(&self) {
         let current = self.snapshot.load_full();
         self.snapshot.store(Arc::new(Snapshot::build(
             &self.base,
@@ -223,7 +229,6 @@ impl Terminology {
             current.current_versions.clone(),
             current.generation,
         )));
-        Ok(self)
     }
 
     /// Adds code systems defined by a grammar (UCUM, BCP-47, MIME types) to the base content,
@@ -235,13 +240,7 @@ impl Terminology {
             let id = index.id.clone().unwrap_or_default();
             self.base.push((("CodeSystem".to_owned(), id), Entry::CodeSystem(Arc::new(index))));
         }
-        let current = self.snapshot.load_full();
-        self.snapshot.store(Arc::new(Snapshot::build(
-            &self.base,
-            current.entries.clone(),
-            current.current_versions.clone(),
-            current.generation,
-        )));
+        self.rebuild_over_base();
         self
     }
 

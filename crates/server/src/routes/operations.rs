@@ -13,17 +13,7 @@ use std::time::Instant;
 use store::{OpRequest, StoreErrorKind};
 
 /// The operations each resource type offers, as `Type/$name`.
-pub const OPERATIONS: &[&str] = &[
-    "CodeSystem/$lookup",
-    "CodeSystem/$validate-code",
-    "CodeSystem/$subsumes",
-    "ValueSet/$validate-code",
-    "ValueSet/$batch-validate-code",
-    "ValueSet/$expand",
-    "ValueSet/$compare",
-    "ConceptMap/$translate",
-];
-
+pub use store::ops::OPERATIONS;
 fn operation_name(resource_type: &str, operation: &str, format: Format) -> Result<String, ApiError> {
     let name = format!("{resource_type}/{operation}");
     if OPERATIONS.contains(&name.as_str()) {

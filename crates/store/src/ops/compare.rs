@@ -22,11 +22,11 @@
 //! expected answers there are the specification; where they report the code lists of one system
 //! only (the last one compared list against list), so does this.
 
-use super::expand::{compute, value_set_canonical, ImportWalk, Member};
+use super::expand::{compute, value_set_canonical, value_set_not_found, ImportWalk, Member};
 use super::Context;
 use crate::index::CodeSystemIndex;
-use crate::{StoreError, StoreErrorKind};
-use model::fhir::{Issue, Json, Parameters};
+use crate::StoreError;
+use model::fhir::{Json, Parameters};
 use model::terminology::{ConceptSet, Filter, ValueSet};
 use serde_json::json;
 use std::collections::HashMap;
@@ -133,18 +133,10 @@ fn named_value_set(context: &Context<'_>, side: &str) -> Result<Arc<ValueSet>, S
         .str(&format!("{side}Url"))
         .ok_or_else(|| StoreError::invalid(format!("no {side} value set was given: use {side}ValueSet or {side}Url")))?;
     let version = context.params.str("valueSetVersion");
-    context.value_set(&url, version.as_deref()).map(|entry| entry.value_set.clone()).ok_or_else(|| {
-        let shown = match &version {
-            Some(version) => format!("{url}|{version}"),
-            None => url.clone(),
-        };
-        StoreError::with_issue(
-            StoreErrorKind::NotFound,
-            Issue::error("not-found", format!("A definition for the value Set '{shown}' could not be found"))
-                .tx("not-found")
-                .message_id("Unable_to_resolve_value_Set_"),
-        )
-    })
+    context
+        .value_set(&url, version.as_deref())
+        .map(|entry| entry.value_set.clone())
+        .ok_or_else(|| value_set_not_found(&url, version.as_deref()))
 }
 
 /// Judges both composes system by system; `undecided` when the definitions are not enough.

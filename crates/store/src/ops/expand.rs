@@ -680,6 +680,20 @@ fn check_filters(context: &Context<'_>, value_set: &ValueSet) -> Result<(), Stor
     Ok(())
 }
 
+/// The error for a value set named by url (and version) that is not known, as tx servers word it.
+pub(crate) fn value_set_not_found(url: &str, version: Option<&str>) -> StoreError {
+    let shown = match version {
+        Some(version) => format!("{url}|{version}"),
+        None => url.to_owned(),
+    };
+    StoreError::with_issue(
+        StoreErrorKind::NotFound,
+        Issue::error("not-found", format!("A definition for the value Set '{shown}' could not be found"))
+            .tx("not-found")
+            .message_id("Unable_to_resolve_value_Set_"),
+    )
+}
+
 fn find_requested_value_set(context: &Context<'_>) -> Result<Arc<ValueSet>, StoreError> {
     if let Some(id) = &context.request.instance_id {
         return context.value_set_by_id(id).map(|entry| entry.value_set.clone()).ok_or_else(|| {
@@ -700,18 +714,10 @@ fn find_requested_value_set(context: &Context<'_>) -> Result<Arc<ValueSet>, Stor
         .or_else(|| context.params.str("context"))
         .ok_or_else(|| StoreError::invalid("no value set was named: give url, valueSet or an instance id"))?;
     let version = context.params.str("valueSetVersion");
-    context.value_set(&url, version.as_deref()).map(|entry| entry.value_set.clone()).ok_or_else(|| {
-        let shown = match &version {
-            Some(version) => format!("{url}|{version}"),
-            None => url.clone(),
-        };
-        StoreError::with_issue(
-            StoreErrorKind::NotFound,
-            Issue::error("not-found", format!("A definition for the value Set '{shown}' could not be found"))
-                .tx("not-found")
-                .message_id("Unable_to_resolve_value_Set_"),
-        )
-    })
+    context
+        .value_set(&url, version.as_deref())
+        .map(|entry| entry.value_set.clone())
+        .ok_or_else(|| value_set_not_found(&url, version.as_deref()))
 }
 
 /// How a resource's status should be flagged to users: withdrawn or deprecated (standards-status),

@@ -50,6 +50,18 @@ pub struct OpRequest {
     pub deadline: Option<std::time::Instant>,
 }
 
+/// The operations [`run`] answers, as `Type/$name`.
+pub const OPERATIONS: &[&str] = &[
+    "CodeSystem/$lookup",
+    "CodeSystem/$validate-code",
+    "CodeSystem/$subsumes",
+    "ValueSet/$validate-code",
+    "ValueSet/$batch-validate-code",
+    "ValueSet/$expand",
+    "ValueSet/$compare",
+    "ConceptMap/$translate",
+];
+
 /// The operations by name. A call that reached a denied code system anywhere in its resolution
 /// is refused as a whole, whatever it computed.
 pub fn run(name: &str, registry: &Registry, request: &OpRequest) -> Result<Json, StoreError> {
