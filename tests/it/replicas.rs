@@ -1,5 +1,6 @@
 //! Two servers on one PostgreSQL database: a write through one is answered by the other within a
-//! second (PostgreSQL `NOTIFY`, heard by `store::ChangeListener`), and upload jobs are rows both see.
+//! second (PostgreSQL `NOTIFY`, heard by `store::ChangeListener`), and upload jobs are rows both see;
+//! a replica whose database is gone says it is not ready.
 //!
 //! The apps here run no 5 s poll, so only the notification can bring the second one up to date.
 
@@ -75,4 +76,18 @@ async fn an_upload_job_accepted_by_one_replica_is_visible_from_the_other() {
     assert_eq!(finished.json()["state"], "succeeded", "{}", finished.body);
     let lag = time_until_status(&second, LOOKUP_PNEUMONIA, StatusCode::OK).await.expect("the second replica never saw the release");
     assert!(lag < REPLICA_LAG, "the second replica answered the release after {lag:?}");
+}
+
+#[actix_web::test]
+async fn ready_is_503_with_an_operation_outcome_when_the_database_is_gone() {
+    let Some(backend) = postgres() else { return };
+    let app = app_with(&backend, hs256_config()).await;
+    assert_eq!(app.get("/health/ready").await.status, StatusCode::OK);
+    backend.drop_database();
+    let answer = app.get("/health/ready").await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{}", answer.body);
+    let (code, text) = answer.issue();
+    assert_eq!(code, "transient");
+    assert!(text.starts_with("not ready: "), "{text}");
+    assert_eq!(app.get("/health/live").await.status, StatusCode::OK, "live does not ask the database");
 }
