@@ -1,6 +1,7 @@
 //! Two servers on one PostgreSQL database: a write through one is answered by the other within a
 //! second (PostgreSQL `NOTIFY`, heard by `store::ChangeListener`), and upload jobs are rows both see;
-//! a replica whose database is gone says it is not ready.
+//! replicas starting together migrate a fresh database once; a replica whose database is gone says
+//! it is not ready.
 //!
 //! The apps here run no 5 s poll, so only the notification can bring the second one up to date.
 
@@ -90,4 +91,18 @@ async fn ready_is_503_with_an_operation_outcome_when_the_database_is_gone() {
     assert_eq!(code, "transient");
     assert!(text.starts_with("not ready: "), "{text}");
     assert_eq!(app.get("/health/live").await.status, StatusCode::OK, "live does not ask the database");
+}
+
+#[actix_web::test]
+async fn replicas_starting_together_on_a_fresh_database_migrate_it_once() {
+    let Some(backend) = postgres() else { return };
+    let openings: Vec<_> = (0..4)
+        .map(|_| {
+            let url = backend.url.clone();
+            std::thread::spawn(move || store::Terminology::open(&url).map(|_| ()).map_err(|error| error.to_string()))
+        })
+        .collect();
+    for opening in openings {
+        opening.join().expect("an opening thread").unwrap_or_else(|error| panic!("a replica could not start: {error}"));
+    }
 }
