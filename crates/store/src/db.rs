@@ -131,7 +131,7 @@ impl Database {
 pub const CONNECT_TIMEOUT_SECONDS: u32 = 4;
 
 /// The URL with libpq's `connect_timeout` added when it has none.
-fn with_connect_timeout(url: &str) -> String {
+pub(crate) fn with_connect_timeout(url: &str) -> String {
     if url.contains("connect_timeout=") {
         return url.to_owned();
     }

@@ -153,7 +153,8 @@ pub struct Terminology {
     /// Content every snapshot starts from and no write changes: the FHIR specification's own
     /// code systems and value sets, when the caller provides them.
     base: Vec<((String, String), Entry)>,
-    /// The URL of a PostgreSQL database, for a connection of its own that `LISTEN`s.
+    /// The URL of a PostgreSQL database (with its connect timeout), for a connection of its own
+    /// that `LISTEN`s.
     postgres_url: Option<String>,
 }
 
@@ -195,7 +196,7 @@ impl Terminology {
             snapshot: ArcSwap::from_pointee(Snapshot::build(&[], HashMap::new(), HashMap::new(), -1)),
             write_lock: Mutex::new(()),
             base: Vec::new(),
-            postgres_url: (database_is_postgres).then(|| url.to_owned()),
+            postgres_url: database_is_postgres.then(|| crate::db::with_connect_timeout(url)),
         };
         terminology.reload()?;
         Ok(terminology)
