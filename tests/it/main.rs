@@ -17,6 +17,7 @@ mod loaded;
 mod operating;
 mod operations;
 mod real_data;
+mod replicas;
 mod rest;
 mod rest_promises;
 mod terminology_rules;

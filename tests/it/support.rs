@@ -15,6 +15,19 @@ pub struct Backend {
     cleanup: Option<(String, String)>,
 }
 
+impl Backend {
+    /// Drops a PostgreSQL scratch database now, closing every connection to it (a database that
+    /// goes away under a running server).
+    pub fn drop_database(&self) {
+        if let Some((admin_url, name)) = &self.cleanup {
+            let mut connection = PgConnection::establish(admin_url).expect("connect to TEST_DATABASE_URL");
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut connection)
+                .expect("drop the scratch database");
+        }
+    }
+}
+
 impl Drop for Backend {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = &self.cleanup {

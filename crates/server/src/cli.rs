@@ -246,6 +246,12 @@ fn serve(listen: &str, database: &str, config: ServerConfig, workers: Option<usi
         tracing::warn!("--allow-anonymous-writes: anyone who can reach this server can change its content");
     }
     let state = web::Data::new(AppState::new(terminology.clone(), config));
+    // On PostgreSQL, writes by other replicas arrive as notifications within a moment; the 5 s
+    // poll below stays as the fallback (and is all there is on SQLite).
+    let change_listener = store::ChangeListener::start(&terminology);
+    if change_listener.is_some() {
+        tracing::info!("listening for writes by other replicas (PostgreSQL NOTIFY)");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let refresher = terminology.clone();
@@ -274,7 +280,8 @@ fn serve(listen: &str, database: &str, config: ServerConfig, workers: Option<usi
         if let Some(workers) = workers {
             server = server.workers(workers);
         }
-        // A stop signal waits at most this long for requests in flight (operations stop at their budget).
+        // A stop signal (SIGTERM, SIGINT) closes the listener at once, lets requests in flight
+        // finish for at most this long (operations stop at their budget), then exits.
         server = server.shutdown_timeout(10);
         let server = server.bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(listen, "fhirterm is serving FHIR at http://{listen}/fhir");

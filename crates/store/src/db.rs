@@ -12,6 +12,9 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
+/// The PostgreSQL advisory lock held while migrations run ("fhterm" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x6668_7465_726d;
+
 /// A pool of connections to one backend.
 #[derive(Clone)]
 pub enum Database {
@@ -96,7 +99,17 @@ impl Database {
         };
         match self {
             Database::Sqlite(pool) => run(pool.get().map_err(StoreError::pool)?.run_pending_migrations(SQLITE_MIGRATIONS)),
-            Database::Postgres(pool) => run(pool.get().map_err(StoreError::pool)?.run_pending_migrations(POSTGRES_MIGRATIONS)),
+            Database::Postgres(pool) => {
+                // Replicas starting together on a fresh database would run the same migration
+                // twice; a session lock makes the later ones wait and then find nothing to do.
+                let mut conn = pool.get().map_err(StoreError::pool)?;
+                conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+                let migrated = run(conn.run_pending_migrations(POSTGRES_MIGRATIONS));
+                let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
+                migrated?;
+                unlocked?;
+                Ok(())
+            }
         }
     }
 
@@ -118,7 +131,7 @@ impl Database {
 pub const CONNECT_TIMEOUT_SECONDS: u32 = 4;
 
 /// The URL with libpq's `connect_timeout` added when it has none.
-fn with_connect_timeout(url: &str) -> String {
+pub(crate) fn with_connect_timeout(url: &str) -> String {
     if url.contains("connect_timeout=") {
         return url.to_owned();
     }

@@ -18,13 +18,15 @@
 //!
 //! # Design decisions
 //! The database is ground state; the registry is derived state and can always be rebuilt from it.
-//! A write counter in the database lets replicas sharing one PostgreSQL notice each other's writes.
+//! A write counter in the database lets replicas sharing one PostgreSQL notice each other's writes;
+//! on PostgreSQL every write also sends `NOTIFY`, which [`ChangeListener`] hears within 100 ms.
 //!
 //! # What this crate does not do
 //! It knows nothing of HTTP, JWT or release file formats; diesel types never leave it.
 //!
 //! Tests: unit tests beside the modules; the backend-generic suite in `tests/it/store.rs`.
 
+mod changes;
 pub mod db;
 pub mod diff;
 mod error;
@@ -36,6 +38,7 @@ mod repo;
 mod schema;
 mod terminology;
 
+pub use changes::ChangeListener;
 pub use diff::CodeSystemDiff;
 pub use error::{StoreError, StoreErrorKind};
 pub use jobs::{AuditEntry, JobRecord, JobUpdate, NewJob};

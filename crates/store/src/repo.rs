@@ -309,9 +309,7 @@ pub fn put_all(
                 stored["meta"] = shell["meta"].clone();
                 written.push(Written { resource: stored, created: existing.is_none() });
             }
-            diesel::update(generation::table.filter(generation::id.eq(1)))
-                .set(generation::value.eq(generation::value + 1))
-                .execute(conn)?;
+            conn.bump_generation()?;
             for (url, version) in make_current {
                 diesel::delete(current_versions::table.filter(current_versions::url.eq(url))).execute(conn)?;
                 diesel::insert_into(current_versions::table)
@@ -426,15 +424,12 @@ pub fn delete(database: &Database, resource_type: &str, id: &str, expected_versi
             let Some((pk, _)) = existing else { return Ok(false) };
             delete_children!(conn, pk);
             diesel::delete(resources::table.filter(resources::pk.eq(pk))).execute(conn)?;
-            diesel::update(generation::table.filter(generation::id.eq(1)))
-                .set(generation::value.eq(generation::value + 1))
-                .execute(conn)?;
+            conn.bump_generation()?;
             Ok(true)
         })
     })
 }
 
-/// The write counter; it changes whenever any resource changes.
 /// The current version of each code system that has one set, by canonical URL.
 pub fn current_versions(database: &Database) -> Result<HashMap<String, String>, StoreError> {
     let rows: Vec<(String, String)> = with_conn!(database, |conn| Ok::<_, StoreError>(
@@ -443,8 +438,34 @@ pub fn current_versions(database: &Database) -> Result<HashMap<String, String>, 
     Ok(rows.into_iter().collect())
 }
 
+/// The write counter; it changes whenever any resource changes.
 pub fn generation(database: &Database) -> Result<i64, StoreError> {
     with_conn!(database, |conn| Ok(generation::table.select(generation::value).first::<i64>(conn)?))
+}
+
+/// The channel every write notifies on PostgreSQL, so that replicas rebuild within a moment.
+pub const CHANGES_CHANNEL: &str = "fhirterm_changes";
+
+/// Bumping the write counter, the one thing every write does inside its transaction.
+pub(crate) trait BumpGeneration {
+    fn bump_generation(&mut self) -> Result<(), StoreError>;
+}
+
+impl BumpGeneration for diesel::SqliteConnection {
+    fn bump_generation(&mut self) -> Result<(), StoreError> {
+        diesel::update(generation::table.filter(generation::id.eq(1))).set(generation::value.eq(generation::value + 1)).execute(self)?;
+        Ok(())
+    }
+}
+
+impl BumpGeneration for diesel::PgConnection {
+    /// Also sends `NOTIFY`, which PostgreSQL delivers to every listener when the transaction
+    /// commits (and never when it rolls back).
+    fn bump_generation(&mut self) -> Result<(), StoreError> {
+        diesel::update(generation::table.filter(generation::id.eq(1))).set(generation::value.eq(generation::value + 1)).execute(self)?;
+        diesel::connection::SimpleConnection::batch_execute(self, &format!("NOTIFY {CHANGES_CHANNEL}"))?;
+        Ok(())
+    }
 }
 
 /// The search columns of every resource of a type, in id order.

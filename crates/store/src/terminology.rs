@@ -153,6 +153,9 @@ pub struct Terminology {
     /// Content every snapshot starts from and no write changes: the FHIR specification's own
     /// code systems and value sets, when the caller provides them.
     base: Vec<((String, String), Entry)>,
+    /// The URL of a PostgreSQL database (with its connect timeout), for a connection of its own
+    /// that `LISTEN`s.
+    postgres_url: Option<String>,
 }
 
 fn prefix_matches(value: &Option<String>, wanted: &Option<String>) -> bool {
@@ -187,11 +190,13 @@ impl Terminology {
     /// Opens the database at `url`, migrates it and builds the indexes.
     pub fn open(url: &str) -> Result<Terminology, StoreError> {
         let database = Database::open(url)?;
+        let database_is_postgres = matches!(database, Database::Postgres(_));
         let terminology = Terminology {
             database,
             snapshot: ArcSwap::from_pointee(Snapshot::build(&[], HashMap::new(), HashMap::new(), -1)),
             write_lock: Mutex::new(()),
             base: Vec::new(),
+            postgres_url: database_is_postgres.then(|| crate::db::with_connect_timeout(url)),
         };
         terminology.reload()?;
         Ok(terminology)
@@ -252,6 +257,10 @@ impl Terminology {
         self.database.backend_name()
     }
 
+    pub(crate) fn postgres_url(&self) -> Option<&str> {
+        self.postgres_url.as_deref()
+    }
+
     /// Rebuilds every index from the database.
     pub fn reload(&self) -> Result<(), StoreError> {
         let generation = repo::generation(&self.database)?;
@@ -285,6 +294,11 @@ impl Terminology {
             return Ok(false);
         }
         let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // A write by this server may have committed while we waited for the lock: its snapshot
+        // is already current, and rebuilding it would only cost time.
+        if repo::generation(&self.database)? == self.snapshot.load().generation {
+            return Ok(false);
+        }
         self.reload()?;
         Ok(true)
     }
