@@ -20,4 +20,5 @@ mod real_data;
 mod rest;
 mod rest_promises;
 mod terminology_rules;
+mod text_filter;
 mod upload;
