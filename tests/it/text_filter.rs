@@ -8,18 +8,22 @@ use serde_json::{json, Value};
 
 const SYSTEM: &str = "http://example.org/cs/coded";
 
-/// ICD-like codes, so that a filter can match by code prefix alone; one branch has a retired code.
+/// ICD-like codes, so that a filter can match by code prefix alone; one branch has a retired code,
+/// and two codes are in force for part of the time only.
 fn coded_code_system() -> Value {
     json!({
         "resourceType": "CodeSystem", "id": "coded", "url": SYSTEM, "version": "2",
         "status": "active", "content": "complete", "caseSensitive": true, "hierarchyMeaning": "is-a",
-        "property": [{"code": "status", "uri": "http://hl7.org/fhir/concept-properties#status", "type": "code"}],
+        "property": [{"code": "status", "uri": "http://hl7.org/fhir/concept-properties#status", "type": "code"},
+                     {"code": "effectiveDate", "type": "dateTime"}, {"code": "retirementDate", "type": "dateTime"}],
         "concept": [
             {"code": "A00", "display": "Cholera", "concept": [
                 {"code": "A00.0", "display": "Cholera due to Vibrio cholerae 01, biovar cholerae"},
                 {"code": "A00.1", "display": "Cholera due to Vibrio cholerae 01, biovar eltor",
                  "designation": [{"language": "fr", "value": "Choléra El Tor"}]},
-                {"code": "A00.9", "display": "Cholera, unspecified"}]},
+                {"code": "A00.9", "display": "Cholera, unspecified",
+                 "property": [{"code": "effectiveDate", "valueDateTime": "2024-10-01"}]},
+                {"code": "A00.8", "display": "Cholera of old", "property": [{"code": "retirementDate", "valueDateTime": "2020-09-30"}]}]},
             {"code": "A01", "display": "Typhoid and paratyphoid fevers", "concept": [
                 {"code": "A01.0", "display": "Typhoid fever", "property": [{"code": "status", "valueCode": "retired"}]},
                 {"code": "A01.1", "display": "Paratyphoid fever A"}]},
@@ -59,6 +63,10 @@ async fn expand(app: &TestApp, value_set: Value, parameters: &[Value]) -> (Value
     (json["expansion"]["total"].clone(), json["expansion"]["offset"].clone(), codes)
 }
 
+fn date(day: &str) -> Value {
+    json!({"name": "date", "valueDate": day})
+}
+
 fn filter(text: &str) -> Value {
     json!({"name": "filter", "valueString": text})
 }
@@ -73,12 +81,15 @@ async fn indexed_text_search_answers_as_the_general_path_does() {
     let active_only = json!({"name": "activeOnly", "valueBoolean": true});
     // (branch, parameters, the codes expected)
     let cases: Vec<(Option<(&str, &str)>, Vec<Value>, Vec<&str>)> = vec![
-        (None, vec![filter("cholera")], vec!["A00", "A00.0", "A00.1", "A00.9"]),
+        (None, vec![filter("cholera")], vec!["A00", "A00.0", "A00.1", "A00.9", "A00.8"]),
+        // On a date of service, only the codes in force that day.
+        (None, vec![filter("cholera"), date("2019-05-01")], vec!["A00", "A00.0", "A00.1", "A00.8"]),
+        (None, vec![filter("cholera"), date("2025-05-01")], vec!["A00", "A00.0", "A00.1", "A00.9"]),
         (None, vec![filter("fever")], vec!["A01", "A01.0", "A01.1", "fever"]),
         (None, vec![filter("fever"), active_only.clone()], vec!["A01", "A01.1", "fever"]),
         // By code prefix only, whatever the case.
         (None, vec![filter("a01")], vec!["A01", "A01.0", "A01.1"]),
-        (None, vec![filter("A00.")], vec!["A00.0", "A00.1", "A00.9"]),
+        (None, vec![filter("A00.")], vec!["A00.0", "A00.1", "A00.9", "A00.8"]),
         // Every word must match a word's start; a designation counts.
         (None, vec![filter("cholerae eltor")], vec!["A00.1"]),
         (None, vec![filter("choléra el")], vec!["A00.1"]),
@@ -86,7 +97,7 @@ async fn indexed_text_search_answers_as_the_general_path_does() {
         (None, vec![filter("pox")], vec![]),
         (None, vec![filter("zzz")], vec![]),
         (None, vec![filter("cholera"), offset(1), count(2)], vec!["A00.0", "A00.1"]),
-        (None, vec![filter("cholera"), offset(3), count(5)], vec!["A00.9"]),
+        (None, vec![filter("cholera"), offset(3), count(5)], vec!["A00.9", "A00.8"]),
         (None, vec![filter("cholera"), offset(9), count(5)], vec![]),
         (None, vec![filter("cholera"), count(0)], vec![]),
         (Some(("is-a", "A01")), vec![filter("fever")], vec!["A01", "A01.0", "A01.1"]),
