@@ -1102,31 +1102,6 @@ struct IndexedSearch {
     source: Option<Arc<CodeSystemIndex>>,
 }
 
-fn union_sorted(left: &[u32], right: &[u32]) -> Vec<u32> {
-    let mut out = Vec::with_capacity(left.len() + right.len());
-    let (mut i, mut j) = (0, 0);
-    while i < left.len() && j < right.len() {
-        match left[i].cmp(&right[j]) {
-            std::cmp::Ordering::Less => {
-                out.push(left[i]);
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                out.push(right[j]);
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                out.push(left[i]);
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    out.extend_from_slice(&left[i..]);
-    out.extend_from_slice(&right[j..]);
-    out
-}
-
 /// Answers a text filter over a whole code system, or over one `is-a` or `descendent-of` branch
 /// of it, from the word index and the sorted code list, without listing the value set: the
 /// answer and its order are those of [`compute`] followed by the filters of [`expand_operation`].
@@ -1173,7 +1148,7 @@ fn indexed_text_search(
         None => !code_system.is_empty(),
         Some((root, strict)) => !strict || !code_system.children[root as usize].is_empty(),
     };
-    let candidates = union_sorted(&code_system.words().search(filter), &code_system.codes_starting_with(&filter.to_lowercase()));
+    let candidates = text::union(&code_system.words().search(filter), &code_system.codes_starting_with(&filter.to_lowercase()));
     let selected: Vec<u32> = candidates
         .into_iter()
         .filter(|idx| match branch {
