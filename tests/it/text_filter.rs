@@ -63,6 +63,9 @@ async fn expand(app: &TestApp, value_set: Value, parameters: &[Value]) -> (Value
     (json["expansion"]["total"].clone(), json["expansion"]["offset"].clone(), codes)
 }
 
+/// The branch of the value set, the parameters of the call, and the codes expected.
+type Case<'a> = (Option<(&'a str, &'a str)>, Vec<Value>, Vec<&'a str>);
+
 fn date(day: &str) -> Value {
     json!({"name": "date", "valueDate": day})
 }
@@ -79,8 +82,7 @@ async fn indexed_text_search_answers_as_the_general_path_does() {
     let count = |n: u64| json!({"name": "count", "valueInteger": n});
     let offset = |n: u64| json!({"name": "offset", "valueInteger": n});
     let active_only = json!({"name": "activeOnly", "valueBoolean": true});
-    // (branch, parameters, the codes expected)
-    let cases: Vec<(Option<(&str, &str)>, Vec<Value>, Vec<&str>)> = vec![
+    let cases: Vec<Case> = vec![
         (None, vec![filter("cholera")], vec!["A00", "A00.0", "A00.1", "A00.9", "A00.8"]),
         // On a date of service, only the codes in force that day.
         (None, vec![filter("cholera"), date("2019-05-01")], vec!["A00", "A00.0", "A00.1", "A00.8"]),
