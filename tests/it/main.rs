@@ -21,4 +21,5 @@ mod replicas;
 mod rest;
 mod rest_promises;
 mod terminology_rules;
+mod text_filter;
 mod upload;

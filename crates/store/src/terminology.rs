@@ -62,7 +62,7 @@ impl Snapshot {
         if !unindexed.is_empty() {
             std::thread::spawn(move || {
                 for index in unindexed {
-                    index.words();
+                    index.build_text_indexes();
                 }
             });
         }

@@ -30,6 +30,8 @@ pub struct CodeSystemIndex {
     /// When this release is in force, when it says (`effectivePeriod`).
     pub effective_period: Option<EffectivePeriod>,
     words: OnceLock<WordIndex>,
+    /// Every concept as (lower-cased code, index), sorted, for code-prefix search.
+    folded_codes: OnceLock<Vec<(String, u32)>>,
     /// The grammar behind a code system that cannot list all its codes (UCUM, BCP-47, MIME types).
     pub grammar: Option<Arc<crate::grammar::GrammarBinding>>,
 }
@@ -122,6 +124,7 @@ impl CodeSystemIndex {
             flags,
             effective_period,
             words: OnceLock::new(),
+            folded_codes: OnceLock::new(),
             grammar: None,
         }
     }
@@ -156,6 +159,11 @@ impl CodeSystemIndex {
 
     pub fn is_empty(&self) -> bool {
         self.code_system.concepts.is_empty()
+    }
+
+    /// Whether no two concepts share a code.
+    pub fn has_unique_codes(&self) -> bool {
+        self.by_code.len() == self.len()
     }
 
     /// Finds a code exactly.
@@ -265,6 +273,32 @@ impl CodeSystemIndex {
     /// Whether the word index is built (see [`CodeSystemIndex::words`]).
     pub fn has_word_index(&self) -> bool {
         self.words.get().is_some()
+    }
+
+    /// The concepts whose lower-cased code starts with `folded_prefix` (itself lower-cased),
+    /// sorted; the sorted code list behind it is built with the word index.
+    pub fn codes_starting_with(&self, folded_prefix: &str) -> Vec<u32> {
+        let folded_codes = self.folded_codes();
+        let start = folded_codes.partition_point(|(code, _)| code.as_str() < folded_prefix);
+        let mut found: Vec<u32> =
+            folded_codes[start..].iter().take_while(|(code, _)| code.starts_with(folded_prefix)).map(|(_, idx)| *idx).collect();
+        found.sort_unstable();
+        found
+    }
+
+    /// Builds the word index and the sorted code list now, so no caller waits for them.
+    pub fn build_text_indexes(&self) {
+        self.words();
+        self.folded_codes();
+    }
+
+    fn folded_codes(&self) -> &[(String, u32)] {
+        self.folded_codes.get_or_init(|| {
+            let mut folded_codes: Vec<(String, u32)> =
+                self.code_system.concepts.iter().enumerate().map(|(idx, concept)| (concept.code.to_lowercase(), idx as u32)).collect();
+            folded_codes.sort_unstable();
+            folded_codes
+        })
     }
 
     /// The word index over displays and designations: built in the background when a large code

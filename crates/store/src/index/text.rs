@@ -41,14 +41,21 @@ impl WordIndex {
     pub fn search(&self, query: &str) -> Vec<u32> {
         let mut result: Option<Vec<u32>> = None;
         for query_word in words(query) {
-            let mut matches: Vec<u32> = self
+            let postings: Vec<&[u32]> = self
                 .words
                 .range(query_word.clone()..)
                 .take_while(|(word, _)| word.starts_with(&query_word))
-                .flat_map(|(_, postings)| postings.iter().copied())
+                .map(|(_, postings)| postings.as_slice())
                 .collect();
-            matches.sort_unstable();
-            matches.dedup();
+            // Posting lists are sorted: a few are merged, many are gathered and sorted.
+            let matches = if postings.len() <= MERGED_POSTING_LISTS {
+                postings.iter().fold(Vec::new(), |merged, list| union(&merged, list))
+            } else {
+                let mut gathered: Vec<u32> = postings.iter().flat_map(|list| list.iter().copied()).collect();
+                gathered.sort_unstable();
+                gathered.dedup();
+                gathered
+            };
             result = Some(match result {
                 None => matches,
                 Some(previous) => intersect(&previous, &matches),
@@ -56,6 +63,35 @@ impl WordIndex {
         }
         result.unwrap_or_default()
     }
+}
+
+/// Up to this many posting lists (the words a query word is the start of) are merged pairwise.
+const MERGED_POSTING_LISTS: usize = 8;
+
+/// The union of two sorted lists, sorted.
+pub fn union(left: &[u32], right: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(left.len() + right.len());
+    let (mut i, mut j) = (0, 0);
+    while i < left.len() && j < right.len() {
+        match left[i].cmp(&right[j]) {
+            std::cmp::Ordering::Less => {
+                out.push(left[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(right[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(left[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&left[i..]);
+    out.extend_from_slice(&right[j..]);
+    out
 }
 
 fn intersect(left: &[u32], right: &[u32]) -> Vec<u32> {
@@ -92,5 +128,14 @@ mod tests {
         assert_eq!(index.search("cafe"), vec![1]);
         assert_eq!(index.search("emur"), Vec::<u32>::new());
         assert!(matches("Café au lait", "cafe LA"));
+    }
+
+    #[test]
+    fn a_query_word_that_starts_many_words_gathers_them_all() {
+        let texts: Vec<(u32, String)> = (0..20).map(|idx| (idx, format!("word{idx} shared"))).collect();
+        let index = WordIndex::build(texts.iter().rev().map(|(idx, text)| (*idx, text.as_str())));
+        assert_eq!(index.search("word"), (0..20).collect::<Vec<u32>>());
+        assert_eq!(index.search("word1"), vec![1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+        assert_eq!(index.search("word1 shared"), vec![1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
     }
 }

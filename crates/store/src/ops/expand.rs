@@ -1098,6 +1098,86 @@ fn non_negative_parameter(params: &model::fhir::Parameters, name: &str) -> Resul
     }
 }
 
+/// A text search answered from one code system's indexes, with members built for the page only.
+struct IndexedSearch {
+    /// The page's members, and the code system used.
+    expansion: Expansion,
+    /// How many members matched, at every offset.
+    total: usize,
+    /// The code system, when the value set (before any filter) holds at least one of its concepts.
+    source: Option<Arc<CodeSystemIndex>>,
+}
+
+/// Answers a text filter over a whole code system, or over one `is-a` or `descendent-of` branch
+/// of it, from the word index and the sorted code list, without listing the value set: the
+/// answer and its order are those of [`compute`] followed by the filters of [`expand_operation`].
+/// `None` when the value set has any other shape; the general path answers it.
+fn indexed_text_search(
+    context: &Context<'_>,
+    value_set: &ValueSet,
+    options: &ExpandOptions,
+    filter: &str,
+) -> Result<Option<IndexedSearch>, StoreError> {
+    let Some(compose) = &value_set.compose else { return Ok(None) };
+    let [include] = compose.include.as_slice() else { return Ok(None) };
+    let Some(system) = &include.system else { return Ok(None) };
+    if !compose.exclude.is_empty() || compose.inactive == Some(false) || !include.concepts.is_empty() || !include.value_sets.is_empty() {
+        return Ok(None);
+    }
+    let branch_filter = match include.filters.as_slice() {
+        [] => None,
+        [branch_filter]
+            if matches!(branch_filter.property.as_str(), "concept" | "code")
+                && matches!(branch_filter.op.as_str(), "is-a" | "descendent-of") =>
+        {
+            Some(branch_filter)
+        }
+        _ => return Ok(None),
+    };
+    let mut walk = ImportWalk::default();
+    walk.enter(context, value_set_canonical(value_set))?;
+    walk.leave();
+    let code_system = include_code_system(context, system, include.version.as_deref(), value_set)?;
+    // A grammar lists only common codes, and a code listed twice is one member: both stay general.
+    if code_system.grammar.is_some() || !code_system.has_unique_codes() {
+        return Ok(None);
+    }
+    // The branch's root, and whether the root itself is left out (`descendent-of`).
+    let branch = match branch_filter {
+        None => None,
+        Some(branch_filter) => match code_system.find_lenient(&branch_filter.value) {
+            Some((root, _)) => Some((root, branch_filter.op == "descendent-of")),
+            None => return Ok(None),
+        },
+    };
+    let holds_any = match branch {
+        None => !code_system.is_empty(),
+        Some((root, strict)) => !strict || !code_system.children[root as usize].is_empty(),
+    };
+    let candidates = text::union(&code_system.words().search(filter), &code_system.codes_starting_with(&filter.to_lowercase()));
+    let selected: Vec<u32> = candidates
+        .into_iter()
+        .filter(|idx| match branch {
+            None => true,
+            Some((root, strict)) => !(strict && root == *idx) && code_system.subsumes(root, *idx),
+        })
+        .filter(|idx| !options.active_only || !code_system.flags[*idx as usize].inactive)
+        .filter(|idx| context.date.as_deref().is_none_or(|day| code_system.in_force_on(*idx, day).is_ok()))
+        .collect();
+    let total = selected.len();
+    let page_end = match options.count {
+        Some(count) => options.offset.saturating_add(count).min(total),
+        None => total,
+    };
+    let page = selected.get(options.offset..page_end).unwrap_or_default();
+    let expansion = Expansion {
+        members: page.iter().map(|idx| member_of(&code_system, *idx)).collect(),
+        used_code_systems: vec![code_system.canonical()],
+        ..Expansion::default()
+    };
+    Ok(Some(IndexedSearch { expansion, total, source: holds_any.then_some(code_system) }))
+}
+
 /// `ValueSet/$expand`.
 pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
     let params = context.params;
@@ -1114,11 +1194,18 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         designation_filters: params.strs("designation"),
         display_fallback: !context.wildcard_language_refused(),
     };
-    let expansion = cached_compute(context, &value_set)?;
+    let indexed = match &options.filter {
+        Some(filter) => indexed_text_search(context, &value_set, &options, filter)?,
+        None => None,
+    };
+    let (expansion, indexed_total, indexed_source) = match indexed {
+        Some(search) => (Arc::new(search.expansion), Some(search.total), search.source),
+        None => (cached_compute(context, &value_set)?, None, None),
+    };
     // Filter first, then page: `total` counts what the filters left, at every offset.
     // The word index answers the text filter once per code system (keyed by the index's address).
     let word_matches: HashMap<usize, Vec<u32>> = match &options.filter {
-        Some(filter) => {
+        Some(filter) if indexed_total.is_none() => {
             let mut by_system = HashMap::new();
             for member in &expansion.members {
                 if let Some(code_system) = &member.code_system {
@@ -1127,12 +1214,14 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             }
             by_system
         }
-        None => HashMap::new(),
+        _ => HashMap::new(),
     };
     let folded_filter = options.filter.as_deref().map(str::to_lowercase).unwrap_or_default();
+    // The indexed search has filtered and paged already: its members are the page.
     let members: Vec<&Member> = expansion
         .members
         .iter()
+        .filter(|_| indexed_total.is_none())
         .filter(|member| !options.active_only || !member.inactive)
         // On a date, only the codes in force that day.
         .filter(|member| match (&context.date, &member.code_system, member.concept_idx) {
@@ -1160,7 +1249,8 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             }
         })
         .collect();
-    let total = members.len();
+    let indexed_page: Vec<&Member> = if indexed_total.is_some() { expansion.members.iter().collect() } else { Vec::new() };
+    let total = indexed_total.unwrap_or(members.len());
     let threshold = context.request.too_costly_threshold.unwrap_or(super::TOO_COSTLY_DEFAULT);
     if options.count.is_none() && total > threshold {
         let message = format!("The value set '{}' expansion has too many codes to produce (>{threshold})", value_set_canonical(&value_set));
@@ -1173,7 +1263,13 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         Some(count) => options.offset.saturating_add(count).min(total),
         None => total,
     };
-    let page: &[&Member] = if options.offset < total { &members[options.offset..page_end] } else { &[] };
+    let page: &[&Member] = if indexed_total.is_some() {
+        &indexed_page
+    } else if options.offset < total {
+        &members[options.offset..page_end]
+    } else {
+        &[]
+    };
     // A version is shown only when the expansion holds several versions of one system.
     let mut systems_seen: HashMap<&str, &Option<String>> = HashMap::new();
     let mut several_versions = value_set_parameter(&value_set, "versionsMatch").as_deref() == Some("false")
@@ -1348,6 +1444,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             .members
             .iter()
             .filter_map(|member| member.code_system.as_ref())
+            .chain(indexed_source.iter())
             .find_map(|code_system| code_system.code_system.properties.iter().find(|definition| &definition.code == property_code));
         let standard =
             matches!(property_code.as_str(), "definition" | "display" | "inactive" | "parent" | "child" | "status" | "notSelectable")
