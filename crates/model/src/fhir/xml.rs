@@ -102,6 +102,10 @@ pub fn xml_to_json(text: &str) -> Result<Json, XmlError> {
 
 /// Converts a FHIR JSON resource to XML.
 pub fn json_to_xml(resource: &Json) -> Result<String, String> {
+    // fhirbolt's writer unwraps on this one: refused here, so no panic is needed to catch it.
+    if super::str_of(resource, "resourceType").is_none() {
+        return Err("the FHIR XML converter cannot represent this content: it is not a resource (no resourceType)".to_owned());
+    }
     without_panics(|| {
         let config = Some(DeserializationConfig { mode: DeserializationMode::Lax });
         let element: R4Element = fhirbolt::json::from_json_value(resource.clone(), config).map_err(|error| error.to_string())?;
