@@ -10,6 +10,14 @@ use clap::Parser;
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's options, read at its start: a background thread returns freed pages after a
+/// second, rather than waiting for later allocations (between bursts of whole expansions, memory
+/// otherwise stayed high). The symbol is prefixed `_rjem_` because tikv-jemallocator prefixes
+/// jemalloc's API on Linux.
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:1000\0";
+
 fn main() {
     let cli = server::cli::Cli::parse();
     if let Err(error) = server::cli::run(cli) {
