@@ -316,3 +316,34 @@ async fn a_metrics_token_guards_the_endpoint() {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert!(!parse_prometheus(&answer.body).is_empty());
 }
+
+/// `fhirterm load` off a terminal (stderr is a pipe here): plain lines for each phase, with the
+/// bytes the loader read, and no terminal control codes.
+#[test]
+fn load_progress_off_a_terminal_is_plain_lines_with_the_bytes_read() {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/loaders/test_data/hcpcs/HCPC2019_CONTR_ANWEB.txt");
+    let database = std::env::temp_dir().join(format!("fhirterm-progress-{}.db", std::process::id()));
+    let url = format!("sqlite://{}", database.display());
+    let (succeeded, stderr, _) = run_to_end(&["load", "hcpcs", fixture, "--database", &url], Duration::from_secs(120));
+    let _ = std::fs::remove_file(&database);
+    assert!(succeeded, "{stderr}");
+    assert_no_escape_codes(&stderr);
+    assert!(!stderr.contains('\r'), "{stderr}");
+    let reading = stderr.lines().find(|line| line.contains("reading") && line.contains("done in")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(reading.contains("MB read") && reading.contains("5 concepts"), "{reading}");
+    assert!(stderr.lines().any(|line| line.contains("storing into") && line.contains("committed")), "{stderr}");
+}
+
+/// With a token key configured, the CapabilityStatement says how to authenticate (SMART on FHIR);
+/// without one it claims no security service.
+#[actix_web::test]
+async fn the_capability_statement_names_smart_only_when_tokens_are_checked() {
+    let backend = crate::support::sqlite();
+    let secured = crate::support::app_with(&backend, crate::support::hs256_config()).await;
+    let statement = secured.get("/fhir/metadata").await.json();
+    let security = &statement["rest"][0]["security"];
+    assert_eq!(security["service"][0]["coding"][0]["code"], "SMART-on-FHIR", "{statement}");
+    assert!(security["description"].as_str().is_some_and(|text| text.contains("scope")), "{security}");
+    let open = crate::support::app(&backend).await.get("/fhir/metadata").await.json();
+    assert!(open["rest"][0].get("security").is_none(), "{open}");
+}

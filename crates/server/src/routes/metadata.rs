@@ -103,6 +103,20 @@ fn capability_statement() -> serde_json::Value {
     })
 }
 
+/// `rest.security` when tokens are checked: SMART on FHIR scopes in bearer tokens (see `auth`).
+fn with_security(mut statement: serde_json::Value, auth: &crate::AuthConfig) -> serde_json::Value {
+    if auth.keys.is_empty() {
+        return statement;
+    }
+    let reads = if auth.read_requires_auth { "reads, searches and operations" } else { "restricted code systems" };
+    statement["rest"][0]["security"] = serde_json::json!({
+        "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR",
+            "display": "SMART-on-FHIR"}]}],
+        "description": format!("Bearer tokens (JWT) with SMART on FHIR v1 or v2 scopes: writes and uploads need the write scope of their resource type; {reads} need a read scope.")
+    });
+    statement
+}
+
 fn terminology_capabilities(state: &AppState) -> serde_json::Value {
     let mut code_systems: Vec<serde_json::Value> = Vec::new();
     let mut current: Option<(String, Vec<serde_json::Value>)> = None;
@@ -158,7 +172,7 @@ pub async fn metadata(state: web::Data<AppState>, request: HttpRequest) -> Resul
     let mode =
         url::form_urlencoded::parse(request.query_string().as_bytes()).find(|(key, _)| key == "mode").map(|(_, value)| value.into_owned());
     let resource = match mode.as_deref() {
-        None | Some("full") | Some("normative") => capability_statement(),
+        None | Some("full") | Some("normative") => with_security(capability_statement(), &state.config.auth),
         Some("terminology") => terminology_capabilities(&state),
         Some(other) => return Err(ApiError::bad_request(format!("unknown metadata mode '{other}'")).in_format(format)),
     };
