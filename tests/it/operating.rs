@@ -347,3 +347,40 @@ async fn the_capability_statement_names_smart_only_when_tokens_are_checked() {
     let open = crate::support::app(&backend).await.get("/fhir/metadata").await.json();
     assert!(open["rest"][0].get("security").is_none(), "{open}");
 }
+
+/// A stop signal lets the requests in flight finish (actix's graceful stop, bounded by
+/// `shutdown_timeout`), then the server exits on its own.
+#[test]
+fn a_stop_signal_lets_requests_in_flight_finish() {
+    let mut server = ServerProcess::start(&[]);
+    // An inline code system of 60,000 concepts: reading and expanding it takes a while.
+    let concepts: Vec<String> = (0..60_000).map(|idx| format!("{{\"code\":\"c{idx}\",\"display\":\"Concept {idx}\"}}")).collect();
+    let body = format!(
+        "{{\"resourceType\":\"Parameters\",\"parameter\":[{{\"name\":\"url\",\"valueUri\":\"http://example.org/cs/big?fhir_vs\"}},{{\"name\":\"count\",\"valueInteger\":5}},{{\"name\":\"tx-resource\",\"resource\":{{\"resourceType\":\"CodeSystem\",\"url\":\"http://example.org/cs/big\",\"status\":\"active\",\"content\":\"complete\",\"concept\":[{}]}}}}]}}",
+        concepts.join(",")
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(60))).expect("a read timeout");
+    write!(
+        stream,
+        "POST /fhir/ValueSet/$expand HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send the request");
+    std::thread::sleep(Duration::from_millis(100));
+    let signalled = Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().expect("run kill");
+    assert!(signalled.success());
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read the answer");
+    assert!(response.starts_with("HTTP/1.1 200"), "the request in flight was cut: {}", &response[..response.len().min(300)]);
+    assert!(response.contains("\"total\":60000"), "{}", &response[..response.len().min(300)]);
+    let started = Instant::now();
+    loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            assert!(status.success(), "the server exited with {status}: {}", server.log());
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "the server did not stop after the signal: {}", server.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
