@@ -36,6 +36,16 @@ pub struct Context<'a> {
     out_of_period: RefCell<Option<String>>,
 }
 
+/// What a date of service chooses among the versions of a code system.
+enum DayChoice {
+    /// None of the versions says when it is in force, so the day does not choose.
+    Undated,
+    /// The version in force that day.
+    InForce(Arc<CodeSystemIndex>),
+    /// Versions say when they are in force, and none was that day.
+    NoneInForce,
+}
+
 fn canonical_pairs(params: &Parameters, name: &str) -> Vec<(String, String)> {
     params
         .strs(name)
@@ -129,19 +139,18 @@ impl<'a> Context<'a> {
     }
 
     /// The version of a code system in force on `day`, among those that say when they are in
-    /// force; `None` (with the reason recorded) when none was; `Some(None)` when the system's
-    /// versions do not say, so the day does not choose.
-    fn version_in_force(&self, url: &str, day: &str) -> Option<Option<Arc<CodeSystemIndex>>> {
+    /// force; when none was, the reason is recorded for the call to answer with.
+    fn version_in_force(&self, url: &str, day: &str) -> DayChoice {
         let versions = self.versions_of(url);
         let mut dated: Vec<&Arc<CodeSystemIndex>> = versions.iter().filter(|index| index.effective_period.is_some()).collect();
         if dated.is_empty() {
-            return Some(None);
+            return DayChoice::Undated;
         }
         dated.sort_by(|left, right| {
             left.effective_period.as_ref().map(|period| &period.start).cmp(&right.effective_period.as_ref().map(|period| &period.start))
         });
         match dated.iter().rev().find(|index| index.effective_period.as_ref().is_some_and(|period| period.contains(day))) {
-            Some(index) => Some(Some((*index).clone())),
+            Some(index) => DayChoice::InForce((*index).clone()),
             None => {
                 let periods: Vec<String> = dated
                     .iter()
@@ -165,7 +174,7 @@ impl<'a> Context<'a> {
                     periods.join("; ")
                 );
                 self.out_of_period.borrow_mut().get_or_insert(message);
-                None
+                DayChoice::NoneInForce
             }
         }
     }
@@ -381,12 +390,10 @@ impl<'a> Context<'a> {
         }
         // A date of service, and no version named: the version in force that day.
         if let (None, Some(day)) = (version, &self.date) {
-            if let Some(in_force) = self.version_in_force(url, day) {
-                if let Some(index) = in_force {
-                    return self.admitted(Some(index));
-                }
-            } else {
-                return None;
+            match self.version_in_force(url, day) {
+                DayChoice::InForce(index) => return self.admitted(Some(index)),
+                DayChoice::NoneInForce => return None,
+                DayChoice::Undated => {}
             }
         }
         let from_overlay = self.overlay.code_system(url, version);

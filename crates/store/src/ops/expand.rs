@@ -70,6 +70,8 @@ fn push_unique(list: &mut Vec<String>, item: String) {
 pub(crate) struct ImportWalk {
     path: Vec<String>,
     expansions: HashMap<String, Arc<Expansion>>,
+    /// Value sets whose imports were already checked for cycles.
+    cycle_checked: HashSet<String>,
     /// Membership answers, by value set canonical, code system canonical and concept.
     pub(crate) memberships: HashMap<(String, String, u32), bool>,
 }
@@ -124,10 +126,16 @@ fn imported_expansion(
 
 /// `url|version` of a value set, or its url.
 pub fn value_set_canonical(value_set: &ValueSet) -> String {
+    identified_canonical(value_set).unwrap_or_else(|| "(unidentified)".to_owned())
+}
+
+/// `url|version` of a value set, or its url; `None` when it has no url, so that it cannot be
+/// told apart from another without one (and must not share memoised answers).
+pub(crate) fn identified_canonical(value_set: &ValueSet) -> Option<String> {
     match (&value_set.url, &value_set.version) {
-        (Some(url), Some(version)) => format!("{url}|{version}"),
-        (Some(url), None) => url.clone(),
-        _ => "(unidentified)".to_owned(),
+        (Some(url), Some(version)) => Some(format!("{url}|{version}")),
+        (Some(url), None) => Some(url.clone()),
+        _ => None,
     }
 }
 
@@ -621,7 +629,7 @@ struct ExpandOptions {
 pub fn requested_value_set(context: &Context<'_>) -> Result<Arc<ValueSet>, StoreError> {
     let value_set = find_requested_value_set(context)?;
     check_filters(context, &value_set)?;
-    check_import_cycles(context, &value_set, &mut ImportWalk::default(), &mut HashSet::new())?;
+    check_import_cycles(context, &value_set, &mut ImportWalk::default())?;
     for extension in model::fhir::array_of(&value_set.resource, "extension") {
         if model::fhir::str_of(extension, "url") == Some("http://hl7.org/fhir/StructureDefinition/valueset-supplement") {
             if let Some(canonical) = model::fhir::str_of(extension, "valueCanonical") {
@@ -635,27 +643,22 @@ pub fn requested_value_set(context: &Context<'_>) -> Result<Arc<ValueSet>, Store
 /// Refuses a value set whose imports lead back to itself, before anything else is judged.
 /// Each value set is checked once, however many paths import it, and chains past
 /// [`super::MAX_IMPORT_DEPTH`] are `too-costly`.
-fn check_import_cycles(
-    context: &Context<'_>,
-    value_set: &ValueSet,
-    walk: &mut ImportWalk,
-    checked: &mut HashSet<String>,
-) -> Result<(), StoreError> {
-    let canonical = value_set_canonical(value_set);
-    if canonical != "(unidentified)" && checked.contains(&canonical) {
+fn check_import_cycles(context: &Context<'_>, value_set: &ValueSet, walk: &mut ImportWalk) -> Result<(), StoreError> {
+    let identified = identified_canonical(value_set);
+    if identified.as_ref().is_some_and(|canonical| walk.cycle_checked.contains(canonical)) {
         return Ok(());
     }
-    walk.enter(context, canonical.clone())?;
+    walk.enter(context, value_set_canonical(value_set))?;
     let sets = value_set.compose.iter().flat_map(|compose| compose.include.iter().chain(compose.exclude.iter()));
     for set in sets {
         for imported in &set.value_sets {
             if let Some(imported) = context.imported_value_set(value_set, imported) {
-                check_import_cycles(context, &imported, walk, checked)?;
+                check_import_cycles(context, &imported, walk)?;
             }
         }
     }
     walk.leave();
-    checked.insert(canonical);
+    walk.cycle_checked.extend(identified);
     Ok(())
 }
 

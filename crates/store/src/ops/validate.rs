@@ -4,7 +4,7 @@
 //! a known, active-or-allowed member and nothing of severity error was found. With a `date`, the
 //! release in force that day answers, and a code counts only if it was in force then.
 
-use super::expand::{display_for, filter_matches, member_of, requested_value_set, value_set_canonical, ImportWalk};
+use super::expand::{display_for, filter_matches, identified_canonical, member_of, requested_value_set, value_set_canonical, ImportWalk};
 use super::Context;
 use crate::index::{CodeSystemIndex, NotInForce};
 use crate::{StoreError, StoreErrorKind};
@@ -338,7 +338,7 @@ fn value_set_contains(
     walk: &mut ImportWalk,
 ) -> Result<bool, StoreError> {
     let canonical = value_set_canonical(value_set);
-    let memo_key = (canonical != "(unidentified)").then(|| (canonical.clone(), code_system.canonical(), concept_idx));
+    let memo_key = identified_canonical(value_set).map(|identified| (identified, code_system.canonical(), concept_idx));
     if let Some(known) = memo_key.as_ref().and_then(|key| walk.memberships.get(key)) {
         return Ok(*known);
     }
