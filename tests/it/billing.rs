@@ -4,7 +4,7 @@
 //! fragment with a version, a custom code system, diffs of like with like; and NDC packages'
 //! marketing dates read as the date of service. On SQLite and, with `TEST_DATABASE_URL`, PostgreSQL.
 
-use crate::support::{app_with, backend_tests, field, file, hs256_config, job_id, token, Backend, Part, TestApp};
+use crate::support::{app_with, backend_tests, field, file, hs256_config, job_id, real_data, sqlite, token, Backend, Part, TestApp};
 use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -59,7 +59,12 @@ fn parameter<'a>(answer: &'a Value, name: &str) -> Option<&'a Value> {
 }
 
 fn expanded_codes(expansion: &Value) -> Vec<String> {
-    expansion["expansion"]["contains"].as_array().into_iter().flatten().map(|entry| entry["code"].as_str().unwrap_or_default().to_owned()).collect()
+    expansion["expansion"]["contains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|entry| entry["code"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 /// `$validate-code` of a code in a system: (result, message, the answer).
@@ -109,7 +114,9 @@ async fn rows_are_checked_and_categories_become_value_sets_updated_by_the_next_u
 
     // The next upload of the category replaces its value set: same id and url, a new version.
     let next = "code,description,category\nA00.9,Cholera,Infectious disease codes\nS72.001A,Hip fracture,Infectious disease codes\n";
-    let job = upload_and_wait(&app, &[field("code_type", "icd10"), field("version", "2026-02"), file("next.csv", next.as_bytes().to_vec())]).await;
+    let job =
+        upload_and_wait(&app, &[field("code_type", "icd10"), field("version", "2026-02"), file("next.csv", next.as_bytes().to_vec())])
+            .await;
     assert_eq!(job.state, "succeeded", "{:?} {:?}", job.error, job.diagnostics);
     let value_set = app.get(&format!("/fhir/ValueSet?url={url}")).await.json();
     assert_eq!(value_set["total"], 1, "{value_set}");
@@ -149,7 +156,15 @@ async fn a_bad_list_stores_nothing_and_names_every_bad_row(backend: &Backend) {
         .and_then(Value::as_array)
         .expect("diagnostics")
         .iter()
-        .map(|diagnostic| format!("{}:{} {} | {}", diagnostic["path"].as_str().unwrap_or_default(), diagnostic["line"], diagnostic["value"].as_str().unwrap_or_default(), diagnostic["message"].as_str().unwrap_or_default()))
+        .map(|diagnostic| {
+            format!(
+                "{}:{} {} | {}",
+                diagnostic["path"].as_str().unwrap_or_default(),
+                diagnostic["line"],
+                diagnostic["value"].as_str().unwrap_or_default(),
+                diagnostic["message"].as_str().unwrap_or_default()
+            )
+        })
         .collect();
     assert_eq!(diagnostics.len(), 6, "{diagnostics:#?}");
     let expected = [
@@ -170,7 +185,9 @@ async fn a_bad_list_stores_nothing_and_names_every_bad_row(backend: &Backend) {
 async fn cpt_without_a_release_forms_a_versioned_fragment(backend: &Backend) {
     let app = app_with(backend, hs256_config()).await;
     let list = "code,description,category\n99990,Invented practice visit level 1,E/M\n99991,Invented practice visit level 2,E/M\n";
-    let job = upload_and_wait(&app, &[field("code_type", "cpt"), field("version", "2026-practice"), file("cpt.csv", list.as_bytes().to_vec())]).await;
+    let job =
+        upload_and_wait(&app, &[field("code_type", "cpt"), field("version", "2026-practice"), file("cpt.csv", list.as_bytes().to_vec())])
+            .await;
     assert_eq!(job.state, "succeeded", "{:?} {:?}", job.error, job.diagnostics);
     assert_eq!(versions(&app, CPT), [("2026-practice".to_owned(), "fragment".to_owned())]);
     let (valid, _, _) = validate(&app, CPT, "99990", "").await;
@@ -179,17 +196,27 @@ async fn cpt_without_a_release_forms_a_versioned_fragment(backend: &Backend) {
     // the answer is a warning, not an error.
     let (valid, _, answer) = validate(&app, CPT, "99999", "").await;
     let issues = parameter(&answer, "issues").map(|issues| issues.to_string()).unwrap_or_default();
-    assert!(valid && issues.contains("UNKNOWN_CODE_IN_FRAGMENT") && issues.contains("warning") && !issues.contains("\"error\""), "{answer}");
+    assert!(
+        valid && issues.contains("UNKNOWN_CODE_IN_FRAGMENT") && issues.contains("warning") && !issues.contains("\"error\""),
+        "{answer}"
+    );
     let expansion = app.get(&format!("/fhir/ValueSet/$expand?url={VALUE_SETS}cpt-e-m")).await.json();
     assert_eq!(expanded_codes(&expansion), ["99990", "99991"], "{expansion}");
-    assert_eq!(app.get(&format!("/fhir/ValueSet?url={VALUE_SETS}cpt-e-m")).await.json()["entry"][0]["resource"]["compose"]["include"][0]["version"], "2026-practice");
+    assert_eq!(
+        app.get(&format!("/fhir/ValueSet?url={VALUE_SETS}cpt-e-m")).await.json()["entry"][0]["resource"]["compose"]["include"][0]
+            ["version"],
+        "2026-practice"
+    );
 
     // The next list is a new version of the fragment, compared with the previous one.
     let next = "code,description,category\n99990,Invented practice visit level 1,E/M\n99993,Invented telehealth check-in,E/M\n";
-    let job = upload_and_wait(&app, &[field("code_type", "cpt"), field("version", "2026-practice-2"), file("cpt.csv", next.as_bytes().to_vec())]).await;
+    let job =
+        upload_and_wait(&app, &[field("code_type", "cpt"), field("version", "2026-practice-2"), file("cpt.csv", next.as_bytes().to_vec())])
+            .await;
     assert_eq!(job.state, "succeeded", "{:?}", job.error);
     let diff = job.diff.expect("a diff");
-    let fragment_diff = diff.as_array().into_iter().flatten().find(|entry| entry["resourceType"] == "CodeSystem").expect("the fragment's diff");
+    let fragment_diff =
+        diff.as_array().into_iter().flatten().find(|entry| entry["resourceType"] == "CodeSystem").expect("the fragment's diff");
     assert_eq!(fragment_diff["system"], CPT);
     assert_eq!(fragment_diff["fromVersion"], "2026-practice");
     assert_eq!(fragment_diff["added"], json!(["99993"]));
@@ -200,7 +227,9 @@ async fn cpt_without_a_release_forms_a_versioned_fragment(backend: &Backend) {
 async fn custom_codes_form_a_local_code_system(backend: &Backend) {
     let app = app_with(backend, hs256_config()).await;
     let list = "code_type,code,description,category\ncustom,NOSHOW,Missed appointment fee,Practice fees\ncustom,FORMS-1,Form completion,Practice fees\n";
-    let job = upload_and_wait(&app, &[field("custom_system", "clinic-fees"), field("version", "1"), file("fees.csv", list.as_bytes().to_vec())]).await;
+    let job =
+        upload_and_wait(&app, &[field("custom_system", "clinic-fees"), field("version", "1"), file("fees.csv", list.as_bytes().to_vec())])
+            .await;
     assert_eq!(job.state, "succeeded", "{:?} {:?}", job.error, job.diagnostics);
     let url = "http://fhirterm.local/fhir/CodeSystem/clinic-fees";
     assert_eq!(versions(&app, url), [("1".to_owned(), "complete".to_owned())]);
@@ -257,7 +286,8 @@ fn the_cli_names_every_bad_row() {
     let folder = std::env::temp_dir().join(format!("fhirterm-billing-cli-{}", std::process::id()));
     std::fs::create_dir_all(&folder).expect("a scratch folder");
     let list = folder.join("list.csv");
-    std::fs::write(&list, "code,description,category\n99213,Office visit,E/M\n9921,Short,E/M\n99214 ,Spaced,E/M\n").expect("write the list");
+    std::fs::write(&list, "code,description,category\n99213,Office visit,E/M\n9921,Short,E/M\n99214 ,Spaced,E/M\n")
+        .expect("write the list");
     let database = format!("sqlite://{}", folder.join("cli.db").display());
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_fhirterm-under-test"))
         .args(["load", "csv", list.to_str().unwrap_or_default(), "--code-type", "cpt", "--database", &database])
@@ -280,6 +310,42 @@ fn the_cli_names_every_bad_row() {
         .expect("run fhirterm load");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("1 cpt rows against http://www.ama-assn.org/go/cpt|1 (fragment)") && stdout.contains("1 value sets"), "{stdout}");
+    assert!(
+        stdout.contains("1 cpt rows against http://www.ama-assn.org/go/cpt|1 (fragment)") && stdout.contains("1 value sets"),
+        "{stdout}"
+    );
     let _ = std::fs::remove_dir_all(&folder);
+}
+
+/// On the real ICD-10-CM 2026 and HCPCS 2019 releases (`FHIRTERM_REAL_DATA`): the brief's own
+/// example, `E119`, is refused with "did you mean E11.9?", a terminated HCPCS code kept for older
+/// claims is taken with a warning, and the clean list becomes its value sets.
+#[actix_web::test]
+async fn a_list_checked_against_real_releases() {
+    let Some(dir) = real_data() else { return };
+    let backend = sqlite();
+    let app = app_with(&backend, hs256_config()).await;
+    for (format, path) in [
+        (loaders::Format::Icd10cm, dir.join("icd10cm/2026/icd10cm-tabular-2026.xml")),
+        (loaders::Format::Hcpcs, dir.join("hcpcs/2019/2019-Alpha-Numeric-HCPCS-File.zip")),
+    ] {
+        let source = loaders::open_paths(&[path]).expect("open a release");
+        let loaded = loaders::load(format, source.as_ref(), &loaders::LoadOptions::default()).expect("load a release");
+        app.terminology.load_release(loaded.code_systems, loaded.resources, true).expect("store a release");
+    }
+    let list = "code_type,code,description,category\n\
+                icd10,E119,Type 2 diabetes mellitus without complications,diabetes-diagnosis-codes\n\
+                icd10,E11.65,Type 2 diabetes mellitus with hyperglycemia,diabetes-diagnosis-codes\n\
+                hcpcs,A9599,Radiopharmaceutical,supplies\n";
+    let job = upload_and_wait(&app, &[file("practice.csv", list.as_bytes().to_vec())]).await;
+    assert_eq!(job.state, "failed");
+    let diagnostics = job.diagnostics.clone().unwrap_or_default().to_string();
+    assert!(diagnostics.contains("did you mean E11.9?") && diagnostics.contains("\"line\":2"), "{diagnostics}");
+    let job = upload_and_wait(&app, &[file("practice.csv", list.replace("E119", "E11.9").into_bytes())]).await;
+    assert_eq!(job.state, "succeeded", "{:?}", job.error);
+    let warnings = job.diagnostics.clone().unwrap_or_default().to_string();
+    assert!(warnings.contains("A9599") && warnings.contains("retired in HCPCS 2019"), "{warnings}");
+    let expansion = app.get(&format!("/fhir/ValueSet/$expand?url={VALUE_SETS}icd10-diabetes-diagnosis-codes")).await.json();
+    assert_eq!(expanded_codes(&expansion), ["E11.9", "E11.65"], "{expansion}");
+    assert_eq!(versions(&app, ICD), [("2026".to_owned(), "complete".to_owned())]);
 }

@@ -164,7 +164,13 @@ mod tests {
     const BILLING_FIXTURE: &[u8] = include_bytes!("../test_data/csv_codes/billing_codes.csv");
 
     fn rows_of(sheet: &BillingSheet) -> Vec<String> {
-        sheet.rows.iter().map(|row| format!("{}:{} {} {:?} {:?} {:?}", row.path, row.line, row.code_type.name(), row.code, row.description, row.category)).collect()
+        sheet
+            .rows
+            .iter()
+            .map(|row| {
+                format!("{}:{} {} {:?} {:?} {:?}", row.path, row.line, row.code_type.name(), row.code, row.description, row.category)
+            })
+            .collect()
     }
 
     #[test]
@@ -195,7 +201,10 @@ mod tests {
             ]
         );
         let warnings: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
-        assert_eq!(warnings, ["billing_codes.csv:11: the same code_type, code and category were listed before; the repeat is skipped (\"I10\")"]);
+        assert_eq!(
+            warnings,
+            ["billing_codes.csv:11: the same code_type, code and category were listed before; the repeat is skipped (\"I10\")"]
+        );
         let with_lf_line_ends = String::from_utf8(BILLING_FIXTURE.to_vec()).unwrap().replace("\r\n", "\n");
         let source = MemorySource::new([("billing_codes.csv", with_lf_line_ends)]);
         let (lf_sheet, _) = read_sheet(&source, None).unwrap();
@@ -207,7 +216,10 @@ mod tests {
     fn the_upload_names_the_code_type_of_a_file_without_the_column() {
         let source = MemorySource::new([("list.csv", b"code,description,category\nG0008,Flu shot,immunization\n,,\n".to_vec())]);
         let error = read_sheet(&source, None).unwrap_err();
-        assert_eq!(error.to_string(), "list.csv:1: the header row has no code_type column, and the upload names no code_type (\"code,description,category\")");
+        assert_eq!(
+            error.to_string(),
+            "list.csv:1: the header row has no code_type column, and the upload names no code_type (\"code,description,category\")"
+        );
         let (sheet, _) = read_sheet(&source, Some(CodeType::Hcpcs)).unwrap();
         assert_eq!(rows_of(&sheet), [r#"list.csv:2 hcpcs "G0008" "Flu shot" "immunization""#]);
         assert!(sheet.problems.is_empty(), "a blank row is no problem: {:?}", sheet.problems);

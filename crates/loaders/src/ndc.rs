@@ -356,7 +356,9 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                     properties.push(date_property(property_code));
                     lifecycle_properties.push(date_property(lifecycle_code));
                     // Off the market before the directory was published: retired, kept for older claims.
-                    if lifecycle_code == lifecycle::PROPERTY_RETIREMENT_DATE && release_day.as_deref().is_some_and(|day| date.as_str() < day) {
+                    if lifecycle_code == lifecycle::PROPERTY_RETIREMENT_DATE
+                        && release_day.as_deref().is_some_and(|day| date.as_str() < day)
+                    {
                         lifecycle_properties.push(code_property("status", "retired"));
                     }
                 }

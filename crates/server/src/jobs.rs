@@ -323,7 +323,8 @@ fn execute_billing(
     progress.diagnostics = Some(Json::Array(all.into_iter().take(MAX_KEPT).collect()));
     progress.counts = Some(counts.clone());
     terminology.update_job(&spec.id, &progress).map_err(|error| error.to_string())?;
-    if !plan.value_sets.is_empty() && !(spec.principal.may("ValueSet", Action::Create) && spec.principal.may("ValueSet", Action::Update)) {
+    let may_write_value_sets = spec.principal.may("ValueSet", Action::Create) && spec.principal.may("ValueSet", Action::Update);
+    if !plan.value_sets.is_empty() && !may_write_value_sets {
         return Err(format!(
             "the billing list makes {} ValueSet resources, and the token lacks the scope '{}'",
             plan.value_sets.len(),
@@ -349,7 +350,10 @@ fn execute_billing(
             JobUpdate { phase: Some("stored".into()), counts: Some(counts.clone()), ..JobUpdate::default() }
         })
         .map_err(|error| format!("storing failed, nothing was stored: {error}"))?;
-    Ok(format!("{summary_line}; stored {} code systems ({} concepts), {} value sets", summary.n_code_systems, summary.n_concepts, summary.n_value_sets))
+    Ok(format!(
+        "{summary_line}; stored {} code systems ({} concepts), {} value sets",
+        summary.n_code_systems, summary.n_concepts, summary.n_value_sets
+    ))
 }
 
 fn seconds_between(from: &str, to: &str) -> Option<f64> {

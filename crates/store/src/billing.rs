@@ -121,8 +121,11 @@ impl BillingPlan {
 
     /// One line on what the rows became.
     pub fn summary(&self) -> String {
-        let checked: Vec<String> =
-            self.checked.iter().map(|checked| format!("{} {} rows against {} ({})", checked.n_rows, checked.code_type.name(), checked.canonical, checked.how)).collect();
+        let checked: Vec<String> = self
+            .checked
+            .iter()
+            .map(|checked| format!("{} {} rows against {} ({})", checked.n_rows, checked.code_type.name(), checked.canonical, checked.how))
+            .collect();
         format!("{} rows checked: {}; {} value sets", self.n_rows, checked.join(", "), self.value_sets.len())
     }
 }
@@ -184,11 +187,11 @@ impl Terminology {
             match &release {
                 Some(release) => {
                     let release_name = format!("{} {}", code_type.system_title(), release.version().unwrap_or("(no version)"));
-                    let suggestion = |code: &str| {
-                        code_type.repair_candidates(code).into_iter().find(|candidate| release.find(candidate).is_some())
-                    };
+                    let suggestion =
+                        |code: &str| code_type.repair_candidates(code).into_iter().find(|candidate| release.find(candidate).is_some());
                     for row in &rows {
-                        let did_you_mean = suggestion(&row.code).map(|candidate| format!("; did you mean {candidate}?")).unwrap_or_default();
+                        let did_you_mean =
+                            suggestion(&row.code).map(|candidate| format!("; did you mean {candidate}?")).unwrap_or_default();
                         if !code_type.has_form(&row.code) {
                             refuse(row, format!("not of the {} form ({}){did_you_mean}", code_type.system_title(), code_type.form_text()));
                             continue;
@@ -257,9 +260,8 @@ impl Terminology {
             if row.category.is_empty() {
                 continue;
             }
-            let (_, includes) = categories
-                .entry((row.code_type, category_slug(&row.category)))
-                .or_insert_with(|| (row.category.clone(), Includes::new()));
+            let (_, includes) =
+                categories.entry((row.code_type, category_slug(&row.category))).or_insert_with(|| (row.category.clone(), Includes::new()));
             let members = includes.entry((system.clone(), system_version.clone())).or_default();
             if !members.iter().any(|member| member.code == row.code) {
                 members.push(Member { code: row.code.clone(), display: display.clone() });
@@ -268,11 +270,15 @@ impl Terminology {
         for ((code_type, slug), (category, includes)) in categories {
             let url = category_value_set_url(&options.value_set_base, code_type, &category);
             let previous = registry.value_set(&url, None);
-            let id = previous.as_ref().and_then(|entry| entry.id.clone()).unwrap_or_else(|| crate::terminology::slug(&format!("{}-{slug}", code_type.name())));
+            let id = previous
+                .as_ref()
+                .and_then(|entry| entry.id.clone())
+                .unwrap_or_else(|| crate::terminology::slug(&format!("{}-{slug}", code_type.name())));
             let include: Vec<Json> = includes
                 .iter()
                 .map(|((system, system_version), members)| {
-                    let concepts: Vec<Json> = members.iter().map(|member| json!({"code": member.code, "display": member.display})).collect();
+                    let concepts: Vec<Json> =
+                        members.iter().map(|member| json!({"code": member.code, "display": member.display})).collect();
                     let mut include = json!({"system": system});
                     if let Some(system_version) = system_version {
                         include["version"] = json!(system_version);
@@ -364,7 +370,8 @@ fn own_code_system(code_type: CodeType, rows: &[&BillingRow], options: &BillingO
             nest_parent: None,
         });
     }
-    let category_property = json!([{"code": "category", "type": "string", "description": "The billing category the practice's list gives the code"}]);
+    let category_property =
+        json!([{"code": "category", "type": "string", "description": "The billing category the practice's list gives the code"}]);
     let mut resource = match code_type {
         CodeType::Custom => json!({
             "resourceType": "CodeSystem",
@@ -378,7 +385,11 @@ fn own_code_system(code_type: CodeType, rows: &[&BillingRow], options: &BillingO
             let (name, title, oid) = match official {
                 CodeType::Cpt => ("CPT", "Current Procedural Terminology (CPT)", "2.16.840.1.113883.6.12"),
                 CodeType::Hcpcs => ("HCPCS", "Healthcare Common Procedure Coding System (HCPCS) Level II", "2.16.840.1.113883.6.285"),
-                _ => ("ICD10CM", "International Classification of Diseases, Tenth Revision, Clinical Modification (ICD-10-CM)", "2.16.840.1.113883.6.90"),
+                _ => (
+                    "ICD10CM",
+                    "International Classification of Diseases, Tenth Revision, Clinical Modification (ICD-10-CM)",
+                    "2.16.840.1.113883.6.90",
+                ),
             };
             json!({
                 "resourceType": "CodeSystem",

@@ -92,9 +92,7 @@ impl CodeType {
                     && upper_alnum(&category[2])
                     && subcategory.is_none_or(|subcategory| (1..=4).contains(&subcategory.len()) && subcategory.iter().all(upper_alnum))
             }
-            CodeType::Custom => {
-                !code.is_empty() && code.trim() == code && !code.contains(char::is_control) && !code.contains("  ")
-            }
+            CodeType::Custom => !code.is_empty() && code.trim() == code && !code.contains(char::is_control) && !code.contains("  "),
         }
     }
 
@@ -214,7 +212,11 @@ mod tests {
         for (code_type, good, bad) in [
             (CodeType::Cpt, &["99213", "0001F", "0591T"][..], &["9921", "99213 ", "A0001", "0001f"][..]),
             (CodeType::Hcpcs, &["G0008", "A9599"][..], &["G008", "g0008", "99213", "G0008A"][..]),
-            (CodeType::Icd10, &["E11.9", "I10", "C50.A0", "S72.001A", "U07.1"][..], &["E119", "e11.9", "E11.", "E11.12345", "11.9", " E11.9"][..]),
+            (
+                CodeType::Icd10,
+                &["E11.9", "I10", "C50.A0", "S72.001A", "U07.1"][..],
+                &["E119", "e11.9", "E11.", "E11.12345", "11.9", " E11.9"][..],
+            ),
             (CodeType::Custom, &["X-1", "two words"][..], &["", " X", "a  b"][..]),
         ] {
             for code in good {
