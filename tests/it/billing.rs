@@ -84,11 +84,16 @@ async fn rows_are_checked_and_categories_become_value_sets_updated_by_the_next_u
                 icd10,A00.0,Cholera (classical),Infectious disease codes\n\
                 icd10,A00.9,Cholera,Infectious disease codes\n\
                 hcpcs,A4206,Syringe 1 cc,Supplies\n\
-                icd10,S72.001A,Hip fracture,\n";
+                icd10,S72.001A,Hip fracture,\n\
+                icd10,A00,Cholera (header),\n";
     let job = upload_and_wait(&app, &[field("version", "2026-01"), file("practice.csv", list.as_bytes().to_vec())]).await;
     assert_eq!(job.state, "succeeded", "{:?} {:?}", job.error, job.diagnostics);
     assert_eq!(job.format, "csv");
     assert_eq!(job.diff, Some(json!([])), "nothing earlier to compare with, and never the release itself");
+    let warnings = job.diagnostics.clone().unwrap_or_default();
+    assert_eq!(warnings.as_array().map(Vec::len), Some(1), "{warnings}");
+    assert_eq!((warnings[0]["line"].as_u64(), warnings[0]["value"].as_str()), (Some(6), Some("A00")), "{warnings}");
+    assert!(warnings[0]["message"].as_str().unwrap_or_default().starts_with("not billable in ICD-10-CM 2026"), "{warnings}");
     let counts = job.counts.clone().expect("counts");
     assert_eq!(counts["valueSets"], 2, "{counts}");
     assert_eq!(counts["codeSystems"], 0, "rows of loaded releases form no code system: {counts}");

@@ -14,7 +14,8 @@
 //!   the current one, or else the newest complete one loaded. A code of the wrong form, or one the
 //!   release does not hold, is an error; where a repair of it (trimmed, upper case, ICD-10-CM's
 //!   dot) is a code of the release, the message asks "did you mean …?". A code the release holds
-//!   but has retired is a warning, since practices keep such codes for older claims.
+//!   but has retired is a warning, since practices keep such codes for older claims, and so is an
+//!   ICD-10-CM code that is not billable (a header with subcodes).
 //! - Without a complete release, the rows of that system form a `fragment` CodeSystem under the
 //!   official URL, versioned (the upload's version, else the day of the upload); its form is still
 //!   checked. A loaded release is never replaced or fragmented.
@@ -211,6 +212,15 @@ impl Terminology {
                                 line: Some(row.line),
                                 value: row.code.clone(),
                                 message: format!("retired in {release_name}{retired_on}; kept in the list for older claims"),
+                            });
+                        }
+                        // A diagnosis header (it has subcodes) cannot go on a claim: taken, with a warning.
+                        if release.concept(concept_idx).property_text("billable").as_deref() == Some("false") {
+                            plan.warnings.push(RowProblem {
+                                path: row.path.clone(),
+                                line: Some(row.line),
+                                value: row.code.clone(),
+                                message: format!("not billable in {release_name}: it has subcodes, and a claim needs one of them"),
                             });
                         }
                         let display = release.concept(concept_idx).display.clone().unwrap_or_else(|| row.description.clone());
