@@ -82,6 +82,8 @@ pub fn read_sheet(source: &dyn Source, code_type: Option<CodeType>) -> Result<(B
         let category_column = column_of("category");
         // The line a row starts on, counted here: the csv crate's own line numbers run one
         // short after CRLF line ends.
+        // Rows come in file order, so the newlines are counted once, from the last row on.
+        let counted = std::cell::Cell::new((0usize, 0u64));
         let line_of = |position: Option<&csv::Position>| {
             position.map(|position| {
                 let mut offset = (position.byte() as usize).min(bytes.len());
@@ -89,7 +91,13 @@ pub fn read_sheet(source: &dyn Source, code_type: Option<CodeType>) -> Result<(B
                 while bytes.get(offset).is_some_and(|byte| matches!(byte, b'\r' | b'\n')) {
                     offset += 1;
                 }
-                1 + bytes[..offset].iter().filter(|byte| **byte == b'\n').count() as u64
+                let (mut counted_to, mut n_newlines) = counted.get();
+                if offset < counted_to {
+                    (counted_to, n_newlines) = (0, 0);
+                }
+                n_newlines += bytes[counted_to..offset].iter().filter(|byte| **byte == b'\n').count() as u64;
+                counted.set((offset, n_newlines));
+                1 + n_newlines
             })
         };
         for record in reader.records() {

@@ -73,7 +73,8 @@ impl CodeType {
     }
 
     /// Whether `code` has the form of a code of this system: CPT `^\d{4}[0-9A-Z]$`, HCPCS
-    /// `^[A-Z]\d{4}$`, ICD-10-CM `^[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?$` (dotted, upper case);
+    /// `^[A-Z]\d{4}$`, ICD-10-CM `^[A-Z][0-9A-Z]{2}(\.[0-9A-Z]{1,4})?$` (dotted, upper case; the
+    /// second character is a letter in FY2026's `QA0` block, so it is not held to a digit);
     /// a custom code is any FHIR code (no leading, trailing or doubled whitespace, not empty).
     pub fn has_form(self, code: &str) -> bool {
         let bytes = code.as_bytes();
@@ -88,7 +89,7 @@ impl CodeType {
                 };
                 category.len() == 3
                     && category[0].is_ascii_uppercase()
-                    && category[1].is_ascii_digit()
+                    && upper_alnum(&category[1])
                     && upper_alnum(&category[2])
                     && subcategory.is_none_or(|subcategory| (1..=4).contains(&subcategory.len()) && subcategory.iter().all(upper_alnum))
             }
@@ -101,7 +102,7 @@ impl CodeType {
         match self {
             CodeType::Cpt => "four digits and a digit or capital letter, like 99213",
             CodeType::Hcpcs => "a capital letter and four digits, like G0008",
-            CodeType::Icd10 => "a letter, a digit, a digit or letter, then a dot and up to four more, like E11.9",
+            CodeType::Icd10 => "a letter and two letters or digits, then a dot and up to four more, like E11.9",
             CodeType::Custom => "a FHIR code: not empty, without surrounding or doubled spaces",
         }
     }
