@@ -328,6 +328,19 @@ fn the_cli_names_every_bad_row() {
 #[actix_web::test]
 async fn a_list_checked_against_real_releases() {
     let Some(dir) = real_data() else { return };
+    // Every code of the real code lists has the form the checks hold ICD-10-CM codes to (FY2026
+    // added QA0.01 and its block, with a letter in second place).
+    for year in ["2025", "2026"] {
+        let list = std::fs::read_to_string(dir.join(format!("icd10cm/{year}/code-list-{year}.txt"))).expect("a code list");
+        let ill_formed: Vec<String> = list
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.contains('-') && !line.chars().all(|c| c.is_ascii_digit()))
+            .map(|code| if code.len() > 3 { format!("{}.{}", &code[..3], &code[3..]) } else { code.to_owned() })
+            .filter(|code| !model::terminology::billing::CodeType::Icd10.has_form(code))
+            .collect();
+        assert!(ill_formed.is_empty(), "{year}: {ill_formed:?}");
+    }
     let backend = sqlite();
     let app = app_with(&backend, hs256_config()).await;
     for (format, path) in [
@@ -341,6 +354,7 @@ async fn a_list_checked_against_real_releases() {
     let list = "code_type,code,description,category\n\
                 icd10,E119,Type 2 diabetes mellitus without complications,diabetes-diagnosis-codes\n\
                 icd10,E11.65,Type 2 diabetes mellitus with hyperglycemia,diabetes-diagnosis-codes\n\
+                icd10,QA0.01,Neurodevelopmental disorder,genetic\n\
                 hcpcs,A9599,Radiopharmaceutical,supplies\n";
     let job = upload_and_wait(&app, &[file("practice.csv", list.as_bytes().to_vec())]).await;
     assert_eq!(job.state, "failed");
