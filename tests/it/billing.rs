@@ -114,6 +114,15 @@ async fn rows_are_checked_and_categories_become_value_sets_updated_by_the_next_u
     assert_eq!(expanded_codes(&expansion), ["A00.0", "A00.9"], "{expansion}");
     let in_list = app.get(&format!("/fhir/ValueSet/$validate-code?url={url}&system={ICD}&code=A00.9")).await.json();
     assert_eq!(parameter(&in_list, "result").map(|result| result["valueBoolean"].clone()), Some(json!(true)), "{in_list}");
+    let on_a_day =
+        app.get(&format!("/fhir/ValueSet/$validate-code?url={VALUE_SETS}hcpcs-supplies&system={HCPCS}&code=A4206&date=1980-06-01")).await;
+    // The value set pins the release it was checked against; `date` still applies each code's own
+    // dates in it (A4206 was added on 1984-01-01).
+    assert!(
+        on_a_day.body.contains("was not in force on 1980-06-01") && on_a_day.body.contains("\"valueBoolean\":false"),
+        "{}",
+        on_a_day.body
+    );
     let supplies = app.get(&format!("/fhir/ValueSet/$expand?url={VALUE_SETS}hcpcs-supplies")).await.json();
     assert_eq!(expanded_codes(&supplies), ["A4206"], "{supplies}");
 
