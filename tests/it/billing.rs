@@ -199,6 +199,17 @@ async fn a_bad_list_stores_nothing_and_names_every_bad_row(backend: &Backend) {
 async fn cpt_without_a_release_forms_a_versioned_fragment(backend: &Backend) {
     let app = app_with(backend, hs256_config()).await;
     let list = "code,description,category\n99990,Invented practice visit level 1,E/M\n99991,Invented practice visit level 2,E/M\n";
+    // A dry run checks the list and stores nothing.
+    let dry =
+        upload_and_wait(&app, &[field("code_type", "cpt"), field("dry_run", "true"), file("cpt.csv", list.as_bytes().to_vec())]).await;
+    assert_eq!(dry.state, "succeeded", "{:?}", dry.error);
+    assert!(
+        dry.dry_run && dry.counts.as_ref().is_some_and(|counts| counts["valueSets"] == 1 && counts.get("stored").is_none()),
+        "{:?}",
+        dry.counts
+    );
+    assert!(versions(&app, CPT).is_empty());
+    assert_eq!(app.get(&format!("/fhir/ValueSet?url={VALUE_SETS}cpt-e-m")).await.json()["total"], 0);
     let job =
         upload_and_wait(&app, &[field("code_type", "cpt"), field("version", "2026-practice"), file("cpt.csv", list.as_bytes().to_vec())])
             .await;
