@@ -55,3 +55,5 @@ fn run_in(name: &str, context: &Context<'_>) -> Result<Json, StoreError> {
     }
 }
 
+#[cfg(test)]
+mod tests;
