@@ -34,6 +34,7 @@ pub mod db;
 pub mod diff;
 mod error;
 pub mod grammar;
+mod ids;
 pub mod index;
 pub mod jobs;
 pub mod ops;

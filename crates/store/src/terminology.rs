@@ -1,6 +1,7 @@
 //! The facade: every read, write and operation goes through [`Terminology`].
 
 use crate::db::Database;
+use crate::ids::slug;
 use crate::index::{CodeSystemIndex, Registry};
 use crate::ops::{self, OpRequest};
 use crate::repo::{self, PutItem};
@@ -174,16 +175,6 @@ fn exact_matches(value: &Option<String>, wanted: &Option<String>) -> bool {
         None => true,
         Some(wanted) => wanted.split(',').any(|alternative| value.as_deref() == Some(alternative)),
     }
-}
-
-/// A resource id made from text: letters, digits, `-` and `.`, at most 64 characters.
-pub fn slug(text: &str) -> String {
-    let mut out: String = text.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' }).collect();
-    while out.contains("--") {
-        out = out.replace("--", "-");
-    }
-    let trimmed = out.trim_matches('-');
-    trimmed.chars().take(64).collect()
 }
 
 impl Terminology {

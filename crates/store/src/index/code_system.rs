@@ -33,7 +33,7 @@ pub struct CodeSystemIndex {
     /// Every concept as (lower-cased code, index), sorted, for code-prefix search.
     folded_codes: OnceLock<Vec<(String, u32)>>,
     /// The grammar behind a code system that cannot list all its codes (UCUM, BCP-47, MIME types).
-    pub grammar: Option<Arc<crate::grammar::GrammarBinding>>,
+    pub grammar: Option<Arc<super::GrammarBinding>>,
 }
 
 /// Why a concept was not in force on a day.
@@ -185,13 +185,13 @@ impl CodeSystemIndex {
 
     /// Finds a code as [`CodeSystemIndex::find_lenient`] does; a grammar code system also reads a
     /// code it does not list, and answers it as a one-concept index of its own.
-    pub fn resolve(self: &Arc<Self>, code: &str) -> crate::grammar::Resolved {
+    pub fn resolve(self: &Arc<Self>, code: &str) -> super::Resolved {
         if let Some((idx, case_folded)) = self.find_lenient(code) {
-            return crate::grammar::Resolved::Found(self.clone(), idx, case_folded);
+            return super::Resolved::Found(self.clone(), idx, case_folded);
         }
         match &self.grammar {
             Some(binding) => binding.resolve(self, code),
-            None => crate::grammar::Resolved::NotACode(crate::grammar::NotACode { detail: None }),
+            None => super::Resolved::NotACode(super::NotACode { detail: None }),
         }
     }
 
