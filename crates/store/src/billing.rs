@@ -283,7 +283,7 @@ impl Terminology {
             let id = previous
                 .as_ref()
                 .and_then(|entry| entry.id.clone())
-                .unwrap_or_else(|| crate::terminology::slug(&format!("{}-{slug}", code_type.name())));
+                .unwrap_or_else(|| crate::ids::slug(&format!("{}-{slug}", code_type.name())));
             let include: Vec<Json> = includes
                 .iter()
                 .map(|((system, system_version), members)| {
