@@ -137,6 +137,21 @@ pub fn parse_resource(request: &HttpRequest, body: &[u8]) -> Result<Json, ApiErr
 }
 
 /// Writes a resource in the chosen format.
+/// Answers a typed resource: JSON is written straight from it, XML goes through its JSON value.
+pub fn respond_typed<T: serde::Serialize>(status: StatusCode, resource: &T, format: Format) -> HttpResponse {
+    match format {
+        Format::Json => match serde_json::to_vec(resource) {
+            Ok(body) => HttpResponse::build(status).content_type(format.media_type()).body(body),
+            Err(error) => {
+                let outcome =
+                    model::fhir::OperationOutcome::single(model::fhir::Issue::error("exception", format!("cannot render JSON: {error}")));
+                HttpResponse::InternalServerError().content_type(Format::Json.media_type()).body(outcome.to_json().to_string())
+            }
+        },
+        Format::Xml => respond(status, &model::fhir::render::to_json(resource), format),
+    }
+}
+
 pub fn respond(status: StatusCode, resource: &Json, format: Format) -> HttpResponse {
     let body = match format {
         Format::Json => resource.to_string(),

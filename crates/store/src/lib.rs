@@ -47,5 +47,8 @@ pub use changes::ChangeListener;
 pub use diff::CodeSystemDiff;
 pub use error::{StoreError, StoreErrorKind};
 pub use jobs::{AuditEntry, JobRecord, JobUpdate, NewJob};
-pub use ops::{DeniedSystem, OpRequest, MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT};
+pub use ops::{
+    DeniedSystem, LookupOutcome, LookupRequest, OpRequest, ValidateCodeOutcome, ValidateCodeRequest, ValidateTarget, MAX_IMPORT_DEPTH,
+    TOO_COSTLY_DEFAULT,
+};
 pub use terminology::{CodeSystemSummary, CodeSystemVersionSummary, Created, LoadSummary, SearchQuery, SearchResult, Terminology};

@@ -691,6 +691,16 @@ impl Terminology {
         let registry = self.registry();
         ops::run(name, &registry, request)
     }
+
+    /// `$validate-code` against a code system or a value set: a typed request, a typed answer.
+    pub fn validate_code(&self, request: &ops::ValidateCodeRequest) -> Result<ops::ValidateCodeOutcome, StoreError> {
+        ops::validate_code(&self.registry(), request)
+    }
+
+    /// `CodeSystem/$lookup`: a typed request, a typed answer.
+    pub fn lookup(&self, request: &ops::LookupRequest) -> Result<ops::LookupOutcome, StoreError> {
+        ops::lookup(&self.registry(), request)
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 pub mod outcome;
 pub mod params;
+pub mod render;
 pub mod xml;
 
 pub use outcome::{Issue, IssueSeverity, OperationOutcome};

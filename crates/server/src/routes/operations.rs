@@ -10,7 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use model::fhir::{str_of, Parameters};
 use serde_json::json;
 use std::time::Instant;
-use store::{OpRequest, StoreErrorKind};
+use store::{LookupRequest, OpRequest, StoreErrorKind, ValidateCodeRequest, ValidateTarget};
 
 /// The operations each resource type offers, as `Type/$name`.
 pub use store::ops::OPERATIONS;
@@ -56,6 +56,23 @@ async fn run(
     op_request: OpRequest,
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
+    let refused = |error: store::StoreError| match error.kind {
+        StoreErrorKind::Forbidden => auth::refusal(principal, error.message()).in_format(format),
+        _ => ApiError::from(error).in_format(format),
+    };
+    // The hot path: a typed request, a typed answer written straight to the body.
+    match name.as_str() {
+        "CodeSystem/$validate-code" | "ValueSet/$validate-code" => {
+            let target = if name.starts_with("CodeSystem/") { ValidateTarget::CodeSystem } else { ValidateTarget::ValueSet };
+            let outcome = state.terminology.validate_code(&ValidateCodeRequest::new(target, op_request)).map_err(refused)?;
+            return Ok(wire::respond_typed(StatusCode::OK, &outcome, format));
+        }
+        "CodeSystem/$lookup" => {
+            let outcome = state.terminology.lookup(&LookupRequest::new(op_request)).map_err(refused)?;
+            return Ok(wire::respond_typed(StatusCode::OK, &outcome, format));
+        }
+        _ => {}
+    }
     let answer = if is_heavy(&name) {
         let state = state.clone();
         web::block(move || state.terminology.operation(&name, &op_request))
@@ -64,10 +81,7 @@ async fn run(
     } else {
         state.terminology.operation(&name, &op_request)
     };
-    let answer = answer.map_err(|error| match error.kind {
-        StoreErrorKind::Forbidden => auth::refusal(principal, error.message()).in_format(format),
-        _ => ApiError::from(error).in_format(format),
-    })?;
+    let answer = answer.map_err(refused)?;
     Ok(wire::respond(StatusCode::OK, &answer, format))
 }
 

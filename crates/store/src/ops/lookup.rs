@@ -3,31 +3,29 @@
 use super::context::Context;
 use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
-use model::fhir::{str_of, Issue, Json, Parameters};
+use super::request::{named_code, Coding, LookupRequest};
+use model::fhir::render::Parameter;
+use model::fhir::{Issue, Json, Parameters};
 use serde_json::json;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-/// The code system and code a call names, by `system`/`code`, `coding` or an instance id.
-fn named_concept(context: &Context<'_>, code_name: &str, coding_name: &str) -> Result<(Arc<CodeSystemIndex>, u32), StoreError> {
-    let params = context.params;
-    let (system, version, code) = match params.complex(coding_name, "valueCoding") {
-        Some(coding) => (
-            str_of(coding, "system").map(str::to_owned),
-            str_of(coding, "version").map(str::to_owned),
-            str_of(coding, "code").map(str::to_owned),
-        ),
-        None => (params.str("system"), params.str("version"), params.str(code_name)),
-    };
-    // `url|version` is a canonical: the version travels with the system.
-    let (system, version) = match system.as_deref().and_then(|text| text.split_once('|')) {
-        Some((url, pinned)) => (Some(url.to_owned()), version.or_else(|| Some(pinned.to_owned()))),
-        None => (system, version),
-    };
-    let code = code.ok_or_else(|| StoreError::invalid(format!("no code given: use {code_name} or {coding_name}")))?;
-    let code_system = match (&context.request.instance_id, &system) {
+/// The code system and code a call names (read by [`named_code`]), or an instance id.
+fn named_concept(
+    context: &Context<'_>,
+    named: &Coding,
+    has_code: bool,
+    code_name: &str,
+    coding_name: &str,
+) -> Result<(Arc<CodeSystemIndex>, u32), StoreError> {
+    let (system, version) = (&named.system, &named.version);
+    if !has_code {
+        return Err(StoreError::invalid(format!("no code given: use {code_name} or {coding_name}")));
+    }
+    let code = &named.code;
+    let code_system = match (&context.request.instance_id, system) {
         (Some(id), _) => context.code_system_by_id(id).ok_or_else(|| StoreError::not_found(format!("CodeSystem/{id} is not known")))?,
         (None, Some(system)) => context.code_system(system, version.as_deref()).ok_or_else(|| {
-            let shown = match &version {
+            let shown = match version {
                 Some(version) => format!("{system}' version '{version}"),
                 None => system.clone(),
             };
@@ -43,7 +41,7 @@ fn named_concept(context: &Context<'_>, code_name: &str, coding_name: &str) -> R
         })?,
         (None, None) => return Err(StoreError::invalid("no code system given: use system or coding")),
     };
-    let crate::grammar::Resolved::Found(code_system, concept_idx, _) = code_system.resolve(&code) else {
+    let crate::grammar::Resolved::Found(code_system, concept_idx, _) = code_system.resolve(code) else {
         let version_text = code_system.version().map(|version| format!(" version '{version}'")).unwrap_or_default();
         return Err(StoreError::with_issue(
             StoreErrorKind::NotFound,
@@ -55,97 +53,195 @@ fn named_concept(context: &Context<'_>, code_name: &str, coding_name: &str) -> R
     Ok((code_system, concept_idx))
 }
 
-fn property_part(code: &str, value_key: &str, value: Json, description: Option<&str>) -> Json {
-    let mut parts = vec![json!({"name": "code", "valueCode": code})];
-    let mut value_part = json!({"name": "value"});
-    value_part[value_key] = value;
-    parts.push(value_part);
-    if let Some(description) = description {
-        parts.push(json!({"name": "description", "valueString": description}));
-    }
-    json!({"name": "property", "part": parts})
+/// The `use` of the designation a code system's display is, in its own language.
+static PREFERRED_FOR_LANGUAGE: LazyLock<Json> = LazyLock::new(|| {
+    json!({"system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra", "code": "preferredForLanguage", "display": "Preferred For Language"})
+});
+
+/// One designation of a `$lookup` answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LookupDesignation {
+    pub language: Option<String>,
+    /// The `use` Coding, as JSON.
+    pub use_coding: Option<Json>,
+    /// Whether this is the code system's display, given as the preferred designation in its language.
+    pub preferred_for_language: bool,
+    pub value: String,
+    /// The supplement the designation came from.
+    pub source: Option<String>,
 }
 
-/// `CodeSystem/$lookup`.
-pub fn lookup(context: &Context<'_>) -> Result<Json, StoreError> {
-    let (code_system, concept_idx) = named_concept(context, "code", "coding")?;
+/// One property of a `$lookup` answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LookupProperty {
+    pub code: String,
+    /// The value's FHIR type as its element name (`valueCode`, `valueCoding`, ...).
+    pub value_key: String,
+    pub value: Json,
+    /// The display of a `parent` or `child` code.
+    pub description: Option<String>,
+}
+
+/// The answer of `$lookup`, field by field in the order FHIR JSON lists them; it serializes
+/// straight to a `Parameters` resource ([`model::fhir::render`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LookupOutcome {
+    pub code: String,
+    pub system: String,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub display: Option<String>,
+    pub definition: Option<String>,
+    pub is_abstract: bool,
+    pub designations: Vec<LookupDesignation>,
+    pub used_supplements: Vec<String>,
+    pub properties: Vec<LookupProperty>,
+}
+
+impl LookupOutcome {
+    fn parameters(&self) -> Vec<Parameter<'_>> {
+        let mut out = Vec::with_capacity(8 + self.designations.len() + self.properties.len());
+        out.push(Parameter::str("code", "valueCode", &self.code));
+        out.push(Parameter::str("system", "valueUri", &self.system));
+        if let Some(name) = &self.name {
+            out.push(Parameter::str("name", "valueString", name));
+        }
+        if let Some(version) = &self.version {
+            out.push(Parameter::str("version", "valueString", version));
+        }
+        if let Some(display) = &self.display {
+            out.push(Parameter::str("display", "valueString", display));
+        }
+        if let Some(definition) = &self.definition {
+            out.push(Parameter::str("definition", "valueString", definition));
+        }
+        out.push(Parameter::bool("abstract", self.is_abstract));
+        for designation in &self.designations {
+            let mut parts = Vec::with_capacity(4);
+            if let Some(language) = &designation.language {
+                parts.push(Parameter::str("language", "valueCode", language));
+            }
+            if designation.preferred_for_language {
+                parts.push(Parameter::json("use", "valueCoding", &PREFERRED_FOR_LANGUAGE));
+            } else if let Some(use_coding) = &designation.use_coding {
+                parts.push(Parameter::json("use", "valueCoding", use_coding));
+            }
+            parts.push(Parameter::str("value", "valueString", &designation.value));
+            if let Some(source) = &designation.source {
+                parts.push(Parameter::str("source", "valueCanonical", source));
+            }
+            out.push(Parameter::Parts { name: "designation", parts });
+        }
+        for supplement in &self.used_supplements {
+            out.push(Parameter::str("used-supplement", "valueCanonical", supplement));
+        }
+        for property in &self.properties {
+            let mut parts = Vec::with_capacity(3);
+            parts.push(Parameter::str("code", "valueCode", &property.code));
+            parts.push(Parameter::json("value", &property.value_key, &property.value));
+            if let Some(description) = &property.description {
+                parts.push(Parameter::str("description", "valueString", description));
+            }
+            out.push(Parameter::Parts { name: "property", parts });
+        }
+        out
+    }
+
+    /// The answer as a JSON value, for XML and for callers that work on values.
+    pub fn to_json(&self) -> Json {
+        model::fhir::render::to_json(self)
+    }
+}
+
+impl serde::Serialize for LookupOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        model::fhir::render::serialize_parameters(serializer, &self.parameters())
+    }
+}
+
+/// `CodeSystem/$lookup` with its parameters read from the context's call.
+pub fn lookup_by_name(context: &Context<'_>) -> Result<LookupOutcome, StoreError> {
+    let (coding, has_code) = named_code(context.params, "code", "coding");
+    lookup(context, &coding, has_code, &context.params.strs("property"))
+}
+
+/// `CodeSystem/$lookup` of a typed request.
+pub fn lookup_typed(context: &Context<'_>, request: &LookupRequest) -> Result<LookupOutcome, StoreError> {
+    lookup(context, &request.coding, request.has_code, &request.properties)
+}
+
+fn lookup(context: &Context<'_>, named: &Coding, has_code: bool, requested: &[String]) -> Result<LookupOutcome, StoreError> {
+    let (code_system, concept_idx) = named_concept(context, named, has_code, "code", "coding")?;
     let concept = code_system.concept(concept_idx);
     let flags = &code_system.flags[concept_idx as usize];
-    let requested: Vec<String> = context.params.strs("property");
     let wants = |code: &str| requested.is_empty() || requested.iter().any(|wanted| wanted == "*" || wanted == code);
-    let mut out = Parameters::default();
-    out.push_value("code", "valueCode", json!(concept.code));
-    out.push_value("system", "valueUri", json!(code_system.url()));
-    if let Some(name) = &code_system.code_system.name {
-        out.push_value("name", "valueString", json!(name));
-    }
-    if let Some(version) = code_system.version() {
-        out.push_value("version", "valueString", json!(version));
-    }
-    if let Some(display) = &concept.display {
-        out.push_value("display", "valueString", json!(display));
-    }
-    if let Some(definition) = &concept.definition {
-        out.push_value("definition", "valueString", json!(definition));
-    }
-    out.push_value("abstract", "valueBoolean", json!(flags.not_selectable));
+    let mut out = LookupOutcome {
+        code: concept.code.clone(),
+        system: code_system.url().to_owned(),
+        name: code_system.code_system.name.clone(),
+        version: code_system.version().map(str::to_owned),
+        display: concept.display.clone(),
+        definition: concept.definition.clone(),
+        is_abstract: flags.not_selectable,
+        designations: Vec::new(),
+        used_supplements: Vec::new(),
+        properties: Vec::new(),
+    };
     // The display is itself a designation in the code system's language.
     if let (Some(language), Some(display)) = (&code_system.code_system.language, &concept.display) {
-        out.push_parts(
-            "designation",
-            vec![
-                json!({"name": "language", "valueCode": language}),
-                json!({"name": "use", "valueCoding": {
-                    "system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra", "code": "preferredForLanguage", "display": "Preferred For Language"
-                }}),
-                json!({"name": "value", "valueString": display}),
-            ],
-        );
+        out.designations.push(LookupDesignation {
+            language: Some(language.clone()),
+            use_coding: None,
+            preferred_for_language: true,
+            value: display.clone(),
+            source: None,
+        });
     }
     for designation in &concept.designations {
-        let mut parts = Vec::new();
-        if let Some(language) = &designation.language {
-            parts.push(json!({"name": "language", "valueCode": language}));
-        }
-        if let Some(use_coding) = &designation.use_coding {
-            parts.push(json!({"name": "use", "valueCoding": use_coding}));
-        }
-        parts.push(json!({"name": "value", "valueString": designation.value}));
-        if let Some(source) = context.designation_source(code_system.url(), &concept.code, designation) {
-            parts.push(json!({"name": "source", "valueCanonical": source}));
-        }
-        out.push_parts("designation", parts);
+        out.designations.push(LookupDesignation {
+            language: designation.language.clone(),
+            use_coding: designation.use_coding.clone(),
+            preferred_for_language: false,
+            value: designation.value.clone(),
+            source: context.designation_source(code_system.url(), &concept.code, designation),
+        });
     }
-    for supplement in context.supplements_used(code_system.url()) {
-        out.push_value("used-supplement", "valueCanonical", json!(supplement));
-    }
-    for property in &concept.properties {
-        if wants(&property.code) && !matches!(property.code.as_str(), "parent" | "child") {
-            out.entries.push(property_part(&property.code, &property.value_key, property.value.clone(), None));
+    out.used_supplements = context.supplements_used(code_system.url());
+    let property = |code: &str, value_key: &str, value: Json, description: Option<&str>| LookupProperty {
+        code: code.to_owned(),
+        value_key: value_key.to_owned(),
+        value,
+        description: description.map(str::to_owned),
+    };
+    for concept_property in &concept.properties {
+        if wants(&concept_property.code) && !matches!(concept_property.code.as_str(), "parent" | "child") {
+            out.properties.push(property(&concept_property.code, &concept_property.value_key, concept_property.value.clone(), None));
         }
     }
-    if wants("inactive") && !concept.properties.iter().any(|property| property.code == "inactive") {
-        out.entries.push(property_part("inactive", "valueBoolean", json!(flags.inactive), None));
+    if wants("inactive") && !concept.properties.iter().any(|concept_property| concept_property.code == "inactive") {
+        out.properties.push(property("inactive", "valueBoolean", Json::Bool(flags.inactive), None));
     }
     if wants("parent") {
         for parent in &code_system.parents[concept_idx as usize] {
             let parent_concept = code_system.concept(*parent);
-            out.entries.push(property_part("parent", "valueCode", json!(parent_concept.code), parent_concept.display.as_deref()));
+            out.properties.push(property("parent", "valueCode", Json::String(parent_concept.code.clone()), parent_concept.display.as_deref()));
         }
     }
     if wants("child") {
         for child in &code_system.children[concept_idx as usize] {
             let child_concept = code_system.concept(*child);
-            out.entries.push(property_part("child", "valueCode", json!(child_concept.code), child_concept.display.as_deref()));
+            out.properties.push(property("child", "valueCode", Json::String(child_concept.code.clone()), child_concept.display.as_deref()));
         }
     }
-    Ok(out.to_resource())
+    Ok(out)
 }
 
 /// `CodeSystem/$subsumes`.
 pub fn subsumes(context: &Context<'_>) -> Result<Json, StoreError> {
-    let (system_a, concept_a) = named_concept(context, "codeA", "codingA")?;
-    let (system_b, concept_b) = named_concept(context, "codeB", "codingB")?;
+    let (coding_a, has_code_a) = named_code(context.params, "codeA", "codingA");
+    let (system_a, concept_a) = named_concept(context, &coding_a, has_code_a, "codeA", "codingA")?;
+    let (coding_b, has_code_b) = named_code(context.params, "codeB", "codingB");
+    let (system_b, concept_b) = named_concept(context, &coding_b, has_code_b, "codeB", "codingB")?;
     if system_a.canonical() != system_b.canonical() {
         return Err(StoreError::invalid(format!(
             "codeA and codeB are from different code systems: {} and {}",

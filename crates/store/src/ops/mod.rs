@@ -1,8 +1,10 @@
 //! The terminology operations, answered from a registry snapshot plus the request's own content.
 //!
 //! Each operation reads its input from [`OpRequest`] (a `Parameters` resource, whichever way it
-//! arrived) and returns FHIR JSON: a `Parameters` or an expanded `ValueSet`. Request-level content
-//! sent as `tx-resource` lives in an overlay registry that dies with the request.
+//! arrived). The hot path is typed: `$validate-code` and `$lookup` take a request parsed once
+//! ([`ValidateCodeRequest`], [`LookupRequest`]) and answer a typed outcome that serializes straight
+//! to FHIR JSON; the others return FHIR JSON values (a `Parameters` or an expanded `ValueSet`).
+//! Request-level content sent as `tx-resource` lives in an overlay registry that dies with the request.
 
 mod compare;
 mod context;
@@ -15,7 +17,12 @@ mod translate;
 mod validate;
 
 pub use context::Context;
-pub use request::{DeniedSystem, OpRequest, MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT};
+pub use lookup::LookupOutcome;
+pub use request::{
+    CodedInput, Coding, DeniedSystem, InputShape, LookupRequest, OpRequest, ValidateCodeRequest, ValidateTarget, MAX_IMPORT_DEPTH,
+    TOO_COSTLY_DEFAULT,
+};
+pub use validate::ValidateCodeOutcome;
 
 use crate::index::Registry;
 use crate::StoreError;
@@ -41,12 +48,37 @@ pub fn run(name: &str, registry: &Registry, request: &OpRequest) -> Result<Json,
     context.conclude(answer)
 }
 
+/// `$validate-code` against a code system or a value set, typed.
+pub fn validate_code(registry: &Registry, request: &ValidateCodeRequest) -> Result<ValidateCodeOutcome, StoreError> {
+    let context = Context::new(registry, &request.call)?;
+    let answer = validate_in(&context, request.target, request.input.as_ref());
+    context.conclude(answer)
+}
+
+fn validate_in(context: &Context<'_>, target: ValidateTarget, input: Option<&CodedInput>) -> Result<ValidateCodeOutcome, StoreError> {
+    match target {
+        ValidateTarget::CodeSystem => validate::validate_code_system(context, input),
+        ValidateTarget::ValueSet => validate::validate_value_set(context, input),
+    }
+}
+
+/// `CodeSystem/$lookup`, typed.
+pub fn lookup(registry: &Registry, request: &LookupRequest) -> Result<LookupOutcome, StoreError> {
+    let context = Context::new(registry, &request.call)?;
+    let answer = lookup::lookup_typed(&context, request);
+    context.conclude(answer)
+}
+
 fn run_in(name: &str, context: &Context<'_>) -> Result<Json, StoreError> {
+    let validate_as = |target| {
+        let input = CodedInput::parse(context.params, target);
+        validate_in(context, target, input.as_ref()).map(|outcome| outcome.to_json())
+    };
     match name {
-        "CodeSystem/$lookup" => lookup::lookup(context),
-        "CodeSystem/$validate-code" => validate::validate_code_system(context),
+        "CodeSystem/$lookup" => lookup::lookup_by_name(context).map(|outcome| outcome.to_json()),
+        "CodeSystem/$validate-code" => validate_as(ValidateTarget::CodeSystem),
         "CodeSystem/$subsumes" => lookup::subsumes(context),
-        "ValueSet/$validate-code" => validate::validate_value_set(context),
+        "ValueSet/$validate-code" => validate_as(ValidateTarget::ValueSet),
         "ValueSet/$batch-validate-code" => validate::batch_validate(context),
         "ValueSet/$expand" => expand::expand_operation(context),
         "ValueSet/$compare" => compare::compare(context),

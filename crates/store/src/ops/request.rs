@@ -1,7 +1,7 @@
 //! One operation call as the store receives it: its parameters and the limits and refusals that
 //! come with the caller (size guard, deadline, denied code systems).
 
-use model::fhir::Parameters;
+use model::fhir::{array_of, str_of, Json, Parameters};
 
 /// The default size guard for `$expand`: larger unbounded expansions answer `too-costly`.
 pub const TOO_COSTLY_DEFAULT: usize = 10_000;
@@ -33,4 +33,163 @@ pub struct OpRequest {
     pub denied_systems: Vec<DeniedSystem>,
     /// When the call must give up and answer `too-costly`.
     pub deadline: Option<std::time::Instant>,
+}
+
+/// Which `$validate-code` is asked: against a code system, or against a value set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValidateTarget {
+    CodeSystem,
+    ValueSet,
+}
+
+/// How the codes arrived, which decides the expression paths in issues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputShape {
+    Code,
+    Coding,
+    CodeableConcept,
+}
+
+/// One coding to check or look up, as the caller gave it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coding {
+    pub system: Option<String>,
+    pub version: Option<String>,
+    pub code: String,
+    pub display: Option<String>,
+}
+
+impl Coding {
+    fn from_json(value: &Json) -> Coding {
+        Coding {
+            system: str_of(value, "system").map(str::to_owned),
+            version: str_of(value, "version").map(str::to_owned),
+            code: str_of(value, "code").unwrap_or_default().to_owned(),
+            display: str_of(value, "display").map(str::to_owned),
+        }
+    }
+}
+
+/// The codes a `$validate-code` checks, read once from its parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodedInput {
+    pub shape: InputShape,
+    pub codings: Vec<Coding>,
+    /// The CodeableConcept as sent, echoed in the answer.
+    pub codeable_concept: Option<Json>,
+    /// For a CodeSystem `$validate-code` by `code`: the `system` parameter, used when neither
+    /// `url` nor the instance names the code system.
+    pub fallback_system: Option<String>,
+}
+
+/// A typed `$validate-code` call: the codes parsed once, and the call they came with (whose
+/// parameters still carry what every operation reads: `tx-resource`, `date`, languages,
+/// version rules, the value set's `url`).
+#[derive(Clone, Debug)]
+pub struct ValidateCodeRequest {
+    pub target: ValidateTarget,
+    /// `None` when no `coding`, `codeableConcept` or `code` was sent: the operation says so,
+    /// after it has judged what comes first (the value set, the date, licences).
+    pub input: Option<CodedInput>,
+    pub call: OpRequest,
+}
+
+impl ValidateCodeRequest {
+    /// Reads the codes from the call's parameters: `codeableConcept`, else `coding`, else `code`
+    /// with `url` (CodeSystem) or `system` (ValueSet), `version`/`systemVersion` and `display`.
+    pub fn new(target: ValidateTarget, call: OpRequest) -> ValidateCodeRequest {
+        let input = CodedInput::parse(&call.params, target);
+        ValidateCodeRequest { target, input, call }
+    }
+}
+
+impl CodedInput {
+    /// Reads the codes of a `$validate-code` from its parameters; `None` when none was sent.
+    pub fn parse(params: &Parameters, target: ValidateTarget) -> Option<CodedInput> {
+        let system_param = match target {
+            ValidateTarget::CodeSystem => "url",
+            ValidateTarget::ValueSet => "system",
+        };
+        coded_input(params, system_param, target)
+    }
+}
+
+fn coded_input(params: &Parameters, system_param: &str, target: ValidateTarget) -> Option<CodedInput> {
+    if let Some(concept) = params.complex("codeableConcept", "valueCodeableConcept") {
+        let codings = array_of(concept, "coding").iter().map(Coding::from_json).collect();
+        return Some(CodedInput {
+            shape: InputShape::CodeableConcept,
+            codings,
+            codeable_concept: Some(concept.clone()),
+            fallback_system: None,
+        });
+    }
+    if let Some(coding) = params.complex("coding", "valueCoding") {
+        return Some(CodedInput {
+            shape: InputShape::Coding,
+            codings: vec![Coding::from_json(coding)],
+            codeable_concept: None,
+            fallback_system: None,
+        });
+    }
+    let code = params.str("code")?;
+    // `url|version` is a canonical: the version travels with the system.
+    let (system, canonical_version) = match params.str(system_param) {
+        Some(text) => match text.split_once('|') {
+            Some((url, version)) => (Some(url.to_owned()), Some(version.to_owned())),
+            None => (Some(text), None),
+        },
+        None => (None, None),
+    };
+    Some(CodedInput {
+        shape: InputShape::Code,
+        codings: vec![Coding {
+            system,
+            version: params.str("systemVersion").or_else(|| params.str("version")).or(canonical_version),
+            code,
+            display: params.str("display"),
+        }],
+        codeable_concept: None,
+        fallback_system: if target == ValidateTarget::CodeSystem { params.str("system") } else { None },
+    })
+}
+
+/// A typed `$lookup` call (and one side of `$subsumes`): the code and where to find it.
+#[derive(Clone, Debug)]
+pub struct LookupRequest {
+    /// The system, version and code, from `coding` or from `system`/`version`/`code`; the
+    /// version of a `system|version` canonical travels with it. `code` is empty when none was sent.
+    pub coding: Coding,
+    /// Whether a code was sent at all.
+    pub has_code: bool,
+    /// The `property` parameters: which properties to answer (all when empty, `*` for all).
+    pub properties: Vec<String>,
+    pub call: OpRequest,
+}
+
+impl LookupRequest {
+    pub fn new(call: OpRequest) -> LookupRequest {
+        let (coding, has_code) = named_code(&call.params, "code", "coding");
+        let properties = call.params.strs("property");
+        LookupRequest { coding, has_code, properties, call }
+    }
+}
+
+/// The code a call names, by `{coding_name}` or by `system`/`version`/`{code_name}`.
+pub(crate) fn named_code(params: &Parameters, code_name: &str, coding_name: &str) -> (Coding, bool) {
+    let (system, version, code) = match params.complex(coding_name, "valueCoding") {
+        Some(coding) => (
+            str_of(coding, "system").map(str::to_owned),
+            str_of(coding, "version").map(str::to_owned),
+            str_of(coding, "code").map(str::to_owned),
+        ),
+        None => (params.str("system"), params.str("version"), params.str(code_name)),
+    };
+    // `url|version` is a canonical: the version travels with the system.
+    let (system, version) = match system.as_deref().and_then(|text| text.split_once('|')) {
+        Some((url, pinned)) => (Some(url.to_owned()), version.or_else(|| Some(pinned.to_owned()))),
+        None => (system, version),
+    };
+    let has_code = code.is_some();
+    (Coding { system, version, code: code.unwrap_or_default(), display: None }, has_code)
 }

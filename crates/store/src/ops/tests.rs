@@ -1,7 +1,7 @@
 //! The operations' semantics without HTTP: one [`check`] runs an operation on a small fixed
 //! registry and compares a plain-text dump of its answer, a table of cases per operation.
 
-use super::{run, OpRequest};
+use super::{lookup as typed_lookup, run, validate_code, LookupRequest, OpRequest, ValidateCodeRequest, ValidateTarget};
 use crate::index::{CodeSystemIndex, Registry};
 use crate::StoreError;
 use model::fhir::{array_of, str_of, Json, Parameters};
@@ -63,6 +63,25 @@ fn check(operation: &str, query: &str, expected: &str) {
     let request = OpRequest { params, ..OpRequest::default() };
     let actual = dump(&run(operation, &registry(), &request));
     assert_eq!(actual, expected, "\n{operation}?{query}");
+    if let Some(typed) = typed_answer(operation, &request) {
+        assert_eq!(dump(&typed), expected, "\ntyped {operation}?{query}");
+    }
+}
+
+/// The answer of the typed entry point for `$validate-code` and `$lookup`, written by its own
+/// serializer (no JSON value in between) and read back; `None` for the other operations.
+fn typed_answer(operation: &str, request: &OpRequest) -> Option<Result<Json, StoreError>> {
+    fn written<T: serde::Serialize>(outcome: Result<T, StoreError>) -> Result<Json, StoreError> {
+        outcome.map(|outcome| serde_json::from_slice(&serde_json::to_vec(&outcome).unwrap()).unwrap())
+    }
+    let registry = registry();
+    let validate = |target| written(validate_code(&registry, &ValidateCodeRequest::new(target, request.clone())));
+    match operation {
+        "CodeSystem/$validate-code" => Some(validate(ValidateTarget::CodeSystem)),
+        "ValueSet/$validate-code" => Some(validate(ValidateTarget::ValueSet)),
+        "CodeSystem/$lookup" => Some(written(typed_lookup(&registry, &LookupRequest::new(request.clone())))),
+        _ => None,
+    }
 }
 
 /// Runs each `(query, expected)` case of one operation, and names every case that failed.
@@ -152,6 +171,7 @@ fn lookup() {
             (format!("system={BODY}&code=nose"), "error NotFound: Unknown code 'nose' in the CodeSystem 'http://example.org/fhirterm/test/body' version '1'"),
             ("system=http://example.org/unknown&code=hand".to_owned(), "error NotFound: A definition for CodeSystem 'http://example.org/unknown' could not be found, so the code cannot be looked up"),
             (format!("system={BODY}"), "error Invalid: no code given: use code or coding"),
+            (format!("system={BODY}|1&code=organ&property=child"), "code=organ, system=http://example.org/fhirterm/test/body, version=1, display=Organ, abstract=false, property(code=child, value=heart, description=Heart)"),
         ],
     );
 }
@@ -161,6 +181,9 @@ fn validate_code_system() {
     check_all(
         "CodeSystem/$validate-code",
         &[
+            (format!("url={BODY}"), "error Invalid: Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters"),
+            (format!("system={BODY}&code=arm"), "code=arm, system=http://example.org/fhirterm/test/body, version=1, display=Arm, result=true"),
+            (format!("url={BODY}|1&code=hand"), "code=hand, system=http://example.org/fhirterm/test/body, version=1, display=Hand, result=true"),
             (format!("url={BODY}&code=hand"), "code=hand, system=http://example.org/fhirterm/test/body, version=1, display=Hand, result=true"),
             (format!("url={BODY}&code=hand&display=Hand (de)&displayLanguage=de"), "code=hand, system=http://example.org/fhirterm/test/body, version=1, display=Hand (de), result=true"),
             (format!("url={BODY}&code=hand&display=Foot"), "code=hand, system=http://example.org/fhirterm/test/body, version=1, display=Hand, issues[error invalid: Wrong Display Name 'Foot' for http://example.org/fhirterm/test/body#hand. Valid display is one of 2 choices: 'Hand' or 'Hand (de)' (de) (for the language(s) '--')], message=Wrong Display Name 'Foot' for http://example.org/fhirterm/test/body#hand. Valid display is one of 2 choices: 'Hand' or 'Hand (de)' (de) (for the language(s) '--'), result=false"),
@@ -182,6 +205,7 @@ fn validate_value_set() {
             (format!("url={LIMBS_AND_ORGANS}&system={BODY}&code=arm"), "code=arm, system=http://example.org/fhirterm/test/body, version=1, display=Arm, result=true"),
             (format!("url={LIMBS_AND_ORGANS}&system={BODY}&code=heart"), "code=heart, system=http://example.org/fhirterm/test/body, version=1, display=Heart, result=true"),
             (format!("url=http://example.org/none&system={BODY}&code=hand"), "error NotFound: A definition for the value Set 'http://example.org/none' could not be found"),
+            (format!("url={LIMBS}"), "error Invalid: Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters"),
         ],
     );
 }

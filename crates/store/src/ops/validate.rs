@@ -7,70 +7,91 @@
 use super::context::Context;
 use super::membership::{include_for_coding, list_versions, requested_value_set, value_set_canonical, value_set_contains, ImportWalk};
 use super::presentation::{display_for, language_fits, status_label, status_message_id, value_set_language};
-use super::request::OpRequest;
+use super::request::{CodedInput, Coding, InputShape, OpRequest, ValidateTarget};
 use crate::index::{member_of, CodeSystemIndex, NotInForce};
 use crate::{StoreError, StoreErrorKind};
+use model::fhir::render::Parameter;
 use model::fhir::{array_of, str_of, Issue, IssueSeverity, Json, OperationOutcome, Parameters};
 use model::terminology::{ConceptSet, ValueSet};
-use serde_json::json;
 use std::sync::Arc;
 
-/// How the codes arrived, which decides the expression paths in issues.
-#[derive(Clone, Copy, PartialEq)]
-enum InputShape {
-    Code,
-    Coding,
-    CodeableConcept,
+/// The answer of `$validate-code`, field by field in the order FHIR JSON lists them; it
+/// serializes straight to a `Parameters` resource ([`model::fhir::render`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ValidateCodeOutcome {
+    /// The CodeableConcept that was checked, as sent.
+    pub codeable_concept: Option<Json>,
+    pub code: Option<String>,
+    pub system: Option<String>,
+    pub version: Option<String>,
+    pub display: Option<String>,
+    pub inactive: bool,
+    /// The concept's status when it is not `active`.
+    pub status: Option<String>,
+    /// The code as the code system spells it, when only a case-insensitive match found it.
+    pub normalized_code: Option<String>,
+    /// Systems that could not be found, each with whether other versions of it are known.
+    pub unknown_systems: Vec<(String, bool)>,
+    pub issues: Option<OperationOutcome>,
+    pub message: Option<String>,
+    pub result: bool,
 }
 
-#[derive(Clone, Debug, Default)]
-struct Coding {
-    system: Option<String>,
-    version: Option<String>,
-    code: String,
-    display: Option<String>,
-}
+impl ValidateCodeOutcome {
+    fn parameters(&self) -> Vec<Parameter<'_>> {
+        let mut out = Vec::with_capacity(8);
+        if let Some(concept) = &self.codeable_concept {
+            out.push(Parameter::json("codeableConcept", "valueCodeableConcept", concept));
+        }
+        if let Some(code) = &self.code {
+            out.push(Parameter::str("code", "valueCode", code));
+        }
+        if let Some(system) = &self.system {
+            out.push(Parameter::str("system", "valueUri", system));
+        }
+        if let Some(version) = &self.version {
+            out.push(Parameter::str("version", "valueString", version));
+        }
+        if let Some(display) = &self.display {
+            out.push(Parameter::str("display", "valueString", display));
+        }
+        if self.inactive {
+            out.push(Parameter::bool("inactive", true));
+        }
+        if let Some(status) = &self.status {
+            out.push(Parameter::str("status", "valueCode", status));
+        }
+        if let Some(normalized) = &self.normalized_code {
+            out.push(Parameter::str("normalized-code", "valueCode", normalized));
+        }
+        for (system, other_versions_known) in &self.unknown_systems {
+            let name = if *other_versions_known { "x-caused-by-unknown-system" } else { "x-unknown-system" };
+            out.push(Parameter::str(name, "valueCanonical", system));
+        }
+        if let Some(outcome) = &self.issues {
+            out.push(Parameter::Outcome { name: "issues", outcome });
+        }
+        if let Some(message) = &self.message {
+            out.push(Parameter::str("message", "valueString", message));
+        }
+        out.push(Parameter::bool("result", self.result));
+        out
+    }
 
-fn coding_from_json(value: &Json) -> Coding {
-    Coding {
-        system: str_of(value, "system").map(str::to_owned),
-        version: str_of(value, "version").map(str::to_owned),
-        code: str_of(value, "code").unwrap_or_default().to_owned(),
-        display: str_of(value, "display").map(str::to_owned),
+    /// The answer as a JSON value, for XML and for batch validation.
+    pub fn to_json(&self) -> Json {
+        model::fhir::render::to_json(self)
     }
 }
 
-fn input_codings(params: &Parameters, system_param: &str) -> Result<(InputShape, Vec<Coding>, Option<Json>), StoreError> {
-    if let Some(concept) = params.complex("codeableConcept", "valueCodeableConcept") {
-        let codings = array_of(concept, "coding").iter().map(coding_from_json).collect();
-        return Ok((InputShape::CodeableConcept, codings, Some(concept.clone())));
+impl serde::Serialize for ValidateCodeOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        model::fhir::render::serialize_parameters(serializer, &self.parameters())
     }
-    if let Some(coding) = params.complex("coding", "valueCoding") {
-        return Ok((InputShape::Coding, vec![coding_from_json(coding)], None));
-    }
-    let code = params.str("code").ok_or_else(|| {
-        StoreError::invalid(
-            "Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters",
-        )
-    })?;
-    // `url|version` is a canonical: the version travels with the system.
-    let (system, canonical_version) = match params.str(system_param) {
-        Some(text) => match text.split_once('|') {
-            Some((url, version)) => (Some(url.to_owned()), Some(version.to_owned())),
-            None => (Some(text), None),
-        },
-        None => (None, None),
-    };
-    Ok((
-        InputShape::Code,
-        vec![Coding {
-            system,
-            version: params.str("systemVersion").or_else(|| params.str("version")).or(canonical_version),
-            code,
-            display: params.str("display"),
-        }],
-        None,
-    ))
+}
+
+fn no_code_to_validate() -> StoreError {
+    StoreError::invalid("Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters")
 }
 
 fn path(shape: InputShape, coding_idx: usize, element: &str) -> String {
@@ -745,8 +766,8 @@ fn render(
     concept: Option<Json>,
     findings: &[CodingFinding],
     mut issues: Vec<Issue>,
-) -> Json {
-    let mut out = Parameters::default();
+) -> ValidateCodeOutcome {
+    let mut out = ValidateCodeOutcome { codeable_concept: concept, result, ..ValidateCodeOutcome::default() };
     // Report the coding that decided the answer: the first valid one, else the first that was found.
     let valid = findings.iter().position(|finding| finding.in_value_set && finding.concept_idx.is_some());
     // A CodeableConcept reports only a coding that was valid; a single code or Coding reports what was found.
@@ -761,9 +782,6 @@ fn render(
             None
         })
     };
-    if let Some(concept) = concept {
-        out.push_value("codeableConcept", "valueCodeableConcept", concept);
-    }
     if let Some(chosen) = chosen {
         let finding = &findings[chosen];
         let coding = &codings[chosen];
@@ -772,40 +790,38 @@ fn render(
             // version and display it found, but not the code and system as an answer.
             let judged = shape != InputShape::CodeableConcept || Some(chosen) == valid || finding.fragment_unknown;
             if judged {
-                out.push_value("code", "valueCode", json!(coding.code));
+                out.code = Some(coding.code.clone());
             }
             if let Some(code_system) = &finding.code_system {
                 if judged {
-                    out.push_value("system", "valueUri", json!(code_system.url()));
+                    out.system = Some(code_system.url().to_owned());
                 }
                 if let Some(version) = code_system.version() {
-                    out.push_value("version", "valueString", json!(version));
+                    out.version = Some(version.to_owned());
                 }
             } else if let Some(system) = &coding.system {
-                out.push_value("system", "valueUri", json!(system));
+                out.system = Some(system.clone());
             }
             if let Some(display) = &finding.display {
-                out.push_value("display", "valueString", json!(display));
+                out.display = Some(display.clone());
             }
             if let (Some(code_system), Some(idx)) = (&finding.code_system, finding.concept_idx) {
                 let flags = &code_system.flags[idx as usize];
                 if flags.inactive {
-                    out.push_value("inactive", "valueBoolean", json!(true));
+                    out.inactive = true;
                 }
                 if let Some(status) = flags.status.as_deref().filter(|status| *status != "active") {
-                    out.push_value("status", "valueCode", json!(status));
+                    out.status = Some(status.to_owned());
                 }
             }
             if let Some(normalized) = &finding.normalized_code {
-                out.push_value("normalized-code", "valueCode", json!(normalized));
+                out.normalized_code = Some(normalized.clone());
             }
         }
     }
     for finding in findings {
-        match &finding.unknown_system {
-            Some((system, true)) => out.push_value("x-caused-by-unknown-system", "valueCanonical", json!(system)),
-            Some((system, false)) => out.push_value("x-unknown-system", "valueCanonical", json!(system)),
-            None => {}
+        if let Some(unknown) = &finding.unknown_system {
+            out.unknown_systems.push(unknown.clone());
         }
     }
     issues.sort_by(|left, right| left.severity.cmp(&right.severity));
@@ -821,13 +837,12 @@ fn render(
         .map(|issue| issue.text.clone())
         .collect();
     if issues.iter().any(|issue| issue.in_outcome) {
-        out.push_resource("issues", OperationOutcome { issues: issues.clone() }.to_json());
+        out.issues = Some(OperationOutcome { issues });
     }
     if !messages.is_empty() {
-        out.push_value("message", "valueString", json!(messages.join("; ")));
+        out.message = Some(messages.join("; "));
     }
-    out.push_value("result", "valueBoolean", json!(result));
-    out.to_resource()
+    out
 }
 
 fn validate(
@@ -836,7 +851,7 @@ fn validate(
     shape: InputShape,
     codings: Vec<Coding>,
     concept: Option<Json>,
-) -> Result<Json, StoreError> {
+) -> Result<ValidateCodeOutcome, StoreError> {
     let mut findings = Vec::new();
     for (coding_idx, coding) in codings.iter().enumerate() {
         match check_coding(context, value_set, coding, shape, coding_idx) {
@@ -979,9 +994,9 @@ fn value_set_concept_status(value_set: &ValueSet, system: &str, code: &str, shap
 }
 
 /// `CodeSystem/$validate-code`.
-pub fn validate_code_system(context: &Context<'_>) -> Result<Json, StoreError> {
-    let params = context.params;
-    let (shape, mut codings, concept) = input_codings(params, "url")?;
+pub fn validate_code_system(context: &Context<'_>, input: Option<&CodedInput>) -> Result<ValidateCodeOutcome, StoreError> {
+    let input = input.ok_or_else(no_code_to_validate)?;
+    let (shape, mut codings, concept) = (input.shape, input.codings.clone(), input.codeable_concept.clone());
     if let Some(id) = &context.request.instance_id {
         let code_system = context.code_system_by_id(id).ok_or_else(|| StoreError::not_found(format!("CodeSystem/{id} is not known")))?;
         for coding in &mut codings {
@@ -994,7 +1009,7 @@ pub fn validate_code_system(context: &Context<'_>) -> Result<Json, StoreError> {
     if shape == InputShape::Code {
         if let Some(coding) = codings.first_mut() {
             if coding.system.is_none() {
-                coding.system = params.str("system");
+                coding.system = input.fallback_system.clone();
             }
             if coding.system.is_none() {
                 return Err(StoreError::invalid("no code system was named: give url or system"));
@@ -1005,9 +1020,10 @@ pub fn validate_code_system(context: &Context<'_>) -> Result<Json, StoreError> {
 }
 
 /// `ValueSet/$validate-code`.
-pub fn validate_value_set(context: &Context<'_>) -> Result<Json, StoreError> {
+pub fn validate_value_set(context: &Context<'_>, input: Option<&CodedInput>) -> Result<ValidateCodeOutcome, StoreError> {
     let value_set = requested_value_set(context)?;
-    let (shape, codings, concept) = input_codings(context.params, "system")?;
+    let input = input.ok_or_else(no_code_to_validate)?;
+    let (shape, codings, concept) = (input.shape, input.codings.clone(), input.codeable_concept.clone());
     validate(context, Some(&value_set), shape, codings, concept)
 }
 
@@ -1043,9 +1059,12 @@ pub fn batch_validate(context: &Context<'_>) -> Result<Json, StoreError> {
         // Each entry is its own call (its own `tx-resource` overlay, version rules and date), judged
         // by the same typed validation as a single `$validate-code`, not re-dispatched by name.
         let validated = Context::new(context.base_registry(), &request)
-            .and_then(|entry_context| entry_context.conclude(validate_value_set(&entry_context)));
+            .and_then(|entry_context| {
+                let input = CodedInput::parse(&request.params, ValidateTarget::ValueSet);
+                entry_context.conclude(validate_value_set(&entry_context, input.as_ref()))
+            });
         let answer = match validated {
-            Ok(answer) => answer,
+            Ok(answer) => answer.to_json(),
             // Licensed content binds the whole batch, not one entry.
             Err(error) if error.kind == StoreErrorKind::Forbidden => return Err(error),
             Err(error) => error.outcome.to_json(),
