@@ -250,3 +250,38 @@ async fn cached_expansions_follow_writes() {
     let after = app.get("/fhir/ValueSet/$expand?url=http://example.org/vs/all&count=0").await.json();
     assert_eq!(after["expansion"]["total"], 7, "{after}");
 }
+
+/// `$lookup` and `$validate-code` are written straight from typed outcomes in JSON and through
+/// their JSON values in XML: both formats carry the same answer, errors included, and a format
+/// neither JSON nor XML is refused before the operation runs.
+#[actix_web::test]
+async fn typed_answers_say_the_same_in_json_and_xml() {
+    let (_backend, app) = seeded().await;
+    let system = "http://example.org/cs/sample";
+    let calls = [
+        format!("/fhir/CodeSystem/$lookup?system={system}&code=pneumonia"),
+        format!("/fhir/CodeSystem/$lookup?system={system}&code=red&property=colour"),
+        format!("/fhir/CodeSystem/$lookup?system={system}&code=nothing"),
+        format!("/fhir/CodeSystem/$validate-code?url={system}&code=pneumonia&display=Pneumonia"),
+        format!("/fhir/CodeSystem/$validate-code?url={system}&code=pneumonia&display=Wrong"),
+        format!("/fhir/CodeSystem/$validate-code?url={system}&code=old"),
+        format!("/fhir/CodeSystem/sample/$validate-code?code=lung"),
+        format!("/fhir/ValueSet/$validate-code?url={system}?fhir_vs=isa/infection&system={system}&code=lung"),
+        format!("/fhir/ValueSet/$validate-code?url={system}?fhir_vs&system={system}"),
+    ];
+    for call in &calls {
+        let as_json = app.get(call).await;
+        let as_xml = app.get(&format!("{call}&_format=xml")).await;
+        assert_eq!(as_json.status, as_xml.status, "{call}");
+        assert!(as_xml.header("content-type").unwrap_or_default().starts_with("application/fhir+xml"), "{call}");
+        let from_xml = model::fhir::xml::xml_to_json(&as_xml.body).unwrap_or_else(|error| panic!("{call}: {error}\n{}", as_xml.body));
+        assert_eq!(from_xml, as_json.json(), "{call}");
+    }
+    let lookup = app.get(&format!("/fhir/CodeSystem/$lookup?system={system}&code=pneumonia")).await.json();
+    assert_eq!(parameter(&lookup, "display").unwrap()["valueString"], "Pneumonia");
+    assert_eq!(parameter(&lookup, "designation").unwrap()["part"][0]["valueCode"], "de");
+
+    let refused = app.get(&format!("/fhir/CodeSystem/$lookup?system={system}&code=pneumonia&_format=text/csv")).await;
+    assert_eq!(refused.status, StatusCode::NOT_ACCEPTABLE);
+    assert_eq!(refused.issue().0, "not-supported");
+}

@@ -37,6 +37,18 @@ fn query_param(request: &HttpRequest, name: &str) -> Option<String> {
 
 /// The format to answer in: `_format`, else the acceptable `Accept` entry of highest quality,
 /// else JSON.
+/// The response format as an actix extractor: a handler that takes a `Format` answers in it, and a
+/// request whose `_format` or `Accept` names neither JSON nor XML is refused with 406 before the
+/// handler runs.
+impl actix_web::FromRequest for Format {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Format, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(response_format(request))
+    }
+}
+
 pub fn response_format(request: &HttpRequest) -> Result<Format, ApiError> {
     if let Some(format) = query_param(request, "_format") {
         return Format::parse(&format).ok_or_else(|| {

@@ -3,7 +3,7 @@
 
 use super::operations::OPERATIONS;
 use crate::error::ApiError;
-use crate::wire;
+use crate::wire::{self, Format};
 use crate::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -167,8 +167,7 @@ fn terminology_capabilities(state: &AppState) -> serde_json::Value {
     })
 }
 
-pub async fn metadata(state: web::Data<AppState>, request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let format = wire::response_format(&request)?;
+pub async fn metadata(state: web::Data<AppState>, format: Format, request: HttpRequest) -> Result<HttpResponse, ApiError> {
     let mode =
         url::form_urlencoded::parse(request.query_string().as_bytes()).find(|(key, _)| key == "mode").map(|(_, value)| value.into_owned());
     let resource = match mode.as_deref() {

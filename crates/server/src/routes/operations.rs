@@ -141,10 +141,10 @@ pub async fn run_post(
 
 pub async fn instance_get(
     state: web::Data<AppState>,
+    format: Format,
     request: HttpRequest,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let format = wire::response_format(&request)?;
     let (resource_type, id, operation) = path.into_inner();
     let principal =
         auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
@@ -153,11 +153,11 @@ pub async fn instance_get(
 
 pub async fn instance_post(
     state: web::Data<AppState>,
+    format: Format,
     request: HttpRequest,
     path: web::Path<(String, String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let format = wire::response_format(&request)?;
     let (resource_type, id, operation) = path.into_inner();
     let principal =
         auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;

@@ -105,8 +105,12 @@ fn resource_of_type(request: &HttpRequest, body: &[u8], resource_type: &str, for
 }
 
 /// `GET /fhir/{type}` (search) and `GET /fhir/$op` (system operations).
-pub async fn get_type_level(state: web::Data<AppState>, request: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let format = wire::response_format(&request)?;
+pub async fn get_type_level(
+    state: web::Data<AppState>,
+    format: Format,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let segment = path.into_inner();
     if segment.starts_with('$') {
         return operations::system_operation(&segment, format);
@@ -119,11 +123,11 @@ pub async fn get_type_level(state: web::Data<AppState>, request: HttpRequest, pa
 /// `POST /fhir/{type}` (create) and `POST /fhir/{type}/_search`-style searches are both here.
 pub async fn post_type_level(
     state: web::Data<AppState>,
+    format: Format,
     request: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let format = wire::response_format(&request)?;
     let resource_type = path.into_inner();
     if resource_type.starts_with('$') {
         return operations::system_operation(&resource_type, format);
@@ -182,10 +186,10 @@ fn if_none_exist(request: &HttpRequest, resource_type: &str) -> Result<Option<Se
 /// `GET /fhir/{type}/{id}` (read) and `GET /fhir/{type}/$op` (type-level operations).
 pub async fn get_instance_level(
     state: web::Data<AppState>,
+    format: Format,
     request: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let format = wire::response_format(&request)?;
     let (resource_type, segment) = path.into_inner();
     known_type(&resource_type, format)?;
     let principal =
@@ -200,10 +204,10 @@ pub async fn get_instance_level(
 /// one is a 404 that names the current version.
 pub async fn vread(
     state: web::Data<AppState>,
+    format: Format,
     request: HttpRequest,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let format = wire::response_format(&request)?;
     let (resource_type, id, version_id) = path.into_inner();
     known_type(&resource_type, format)?;
     let principal =
@@ -244,11 +248,11 @@ async fn read_current_or_version(
 /// `POST /fhir/{type}/$op` (type-level operations) and `POST /fhir/{type}/_search`.
 pub async fn post_instance_level(
     state: web::Data<AppState>,
+    format: Format,
     request: HttpRequest,
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let format = wire::response_format(&request)?;
     let (resource_type, segment) = path.into_inner();
     known_type(&resource_type, format)?;
     let action = if segment == "_search" { Action::Search } else { Action::Read };
@@ -271,11 +275,11 @@ pub async fn post_instance_level(
 /// `PUT /fhir/{type}/{id}`: update, or create when absent.
 pub async fn update(
     state: web::Data<AppState>,
+    format: Format,
     request: HttpRequest,
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let format = wire::response_format(&request)?;
     let (resource_type, id) = path.into_inner();
     known_type(&resource_type, format)?;
     let target = format!("{resource_type}/{id}");
@@ -302,8 +306,12 @@ pub async fn update(
 }
 
 /// `DELETE /fhir/{type}/{id}`.
-pub async fn delete(state: web::Data<AppState>, request: HttpRequest, path: web::Path<(String, String)>) -> Result<HttpResponse, ApiError> {
-    let format = wire::response_format(&request)?;
+pub async fn delete(
+    state: web::Data<AppState>,
+    format: Format,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
     let (resource_type, id) = path.into_inner();
     known_type(&resource_type, format)?;
     let target = format!("{resource_type}/{id}");

@@ -1,9 +1,9 @@
 //! `CodeSystem/$lookup` and `CodeSystem/$subsumes`.
 
 use super::context::Context;
+use super::request::{named_code, Coding, LookupRequest};
 use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
-use super::request::{named_code, Coding, LookupRequest};
 use model::fhir::render::Parameter;
 use model::fhir::{Issue, Json, Parameters};
 use serde_json::json;
@@ -54,9 +54,9 @@ fn named_concept(
 }
 
 /// The `use` of the designation a code system's display is, in its own language.
-static PREFERRED_FOR_LANGUAGE: LazyLock<Json> = LazyLock::new(|| {
-    json!({"system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra", "code": "preferredForLanguage", "display": "Preferred For Language"})
-});
+static PREFERRED_FOR_LANGUAGE: LazyLock<Json> = LazyLock::new(
+    || json!({"system": "http://terminology.hl7.org/CodeSystem/hl7TermMaintInfra", "code": "preferredForLanguage", "display": "Preferred For Language"}),
+);
 
 /// One designation of a `$lookup` answer.
 #[derive(Clone, Debug, PartialEq)]
@@ -224,7 +224,12 @@ fn lookup(context: &Context<'_>, named: &Coding, has_code: bool, requested: &[St
     if wants("parent") {
         for parent in &code_system.parents[concept_idx as usize] {
             let parent_concept = code_system.concept(*parent);
-            out.properties.push(property("parent", "valueCode", Json::String(parent_concept.code.clone()), parent_concept.display.as_deref()));
+            out.properties.push(property(
+                "parent",
+                "valueCode",
+                Json::String(parent_concept.code.clone()),
+                parent_concept.display.as_deref(),
+            ));
         }
     }
     if wants("child") {

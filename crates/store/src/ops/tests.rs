@@ -252,3 +252,71 @@ fn subsumes() {
         ],
     );
 }
+
+/// Times the two ways an answer leaves the store, over 5,000 rotating codes of one code system:
+/// the named dispatcher rendering a JSON value then text (the path every answer took before the
+/// typed outcomes), and the typed entry point writing its outcome straight to bytes. It prints
+/// the figures and asserts only that both write the same answer; run it with
+/// `cargo test -p store --release --lib ops::tests::render_paths_timed -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a test: prints timings"]
+fn render_paths_timed() {
+    const CODES: usize = 5_000;
+    const SYSTEM: &str = "http://example.org/fhirterm/test/many";
+    let concepts: Vec<Json> = (0..CODES)
+        .map(|n| {
+            json!({"code": format!("C{n:05}"), "display": format!("Concept number {n}"),
+                "property": [{"code": "inactive", "valueBoolean": n % 10 == 0}]})
+        })
+        .collect();
+    let code_system = json!({
+        "resourceType": "CodeSystem", "id": "many", "url": SYSTEM, "version": "1", "status": "active",
+        "content": "complete", "property": [{"code": "inactive", "type": "boolean"}], "concept": concepts
+    });
+    let mut registry = Registry::default();
+    registry.add_code_system(CodeSystemIndex::new(CodeSystem::from_json(&code_system).unwrap(), Some("many".to_owned())));
+    let requests: Vec<OpRequest> = (0..CODES)
+        .map(|n| {
+            let code = format!("C{n:05}");
+            let display = format!("Concept number {n}");
+            let params =
+                Parameters::from_query_pairs([("url", SYSTEM), ("system", SYSTEM), ("code", code.as_str()), ("display", display.as_str())]);
+            OpRequest { params, ..OpRequest::default() }
+        })
+        .collect();
+    let time = |label: &str, call: &dyn Fn(&OpRequest) -> Vec<u8>| {
+        let mut bytes = 0;
+        for request in &requests {
+            bytes += call(request).len();
+        }
+        let rounds = 20;
+        let started = std::time::Instant::now();
+        for _ in 0..rounds {
+            for request in &requests {
+                bytes += call(request).len();
+            }
+        }
+        let per_call = started.elapsed() / (rounds * CODES) as u32;
+        println!("{label}: {per_call:?} per call ({bytes} bytes written)");
+        per_call
+    };
+    for request in requests.iter().step_by(997) {
+        let through_value = run("CodeSystem/$validate-code", &registry, request).unwrap().to_string();
+        let typed = validate_code(&registry, &ValidateCodeRequest::new(ValidateTarget::CodeSystem, request.clone())).unwrap();
+        assert_eq!(serde_json::to_string(&typed).unwrap(), through_value);
+    }
+    let value_path = time("$validate-code through a JSON value", &|request| {
+        run("CodeSystem/$validate-code", &registry, request).unwrap().to_string().into_bytes()
+    });
+    let typed_path = time("$validate-code typed, written directly", &|request| {
+        let typed = ValidateCodeRequest::new(ValidateTarget::CodeSystem, request.clone());
+        serde_json::to_vec(&validate_code(&registry, &typed).unwrap()).unwrap()
+    });
+    println!("validate-code: typed path takes {:.2} of the value path", typed_path.as_secs_f64() / value_path.as_secs_f64());
+    let value_path =
+        time("$lookup through a JSON value", &|request| run("CodeSystem/$lookup", &registry, request).unwrap().to_string().into_bytes());
+    let typed_path = time("$lookup typed, written directly", &|request| {
+        serde_json::to_vec(&typed_lookup(&registry, &LookupRequest::new(request.clone())).unwrap()).unwrap()
+    });
+    println!("lookup: typed path takes {:.2} of the value path", typed_path.as_secs_f64() / value_path.as_secs_f64());
+}

@@ -91,7 +91,9 @@ impl serde::Serialize for ValidateCodeOutcome {
 }
 
 fn no_code_to_validate() -> StoreError {
-    StoreError::invalid("Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters")
+    StoreError::invalid(
+        "Unable to find code to validate (looked for coding | codeableConcept | code+system | code+inferSystem in parameters",
+    )
 }
 
 fn path(shape: InputShape, coding_idx: usize, element: &str) -> String {
@@ -1058,11 +1060,10 @@ pub fn batch_validate(context: &Context<'_>) -> Result<Json, StoreError> {
         };
         // Each entry is its own call (its own `tx-resource` overlay, version rules and date), judged
         // by the same typed validation as a single `$validate-code`, not re-dispatched by name.
-        let validated = Context::new(context.base_registry(), &request)
-            .and_then(|entry_context| {
-                let input = CodedInput::parse(&request.params, ValidateTarget::ValueSet);
-                entry_context.conclude(validate_value_set(&entry_context, input.as_ref()))
-            });
+        let validated = Context::new(context.base_registry(), &request).and_then(|entry_context| {
+            let input = CodedInput::parse(&request.params, ValidateTarget::ValueSet);
+            entry_context.conclude(validate_value_set(&entry_context, input.as_ref()))
+        });
         let answer = match validated {
             Ok(answer) => answer.to_json(),
             // Licensed content binds the whole batch, not one entry.
