@@ -251,7 +251,7 @@ async fn cached_expansions_follow_writes() {
     assert_eq!(after["expansion"]["total"], 7, "{after}");
 }
 
-/// `$lookup` and `$validate-code` are written straight from typed outcomes in JSON and through
+/// `$lookup`, `$validate-code` and `$subsumes` are written straight from typed outcomes in JSON and through
 /// their JSON values in XML: both formats carry the same answer, errors included, and a format
 /// neither JSON nor XML is refused before the operation runs.
 #[actix_web::test]
@@ -268,6 +268,8 @@ async fn typed_answers_say_the_same_in_json_and_xml() {
         format!("/fhir/CodeSystem/sample/$validate-code?code=lung"),
         format!("/fhir/ValueSet/$validate-code?url={system}?fhir_vs=isa/infection&system={system}&code=lung"),
         format!("/fhir/ValueSet/$validate-code?url={system}?fhir_vs&system={system}"),
+        format!("/fhir/CodeSystem/$subsumes?system={system}&codeA=disorder&codeB=pneumonia"),
+        format!("/fhir/CodeSystem/$subsumes?system={system}&codeA=disorder"),
     ];
     for call in &calls {
         let as_json = app.get(call).await;

@@ -697,6 +697,11 @@ impl Terminology {
         ops::validate_code(&self.registry(), request)
     }
 
+    /// `CodeSystem/$subsumes`: a typed request, a typed answer.
+    pub fn subsumes(&self, request: &ops::SubsumesRequest) -> Result<ops::SubsumesOutcome, StoreError> {
+        ops::subsumes(&self.registry(), request)
+    }
+
     /// `CodeSystem/$lookup`: a typed request, a typed answer.
     pub fn lookup(&self, request: &ops::LookupRequest) -> Result<ops::LookupOutcome, StoreError> {
         ops::lookup(&self.registry(), request)

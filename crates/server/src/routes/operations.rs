@@ -10,7 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use model::fhir::{str_of, Parameters};
 use serde_json::json;
 use std::time::Instant;
-use store::{LookupRequest, OpRequest, StoreErrorKind, ValidateCodeRequest, ValidateTarget};
+use store::{LookupRequest, OpRequest, StoreErrorKind, SubsumesRequest, ValidateCodeRequest, ValidateTarget};
 
 /// The operations each resource type offers, as `Type/$name`.
 pub use store::ops::OPERATIONS;
@@ -69,6 +69,10 @@ async fn run(
         }
         "CodeSystem/$lookup" => {
             let outcome = state.terminology.lookup(&LookupRequest::new(op_request)).map_err(refused)?;
+            return Ok(wire::respond_typed(StatusCode::OK, &outcome, format));
+        }
+        "CodeSystem/$subsumes" => {
+            let outcome = state.terminology.subsumes(&SubsumesRequest::new(op_request)).map_err(refused)?;
             return Ok(wire::respond_typed(StatusCode::OK, &outcome, format));
         }
         _ => {}

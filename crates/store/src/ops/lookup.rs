@@ -1,11 +1,11 @@
 //! `CodeSystem/$lookup` and `CodeSystem/$subsumes`.
 
 use super::context::Context;
-use super::request::{named_code, Coding, LookupRequest};
+use super::request::{named_code, Coding, LookupRequest, SubsumesRequest};
 use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
 use model::fhir::render::Parameter;
-use model::fhir::{Issue, Json, Parameters};
+use model::fhir::{Issue, Json};
 use serde_json::json;
 use std::sync::{Arc, LazyLock};
 
@@ -241,12 +241,47 @@ fn lookup(context: &Context<'_>, named: &Coding, has_code: bool, requested: &[St
     Ok(out)
 }
 
+/// The answer of `$subsumes`: how code A relates to code B.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubsumesOutcome {
+    Equivalent,
+    Subsumes,
+    SubsumedBy,
+    NotSubsumed,
+}
+
+impl SubsumesOutcome {
+    /// The `concept-subsumption-outcome` code.
+    pub fn code(self) -> &'static str {
+        match self {
+            SubsumesOutcome::Equivalent => "equivalent",
+            SubsumesOutcome::Subsumes => "subsumes",
+            SubsumesOutcome::SubsumedBy => "subsumed-by",
+            SubsumesOutcome::NotSubsumed => "not-subsumed",
+        }
+    }
+
+    /// The answer as a JSON value, for XML and for callers that work on values.
+    pub fn to_json(self) -> Json {
+        model::fhir::render::to_json(&self)
+    }
+}
+
+impl serde::Serialize for SubsumesOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        model::fhir::render::serialize_parameters(serializer, &[Parameter::str("outcome", "valueCode", self.code())])
+    }
+}
+
+/// `CodeSystem/$subsumes` with its parameters read from the context's call.
+pub fn subsumes_by_name(context: &Context<'_>) -> Result<SubsumesOutcome, StoreError> {
+    subsumes(context, &SubsumesRequest::codes_of(context.params))
+}
+
 /// `CodeSystem/$subsumes`.
-pub fn subsumes(context: &Context<'_>) -> Result<Json, StoreError> {
-    let (coding_a, has_code_a) = named_code(context.params, "codeA", "codingA");
-    let (system_a, concept_a) = named_concept(context, &coding_a, has_code_a, "codeA", "codingA")?;
-    let (coding_b, has_code_b) = named_code(context.params, "codeB", "codingB");
-    let (system_b, concept_b) = named_concept(context, &coding_b, has_code_b, "codeB", "codingB")?;
+pub fn subsumes(context: &Context<'_>, request: &SubsumesRequest) -> Result<SubsumesOutcome, StoreError> {
+    let (system_a, concept_a) = named_concept(context, &request.coding_a, request.has_code_a, "codeA", "codingA")?;
+    let (system_b, concept_b) = named_concept(context, &request.coding_b, request.has_code_b, "codeB", "codingB")?;
     if system_a.canonical() != system_b.canonical() {
         return Err(StoreError::invalid(format!(
             "codeA and codeB are from different code systems: {} and {}",
@@ -254,16 +289,13 @@ pub fn subsumes(context: &Context<'_>) -> Result<Json, StoreError> {
             system_b.canonical()
         )));
     }
-    let outcome = if concept_a == concept_b {
-        "equivalent"
+    Ok(if concept_a == concept_b {
+        SubsumesOutcome::Equivalent
     } else if system_a.subsumes(concept_a, concept_b) {
-        "subsumes"
+        SubsumesOutcome::Subsumes
     } else if system_a.subsumes(concept_b, concept_a) {
-        "subsumed-by"
+        SubsumesOutcome::SubsumedBy
     } else {
-        "not-subsumed"
-    };
-    let mut out = Parameters::default();
-    out.push_value("outcome", "valueCode", json!(outcome));
-    Ok(out.to_resource())
+        SubsumesOutcome::NotSubsumed
+    })
 }

@@ -17,10 +17,10 @@ mod translate;
 mod validate;
 
 pub use context::Context;
-pub use lookup::LookupOutcome;
+pub use lookup::{LookupOutcome, SubsumesOutcome};
 pub use request::{
-    CodedInput, Coding, DeniedSystem, InputShape, LookupRequest, OpRequest, ValidateCodeRequest, ValidateTarget, MAX_IMPORT_DEPTH,
-    TOO_COSTLY_DEFAULT,
+    CodedInput, Coding, DeniedSystem, InputShape, LookupRequest, OpRequest, SubsumesRequest, ValidateCodeRequest, ValidateTarget,
+    MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT,
 };
 pub use validate::ValidateCodeOutcome;
 
@@ -69,6 +69,13 @@ pub fn lookup(registry: &Registry, request: &LookupRequest) -> Result<LookupOutc
     context.conclude(answer)
 }
 
+/// `CodeSystem/$subsumes`, typed.
+pub fn subsumes(registry: &Registry, request: &SubsumesRequest) -> Result<SubsumesOutcome, StoreError> {
+    let context = Context::new(registry, &request.call)?;
+    let answer = lookup::subsumes(&context, request);
+    context.conclude(answer)
+}
+
 fn run_in(name: &str, context: &Context<'_>) -> Result<Json, StoreError> {
     let validate_as = |target| {
         let input = CodedInput::parse(context.params, target);
@@ -77,7 +84,7 @@ fn run_in(name: &str, context: &Context<'_>) -> Result<Json, StoreError> {
     match name {
         "CodeSystem/$lookup" => lookup::lookup_by_name(context).map(|outcome| outcome.to_json()),
         "CodeSystem/$validate-code" => validate_as(ValidateTarget::CodeSystem),
-        "CodeSystem/$subsumes" => lookup::subsumes(context),
+        "CodeSystem/$subsumes" => lookup::subsumes_by_name(context).map(SubsumesOutcome::to_json),
         "ValueSet/$validate-code" => validate_as(ValidateTarget::ValueSet),
         "ValueSet/$batch-validate-code" => validate::batch_validate(context),
         "ValueSet/$expand" => expand::expand_operation(context),

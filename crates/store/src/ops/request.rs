@@ -175,6 +175,30 @@ impl LookupRequest {
     }
 }
 
+/// A typed `$subsumes` call: codes A and B, each by `codeX` with `system`/`version` or by `codingX`.
+#[derive(Clone, Debug)]
+pub struct SubsumesRequest {
+    pub coding_a: Coding,
+    pub has_code_a: bool,
+    pub coding_b: Coding,
+    pub has_code_b: bool,
+    pub call: OpRequest,
+}
+
+impl SubsumesRequest {
+    pub fn new(call: OpRequest) -> SubsumesRequest {
+        let SubsumesRequest { coding_a, has_code_a, coding_b, has_code_b, .. } = SubsumesRequest::codes_of(&call.params);
+        SubsumesRequest { coding_a, has_code_a, coding_b, has_code_b, call }
+    }
+
+    /// The two codes of a call's parameters, with no call attached.
+    pub(crate) fn codes_of(params: &Parameters) -> SubsumesRequest {
+        let (coding_a, has_code_a) = named_code(params, "codeA", "codingA");
+        let (coding_b, has_code_b) = named_code(params, "codeB", "codingB");
+        SubsumesRequest { coding_a, has_code_a, coding_b, has_code_b, call: OpRequest::default() }
+    }
+}
+
 /// The code a call names, by `{coding_name}` or by `system`/`version`/`{code_name}`.
 pub(crate) fn named_code(params: &Parameters, code_name: &str, coding_name: &str) -> (Coding, bool) {
     let (system, version, code) = match params.complex(coding_name, "valueCoding") {

@@ -1,7 +1,10 @@
 //! The operations' semantics without HTTP: one [`check`] runs an operation on a small fixed
 //! registry and compares a plain-text dump of its answer, a table of cases per operation.
 
-use super::{lookup as typed_lookup, run, validate_code, LookupRequest, OpRequest, ValidateCodeRequest, ValidateTarget};
+use super::{
+    lookup as typed_lookup, run, subsumes as typed_subsumes, validate_code, LookupRequest, OpRequest, SubsumesRequest, ValidateCodeRequest,
+    ValidateTarget,
+};
 use crate::index::{CodeSystemIndex, Registry};
 use crate::StoreError;
 use model::fhir::{array_of, str_of, Json, Parameters};
@@ -79,6 +82,7 @@ fn typed_answer(operation: &str, request: &OpRequest) -> Option<Result<Json, Sto
     match operation {
         "CodeSystem/$validate-code" => Some(validate(ValidateTarget::CodeSystem)),
         "ValueSet/$validate-code" => Some(validate(ValidateTarget::ValueSet)),
+        "CodeSystem/$subsumes" => Some(written(typed_subsumes(&registry, &SubsumesRequest::new(request.clone())))),
         "CodeSystem/$lookup" => Some(written(typed_lookup(&registry, &LookupRequest::new(request.clone())))),
         _ => None,
     }
@@ -249,6 +253,11 @@ fn subsumes() {
             (format!("system={BODY}&codeA=hand&codeB=limb"), "outcome=subsumed-by"),
             (format!("system={BODY}&codeA=hand&codeB=hand"), "outcome=equivalent"),
             (format!("system={BODY}&codeA=hand&codeB=heart"), "outcome=not-subsumed"),
+            (format!("system={BODY}&codeA=hand"), "error Invalid: no code given: use codeB or codingB"),
+            (
+                format!("system={BODY}&codeA=hand&codeB=nose"),
+                "error NotFound: Unknown code 'nose' in the CodeSystem 'http://example.org/fhirterm/test/body' version '1'",
+            ),
         ],
     );
 }
