@@ -697,6 +697,11 @@ impl Terminology {
         ops::validate_code(&self.registry(), request)
     }
 
+    /// `ValueSet/$batch-validate-code`: a typed request, a typed answer.
+    pub fn validate_code_batch(&self, request: &ops::BatchValidateRequest) -> Result<ops::BatchValidateOutcome, StoreError> {
+        ops::validate_code_batch(&self.registry(), request)
+    }
+
     /// `CodeSystem/$subsumes`: a typed request, a typed answer.
     pub fn subsumes(&self, request: &ops::SubsumesRequest) -> Result<ops::SubsumesOutcome, StoreError> {
         ops::subsumes(&self.registry(), request)

@@ -10,7 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use model::fhir::{str_of, Parameters};
 use serde_json::json;
 use std::time::Instant;
-use store::{LookupRequest, OpRequest, StoreErrorKind, SubsumesRequest, ValidateCodeRequest, ValidateTarget};
+use store::{BatchValidateRequest, LookupRequest, OpRequest, StoreErrorKind, SubsumesRequest, ValidateCodeRequest, ValidateTarget};
 
 /// The operations each resource type offers, as `Type/$name`.
 pub use store::ops::OPERATIONS;
@@ -46,7 +46,8 @@ fn op_request(
 /// Operations whose cost grows with the content or the request, not with one code: they run on
 /// the blocking pool, so that they never hold up an HTTP worker and the cheap calls behind it.
 fn is_heavy(name: &str) -> bool {
-    matches!(name, "ValueSet/$expand" | "ValueSet/$batch-validate-code")
+    // `$batch-validate-code` is typed and goes to the blocking pool on its own path in `run`.
+    matches!(name, "ValueSet/$expand")
 }
 
 async fn run(
@@ -69,6 +70,15 @@ async fn run(
         }
         "CodeSystem/$lookup" => {
             let outcome = state.terminology.lookup(&LookupRequest::new(op_request)).map_err(refused)?;
+            return Ok(wire::respond_typed(StatusCode::OK, &outcome, format));
+        }
+        "ValueSet/$batch-validate-code" => {
+            let request = BatchValidateRequest::new(op_request);
+            let state = state.clone();
+            let outcome = web::block(move || state.terminology.validate_code_batch(&request))
+                .await
+                .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")).in_format(format))?
+                .map_err(refused)?;
             return Ok(wire::respond_typed(StatusCode::OK, &outcome, format));
         }
         "CodeSystem/$subsumes" => {

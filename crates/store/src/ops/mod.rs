@@ -19,10 +19,10 @@ mod validate;
 pub use context::Context;
 pub use lookup::{LookupOutcome, SubsumesOutcome};
 pub use request::{
-    CodedInput, Coding, DeniedSystem, InputShape, LookupRequest, OpRequest, SubsumesRequest, ValidateCodeRequest, ValidateTarget,
-    MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT,
+    BatchValidateRequest, CodedInput, Coding, DeniedSystem, InputShape, LookupRequest, OpRequest, SubsumesRequest, ValidateCodeRequest,
+    ValidateTarget, MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT,
 };
-pub use validate::ValidateCodeOutcome;
+pub use validate::{BatchValidateOutcome, ValidateCodeOutcome};
 
 use crate::index::Registry;
 use crate::StoreError;
@@ -62,6 +62,14 @@ fn validate_in(context: &Context<'_>, target: ValidateTarget, input: Option<&Cod
     }
 }
 
+/// `ValueSet/$batch-validate-code`, typed: each entry answers on its own, and a licence refusal
+/// anywhere refuses the whole batch.
+pub fn validate_code_batch(registry: &Registry, request: &BatchValidateRequest) -> Result<BatchValidateOutcome, StoreError> {
+    let context = Context::new(registry, &request.call)?;
+    let answer = validate::batch_validate(&context, &request.entries);
+    context.conclude(answer)
+}
+
 /// `CodeSystem/$lookup`, typed.
 pub fn lookup(registry: &Registry, request: &LookupRequest) -> Result<LookupOutcome, StoreError> {
     let context = Context::new(registry, &request.call)?;
@@ -86,7 +94,9 @@ fn run_in(name: &str, context: &Context<'_>) -> Result<Json, StoreError> {
         "CodeSystem/$validate-code" => validate_as(ValidateTarget::CodeSystem),
         "CodeSystem/$subsumes" => lookup::subsumes_by_name(context).map(SubsumesOutcome::to_json),
         "ValueSet/$validate-code" => validate_as(ValidateTarget::ValueSet),
-        "ValueSet/$batch-validate-code" => validate::batch_validate(context),
+        "ValueSet/$batch-validate-code" => {
+            validate::batch_validate(context, &BatchValidateRequest::entries_of(context.request)).map(|outcome| outcome.to_json())
+        }
         "ValueSet/$expand" => expand::expand_operation(context),
         "ValueSet/$compare" => compare::compare(context),
         "ConceptMap/$translate" => translate::translate(context),

@@ -154,6 +154,53 @@ fn coded_input(params: &Parameters, system_param: &str, target: ValidateTarget) 
     })
 }
 
+/// A typed `$batch-validate-code` call: each `validation` entry read once into a typed
+/// `$validate-code` of a value set, with the parameters the entries share filled in.
+#[derive(Clone, Debug)]
+pub struct BatchValidateRequest {
+    pub entries: Vec<ValidateCodeRequest>,
+    pub call: OpRequest,
+}
+
+impl BatchValidateRequest {
+    pub fn new(call: OpRequest) -> BatchValidateRequest {
+        BatchValidateRequest { entries: BatchValidateRequest::entries_of(&call), call }
+    }
+
+    /// Each validation is a Parameters resource (or, leniently, parts); the parameters outside
+    /// the validations fill in what an entry lacks, and its `tx-resource`s always join it.
+    pub(crate) fn entries_of(call: &OpRequest) -> Vec<ValidateCodeRequest> {
+        // The parameters every validation shares, gathered once: each entry then costs its own size.
+        let shared: Vec<&Json> = call.params.entries.iter().filter(|shared| str_of(shared, "name") != Some("validation")).collect();
+        let mut entries = Vec::new();
+        for entry in call.params.all("validation") {
+            let own = match entry.get("resource") {
+                Some(resource) => array_of(resource, "parameter").to_vec(),
+                None => array_of(entry, "part").to_vec(),
+            };
+            let own_names: std::collections::HashSet<String> =
+                own.iter().filter_map(|parameter| str_of(parameter, "name")).map(str::to_owned).collect();
+            let mut inner = Parameters { entries: own };
+            for shared in &shared {
+                let name = str_of(shared, "name").unwrap_or_default();
+                if !own_names.contains(name) || name == "tx-resource" {
+                    inner.entries.push((*shared).clone());
+                }
+            }
+            let entry_call = OpRequest {
+                params: inner,
+                instance_id: call.instance_id.clone(),
+                accept_language: call.accept_language.clone(),
+                too_costly_threshold: call.too_costly_threshold,
+                denied_systems: call.denied_systems.clone(),
+                deadline: call.deadline,
+            };
+            entries.push(ValidateCodeRequest::new(ValidateTarget::ValueSet, entry_call));
+        }
+        entries
+    }
+}
+
 /// A typed `$lookup` call (and one side of `$subsumes`): the code and where to find it.
 #[derive(Clone, Debug)]
 pub struct LookupRequest {

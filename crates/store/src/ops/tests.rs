@@ -2,8 +2,8 @@
 //! registry and compares a plain-text dump of its answer, a table of cases per operation.
 
 use super::{
-    lookup as typed_lookup, run, subsumes as typed_subsumes, validate_code, LookupRequest, OpRequest, SubsumesRequest, ValidateCodeRequest,
-    ValidateTarget,
+    lookup as typed_lookup, run, subsumes as typed_subsumes, validate_code, validate_code_batch, BatchValidateRequest, LookupRequest,
+    OpRequest, SubsumesRequest, ValidateCodeRequest, ValidateTarget,
 };
 use crate::index::{CodeSystemIndex, Registry};
 use crate::StoreError;
@@ -241,6 +241,9 @@ fn batch_validate_code() {
     let params = Parameters { entries: vec![json!({"name": "url", "valueUri": LIMBS}), validation("hand"), validation("heart")] };
     let request = OpRequest { params, ..OpRequest::default() };
     let actual = dump(&run("ValueSet/$batch-validate-code", &registry(), &request));
+    let typed = validate_code_batch(&registry(), &BatchValidateRequest::new(request.clone())).unwrap();
+    let written: Json = serde_json::from_slice(&serde_json::to_vec(&typed).unwrap()).unwrap();
+    assert_eq!(dump(&Ok(written)), actual, "the typed batch writes what the named one answers");
     assert_eq!(actual, "validation[code=hand, system=http://example.org/fhirterm/test/body, version=1, display=Hand, result=true], validation[code=heart, system=http://example.org/fhirterm/test/body, version=1, display=Heart, issues[error code-invalid: The provided code 'http://example.org/fhirterm/test/body#heart' was not found in the value set 'http://example.org/fhirterm/test/ValueSet/limbs|1'], message=The provided code 'http://example.org/fhirterm/test/body#heart' was not found in the value set 'http://example.org/fhirterm/test/ValueSet/limbs|1', result=false]");
 }
 

@@ -7,11 +7,11 @@
 use super::context::Context;
 use super::membership::{include_for_coding, list_versions, requested_value_set, value_set_canonical, value_set_contains, ImportWalk};
 use super::presentation::{display_for, language_fits, status_label, status_message_id, value_set_language};
-use super::request::{CodedInput, Coding, InputShape, OpRequest, ValidateTarget};
+use super::request::{CodedInput, Coding, InputShape, ValidateCodeRequest};
 use crate::index::{member_of, CodeSystemIndex, NotInForce};
 use crate::{StoreError, StoreErrorKind};
 use model::fhir::render::Parameter;
-use model::fhir::{array_of, str_of, Issue, IssueSeverity, Json, OperationOutcome, Parameters};
+use model::fhir::{str_of, Issue, IssueSeverity, Json, OperationOutcome};
 use model::terminology::{ConceptSet, ValueSet};
 use std::sync::Arc;
 
@@ -1029,48 +1029,57 @@ pub fn validate_value_set(context: &Context<'_>, input: Option<&CodedInput>) -> 
     validate(context, Some(&value_set), shape, codings, concept)
 }
 
-/// `ValueSet/$batch-validate-code`: each `validation` part is one `$validate-code` call.
-pub fn batch_validate(context: &Context<'_>) -> Result<Json, StoreError> {
-    // The parameters every validation shares, gathered once: each entry then costs its own size.
-    let shared: Vec<&Json> = context.params.entries.iter().filter(|shared| str_of(shared, "name") != Some("validation")).collect();
-    let mut out = Parameters::default();
-    for entry in context.params.all("validation") {
-        context.check_budget()?;
-        // Each validation is a Parameters resource (or, leniently, parts); shared parameters fill in what it lacks.
-        let own = match entry.get("resource") {
-            Some(resource) => array_of(resource, "parameter").to_vec(),
-            None => array_of(entry, "part").to_vec(),
-        };
-        let own_names: std::collections::HashSet<String> =
-            own.iter().filter_map(|parameter| str_of(parameter, "name")).map(str::to_owned).collect();
-        let mut inner = Parameters { entries: own };
-        for shared in &shared {
-            let name = str_of(shared, "name").unwrap_or_default();
-            if !own_names.contains(name) || name == "tx-resource" {
-                inner.entries.push((*shared).clone());
+/// The answer of `$batch-validate-code`: per `validation` entry, in order, its outcome, or the
+/// OperationOutcome of the error that entry met.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BatchValidateOutcome {
+    pub validations: Vec<Result<ValidateCodeOutcome, OperationOutcome>>,
+}
+
+impl BatchValidateOutcome {
+    /// The answer as a JSON value, for XML and for callers that work on values.
+    pub fn to_json(&self) -> Json {
+        model::fhir::render::to_json(self)
+    }
+}
+
+impl serde::Serialize for BatchValidateOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Entry<'a>(&'a Result<ValidateCodeOutcome, OperationOutcome>);
+        impl serde::Serialize for Entry<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry("name", "validation")?;
+                match self.0 {
+                    Ok(outcome) => map.serialize_entry("resource", outcome)?,
+                    Err(outcome) => map.serialize_entry("resource", outcome)?,
+                }
+                map.end()
             }
         }
-        let request = OpRequest {
-            params: inner,
-            instance_id: context.request.instance_id.clone(),
-            accept_language: context.request.accept_language.clone(),
-            too_costly_threshold: context.request.too_costly_threshold,
-            denied_systems: context.request.denied_systems.clone(),
-            deadline: context.request.deadline,
-        };
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("resourceType", "Parameters")?;
+        map.serialize_entry("parameter", &self.validations.iter().map(Entry).collect::<Vec<_>>())?;
+        map.end()
+    }
+}
+
+/// `ValueSet/$batch-validate-code`: each `validation` entry is one `$validate-code` call.
+pub fn batch_validate(context: &Context<'_>, entries: &[ValidateCodeRequest]) -> Result<BatchValidateOutcome, StoreError> {
+    let mut out = BatchValidateOutcome::default();
+    for entry in entries {
+        context.check_budget()?;
         // Each entry is its own call (its own `tx-resource` overlay, version rules and date), judged
         // by the same typed validation as a single `$validate-code`, not re-dispatched by name.
-        let validated = Context::new(context.base_registry(), &request).and_then(|entry_context| {
-            let input = CodedInput::parse(&request.params, ValidateTarget::ValueSet);
-            entry_context.conclude(validate_value_set(&entry_context, input.as_ref()))
-        });
-        let answer = match validated {
-            Ok(answer) => answer.to_json(),
+        let validated = Context::new(context.base_registry(), &entry.call)
+            .and_then(|entry_context| entry_context.conclude(validate_value_set(&entry_context, entry.input.as_ref())));
+        match validated {
+            Ok(answer) => out.validations.push(Ok(answer)),
             // Licensed content binds the whole batch, not one entry.
             Err(error) if error.kind == StoreErrorKind::Forbidden => return Err(error),
-            Err(error) => error.outcome.to_json(),
-        };
-        out.push_resource("validation", answer);
+            Err(error) => out.validations.push(Err(error.outcome)),
+        }
     }
-    Ok(out.to_resource())
+    Ok(out)
 }
