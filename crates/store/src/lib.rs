@@ -49,6 +49,6 @@ pub use error::{StoreError, StoreErrorKind};
 pub use jobs::{AuditEntry, JobRecord, JobUpdate, NewJob};
 pub use ops::{
     BatchValidateOutcome, BatchValidateRequest, DeniedSystem, LookupOutcome, LookupRequest, OpRequest, SubsumesOutcome, SubsumesRequest,
-    ValidateCodeOutcome, ValidateCodeRequest, ValidateTarget, MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT,
+    TranslateOutcome, TranslateRequest, ValidateCodeOutcome, ValidateCodeRequest, ValidateTarget, MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT,
 };
 pub use terminology::{CodeSystemSummary, CodeSystemVersionSummary, Created, LoadSummary, SearchQuery, SearchResult, Terminology};

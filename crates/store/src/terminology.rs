@@ -702,6 +702,11 @@ impl Terminology {
         ops::validate_code_batch(&self.registry(), request)
     }
 
+    /// `ConceptMap/$translate`: a typed request, a typed answer.
+    pub fn translate(&self, request: &ops::TranslateRequest) -> Result<ops::TranslateOutcome, StoreError> {
+        ops::translate(&self.registry(), request)
+    }
+
     /// `CodeSystem/$subsumes`: a typed request, a typed answer.
     pub fn subsumes(&self, request: &ops::SubsumesRequest) -> Result<ops::SubsumesOutcome, StoreError> {
         ops::subsumes(&self.registry(), request)

@@ -14,6 +14,8 @@ pub enum Value<'a> {
     Bool(bool),
     /// A complex value (a Coding, a CodeableConcept) or a property value kept as sent.
     Json(&'a Json),
+    /// A small object of text fields the outcome builds itself (a Coding), in this order.
+    Fields(Vec<(&'a str, &'a str)>),
 }
 
 impl Serialize for Value<'_> {
@@ -22,6 +24,13 @@ impl Serialize for Value<'_> {
             Value::Str(text) => serializer.serialize_str(text),
             Value::Bool(flag) => serializer.serialize_bool(*flag),
             Value::Json(value) => value.serialize(serializer),
+            Value::Fields(fields) => {
+                let mut map = serializer.serialize_map(Some(fields.len()))?;
+                for (key, value) in fields {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
         }
     }
 }

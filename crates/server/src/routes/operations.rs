@@ -10,7 +10,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use model::fhir::{str_of, Parameters};
 use serde_json::json;
 use std::time::Instant;
-use store::{BatchValidateRequest, LookupRequest, OpRequest, StoreErrorKind, SubsumesRequest, ValidateCodeRequest, ValidateTarget};
+use store::{
+    BatchValidateRequest, LookupRequest, OpRequest, StoreErrorKind, SubsumesRequest, TranslateRequest, ValidateCodeRequest, ValidateTarget,
+};
 
 /// The operations each resource type offers, as `Type/$name`.
 pub use store::ops::OPERATIONS;
@@ -79,6 +81,10 @@ async fn run(
                 .await
                 .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")).in_format(format))?
                 .map_err(refused)?;
+            return Ok(wire::respond_typed(StatusCode::OK, &outcome, format));
+        }
+        "ConceptMap/$translate" => {
+            let outcome = state.terminology.translate(&TranslateRequest::new(op_request)).map_err(refused)?;
             return Ok(wire::respond_typed(StatusCode::OK, &outcome, format));
         }
         "CodeSystem/$subsumes" => {

@@ -19,9 +19,10 @@ mod validate;
 pub use context::Context;
 pub use lookup::{LookupOutcome, SubsumesOutcome};
 pub use request::{
-    BatchValidateRequest, CodedInput, Coding, DeniedSystem, InputShape, LookupRequest, OpRequest, SubsumesRequest, ValidateCodeRequest,
-    ValidateTarget, MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT,
+    BatchValidateRequest, CodedInput, Coding, DeniedSystem, InputShape, LookupRequest, OpRequest, SubsumesRequest, TranslateQuery,
+    TranslateRequest, ValidateCodeRequest, ValidateTarget, MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT,
 };
+pub use translate::{TranslateCoding, TranslateMatch, TranslateOutcome};
 pub use validate::{BatchValidateOutcome, ValidateCodeOutcome};
 
 use crate::index::Registry;
@@ -70,6 +71,13 @@ pub fn validate_code_batch(registry: &Registry, request: &BatchValidateRequest) 
     context.conclude(answer)
 }
 
+/// `ConceptMap/$translate`, typed.
+pub fn translate(registry: &Registry, request: &TranslateRequest) -> Result<TranslateOutcome, StoreError> {
+    let context = Context::new(registry, &request.call)?;
+    let answer = translate::translate(&context, &request.query);
+    context.conclude(answer)
+}
+
 /// `CodeSystem/$lookup`, typed.
 pub fn lookup(registry: &Registry, request: &LookupRequest) -> Result<LookupOutcome, StoreError> {
     let context = Context::new(registry, &request.call)?;
@@ -99,7 +107,7 @@ fn run_in(name: &str, context: &Context<'_>) -> Result<Json, StoreError> {
         }
         "ValueSet/$expand" => expand::expand_operation(context),
         "ValueSet/$compare" => compare::compare(context),
-        "ConceptMap/$translate" => translate::translate(context),
+        "ConceptMap/$translate" => translate::translate_by_name(context).map(|outcome| outcome.to_json()),
         other => Err(StoreError::new(crate::StoreErrorKind::NotFound, format!("unknown operation '{other}'"))),
     }
 }

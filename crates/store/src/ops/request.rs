@@ -201,6 +201,49 @@ impl BatchValidateRequest {
     }
 }
 
+/// What a `$translate` asks, read once from its R4 or R5 parameter names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TranslateQuery {
+    /// The system the code is from (for a reverse translation, the target system asked about).
+    pub system: Option<String>,
+    /// The code to translate; `None` when none was sent.
+    pub code: Option<String>,
+    /// Whether to translate from target to source (`reverse`, or only `targetCode` given).
+    pub reverse: bool,
+    /// The system to translate into (`targetsystem`, `targetSystem`), forward only.
+    pub target_system: Option<String>,
+    /// The ConceptMap to use (`url`, `conceptMap`); every map when absent.
+    pub map_url: Option<String>,
+}
+
+/// A typed `$translate` call.
+#[derive(Clone, Debug)]
+pub struct TranslateRequest {
+    pub query: TranslateQuery,
+    pub call: OpRequest,
+}
+
+impl TranslateRequest {
+    pub fn new(call: OpRequest) -> TranslateRequest {
+        TranslateRequest { query: TranslateRequest::query_of(&call.params), call }
+    }
+
+    /// Reads `coding`/`sourceCoding`, `system`/`sourceSystem` and `code`/`sourceCode`, or for a
+    /// reverse translation `targetSystem` and `targetCode`.
+    pub(crate) fn query_of(params: &Parameters) -> TranslateQuery {
+        let (system, code) = match params.complex("coding", "valueCoding").or_else(|| params.complex("sourceCoding", "valueCoding")) {
+            Some(coding) => (str_of(coding, "system").map(str::to_owned), str_of(coding, "code").map(str::to_owned)),
+            None => (params.str("system").or_else(|| params.str("sourceSystem")), params.str("code").or_else(|| params.str("sourceCode"))),
+        };
+        let reverse = params.bool("reverse").unwrap_or(false) || (params.has("targetCode") && code.is_none());
+        let (system, code) =
+            if reverse && code.is_none() { (params.str("targetSystem").or(system), params.str("targetCode")) } else { (system, code) };
+        let target_system = if reverse { None } else { params.str("targetsystem").or_else(|| params.str("targetSystem")) };
+        let map_url = params.str("url").or_else(|| params.str("conceptMap"));
+        TranslateQuery { system, code, reverse, target_system, map_url }
+    }
+}
+
 /// A typed `$lookup` call (and one side of `$subsumes`): the code and where to find it.
 #[derive(Clone, Debug)]
 pub struct LookupRequest {

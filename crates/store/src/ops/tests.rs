@@ -2,8 +2,8 @@
 //! registry and compares a plain-text dump of its answer, a table of cases per operation.
 
 use super::{
-    lookup as typed_lookup, run, subsumes as typed_subsumes, validate_code, validate_code_batch, BatchValidateRequest, LookupRequest,
-    OpRequest, SubsumesRequest, ValidateCodeRequest, ValidateTarget,
+    lookup as typed_lookup, run, subsumes as typed_subsumes, translate as typed_translate, validate_code, validate_code_batch,
+    BatchValidateRequest, LookupRequest, OpRequest, SubsumesRequest, TranslateRequest, ValidateCodeRequest, ValidateTarget,
 };
 use crate::index::{CodeSystemIndex, Registry};
 use crate::StoreError;
@@ -14,10 +14,12 @@ use serde_json::json;
 const BODY: &str = "http://example.org/fhirterm/test/body";
 const LIMBS: &str = "http://example.org/fhirterm/test/ValueSet/limbs";
 const LIMBS_AND_ORGANS: &str = "http://example.org/fhirterm/test/ValueSet/limbs-and-organs";
+const LAY_TERMS: &str = "http://example.org/fhirterm/test/ConceptMap/lay-terms";
+const LAY: &str = "http://example.org/fhirterm/test/lay";
 
 /// A hierarchical code system (FHIR JSON is the official layout for FHIR content) with an
-/// inactive concept and a German designation, a value set that filters and excludes it, and one
-/// that imports that one.
+/// inactive concept and a German designation, a value set that filters and excludes it, one
+/// that imports that one, and a ConceptMap to lay terms (one R4 equivalence, one R5 relationship).
 fn registry() -> Registry {
     let code_system = json!({
         "resourceType": "CodeSystem", "id": "body", "url": BODY, "version": "1", "status": "active",
@@ -53,6 +55,14 @@ fn registry() -> Registry {
     registry.add_code_system(CodeSystemIndex::new(CodeSystem::from_json(&code_system).unwrap(), Some("body".to_owned())));
     registry.add_value_set(ValueSet::from_json(&limbs).unwrap(), Some("limbs".to_owned()));
     registry.add_value_set(ValueSet::from_json(&limbs_and_organs).unwrap(), Some("limbs-and-organs".to_owned()));
+    let lay_terms = json!({
+        "resourceType": "ConceptMap", "id": "lay-terms", "url": LAY_TERMS, "version": "1", "status": "active",
+        "group": [{"source": BODY, "target": LAY, "element": [
+            {"code": "hand", "target": [{"code": "paw", "display": "Paw", "equivalence": "equivalent"}]},
+            {"code": "limb", "target": [{"code": "arm-or-leg", "relationship": "source-is-broader-than-target"}]}
+        ]}]
+    });
+    registry.add_concept_map(lay_terms, Some("lay-terms".to_owned()));
     registry
 }
 
@@ -82,6 +92,7 @@ fn typed_answer(operation: &str, request: &OpRequest) -> Option<Result<Json, Sto
     match operation {
         "CodeSystem/$validate-code" => Some(validate(ValidateTarget::CodeSystem)),
         "ValueSet/$validate-code" => Some(validate(ValidateTarget::ValueSet)),
+        "ConceptMap/$translate" => Some(written(typed_translate(&registry, &TranslateRequest::new(request.clone())))),
         "CodeSystem/$subsumes" => Some(written(typed_subsumes(&registry, &SubsumesRequest::new(request.clone())))),
         "CodeSystem/$lookup" => Some(written(typed_lookup(&registry, &LookupRequest::new(request.clone())))),
         _ => None,
@@ -331,4 +342,20 @@ fn render_paths_timed() {
         serde_json::to_vec(&typed_lookup(&registry, &LookupRequest::new(request.clone())).unwrap()).unwrap()
     });
     println!("lookup: typed path takes {:.2} of the value path", typed_path.as_secs_f64() / value_path.as_secs_f64());
+}
+
+#[test]
+fn translate() {
+    check_all(
+        "ConceptMap/$translate",
+        &[
+            (format!("system={BODY}&code=hand"), "result=true, match(equivalence=equivalent, concept={\"system\":\"http://example.org/fhirterm/test/lay\",\"code\":\"paw\",\"display\":\"Paw\"}, originMap=http://example.org/fhirterm/test/ConceptMap/lay-terms|1)"),
+            (format!("system={BODY}&code=limb&targetSystem={LAY}"), "result=true, match(equivalence=narrower, concept={\"system\":\"http://example.org/fhirterm/test/lay\",\"code\":\"arm-or-leg\"}, originMap=http://example.org/fhirterm/test/ConceptMap/lay-terms|1)"),
+            (format!("targetSystem={LAY}&targetCode=paw"), "result=true, match(equivalence=equivalent, concept={\"code\":\"paw\",\"system\":\"http://example.org/fhirterm/test/lay\"}, source={\"system\":\"http://example.org/fhirterm/test/body\",\"code\":\"hand\"}, originMap=http://example.org/fhirterm/test/ConceptMap/lay-terms|1)"),
+            (format!("system={BODY}&code=heart"), "result=false, message=No mappings could be found for http://example.org/fhirterm/test/body#heart"),
+            (format!("system={BODY}&code=hand&targetSystem=http://example.org/other"), "result=false, message=No mappings could be found for http://example.org/fhirterm/test/body#hand"),
+            (format!("url=http://example.org/no-map&system={BODY}&code=hand"), "error NotFound: A definition for the ConceptMap 'http://example.org/no-map' could not be found"),
+            (format!("system={BODY}"), "error Invalid: no code to translate: give code, coding, sourceCode or targetCode"),
+        ],
+    );
 }
