@@ -9,6 +9,7 @@ mod auth;
 mod builtin;
 mod console;
 mod date_of_service;
+mod ecl;
 mod errors;
 mod fuzz_smoke;
 mod grammar;

@@ -15,20 +15,39 @@
 //! - `sct2_TextDefinition_Snapshot-*.txt` (same columns), when present;
 //! - `sct2_Relationship_Snapshot_*.txt`: `id effectiveTime active moduleId sourceId
 //!   destinationId relationshipGroup typeId characteristicTypeId modifierId` (116680003 is-a);
+//! - `sct2_RelationshipConcreteValues_Snapshot_*.txt`: `id effectiveTime active moduleId sourceId
+//!   value relationshipGroup typeId characteristicTypeId modifierId`, when present (`#500`, `#2.5`,
+//!   `"text"`);
 //! - `der2_Refset_SimpleSnapshot_*.txt`: `id effectiveTime active moduleId refsetId
-//!   referencedComponentId`, when present.
+//!   referencedComponentId`, when present;
+//! - `der2_cRefset_AssociationSnapshot_*.txt`: `id effectiveTime active moduleId refsetId
+//!   referencedComponentId targetComponentId`, when present (the historical associations).
 //!
-//! Not read: Full and Delta files, stated relationships (`sct2_StatedRelationship_*`), concrete
-//! values, OWL axioms, association and map refsets.
+//! Not read: Full and Delta files, stated relationships (`sct2_StatedRelationship_*`), OWL axioms,
+//! map refsets.
 //!
 //! # What it gives
 //! One CodeSystem `http://snomed.info/sct` with `hierarchyMeaning` is-a and no nesting: every
 //! active is-a relationship is a `parent` property (so a concept lists all its parents), every
 //! other active relationship a property whose code is the relationship's `typeId` and whose
-//! `valueCode` is its `destinationId` (the relationship group is not kept). An inactive concept
+//! `valueCode` is its `destinationId`; an active concrete value is a property with the `typeId` as
+//! code and a `valueInteger`, `valueDecimal` or `valueString`. An inactive concept
 //! has the property `inactive` true; every concept has `sufficientlyDefined` (definition status
 //! 900000000000073002), `moduleId` and `effectiveTime`. Every active member of a simple refset
 //! gives its concept the property `refset` with the refset id as `valueCode`.
+//!
+//! **Role groups** are kept by position, so that they cost one property per group rather than one
+//! per relationship: a concept's attribute properties (those whose code is an SCTID) come first for
+//! group 0, then for each group `n` a property `roleGroup` with `valueInteger` n followed by the
+//! attributes of that group. A property whose code is not an SCTID (`refset`, the associations)
+//! ends a group. `store::ecl` reads the groups back this way; a client reading the CodeSystem
+//! sees the same order.
+//!
+//! Every active member of a historical association refset gives its (normally inactive) concept
+//! a property named after the association (`sameAs` for 900000000000527005, `replacedBy`,
+//! `wasA`, `possiblyEquivalentTo`, `partiallyEquivalentTo`, `movedTo`, `movedFrom`, `alternative`,
+//! `refersTo`, `possiblyReplacedBy`; `association-{refsetId}` for any other) whose `valueCode` is
+//! the `targetComponentId`.
 //!
 //! Every active FSN and synonym is a designation with its `languageCode` and the use
 //! `http://snomed.info/sct#<typeId>`; inactive descriptions are left out. The display is the
@@ -90,6 +109,106 @@ const RELATIONSHIP_COLUMNS: &[&str] = &[
 ];
 const LANGUAGE_COLUMNS: &[&str] = &["id", "effectiveTime", "active", "moduleId", "refsetId", "referencedComponentId", "acceptabilityId"];
 const SIMPLE_REFSET_COLUMNS: &[&str] = &["id", "effectiveTime", "active", "moduleId", "refsetId", "referencedComponentId"];
+const CONCRETE_VALUE_COLUMNS: &[&str] = &[
+    "id",
+    "effectiveTime",
+    "active",
+    "moduleId",
+    "sourceId",
+    "value",
+    "relationshipGroup",
+    "typeId",
+    "characteristicTypeId",
+    "modifierId",
+];
+const ASSOCIATION_COLUMNS: &[&str] =
+    &["id", "effectiveTime", "active", "moduleId", "refsetId", "referencedComponentId", "targetComponentId"];
+
+/// The property that opens a role group (see the module doc).
+pub const ROLE_GROUP_PROPERTY: &str = "roleGroup";
+
+/// The historical association refsets and the property each becomes, as (refsetId, code).
+pub const ASSOCIATIONS: &[(&str, &str)] = &[
+    ("900000000000527005", "sameAs"),
+    ("900000000000526001", "replacedBy"),
+    ("900000000000528000", "wasA"),
+    ("900000000000523009", "possiblyEquivalentTo"),
+    ("1186921001", "partiallyEquivalentTo"),
+    ("900000000000524003", "movedTo"),
+    ("900000000000525002", "movedFrom"),
+    ("900000000000530003", "alternative"),
+    ("900000000000531004", "refersTo"),
+    ("1186924009", "possiblyReplacedBy"),
+];
+
+/// The property code of an association refset.
+pub fn association_property(refset_id: &str) -> String {
+    ASSOCIATIONS
+        .iter()
+        .find(|(id, _)| *id == refset_id)
+        .map(|(_, code)| (*code).to_owned())
+        .unwrap_or_else(|| format!("association-{refset_id}"))
+}
+
+/// Whether a property code names an attribute (an SCTID), as opposed to `parent`, `refset`,
+/// `roleGroup` or an association.
+pub fn is_attribute_code(code: &str) -> bool {
+    sctid(code).is_some()
+}
+
+/// Adds an attribute property in its role group, keeping the layout the module doc describes;
+/// a relationship already there (same type, value and group) is not added twice. Says whether it
+/// was added.
+fn add_grouped(properties: &mut Vec<ConceptProperty>, group: u32, attribute: ConceptProperty) -> bool {
+    let group_of = |property: &ConceptProperty| (property.code == ROLE_GROUP_PROPERTY).then(|| property.value.as_u64().unwrap_or(0) as u32);
+    // The span [start, end) holding the group's attributes.
+    let (start, end) = if group == 0 {
+        let first_group = properties.iter().position(|property| group_of(property).is_some());
+        let start = properties.iter().position(|property| is_attribute_code(&property.code)).unwrap_or(properties.len());
+        let end = first_group.unwrap_or_else(|| {
+            properties[start..]
+                .iter()
+                .position(|property| !is_attribute_code(&property.code))
+                .map_or(properties.len(), |offset| start + offset)
+        });
+        (start.min(end), end)
+    } else {
+        match properties.iter().position(|property| group_of(property) == Some(group)) {
+            Some(marker) => {
+                let end = properties[marker + 1..]
+                    .iter()
+                    .position(|property| !is_attribute_code(&property.code))
+                    .map_or(properties.len(), |offset| marker + 1 + offset);
+                (marker + 1, end)
+            }
+            None => {
+                // A new group goes after the last attribute or group marker.
+                let after = properties
+                    .iter()
+                    .rposition(|property| is_attribute_code(&property.code) || group_of(property).is_some())
+                    .map_or(properties.len(), |position| position + 1);
+                properties.insert(after, property(ROLE_GROUP_PROPERTY, "valueInteger", json!(group)));
+                (after + 1, after + 1)
+            }
+        }
+    };
+    if properties[start..end].iter().any(|found| found.code == attribute.code && found.value == attribute.value) {
+        return false;
+    }
+    properties.insert(end, attribute);
+    true
+}
+
+/// An RF2 concrete value (`#500`, `#-2.5`, `"text"`) as a property value key and value.
+fn concrete_value(text: &str) -> Option<(&'static str, Json)> {
+    if let Some(number) = text.strip_prefix('#') {
+        let is_integer = !number.contains('.');
+        let value: serde_json::Number = number.parse().ok()?;
+        return Some((if is_integer { "valueInteger" } else { "valueDecimal" }, Json::Number(value)));
+    }
+    let quoted = text.strip_prefix('"')?.strip_suffix('"')?;
+    Some(("valueString", json!(quoted.replace("\"\"", "\""))))
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum FileKind {
@@ -99,6 +218,8 @@ enum FileKind {
     Relationship,
     Language,
     SimpleRefset,
+    ConcreteValue,
+    Association,
 }
 
 fn base_name(name: &str) -> &str {
@@ -117,6 +238,8 @@ fn file_kind(name: &str) -> Option<FileKind> {
         ("sct2_Relationship_Snapshot_", FileKind::Relationship),
         ("der2_cRefset_LanguageSnapshot-", FileKind::Language),
         ("der2_Refset_SimpleSnapshot_", FileKind::SimpleRefset),
+        ("sct2_RelationshipConcreteValues_Snapshot_", FileKind::ConcreteValue),
+        ("der2_cRefset_AssociationSnapshot", FileKind::Association),
     ]
     .into_iter()
     .find(|(prefix, _)| base_name.starts_with(prefix))
@@ -397,7 +520,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
     let mut attribute_types: BTreeSet<String> = BTreeSet::new();
     for name in files_of(FileKind::Relationship) {
         for_each_row(source, name, RELATIONSHIP_COLUMNS, diagnostics, |line, fields, diagnostics| {
-            let [id, _, active, _, source_id, destination_id, _, type_id, _, _] = fields else { unreachable!() };
+            let [id, _, active, _, source_id, destination_id, group, type_id, _, _] = fields else { unreachable!() };
             if *active != "1" {
                 return;
             }
@@ -419,15 +542,54 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                     format!("relationship {id} has a destinationId or typeId that is not an SCTID; skipped"),
                 );
             }
-            let code = if *type_id == IS_A { "parent" } else { type_id };
+            let Ok(group) = group.parse::<u32>() else {
+                return report(diagnostics, name, line, group, format!("relationshipGroup of {id} is not a number; skipped"));
+            };
             let properties = &mut builder.concepts[concept_idx].properties;
-            if properties.iter().any(|found| found.code == code && found.value.as_str() == Some(destination_id)) {
+            if *type_id == IS_A {
+                if !properties.iter().any(|found| found.code == "parent" && found.value.as_str() == Some(destination_id)) {
+                    // Parents go before every attribute, so they never fall inside a role group.
+                    let position = properties.iter().position(|found| is_attribute_code(&found.code) || found.code == ROLE_GROUP_PROPERTY);
+                    properties.insert(position.unwrap_or(properties.len()), property("parent", "valueCode", json!(destination_id)));
+                }
                 return;
             }
-            if code != "parent" {
+            if add_grouped(properties, group, property(type_id, "valueCode", json!(destination_id))) {
                 attribute_types.insert(type_id.to_string());
             }
-            properties.push(property(code, "valueCode", json!(destination_id)));
+        })?;
+    }
+    let mut concrete_types: BTreeSet<String> = BTreeSet::new();
+    for name in files_of(FileKind::ConcreteValue) {
+        for_each_row(source, name, CONCRETE_VALUE_COLUMNS, diagnostics, |line, fields, diagnostics| {
+            let [id, _, active, _, source_id, value, group, type_id, _, _] = fields else { unreachable!() };
+            if *active != "1" {
+                return;
+            }
+            let Some(&concept_idx) = sctid(source_id).and_then(|source_id| builder.by_id.get(&source_id)) else {
+                return report(
+                    diagnostics,
+                    name,
+                    line,
+                    source_id,
+                    format!("concrete value {id} starts at a concept the release lacks; skipped"),
+                );
+            };
+            let (Some(_), Ok(group), Some((value_key, value))) = (sctid(type_id), group.parse::<u32>(), concrete_value(value)) else {
+                return report(
+                    diagnostics,
+                    name,
+                    line,
+                    value,
+                    format!(
+                        "concrete value {id} needs an SCTID typeId, a numeric relationshipGroup and a value #number or \"text\"; skipped"
+                    ),
+                );
+            };
+            let property_type = if value_key == "valueString" { "string" } else { "decimal" };
+            if add_grouped(&mut builder.concepts[concept_idx].properties, group, property(type_id, value_key, value)) {
+                concrete_types.insert(format!("{type_id}\t{property_type}"));
+            }
         })?;
     }
 
@@ -445,6 +607,35 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             if !properties.iter().any(|found| found.code == "refset" && found.value.as_str() == Some(refset_id)) {
                 properties.push(property("refset", "valueCode", json!(refset_id)));
                 has_refsets = true;
+            }
+        })?;
+    }
+
+    let mut association_codes: BTreeSet<String> = BTreeSet::new();
+    for name in files_of(FileKind::Association) {
+        for_each_row(source, name, ASSOCIATION_COLUMNS, diagnostics, |line, fields, diagnostics| {
+            let [_, _, active, _, refset_id, referenced_component_id, target_component_id] = fields else { unreachable!() };
+            if *active != "1" {
+                return;
+            }
+            let (Some(&concept_idx), Some(_), Some(_)) = (
+                sctid(referenced_component_id).and_then(|component_id| builder.by_id.get(&component_id)),
+                sctid(refset_id),
+                sctid(target_component_id),
+            ) else {
+                return report(
+                    diagnostics,
+                    name,
+                    line,
+                    referenced_component_id,
+                    "association member is not a concept of the release, or its refsetId or targetComponentId is not an SCTID; skipped",
+                );
+            };
+            let code = association_property(refset_id);
+            let properties = &mut builder.concepts[concept_idx].properties;
+            if !properties.iter().any(|found| found.code == code && found.value.as_str() == Some(target_component_id)) {
+                properties.push(property(&code, "valueCode", json!(target_component_id)));
+                association_codes.insert(code);
             }
         })?;
     }
@@ -475,17 +666,34 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             version
         }
     };
-    let attribute_properties: Vec<Json> = attribute_types
-        .iter()
-        .map(|type_id| {
+    let typed_attributes =
+        attribute_types.iter().map(|type_id| (type_id.as_str(), "code")).chain(concrete_types.iter().filter_map(|entry| {
+            let (type_id, property_type) = entry.split_once('\t')?;
+            (!attribute_types.contains(type_id)).then_some((type_id, property_type))
+        }));
+    let mut attribute_properties: Vec<Json> = typed_attributes
+        .map(|(type_id, property_type)| {
             let display = sctid(type_id).and_then(|id| builder.by_id.get(&id)).and_then(|idx| builder.concepts[*idx].display.clone());
-            let mut definition = json!({"code": type_id, "uri": format!("http://snomed.info/id/{type_id}"), "type": "code"});
+            let mut definition = json!({"code": type_id, "uri": format!("http://snomed.info/id/{type_id}"), "type": property_type});
             if let Some(display) = display {
                 definition["description"] = json!(display);
             }
             definition
         })
         .collect();
+    if !attribute_properties.is_empty() {
+        attribute_properties.push(json!({"code": ROLE_GROUP_PROPERTY, "uri": "http://snomed.info/id/609096000", "type": "integer",
+            "description": "Opens role group n: the attribute properties after it, up to the next roleGroup or non-attribute property, are in that group"}));
+    }
+    for code in &association_codes {
+        let refset_id =
+            ASSOCIATIONS.iter().find(|(_, known)| known == code).map(|(id, _)| *id).or_else(|| code.strip_prefix("association-"));
+        let mut definition = json!({"code": code, "type": "code", "description": "A historical association target (an active member of the association refset)"});
+        if let Some(refset_id) = refset_id {
+            definition["uri"] = json!(format!("http://snomed.info/id/{refset_id}"));
+        }
+        attribute_properties.push(definition);
+    }
     let header = header(version.as_deref(), builder.concepts.len(), has_refsets, attribute_properties);
     let mut code_system = CodeSystem::from_json(&header).expect("the SNOMED CT header is a valid CodeSystem");
     code_system.concepts = builder.concepts;
@@ -615,6 +823,15 @@ mod tests {
         assert_eq!(both.display.as_deref(), Some("Test cardiopulmonary hemorrhage"));
         assert_eq!(values(both, "parent"), ["1200007", "1300002"]);
         assert_eq!(values(both, "363698007"), ["1600009"]);
+        // Its finding site is in role group 1: the roleGroup property opens the group, after the
+        // parents and before the refset membership.
+        let layout: Vec<String> = both
+            .properties
+            .iter()
+            .skip(3)
+            .map(|property| format!("{}={}", property.code, property.value_text().unwrap_or_default()))
+            .collect();
+        assert_eq!(layout, ["parent=1200007", "parent=1300002", "roleGroup=1", "363698007=1600009", "refset=1900008"]);
         assert_eq!(values(both, "refset"), ["1900008"]);
         assert_eq!(values(both, "sufficientlyDefined"), ["true"]);
         assert_eq!(values(both, "inactive"), Vec::<String>::new());
@@ -642,7 +859,10 @@ mod tests {
         assert_eq!(designations(concept(code_system, "1200007")).len(), 2);
 
         let property_codes: Vec<&str> = code_system.properties.iter().map(|property| property.code.as_str()).collect();
-        assert_eq!(property_codes, ["inactive", "sufficientlyDefined", "moduleId", "effectiveTime", "parent", "refset", "363698007"]);
+        assert_eq!(
+            property_codes,
+            ["inactive", "sufficientlyDefined", "moduleId", "effectiveTime", "parent", "refset", "363698007", "roleGroup"]
+        );
         assert_eq!(code_system.properties[6].description.as_deref(), Some("Finding site"));
 
         let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();

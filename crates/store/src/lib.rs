@@ -29,6 +29,7 @@
 mod changes;
 pub mod db;
 pub mod diff;
+pub mod ecl;
 mod error;
 pub mod grammar;
 pub mod index;

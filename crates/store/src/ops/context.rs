@@ -487,6 +487,11 @@ impl<'a> Context<'a> {
             Some(rest) => match rest.split_once('/') {
                 Some(("isa", code)) => serde_json::json!([{"property": "concept", "op": "is-a", "value": code}]),
                 Some(("refset", id)) => serde_json::json!([{"property": "refset", "op": "=", "value": id}]),
+                // ECL (SNOMED CT's implicit value sets), percent-encoded inside the url.
+                Some(("ecl", expression)) => {
+                    serde_json::json!([{"property": "constraint", "op": "=", "value": crate::ecl::percent_decode(expression)}])
+                }
+                None if rest == "refset" => serde_json::json!([{"property": "constraint", "op": "=", "value": crate::ecl::ALL_REFSETS}]),
                 _ => return None,
             },
         };

@@ -190,6 +190,8 @@ pub(crate) struct CompiledFilter<'f> {
     regex: Option<Regex>,
     target: Option<u32>,
     listed: Vec<&'f str>,
+    /// The members of an ECL `constraint` filter, evaluated once (and cached by `crate::ecl`).
+    constraint: Option<Arc<roaring::RoaringBitmap>>,
 }
 
 impl<'f> CompiledFilter<'f> {
@@ -200,7 +202,11 @@ impl<'f> CompiledFilter<'f> {
         };
         let target = code_system.find_lenient(&filter.value).map(|(idx, _)| idx);
         let listed = filter.value.split(',').map(str::trim).collect();
-        Ok(CompiledFilter { filter, regex, target, listed })
+        let constraint = match filter.property.as_str() {
+            "constraint" => Some(crate::ecl::constraint_members(code_system, &filter.value, None)?),
+            _ => None,
+        };
+        Ok(CompiledFilter { filter, regex, target, listed, constraint })
     }
 
     fn regex_matches(&self, text: &str) -> bool {
@@ -214,6 +220,9 @@ impl<'f> CompiledFilter<'f> {
             if let Some(answer) = binding.grammar.filter_matches(&concept.code, filter) {
                 return answer.map_err(|why| bad_filter(filter, code_system, &why));
             }
+        }
+        if let Some(members) = &self.constraint {
+            return Ok(members.contains(concept_idx));
         }
         let target = self.target;
         let property = filter.property.as_str();
@@ -311,7 +320,9 @@ fn filtered_concepts(code_system: &CodeSystemIndex, filters: &[Filter]) -> Resul
     }
     // Start from the cheapest candidate set a hierarchy filter gives, then test the rest.
     let mut candidates: Option<Vec<u32>> = None;
-    if let Some(filter) = filters.iter().find(|filter| {
+    if let Some(filter) = filters.iter().find(|filter| filter.property == "constraint") {
+        candidates = Some(crate::ecl::constraint_members(code_system, &filter.value, None)?.iter().collect());
+    } else if let Some(filter) = filters.iter().find(|filter| {
         matches!(filter.property.as_str(), "concept" | "code")
             && matches!(filter.op.as_str(), "is-a" | "descendent-of" | "child-of" | "descendent-leaf" | "=")
     }) {
@@ -671,7 +682,13 @@ fn check_filters(context: &Context<'_>, value_set: &ValueSet) -> Result<(), Stor
                 continue;
             };
             for (filter_idx, filter) in set.filters.iter().enumerate() {
-                validate_filter(&code_system, filter).map_err(|mut error| {
+                let checked = validate_filter(&code_system, filter).and_then(|()| match filter.property.as_str() {
+                    // Evaluated here, against the request's deadline; later uses read the cache.
+                    "constraint" if filter.op != "=" => Err(bad_filter(filter, &code_system, "an ECL constraint takes the operator '='")),
+                    "constraint" => crate::ecl::constraint_members(&code_system, &filter.value, context.request.deadline).map(drop),
+                    _ => Ok(()),
+                });
+                checked.map_err(|mut error| {
                     for issue in &mut error.outcome.issues {
                         issue.expression = vec![format!("ValueSet.compose.{kind}[{set_idx}].filter[{filter_idx}]")];
                     }
