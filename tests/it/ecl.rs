@@ -312,3 +312,57 @@ async fn a_pathological_expression_answers_too_costly() {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.json()["expansion"]["contains"][0]["code"], "100000", "{}", answer.body);
 }
+
+#[actix_web::test]
+async fn lookup_shows_role_groups_and_the_normal_form() {
+    let (_backend, app) = loaded().await;
+    let answer = app.get("/fhir/CodeSystem/$lookup?system=http://snomed.info/sct&code=9100001000&property=*").await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let parameters = answer.json();
+    let properties: Vec<&Value> =
+        parameters["parameter"].as_array().expect("parameters").iter().filter(|p| p["name"] == "property").collect();
+    let role_groups: Vec<Vec<(String, String)>> = properties
+        .iter()
+        .filter(|property| property["part"][0]["valueCode"] == "609096000")
+        .map(|property| {
+            property["part"]
+                .as_array()
+                .expect("parts")
+                .iter()
+                .filter(|part| part["name"] == "subproperty")
+                .map(|sub| {
+                    (
+                        sub["part"][0]["valueCode"].as_str().unwrap_or_default().to_owned(),
+                        sub["part"][1]["valueCode"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let pairs = |list: &[(&str, &str)]| list.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect::<Vec<_>>();
+    assert_eq!(
+        role_groups,
+        vec![
+            pairs(&[("363698007", "39607008"), ("116676008", "23583003")]),
+            pairs(&[("363698007", "80891009"), ("116676008", "79654002")])
+        ],
+        "{parameters}"
+    );
+    assert!(!properties.iter().any(|property| property["part"][0]["valueCode"] == "roleGroup"), "{parameters}");
+    let normal_form = properties.iter().find(|property| property["part"][0]["valueCode"] == "normalForm").expect("normalForm");
+    assert_eq!(
+        normal_form["part"][1]["valueString"],
+        "=== 19829001 |Disorder of lung| + 56265001 |Heart disease| : { 363698007 |Finding site| = 39607008 |Lung structure|, 116676008 |Associated morphology| = 23583003 |Inflammation| }, { 363698007 |Finding site| = 80891009 |Heart structure|, 116676008 |Associated morphology| = 79654002 |Edema| }"
+    );
+    // Ungrouped attributes stay plain properties, and a primitive concept reads <<<.
+    let answer = app
+        .get("/fhir/CodeSystem/$lookup?system=http://snomed.info/sct&code=195967001&property=363698007&property=normalForm")
+        .await
+        .json();
+    let properties: Vec<&Value> = answer["parameter"].as_array().expect("parameters").iter().filter(|p| p["name"] == "property").collect();
+    assert_eq!(properties[0]["part"][1]["valueCode"], "39607008", "{answer}");
+    assert_eq!(
+        properties[1]["part"][1]["valueString"], "<<< 19829001 |Disorder of lung| : 363698007 |Finding site| = 39607008 |Lung structure|",
+        "{answer}"
+    );
+}

@@ -901,3 +901,77 @@ mod tests {
         assert!(!term_matches(&term, "Heart disease"));
     }
 }
+
+/// The role group of each of a SNOMED CT concept's properties, by position (0 for group 0 and
+/// for properties that are not attributes), read from the loader's layout; `roleGroup` markers
+/// themselves get their own group.
+pub fn property_groups(concept: &model::terminology::Concept) -> Vec<u32> {
+    let mut group = 0u32;
+    concept
+        .properties
+        .iter()
+        .map(|property| {
+            if property.code == ROLE_GROUP_PROPERTY {
+                group = property.value.as_u64().unwrap_or(0) as u32;
+            } else if !is_sctid(&property.code) {
+                group = 0;
+                return 0;
+            }
+            group
+        })
+        .collect()
+}
+
+fn with_term(index: &CodeSystemIndex, code: &str) -> String {
+    match index.find(code).and_then(|idx| index.concept(idx).display.as_deref()) {
+        Some(term) => format!("{code} |{term}|"),
+        None => code.to_owned(),
+    }
+}
+
+fn attribute_text(index: &CodeSystemIndex, property: &model::terminology::ConceptProperty) -> String {
+    let value = match property.value_key.as_str() {
+        "valueCode" | "valueCoding" => with_term(index, &property.value_text().unwrap_or_default()),
+        "valueString" => format!("\"{}\"", property.value.as_str().unwrap_or_default().replace('"', "\\\"")),
+        _ => format!("#{}", property.value_text().unwrap_or_default()),
+    };
+    format!("{} = {value}", with_term(index, &property.code))
+}
+
+/// A concept's definition in SNOMED CT compositional grammar, as `$lookup` shows it as
+/// `normalForm`: `===` (defined) or `<<<` (primitive), its parents, then its attributes, each role
+/// group in braces. `None` for a concept without parents (the root, inactive concepts).
+pub fn normal_form(index: &CodeSystemIndex, concept_idx: u32) -> Option<String> {
+    let parents = &index.parents[concept_idx as usize];
+    if parents.is_empty() {
+        return None;
+    }
+    let concept = index.concept(concept_idx);
+    let defined =
+        concept.properties.iter().any(|property| property.code == "sufficientlyDefined" && property.value.as_bool() == Some(true));
+    let focus: Vec<String> = parents.iter().map(|parent| with_term(index, &index.concept(*parent).code)).collect();
+    let groups = property_groups(concept);
+    let mut ungrouped = Vec::new();
+    let mut grouped: Vec<(u32, Vec<String>)> = Vec::new();
+    for (property, group) in concept.properties.iter().zip(groups) {
+        if !is_sctid(&property.code) {
+            continue;
+        }
+        let text = attribute_text(index, property);
+        match group {
+            0 => ungrouped.push(text),
+            group => match grouped.iter_mut().find(|(found, _)| *found == group) {
+                Some((_, attributes)) => attributes.push(text),
+                None => grouped.push((group, vec![text])),
+            },
+        }
+    }
+    let mut refinement: Vec<String> = ungrouped;
+    refinement.extend(grouped.into_iter().map(|(_, attributes)| format!("{{ {} }}", attributes.join(", "))));
+    let mut text = format!("{} {}", if defined { "===" } else { "<<<" }, focus.join(" + "));
+    if !refinement.is_empty() {
+        text.push_str(" : ");
+        text.push_str(&refinement.join(", "));
+    }
+    Some(text)
+}

@@ -119,9 +119,36 @@ pub fn lookup(context: &Context<'_>) -> Result<Json, StoreError> {
     for supplement in context.supplements_used(code_system.url()) {
         out.push_value("used-supplement", "valueCanonical", json!(supplement));
     }
-    for property in &concept.properties {
+    // SNOMED CT attributes in role groups (crate::ecl reads the loader's layout) are shown as
+    // tx servers show them: one `609096000 |Role group|` property per group, its attributes as
+    // subproperties.
+    let is_snomed = code_system.url() == "http://snomed.info/sct";
+    let groups = if is_snomed { crate::ecl::property_groups(concept) } else { vec![0; concept.properties.len()] };
+    let mut role_groups: Vec<(u32, Vec<Json>)> = Vec::new();
+    for (property, group) in concept.properties.iter().zip(&groups) {
+        if *group != 0 || (is_snomed && property.code == "roleGroup") {
+            if property.code != "roleGroup" && (wants(&property.code) || wants("609096000")) {
+                let part = json!({"name": "subproperty", "part": [
+                    {"name": "code", "valueCode": property.code}, {"name": "value", property.value_key.as_str(): property.value}
+                ]});
+                match role_groups.iter_mut().find(|(found, _)| found == group) {
+                    Some((_, parts)) => parts.push(part),
+                    None => role_groups.push((*group, vec![part])),
+                }
+            }
+            continue;
+        }
         if wants(&property.code) && !matches!(property.code.as_str(), "parent" | "child") {
             out.entries.push(property_part(&property.code, &property.value_key, property.value.clone(), None));
+        }
+    }
+    for (_, mut parts) in role_groups {
+        parts.insert(0, json!({"name": "code", "valueCode": "609096000"}));
+        out.entries.push(json!({"name": "property", "part": parts}));
+    }
+    if is_snomed && requested.iter().any(|wanted| wanted == "normalForm" || wanted == "*") {
+        if let Some(normal_form) = crate::ecl::normal_form(&code_system, concept_idx) {
+            out.entries.push(property_part("normalForm", "valueString", json!(normal_form), None));
         }
     }
     if wants("inactive") && !concept.properties.iter().any(|property| property.code == "inactive") {
