@@ -366,3 +366,37 @@ async fn lookup_shows_role_groups_and_the_normal_form() {
         "{answer}"
     );
 }
+
+#[actix_web::test]
+async fn edition_and_version_uris_name_the_release() {
+    let (_backend, app) = loaded().await;
+    let version = "http://snomed.info/sct/900000000000207008/version/20250101";
+    for named in [version, "http://snomed.info/sct/900000000000207008"] {
+        let answer =
+            app.get(&format!("/fhir/CodeSystem/$validate-code?url=http://snomed.info/sct&version={}&code=19829001", encode(named))).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let parameters = answer.json();
+        let value = |name: &str| parameters["parameter"].as_array().expect("parameters").iter().find(|p| p["name"] == name).cloned();
+        assert_eq!(value("result").expect("result")["valueBoolean"], true, "{named}: {parameters}");
+        assert_eq!(value("version").expect("version")["valueString"], version, "{named}: {parameters}");
+    }
+    let other_edition = app
+        .get(&format!(
+            "/fhir/CodeSystem/$validate-code?url=http://snomed.info/sct&version={}&code=19829001",
+            encode("http://snomed.info/sct/45991000052106")
+        ))
+        .await
+        .json();
+    let result = other_edition["parameter"].as_array().expect("parameters").iter().find(|p| p["name"] == "result").cloned();
+    assert_eq!(result.expect("result")["valueBoolean"], false, "{other_edition}");
+    // system-version pins the edition for an ECL implicit value set too.
+    let answer = app
+        .get(&format!(
+            "/fhir/ValueSet/$expand?url={}&system-version={}",
+            encode(&ecl_url("<! 56265001")),
+            encode(&format!("http://snomed.info/sct|{version}"))
+        ))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    same(expansion_codes(&answer.json()), &["22298006", "9100001000"], "<! 56265001 with system-version");
+}
