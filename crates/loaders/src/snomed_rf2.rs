@@ -877,6 +877,50 @@ mod tests {
     }
 
     #[test]
+    fn role_groups_concrete_values_and_associations() {
+        let source = DirSource::new(&fixture("ecl/SnomedCT_InternationalRF2_PRODUCTION_20250101T120000Z")).expect("fixture");
+        let loaded = load(&source, &LoadOptions::default()).expect("load");
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let code_system = &loaded.code_systems[0];
+        let layout = |code: &str| -> Vec<String> {
+            concept(code_system, code)
+                .properties
+                .iter()
+                .filter(|property| !matches!(property.code.as_str(), "sufficientlyDefined" | "moduleId" | "effectiveTime" | "inactive"))
+                .map(|property| format!("{} {}={}", property.value_key, property.code, property.value_text().unwrap_or_default()))
+                .collect()
+        };
+        // Two groups, each opened by its roleGroup property; the parents come first.
+        assert_eq!(
+            layout("9100001000"),
+            [
+                "valueCode parent=19829001",
+                "valueCode parent=56265001",
+                "valueInteger roleGroup=1",
+                "valueCode 363698007=39607008",
+                "valueCode 116676008=23583003",
+                "valueInteger roleGroup=2",
+                "valueCode 363698007=80891009",
+                "valueCode 116676008=79654002",
+            ]
+        );
+        // Group 0 attributes need no marker; a concrete value sits in its group beside the others.
+        assert_eq!(layout("195967001"), ["valueCode parent=19829001", "valueCode 363698007=39607008", "valueCode refset=700043003"]);
+        assert_eq!(
+            layout("323510009"),
+            ["valueCode parent=27658006", "valueInteger roleGroup=1", "valueCode 127489000=372687004", "valueInteger 1142135004=250"]
+        );
+        // Historical associations on the inactive concepts.
+        assert_eq!(layout("155574008"), ["valueCode sameAs=19829001"]);
+        assert_eq!(layout("195979001"), ["valueCode replacedBy=195967001"]);
+        let property_type =
+            |code: &str| code_system.properties.iter().find(|property| property.code == code).map(|property| property.value_type.clone());
+        assert_eq!(property_type("1142135004").flatten().as_deref(), Some("decimal"));
+        assert_eq!(property_type("roleGroup").flatten().as_deref(), Some("integer"));
+        assert!(property_type("sameAs").is_some());
+    }
+
+    #[test]
     fn national_edition_takes_its_own_module_and_languages() {
         let source = DirSource::new(&fixture(SWEDISH)).unwrap();
         let loaded = load(&source, &LoadOptions::default()).unwrap();
