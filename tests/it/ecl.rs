@@ -380,6 +380,11 @@ async fn edition_and_version_uris_name_the_release() {
         assert_eq!(value("result").expect("result")["valueBoolean"], true, "{named}: {parameters}");
         assert_eq!(value("version").expect("version")["valueString"], version, "{named}: {parameters}");
     }
+    // A client that leaves the expression unencoded inside the url (its terms' pipes included).
+    let raw = "http://snomed.info/sct?fhir_vs=ecl/<< 56265001 |Heart disease| MINUS 56265001";
+    let answer = app.get(&format!("/fhir/ValueSet/$expand?url={}", encode(raw))).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    same(expansion_codes(&answer.json()), &["22298006", "9100001000"], raw);
     let other_edition = app
         .get(&format!(
             "/fhir/CodeSystem/$validate-code?url=http://snomed.info/sct&version={}&code=19829001",

@@ -95,6 +95,19 @@ pub fn percent_decode(text: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
+/// Splits `url|version` when the url is an ECL implicit value set, whose expression may hold the
+/// pipes of concept terms unencoded (`…?fhir_vs=ecl/<< 19829001 |Disorder of lung|`): the terms'
+/// pipes come in pairs, so only an odd last pipe separates a version. `None` for any other url.
+pub fn split_ecl_canonical(canonical: &str) -> Option<(&str, Option<&str>)> {
+    let start = canonical.find("?fhir_vs=ecl/")?;
+    let expression = &canonical[start..];
+    if expression.matches('|').count() % 2 == 0 {
+        return Some((canonical, None));
+    }
+    let (url, version) = canonical.rsplit_once('|')?;
+    Some((url, (!version.is_empty()).then_some(version)))
+}
+
 /// Why an expression cannot be answered.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EclError {
@@ -884,6 +897,16 @@ fn wild_matches(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ecl_urls_keep_the_pipes_of_their_terms() {
+        let url = "http://snomed.info/sct?fhir_vs=ecl/<< 19829001 |Disorder of lung|";
+        assert_eq!(split_ecl_canonical(url), Some((url, None)));
+        assert_eq!(split_ecl_canonical(&format!("{url}|20250101")), Some((url, Some("20250101"))));
+        assert_eq!(split_ecl_canonical("http://snomed.info/sct?fhir_vs=isa/1|2"), None);
+        assert_eq!(percent_decode("%3C%3C%2019829001%20%7Cx%7C"), "<< 19829001 |x|");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
 
     #[test]
     fn wild_patterns_match_the_whole_text() {
