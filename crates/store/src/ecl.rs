@@ -185,7 +185,36 @@ pub struct EclIndex {
     refset_members: HashMap<u32, RoaringBitmap>,
     associations: Vec<Association>,
     all: RoaringBitmap,
+    /// The is-a graph again, each direction as one flat array (compressed sparse rows), so that
+    /// walking a large subtree reads memory in order instead of chasing one `Vec` per concept.
+    children: Adjacency,
+    parents: Adjacency,
     results: Mutex<HashMap<String, Arc<RoaringBitmap>>>,
+}
+
+/// One direction of the is-a graph: the neighbours of concept `i` are
+/// `targets[offsets[i]..offsets[i + 1]]`.
+struct Adjacency {
+    offsets: Vec<u32>,
+    targets: Vec<u32>,
+}
+
+impl Adjacency {
+    fn of(lists: &[Vec<u32>]) -> Adjacency {
+        let mut offsets = Vec::with_capacity(lists.len() + 1);
+        let mut targets = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+        offsets.push(0);
+        for list in lists {
+            targets.extend_from_slice(list);
+            offsets.push(targets.len() as u32);
+        }
+        Adjacency { offsets, targets }
+    }
+
+    fn of_concept(&self, concept_idx: u32) -> &[u32] {
+        let concept_idx = concept_idx as usize;
+        &self.targets[self.offsets[concept_idx] as usize..self.offsets[concept_idx + 1] as usize]
+    }
 }
 
 impl std::fmt::Debug for EclIndex {
@@ -207,6 +236,8 @@ impl EclIndex {
             refset_members: HashMap::new(),
             associations: Vec::new(),
             all: (0..index.len() as u32).collect(),
+            children: Adjacency::of(&index.children),
+            parents: Adjacency::of(&index.parents),
             results: Mutex::new(HashMap::new()),
         };
         for concept_idx in 0..index.len() as u32 {
@@ -309,6 +340,84 @@ fn group_key(source: u32, group: u32) -> u64 {
     (u64::from(source) << 32) | u64::from(group)
 }
 
+/// A plain bitset over a code system's concepts, for the inner loops: setting and testing a bit
+/// costs one memory access, where a roaring bitmap searches its containers. Results go back to
+/// roaring (in order, so the conversion is linear).
+struct Dense {
+    words: Vec<u64>,
+}
+
+impl Dense {
+    fn new(n_concepts: usize) -> Dense {
+        Dense { words: vec![0; n_concepts.div_ceil(64)] }
+    }
+
+    fn of(n_concepts: usize, set: &RoaringBitmap) -> Dense {
+        let mut dense = Dense::new(n_concepts);
+        for concept_idx in set {
+            dense.insert(concept_idx);
+        }
+        dense
+    }
+
+    /// Sets the bit; says whether it was clear.
+    fn insert(&mut self, concept_idx: u32) -> bool {
+        let word = &mut self.words[(concept_idx >> 6) as usize];
+        let bit = 1u64 << (concept_idx & 63);
+        let was_clear = *word & bit == 0;
+        *word |= bit;
+        was_clear
+    }
+
+    fn contains(&self, concept_idx: u32) -> bool {
+        self.words.get((concept_idx >> 6) as usize).is_some_and(|word| word & (1u64 << (concept_idx & 63)) != 0)
+    }
+
+    fn to_roaring(&self) -> RoaringBitmap {
+        let members = self.words.iter().enumerate().flat_map(|(word_idx, word)| {
+            let mut word = *word;
+            std::iter::from_fn(move || {
+                (word != 0).then(|| {
+                    let bit = word.trailing_zeros();
+                    word &= word - 1;
+                    (word_idx as u32) * 64 + bit
+                })
+            })
+        });
+        RoaringBitmap::from_sorted_iter(members).expect("a bitset iterates in order")
+    }
+}
+
+/// Sorted, deduplicated role-group keys.
+fn intersect_sorted(left: &[u64], right: &[u64]) -> Vec<u64> {
+    let (mut left_idx, mut right_idx) = (0, 0);
+    let mut out = Vec::new();
+    while left_idx < left.len() && right_idx < right.len() {
+        match left[left_idx].cmp(&right[right_idx]) {
+            std::cmp::Ordering::Less => left_idx += 1,
+            std::cmp::Ordering::Greater => right_idx += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(left[left_idx]);
+                left_idx += 1;
+                right_idx += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Runs of equal values in a sorted slice, as (value, count).
+fn runs<T: Copy + PartialEq>(sorted: impl IntoIterator<Item = T>) -> Vec<(T, u32)> {
+    let mut out: Vec<(T, u32)> = Vec::new();
+    for value in sorted {
+        match out.last_mut() {
+            Some((last, count)) if *last == value => *count += 1,
+            _ => out.push((value, 1)),
+        }
+    }
+    out
+}
+
 impl Evaluator<'_> {
     /// Counts work and answers `TooCostly` past the deadline (checked every 4,096 steps).
     fn tick(&self, n_steps: u64) -> Eval<()> {
@@ -352,13 +461,18 @@ impl Evaluator<'_> {
                 let mut current = self.sub(focus)?;
                 for attribute in attributes {
                     let types = self.sub(attribute)?;
-                    let mut targets = RoaringBitmap::new();
-                    for relationship in self.relationships_of(&types)? {
-                        if let (true, Target::Concept(target)) = (current.contains(relationship.source), relationship.target) {
-                            targets.insert(target);
+                    let sources = Dense::of(self.index.len(), &current);
+                    let mut targets = Dense::new(self.index.len());
+                    for list in self.relationship_lists(&types) {
+                        self.tick(list.len() as u64)?;
+                        for relationship_idx in list {
+                            let relationship = &self.ecl.relationships[*relationship_idx as usize];
+                            if let (true, Target::Concept(target)) = (sources.contains(relationship.source), relationship.target) {
+                                targets.insert(target);
+                            }
                         }
                     }
-                    current = targets;
+                    current = targets.to_roaring();
                 }
                 Ok(current)
             }
@@ -439,11 +553,11 @@ impl Evaluator<'_> {
     /// Every concept reachable from `start` in one direction (not `start` itself unless a cycle
     /// leads back), as one multi-source walk.
     fn reachable(&self, start: &RoaringBitmap, downwards: bool) -> Eval<RoaringBitmap> {
-        let edges = if downwards { &self.index.children } else { &self.index.parents };
-        let mut seen = RoaringBitmap::new();
+        let edges = if downwards { &self.ecl.children } else { &self.ecl.parents };
+        let mut seen = Dense::new(self.index.len());
         let mut stack: Vec<u32> = Vec::new();
         for concept_idx in start {
-            for next in &edges[concept_idx as usize] {
+            for next in edges.of_concept(concept_idx) {
                 if seen.insert(*next) {
                     stack.push(*next);
                 }
@@ -451,13 +565,13 @@ impl Evaluator<'_> {
         }
         while let Some(current) = stack.pop() {
             self.tick(1)?;
-            for next in &edges[current as usize] {
+            for next in edges.of_concept(current) {
                 if seen.insert(*next) {
                     stack.push(*next);
                 }
             }
         }
-        Ok(seen)
+        Ok(seen.to_roaring())
     }
 
     fn one_step(&self, start: &RoaringBitmap, downwards: bool) -> Eval<RoaringBitmap> {
@@ -491,46 +605,35 @@ impl Evaluator<'_> {
         })
     }
 
-    /// The relationships whose type is in `types`.
-    fn relationships_of<'s>(&'s self, types: &RoaringBitmap) -> Eval<Vec<Relationship>> {
-        let mut out = Vec::new();
-        let mut add = |indexes: &Vec<u32>| -> Eval<()> {
-            self.tick(indexes.len() as u64)?;
-            out.extend(indexes.iter().map(|idx| self.ecl.relationships[*idx as usize]));
-            Ok(())
-        };
+    /// The relationship indexes whose type is in `types`, type by type.
+    fn relationship_lists(&self, types: &RoaringBitmap) -> Vec<&[u32]> {
         if types.len() as usize > self.ecl.by_type.len() {
-            for (type_idx, indexes) in &self.ecl.by_type {
-                if types.contains(*type_idx) {
-                    add(indexes)?;
-                }
-            }
+            self.ecl.by_type.iter().filter(|(type_idx, _)| types.contains(**type_idx)).map(|(_, indexes)| indexes.as_slice()).collect()
         } else {
-            for type_idx in types {
-                if let Some(indexes) = self.ecl.by_type.get(&type_idx) {
-                    add(indexes)?;
-                }
-            }
+            types.iter().filter_map(|type_idx| self.ecl.by_type.get(&type_idx)).map(Vec::as_slice).collect()
         }
-        Ok(out)
     }
 
-    /// The relationships an attribute's name and comparison accept, as (counted concept, group key).
-    fn attribute_matches(&self, attribute: &Attribute) -> Eval<Vec<(u32, u64)>> {
+    /// Calls `each` with (counted concept, role group key) for every relationship an attribute's
+    /// name and comparison accept; a reverse attribute counts the relationship's target.
+    fn for_each_match(&self, attribute: &Attribute, mut each: impl FnMut(u32, u64)) -> Eval<()> {
         let types = self.sub(&attribute.name)?;
-        let relationships = self.relationships_of(&types)?;
-        let mut matches = Vec::new();
+        let lists = self.relationship_lists(&types);
         match &attribute.comparison {
             Comparison::Expression { negated, value } => {
-                let values = self.sub(value)?;
-                for relationship in relationships {
-                    let Target::Concept(target) = relationship.target else { continue };
-                    if attribute.reverse {
-                        if values.contains(relationship.source) != *negated {
-                            matches.push((target, group_key(target, relationship.group)));
+                let values = Dense::of(self.index.len(), &self.sub(value)?);
+                for list in lists {
+                    self.tick(list.len() as u64)?;
+                    for relationship_idx in list {
+                        let relationship = &self.ecl.relationships[*relationship_idx as usize];
+                        let Target::Concept(target) = relationship.target else { continue };
+                        if attribute.reverse {
+                            if values.contains(relationship.source) != *negated {
+                                each(target, group_key(target, relationship.group));
+                            }
+                        } else if values.contains(target) != *negated {
+                            each(relationship.source, group_key(relationship.source, relationship.group));
                         }
-                    } else if values.contains(target) != *negated {
-                        matches.push((relationship.source, group_key(relationship.source, relationship.group)));
                     }
                 }
             }
@@ -538,15 +641,35 @@ impl Evaluator<'_> {
                 if attribute.reverse {
                     return Err(EclError::Unsupported("a reverse attribute compared with a concrete value".into()));
                 }
-                for relationship in relationships {
-                    let Target::Concrete(value_idx) = relationship.target else { continue };
-                    if concrete_matches(&self.ecl.concrete[value_idx as usize], comparison)? {
-                        matches.push((relationship.source, group_key(relationship.source, relationship.group)));
+                for list in lists {
+                    self.tick(list.len() as u64)?;
+                    for relationship_idx in list {
+                        let relationship = &self.ecl.relationships[*relationship_idx as usize];
+                        let Target::Concrete(value_idx) = relationship.target else { continue };
+                        if concrete_matches(&self.ecl.concrete[value_idx as usize], comparison)? {
+                            each(relationship.source, group_key(relationship.source, relationship.group));
+                        }
                     }
                 }
             }
         }
-        Ok(matches)
+        Ok(())
+    }
+
+    /// The concepts with at least one match, or with a count within an explicit cardinality.
+    fn attribute_concepts(&self, attribute: &Attribute) -> Eval<RoaringBitmap> {
+        if attribute.cardinality.is_none() {
+            let mut found = Dense::new(self.index.len());
+            self.for_each_match(attribute, |concept, _| {
+                found.insert(concept);
+            })?;
+            return Ok(found.to_roaring());
+        }
+        let mut concepts = Vec::new();
+        self.for_each_match(attribute, |concept, _| concepts.push(concept))?;
+        concepts.sort_unstable();
+        let counts: HashMap<u32, u32> = runs(concepts).into_iter().collect();
+        Ok(self.within(&counts, attribute.cardinality))
     }
 
     /// Concepts whose count is within the bounds; with a minimum of 0, concepts without any count too.
@@ -575,62 +698,62 @@ impl Evaluator<'_> {
                 }
                 Ok(result)
             }
-            Refinement::Attribute(attribute) => {
-                let mut counts: HashMap<u32, u32> = HashMap::new();
-                for (concept, _) in self.attribute_matches(attribute)? {
-                    *counts.entry(concept).or_default() += 1;
-                }
-                Ok(self.within(&counts, attribute.cardinality))
-            }
+            Refinement::Attribute(attribute) => self.attribute_concepts(attribute),
             Refinement::Group(group) => {
                 let satisfied = self.group_refinement(&group.attributes)?;
-                let mut counts: HashMap<u32, u32> = HashMap::new();
-                for key in satisfied {
-                    *counts.entry((key >> 32) as u32).or_default() += 1;
+                if group.cardinality.is_none() {
+                    let mut found = Dense::new(self.index.len());
+                    for key in satisfied {
+                        found.insert((key >> 32) as u32);
+                    }
+                    return Ok(found.to_roaring());
                 }
+                let counts: HashMap<u32, u32> = runs(satisfied.iter().map(|key| (key >> 32) as u32)).into_iter().collect();
                 Ok(self.within(&counts, group.cardinality))
             }
         }
     }
 
-    /// The role groups (as keys) in which an attribute set holds.
-    fn group_refinement(&self, refinement: &Refinement) -> Eval<std::collections::HashSet<u64>> {
+    /// The role groups (as sorted keys) in which an attribute set holds.
+    fn group_refinement(&self, refinement: &Refinement) -> Eval<Vec<u64>> {
         match refinement {
             Refinement::And(parts) => {
                 let mut result = self.group_refinement(&parts[0])?;
                 for part in &parts[1..] {
-                    let other = self.group_refinement(part)?;
-                    result.retain(|key| other.contains(key));
+                    result = intersect_sorted(&result, &self.group_refinement(part)?);
                 }
                 Ok(result)
             }
             Refinement::Or(parts) => {
-                let mut result = std::collections::HashSet::new();
+                let mut result = Vec::new();
                 for part in parts {
                     result.extend(self.group_refinement(part)?);
                 }
+                result.sort_unstable();
+                result.dedup();
                 Ok(result)
             }
             Refinement::Attribute(attribute) => {
                 if attribute.reverse {
                     return Err(EclError::Unsupported("a reverse attribute inside an attribute group".into()));
                 }
-                let mut counts: HashMap<u64, u32> = HashMap::new();
-                for (_, key) in self.attribute_matches(attribute)? {
-                    *counts.entry(key).or_default() += 1;
-                }
+                let mut keys = Vec::new();
+                self.for_each_match(attribute, |_, key| keys.push(key))?;
+                keys.sort_unstable();
                 let (min, max) = bounds(attribute.cardinality);
+                let counted = runs(keys);
                 if min == 0 {
                     // Every group of every concept, less those with too many matches.
-                    let mut all_groups = std::collections::HashSet::new();
-                    for relationship in &self.ecl.relationships {
-                        self.tick(1)?;
-                        all_groups.insert(group_key(relationship.source, relationship.group));
-                    }
-                    all_groups.retain(|key| counts.get(key).is_none_or(|count| *count <= max));
+                    self.tick(self.ecl.relationships.len() as u64)?;
+                    let mut all_groups: Vec<u64> =
+                        self.ecl.relationships.iter().map(|relationship| group_key(relationship.source, relationship.group)).collect();
+                    all_groups.sort_unstable();
+                    all_groups.dedup();
+                    let too_many: Vec<u64> = counted.iter().filter(|(_, count)| *count > max).map(|(key, _)| *key).collect();
+                    all_groups.retain(|key| too_many.binary_search(key).is_err());
                     return Ok(all_groups);
                 }
-                Ok(counts.into_iter().filter(|(_, count)| (min..=max).contains(count)).map(|(key, _)| key).collect())
+                Ok(counted.into_iter().filter(|(_, count)| (min..=max).contains(count)).map(|(key, _)| key).collect())
             }
             Refinement::Group(_) => Err(EclError::Unsupported("an attribute group inside an attribute group".into())),
         }
