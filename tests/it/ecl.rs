@@ -311,6 +311,20 @@ async fn a_pathological_expression_answers_too_costly() {
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert_eq!(answer.json()["expansion"]["contains"][0]["code"], "100000", "{}", answer.body);
+    // Outside SNOMED CT a concept's display is its description for term filters.
+    let value_set = json!({"resourceType": "ValueSet", "status": "active", "compose": {"include": [{
+        "system": "http://example.org/fhir/CodeSystem/chain", "filter": [{"property": "constraint", "op": "=", "value": "<< 100000 {{ term = \"link 1999\" }}"}]
+    }]}});
+    let answer = app
+        .post_json(
+            "/fhir/ValueSet/$expand",
+            &json!({"resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": value_set}]}),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let mut found = expansion_codes(&answer.json());
+    found.dedup();
+    assert_eq!(found.len(), 11, "Link 1999 and Link 19990 to 19999: {found:?}");
 }
 
 #[actix_web::test]

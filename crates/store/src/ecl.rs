@@ -796,6 +796,27 @@ impl Evaluator<'_> {
                 _ => None,
             });
         }
+        // A match term narrows the candidates through the word index first (a superset: it
+        // folds as the matcher does, and does not ask that one description hold every filter).
+        let mut set = set;
+        for filter in filters {
+            if let DescriptionFilter::Term { negated: false, terms } = filter {
+                let indexable = |term: &SearchTerm| match term {
+                    SearchTerm::Match(words) => words.iter().any(|word| !crate::index::text::words(word).is_empty()),
+                    SearchTerm::Wild(_) => false,
+                };
+                if terms.iter().all(indexable) {
+                    let mut candidates = RoaringBitmap::new();
+                    for term in terms {
+                        if let SearchTerm::Match(words) = term {
+                            candidates.extend(self.index.words().search(&words.join(" ")));
+                        }
+                    }
+                    set &= candidates;
+                }
+            }
+        }
+        let language = self.index.code_system.language.as_deref().unwrap_or("");
         let mut out = RoaringBitmap::new();
         for concept_idx in &set {
             self.tick(1)?;
@@ -807,7 +828,9 @@ impl Evaluator<'_> {
                     let type_code = designation.use_coding.as_ref().and_then(|coding| coding["code"].as_str()).unwrap_or(SYNONYM);
                     (designation.value.as_str(), designation.language.as_deref().unwrap_or(""), type_code)
                 })
-                .chain(concept.definition.as_deref().map(|text| (text, "en", DEFINITION)));
+                .chain(concept.definition.as_deref().map(|text| (text, "en", DEFINITION)))
+                // A concept without designations (outside SNOMED CT) is described by its display.
+                .chain(concept.display.as_deref().filter(|_| concept.designations.is_empty()).map(|text| (text, language, SYNONYM)));
             let mut found = false;
             for (text, language, type_code) in designations {
                 let mut all = true;
@@ -974,18 +997,15 @@ fn concrete_matches(value: &ConcreteValue, comparison: &Comparison) -> Eval<bool
 }
 
 /// ECL's `match` search: every word of the search is a prefix of some word of the term,
-/// ignoring case.
+/// ignoring case and accents (folded as the word index folds them).
 fn term_matches(term: &SearchTerm, text: &str) -> bool {
     match term {
         SearchTerm::Match(words) => {
-            let folded = text.to_lowercase();
-            let text_words: Vec<&str> =
-                folded.split(|character: char| !character.is_alphanumeric()).filter(|word| !word.is_empty()).collect();
-            words.iter().all(|word| {
-                let word = word.to_lowercase();
-                let word = word.trim_matches(|character: char| !character.is_alphanumeric());
-                word.is_empty() || text_words.iter().any(|text_word| text_word.starts_with(word))
-            })
+            let text_words = crate::index::text::words(text);
+            words
+                .iter()
+                .flat_map(|word| crate::index::text::words(word))
+                .all(|word| text_words.iter().any(|text_word| text_word.starts_with(&word)))
         }
         SearchTerm::Wild(pattern) => wild_matches(&pattern.to_lowercase(), &text.to_lowercase()),
     }
