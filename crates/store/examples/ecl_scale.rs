@@ -55,7 +55,7 @@ fn main() {
     let tops = ["404684003", "123037004", "410662002", "105590001", "373873005", "71388002"];
     code_system.concepts.push(concept(&root, &[]));
     for top in tops {
-        code_system.concepts.push(concept(top, &[root.clone()]));
+        code_system.concepts.push(concept(top, std::slice::from_ref(&root)));
     }
     code_system.concepts.push(concept("363698007", &["410662002".to_owned()]));
     // Each hierarchy grows from its top: a new concept's parent is a random earlier one of it.

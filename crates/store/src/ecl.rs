@@ -101,7 +101,7 @@ pub fn percent_decode(text: &str) -> String {
 pub fn split_ecl_canonical(canonical: &str) -> Option<(&str, Option<&str>)> {
     let start = canonical.find("?fhir_vs=ecl/")?;
     let expression = &canonical[start..];
-    if expression.matches('|').count() % 2 == 0 {
+    if expression.matches('|').count().is_multiple_of(2) {
         return Some((canonical, None));
     }
     let (url, version) = canonical.rsplit_once('|')?;
@@ -900,7 +900,7 @@ impl Evaluator<'_> {
             let mut all = true;
             for filter in filters {
                 let holds = match filter {
-                    ConceptFilter::Active { negated, value } => (!self.index.flags[concept_idx as usize].inactive == *value) != *negated,
+                    ConceptFilter::Active { negated, value } => (self.index.flags[concept_idx as usize].inactive != *value) != *negated,
                     ConceptFilter::DefinitionStatus { negated, statuses } => {
                         let defined = self.property_text(concept_idx, "sufficientlyDefined").as_deref() == Some("true");
                         let status = if defined { DefinitionStatus::Defined } else { DefinitionStatus::Primitive };
@@ -1037,37 +1037,6 @@ fn wild_matches(pattern: &str, text: &str) -> bool {
     remaining.len() >= last.len() && remaining.ends_with(last.as_str())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ecl_urls_keep_the_pipes_of_their_terms() {
-        let url = "http://snomed.info/sct?fhir_vs=ecl/<< 19829001 |Disorder of lung|";
-        assert_eq!(split_ecl_canonical(url), Some((url, None)));
-        assert_eq!(split_ecl_canonical(&format!("{url}|20250101")), Some((url, Some("20250101"))));
-        assert_eq!(split_ecl_canonical("http://snomed.info/sct?fhir_vs=isa/1|2"), None);
-        assert_eq!(percent_decode("%3C%3C%2019829001%20%7Cx%7C"), "<< 19829001 |x|");
-        assert_eq!(percent_decode("100%"), "100%");
-    }
-
-    #[test]
-    fn wild_patterns_match_the_whole_text() {
-        assert!(wild_matches("cardi*opathy", "cardiomyopathy"));
-        assert!(!wild_matches("cardi*opathy", "cardiomyopathy of"));
-        assert!(wild_matches("*heart*", "disease of heart and lung"));
-        assert!(wild_matches("a\\*b", "a*b"));
-        assert!(!wild_matches("a\\*b", "axb"));
-    }
-
-    #[test]
-    fn match_terms_are_word_prefixes() {
-        let term = SearchTerm::Match(vec!["heart".into(), "att".into()]);
-        assert!(term_matches(&term, "Heart attack"));
-        assert!(!term_matches(&term, "Heart disease"));
-    }
-}
-
 /// The role group of each of a SNOMED CT concept's properties, by position (0 for group 0 and
 /// for properties that are not attributes), read from the loader's layout; `roleGroup` markers
 /// themselves get their own group.
@@ -1140,4 +1109,35 @@ pub fn normal_form(index: &CodeSystemIndex, concept_idx: u32) -> Option<String> 
         text.push_str(&refinement.join(", "));
     }
     Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecl_urls_keep_the_pipes_of_their_terms() {
+        let url = "http://snomed.info/sct?fhir_vs=ecl/<< 19829001 |Disorder of lung|";
+        assert_eq!(split_ecl_canonical(url), Some((url, None)));
+        assert_eq!(split_ecl_canonical(&format!("{url}|20250101")), Some((url, Some("20250101"))));
+        assert_eq!(split_ecl_canonical("http://snomed.info/sct?fhir_vs=isa/1|2"), None);
+        assert_eq!(percent_decode("%3C%3C%2019829001%20%7Cx%7C"), "<< 19829001 |x|");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+
+    #[test]
+    fn wild_patterns_match_the_whole_text() {
+        assert!(wild_matches("cardi*opathy", "cardiomyopathy"));
+        assert!(!wild_matches("cardi*opathy", "cardiomyopathy of"));
+        assert!(wild_matches("*heart*", "disease of heart and lung"));
+        assert!(wild_matches("a\\*b", "a*b"));
+        assert!(!wild_matches("a\\*b", "axb"));
+    }
+
+    #[test]
+    fn match_terms_are_word_prefixes() {
+        let term = SearchTerm::Match(vec!["heart".into(), "att".into()]);
+        assert!(term_matches(&term, "Heart attack"));
+        assert!(!term_matches(&term, "Heart disease"));
+    }
 }
