@@ -97,8 +97,9 @@ BILLING_2025 = (
     "99990,Invented practice visit level 1,E/M\n"
     "99991,Invented practice visit level 2,E/M\n"
     "99992,Invented wound dressing,Procedures\n"
-    ",<img src=x onerror=window.pwned=1> row without a code,E/M\n"
 )
+# The same list with a row in error: the whole list is refused, and the row is named.
+BILLING_BAD = BILLING_2025 + ",<img src=x onerror=window.pwned=1> row without a code,E/M\n"
 BILLING_2026 = (
     "code,description,category\n"
     "99990,Invented practice visit level 1,E/M\n"
@@ -151,6 +152,7 @@ def main():
         files = work / "files"
         files.mkdir()
         (files / "billing-2025.csv").write_text(BILLING_2025)
+        (files / "billing-bad.csv").write_text(BILLING_BAD)
         (files / "billing-2026.csv").write_text(BILLING_2026)
         (files / "2019-Alpha-Numeric-HCPCS-File.zip").write_bytes(hcpcs_zip())
         status = drive(base, work, files)
@@ -225,11 +227,14 @@ def drive(base, work, files):
 
         def first_upload():
             use_token(page, admin_token)
-            outcome = upload("billing-2025.csv", "billing", version="2025", code_type="cpt")
-            expect(outcome).to_contain_text("nothing to compare")
-            # The row without a code is a diagnostic, shown as text: its markup is never run.
+            # A list with a row in error stores nothing and names the row, shown as text: its
+            # markup is never run.
+            outcome = upload("billing-bad.csv", "billing", version="2025", code_type="cpt", ends="failed")
+            expect(outcome).to_contain_text("Failed: nothing was stored.")
             expect(outcome.locator("[data-list$='-diagnostics']")).to_contain_text("<img src=x onerror=window.pwned=1>")
             assert page.evaluate("window.pwned") is None, "text from a release ran as markup"
+            outcome = upload("billing-2025.csv", "billing", version="2025", code_type="cpt")
+            expect(outcome).to_contain_text("nothing to compare")
 
         def hcpcs_upload():
             outcome = upload("2019-Alpha-Numeric-HCPCS-File.zip", "hcpcs")
@@ -316,7 +321,7 @@ def drive(base, work, files):
 
         def jobs_and_audit():
             go("jobs", "jobs")
-            expect(page.locator("main tbody tr")).to_have_count(4)
+            expect(page.locator("main tbody tr")).to_have_count(5)
             expect(page.locator("main")).to_contain_text("billing-2026.csv")
             go("audit", "audit")
             expect(page.locator("main")).to_contain_text("upload-job")

@@ -6,6 +6,7 @@
 mod support;
 
 mod auth;
+mod billing;
 mod builtin;
 mod console;
 mod date_of_service;

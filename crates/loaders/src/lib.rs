@@ -142,6 +142,9 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// Packages this release depends on (`name@version`), as its manifest lists them.
     pub dependencies: Vec<String>,
+    /// A practice's billing list (the `csv` format): rows the store checks against the loaded
+    /// releases before they become value sets and code systems.
+    pub billing: Option<model::terminology::billing::BillingSheet>,
 }
 
 /// Options shared by every loader.

@@ -27,7 +27,10 @@
 //! product: `product-ndc`, `product-type`, `proprietary-name`, `nonproprietary-name`,
 //! `dosage-form`, `route` (one value per route of `ROUTENAME`, which separates them with `;`),
 //! `labeler` (strings), `marketing-start` and `marketing-end` (`valueDateTime`, from the
-//! package's YYYYMMDD dates) and `sample-package` (boolean).
+//! package's YYYYMMDD dates) and `sample-package` (boolean). The same dates are FHIR's
+//! `effectiveDate` and `retirementDate` (`http://hl7.org/fhir/concept-properties`), which `date`
+//! on the operations reads; a package whose marketing ended before the directory's date (its
+//! version) also has `status` = `retired`, so it is inactive.
 //!
 //! An implicit ConceptMap (`http://hl7.org/fhir/sid/ndc/ConceptMap/10-to-11`) goes with them in
 //! [`Loaded::resources`]: one group from NDC to NDC, one element per package from the 10-digit
@@ -46,7 +49,7 @@
 use crate::icd10cm::year_in_file_name;
 use crate::text::text_lines;
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
-use model::terminology::{CodeSystem, Concept, ConceptProperty};
+use model::terminology::{lifecycle, CodeSystem, Concept, ConceptProperty};
 use model::Json;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -218,6 +221,9 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                 .into(),
         });
     }
+    // The day the directory was published, from its version: a package whose marketing ended
+    // before it is retired.
+    let release_day = version.as_deref().and_then(|version| fhir_date(version).or_else(|| lifecycle::day_of(version)));
     let mut report = |path: &str, line: u64, value: &str, message: String| {
         loaded.diagnostics.push(Diagnostic { path: path.to_owned(), line: Some(line), value: value.to_owned(), message })
     };
@@ -330,21 +336,36 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                 package_description.to_owned()
             }
         };
-        for (column, property_code) in [("STARTMARKETINGDATE", "marketing-start"), ("ENDMARKETINGDATE", "marketing-end")] {
+        let mut lifecycle_properties = Vec::new();
+        for (column, property_code, lifecycle_code) in [
+            ("STARTMARKETINGDATE", "marketing-start", lifecycle::PROPERTY_EFFECTIVE_DATE),
+            ("ENDMARKETINGDATE", "marketing-end", lifecycle::PROPERTY_RETIREMENT_DATE),
+        ] {
             let text = packages.field(row, column);
             if text.is_empty() {
                 continue;
             }
             match fhir_date(text) {
-                Some(date) => properties.push(ConceptProperty {
-                    code: property_code.into(),
-                    value_key: "valueDateTime".into(),
-                    value: Json::String(date),
-                    extra: None,
-                }),
+                Some(date) => {
+                    let date_property = |code: &str| ConceptProperty {
+                        code: code.into(),
+                        value_key: "valueDateTime".into(),
+                        value: Json::String(date.clone()),
+                        extra: None,
+                    };
+                    properties.push(date_property(property_code));
+                    lifecycle_properties.push(date_property(lifecycle_code));
+                    // Off the market before the directory was published: retired, kept for older claims.
+                    if lifecycle_code == lifecycle::PROPERTY_RETIREMENT_DATE
+                        && release_day.as_deref().is_some_and(|day| date.as_str() < day)
+                    {
+                        lifecycle_properties.push(code_property("status", "retired"));
+                    }
+                }
                 None => report(&packages.path, line_number, text, format!("{column} of {ten_digit_code} is not a YYYYMMDD date; left out")),
             }
         }
+        properties.extend(lifecycle_properties);
         match packages.field(row, "SAMPLE_PACKAGE") {
             "Y" => properties.push(ConceptProperty {
                 code: "sample-package".into(),
@@ -441,6 +462,12 @@ fn header(version: Option<&str>, n_concepts: usize) -> Json {
             {"code": "marketing-start", "type": "dateTime", "description": "STARTMARKETINGDATE of the package"},
             {"code": "marketing-end", "type": "dateTime", "description": "ENDMARKETINGDATE of the package"},
             {"code": "sample-package", "type": "boolean", "description": "SAMPLE_PACKAGE of the package"},
+            {"code": "effectiveDate", "uri": "http://hl7.org/fhir/concept-properties#effectiveDate", "type": "dateTime",
+             "description": "When the package came on the market (STARTMARKETINGDATE)"},
+            {"code": "retirementDate", "uri": "http://hl7.org/fhir/concept-properties#retirementDate", "type": "dateTime",
+             "description": "When the package left the market (ENDMARKETINGDATE)"},
+            {"code": "status", "uri": "http://hl7.org/fhir/concept-properties#status", "type": "code",
+             "description": "retired for a package whose marketing ended before this directory was published"},
         ],
     });
     if let Some(version) = version {
@@ -474,18 +501,20 @@ mod tests {
         out
     }
 
-    const EXPECTED_DUMP: &str = r#"00999123401 "Fixturol XR, 100 TABLET, EXTENDED RELEASE in 1 BOTTLE (0999-1234-01)" ndc-form="11-digit" hyphenated-form="0999-1234-01" product-ndc="0999-1234" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Fixturol" nonproprietary-name="fixturolamine hydrochloride" dosage-form="TABLET, EXTENDED RELEASE" route="ORAL" labeler="Fixture Pharma Inc." marketing-start="2020-01-01" sample-package="false"
-0999-1234-01 "Fixturol XR, 100 TABLET, EXTENDED RELEASE in 1 BOTTLE (0999-1234-01)" ndc-form="10-digit" billing-form="00999123401" product-ndc="0999-1234" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Fixturol" nonproprietary-name="fixturolamine hydrochloride" dosage-form="TABLET, EXTENDED RELEASE" route="ORAL" labeler="Fixture Pharma Inc." marketing-start="2020-01-01" sample-package="false"
-00999123402 "Fixturol XR, 4 TABLET, EXTENDED RELEASE in 1 BLISTER PACK (0999-1234-02)" ndc-form="11-digit" hyphenated-form="0999-1234-02" product-ndc="0999-1234" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Fixturol" nonproprietary-name="fixturolamine hydrochloride" dosage-form="TABLET, EXTENDED RELEASE" route="ORAL" labeler="Fixture Pharma Inc." marketing-start="2020-01-01" marketing-end="2025-12-31" sample-package="true"
-0999-1234-02 "Fixturol XR, 4 TABLET, EXTENDED RELEASE in 1 BLISTER PACK (0999-1234-02)" ndc-form="10-digit" billing-form="00999123402" product-ndc="0999-1234" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Fixturol" nonproprietary-name="fixturolamine hydrochloride" dosage-form="TABLET, EXTENDED RELEASE" route="ORAL" labeler="Fixture Pharma Inc." marketing-start="2020-01-01" marketing-end="2025-12-31" sample-package="true"
-59999012310 "inventamide, 30 TABLET in 1 BOTTLE (59999-123-10)" ndc-form="11-digit" hyphenated-form="59999-123-10" product-ndc="59999-123" product-type="HUMAN OTC DRUG" nonproprietary-name="inventamide" dosage-form="TABLET" route="ORAL" route="SUBLINGUAL" labeler="Laboratoires Fictifs Société" marketing-start="2021-03-15" sample-package="false"
-59999-123-10 "inventamide, 30 TABLET in 1 BOTTLE (59999-123-10)" ndc-form="10-digit" billing-form="59999012310" product-ndc="59999-123" product-type="HUMAN OTC DRUG" nonproprietary-name="inventamide" dosage-form="TABLET" route="ORAL" route="SUBLINGUAL" labeler="Laboratoires Fictifs Société" marketing-start="2021-03-15" sample-package="false"
-69999010105 "Placebex, 10 mL in 1 VIAL, SINGLE-DOSE (69999-0101-5)" ndc-form="11-digit" hyphenated-form="69999-0101-5" product-ndc="69999-0101" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Placebex" nonproprietary-name="placebexin" dosage-form="INJECTION, SOLUTION" route="INTRAVENOUS" labeler="Example Biologics LLC" marketing-start="2019-07-01" sample-package="false"
-69999-0101-5 "Placebex, 10 mL in 1 VIAL, SINGLE-DOSE (69999-0101-5)" ndc-form="10-digit" billing-form="69999010105" product-ndc="69999-0101" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Placebex" nonproprietary-name="placebexin" dosage-form="INJECTION, SOLUTION" route="INTRAVENOUS" labeler="Example Biologics LLC" marketing-start="2019-07-01" sample-package="false"
-00998000101 "1 KIT in 1 BOX (0998-0001-01)" ndc-form="11-digit" hyphenated-form="0998-0001-01" product-ndc="0998-0001" marketing-start="2022-01-01" sample-package="false"
-0998-0001-01 "1 KIT in 1 BOX (0998-0001-01)" ndc-form="10-digit" billing-form="00998000101" product-ndc="0998-0001" marketing-start="2022-01-01" sample-package="false"
+    const EXPECTED_DUMP: &str = r#"00999123401 "Fixturol XR, 100 TABLET, EXTENDED RELEASE in 1 BOTTLE (0999-1234-01)" ndc-form="11-digit" hyphenated-form="0999-1234-01" product-ndc="0999-1234" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Fixturol" nonproprietary-name="fixturolamine hydrochloride" dosage-form="TABLET, EXTENDED RELEASE" route="ORAL" labeler="Fixture Pharma Inc." marketing-start="2020-01-01" effectiveDate="2020-01-01" sample-package="false"
+0999-1234-01 "Fixturol XR, 100 TABLET, EXTENDED RELEASE in 1 BOTTLE (0999-1234-01)" ndc-form="10-digit" billing-form="00999123401" product-ndc="0999-1234" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Fixturol" nonproprietary-name="fixturolamine hydrochloride" dosage-form="TABLET, EXTENDED RELEASE" route="ORAL" labeler="Fixture Pharma Inc." marketing-start="2020-01-01" effectiveDate="2020-01-01" sample-package="false"
+00999123402 "Fixturol XR, 4 TABLET, EXTENDED RELEASE in 1 BLISTER PACK (0999-1234-02)" ndc-form="11-digit" hyphenated-form="0999-1234-02" product-ndc="0999-1234" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Fixturol" nonproprietary-name="fixturolamine hydrochloride" dosage-form="TABLET, EXTENDED RELEASE" route="ORAL" labeler="Fixture Pharma Inc." marketing-start="2020-01-01" marketing-end="2025-12-31" effectiveDate="2020-01-01" retirementDate="2025-12-31" status="retired" sample-package="true"
+0999-1234-02 "Fixturol XR, 4 TABLET, EXTENDED RELEASE in 1 BLISTER PACK (0999-1234-02)" ndc-form="10-digit" billing-form="00999123402" product-ndc="0999-1234" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Fixturol" nonproprietary-name="fixturolamine hydrochloride" dosage-form="TABLET, EXTENDED RELEASE" route="ORAL" labeler="Fixture Pharma Inc." marketing-start="2020-01-01" marketing-end="2025-12-31" effectiveDate="2020-01-01" retirementDate="2025-12-31" status="retired" sample-package="true"
+59999012310 "inventamide, 30 TABLET in 1 BOTTLE (59999-123-10)" ndc-form="11-digit" hyphenated-form="59999-123-10" product-ndc="59999-123" product-type="HUMAN OTC DRUG" nonproprietary-name="inventamide" dosage-form="TABLET" route="ORAL" route="SUBLINGUAL" labeler="Laboratoires Fictifs Société" marketing-start="2021-03-15" effectiveDate="2021-03-15" sample-package="false"
+59999-123-10 "inventamide, 30 TABLET in 1 BOTTLE (59999-123-10)" ndc-form="10-digit" billing-form="59999012310" product-ndc="59999-123" product-type="HUMAN OTC DRUG" nonproprietary-name="inventamide" dosage-form="TABLET" route="ORAL" route="SUBLINGUAL" labeler="Laboratoires Fictifs Société" marketing-start="2021-03-15" effectiveDate="2021-03-15" sample-package="false"
+69999010105 "Placebex, 10 mL in 1 VIAL, SINGLE-DOSE (69999-0101-5)" ndc-form="11-digit" hyphenated-form="69999-0101-5" product-ndc="69999-0101" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Placebex" nonproprietary-name="placebexin" dosage-form="INJECTION, SOLUTION" route="INTRAVENOUS" labeler="Example Biologics LLC" marketing-start="2019-07-01" effectiveDate="2019-07-01" sample-package="false"
+69999-0101-5 "Placebex, 10 mL in 1 VIAL, SINGLE-DOSE (69999-0101-5)" ndc-form="10-digit" billing-form="69999010105" product-ndc="69999-0101" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Placebex" nonproprietary-name="placebexin" dosage-form="INJECTION, SOLUTION" route="INTRAVENOUS" labeler="Example Biologics LLC" marketing-start="2019-07-01" effectiveDate="2019-07-01" sample-package="false"
+00998000101 "1 KIT in 1 BOX (0998-0001-01)" ndc-form="11-digit" hyphenated-form="0998-0001-01" product-ndc="0998-0001" marketing-start="2022-01-01" effectiveDate="2022-01-01" sample-package="false"
+0998-0001-01 "1 KIT in 1 BOX (0998-0001-01)" ndc-form="10-digit" billing-form="00998000101" product-ndc="0998-0001" marketing-start="2022-01-01" effectiveDate="2022-01-01" sample-package="false"
 69999020201 "Placebex, 5 mL in 1 VIAL, SINGLE-DOSE (69999-0202-1)" ndc-form="11-digit" hyphenated-form="69999-0202-1" product-ndc="69999-0101" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Placebex" nonproprietary-name="placebexin" dosage-form="INJECTION, SOLUTION" route="INTRAVENOUS" labeler="Example Biologics LLC" sample-package="false"
 69999-0202-1 "Placebex, 5 mL in 1 VIAL, SINGLE-DOSE (69999-0202-1)" ndc-form="10-digit" billing-form="69999020201" product-ndc="69999-0101" product-type="HUMAN PRESCRIPTION DRUG" proprietary-name="Placebex" nonproprietary-name="placebexin" dosage-form="INJECTION, SOLUTION" route="INTRAVENOUS" labeler="Example Biologics LLC" sample-package="false"
+59999012320 "inventamide, 90 TABLET in 1 BOTTLE (59999-123-20)" ndc-form="11-digit" hyphenated-form="59999-123-20" product-ndc="59999-123" product-type="HUMAN OTC DRUG" nonproprietary-name="inventamide" dosage-form="TABLET" route="ORAL" route="SUBLINGUAL" labeler="Laboratoires Fictifs Société" marketing-start="2021-03-15" marketing-end="2026-12-31" effectiveDate="2021-03-15" retirementDate="2026-12-31" sample-package="false"
+59999-123-20 "inventamide, 90 TABLET in 1 BOTTLE (59999-123-20)" ndc-form="10-digit" billing-form="59999012320" product-ndc="59999-123" product-type="HUMAN OTC DRUG" nonproprietary-name="inventamide" dosage-form="TABLET" route="ORAL" route="SUBLINGUAL" labeler="Laboratoires Fictifs Société" marketing-start="2021-03-15" marketing-end="2026-12-31" effectiveDate="2021-03-15" retirementDate="2026-12-31" sample-package="false"
 "#;
 
     #[test]
@@ -508,7 +537,7 @@ mod tests {
         );
         assert_eq!(code_system.url, NDC_URL);
         assert_eq!(code_system.version.as_deref(), Some("2026-01-15"));
-        assert_eq!(code_system.resource["count"], json!(12));
+        assert_eq!(code_system.resource["count"], json!(14));
         assert_eq!(code_system.resource["identifier"][0]["value"], json!("urn:oid:2.16.840.1.113883.6.69"));
         assert_eq!(code_system.hierarchy_meaning, None);
 
@@ -541,6 +570,7 @@ mod tests {
                 "69999-0101-5 -> 69999010105 equivalent",
                 "0998-0001-01 -> 00998000101 equivalent",
                 "69999-0202-1 -> 69999020201 equivalent",
+                "59999-123-20 -> 59999012320 equivalent",
             ]
         );
         assert_eq!(

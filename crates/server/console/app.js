@@ -878,7 +878,7 @@ async function showValueSet(main, params, stillCurrent) {
 
 const FORMATS = [
   ["auto", "Recognise it (auto)"],
-  ["billing", "Billing CSV (code, description, category)"],
+  ["billing", "Billing list (code, description, category)"],
   ["fhir", "FHIR resources or package"],
   ["icd10cm", "ICD-10-CM"],
   ["icd10pcs", "ICD-10-PCS"],
@@ -888,13 +888,14 @@ const FORMATS = [
   ["snomed", "SNOMED CT RF2"],
   ["rxnorm", "RxNorm RRF"],
   ["ndc", "NDC"],
-  ["csv", "Multi-system CSV with a code_type column"],
+  ["csv", "Billing list with a code_type column"],
 ];
 
 const CODE_TYPES = [
   ["cpt", "CPT"],
   ["icd10", "ICD-10-CM"],
   ["hcpcs", "HCPCS"],
+  ["custom", "Local codes (custom)"],
 ];
 
 let pollTimer = 0;
@@ -1068,7 +1069,7 @@ function jobReport(job) {
   if (diagnostics.length) {
     report.append(el("h3", {}, "Diagnostics"));
     if (job.diagnosticsTotal > diagnostics.length) report.append(el("p", { class: "muted" }, `The first ${formatNumber(diagnostics.length)} of ${formatNumber(job.diagnosticsTotal)}.`));
-    report.append(pagedList("Rows the loader skipped or changed", ["File", { label: "Line", number: true }, "Value", "Reason"], diagnostics.map((diagnostic) => [diagnostic.path, diagnostic.line, diagnostic.value, diagnostic.message]), `job-${job.id}-diagnostics`));
+    report.append(pagedList(job.state === "succeeded" ? "Rows the loader skipped or changed" : "Rows in error, skipped or changed", ["File", { label: "Line", number: true }, "Value", "Reason"], diagnostics.map((diagnostic) => [diagnostic.path, diagnostic.line, diagnostic.value, diagnostic.message]), `job-${job.id}-diagnostics`));
   }
   const diffs = job.diff ?? [];
   if (job.state === "succeeded") {

@@ -73,6 +73,15 @@ pub enum Command {
         make_current: bool,
         #[arg(long, env = "FHIRTERM_DATABASE_URL", default_value = "sqlite://fhirterm.db")]
         database: String,
+        /// For a billing list (`csv`): the code type of rows that name none (`cpt`, `icd10`,
+        /// `hcpcs` or `custom`).
+        #[arg(long)]
+        code_type: Option<String>,
+        /// For a billing list: the name of the `custom` code system (the last segment of its URL).
+        #[arg(long, default_value = model::terminology::billing::DEFAULT_CUSTOM_SYSTEM)]
+        custom_system: String,
+        #[command(flatten)]
+        billing: BillingArgs,
     },
 }
 
@@ -105,6 +114,17 @@ pub struct AuthArgs {
     pub restricted_systems: Option<String>,
 }
 
+/// Where the resources a billing list becomes live.
+#[derive(clap::Args, Debug)]
+pub struct BillingArgs {
+    /// Base URL of the value sets a billing list's categories become (`{base}{code_type}-{category}`).
+    #[arg(long, env = "FHIRTERM_BILLING_VALUE_SET_BASE", default_value = model::terminology::billing::DEFAULT_VALUE_SET_BASE)]
+    pub billing_value_set_base: String,
+    /// Base URL of a billing list's `custom` code system (`{base}{custom system name}`).
+    #[arg(long, env = "FHIRTERM_BILLING_CODE_SYSTEM_BASE", default_value = model::terminology::billing::DEFAULT_CODE_SYSTEM_BASE)]
+    pub billing_code_system_base: String,
+}
+
 /// Limits on bulk uploads.
 #[derive(clap::Args, Debug)]
 pub struct UploadArgs {
@@ -120,6 +140,8 @@ pub struct UploadArgs {
     /// Largest expanded size of the archives of one upload, in bytes.
     #[arg(long, env = "FHIRTERM_MAX_EXPANDED_BYTES", default_value_t = 64 * 1024 * 1024 * 1024)]
     pub max_expanded_bytes: u64,
+    #[command(flatten)]
+    pub billing: BillingArgs,
 }
 
 impl AuthArgs {
@@ -160,6 +182,8 @@ impl UploadArgs {
             staging_dir: self.staging_dir.clone().unwrap_or(defaults.staging_dir),
             max_expansion_ratio: self.max_expansion_ratio,
             max_expanded_bytes: self.max_expanded_bytes,
+            billing_value_set_base: self.billing.billing_value_set_base.clone(),
+            billing_code_system_base: self.billing.billing_code_system_base.clone(),
         }
     }
 }
@@ -196,7 +220,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database {} is migrated", store::db::redact(&database));
             Ok(())
         }
-        Command::Load { format, paths, version, make_current, database } => load(&format, &paths, version, make_current, &database),
+        Command::Load { format, paths, version, make_current, database, code_type, custom_system, billing } => {
+            let billing_load = BillingLoad { code_type, custom_system, billing };
+            load(&format, &paths, version, make_current, &database, &billing_load)
+        }
     }
 }
 
@@ -320,7 +347,21 @@ fn npm_reason(stderr: &str) -> String {
     }
 }
 
-fn load(format_name: &str, raw_paths: &[String], version: Option<String>, make_current: bool, database: &str) -> anyhow::Result<()> {
+/// What `load` needs for a billing list beyond any release.
+struct BillingLoad {
+    code_type: Option<String>,
+    custom_system: String,
+    billing: BillingArgs,
+}
+
+fn load(
+    format_name: &str,
+    raw_paths: &[String],
+    version: Option<String>,
+    make_current: bool,
+    database: &str,
+    billing_load: &BillingLoad,
+) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let scratch = std::env::temp_dir().join(format!("fhirterm-load-{}", std::process::id()));
     let mut paths = Vec::new();
@@ -343,6 +384,20 @@ fn load(format_name: &str, raw_paths: &[String], version: Option<String>, make_c
         loaders::Format::parse(format_name)
             .ok_or_else(|| anyhow::anyhow!("unknown format '{format_name}': use one of {} or auto", loaders::Format::NAMES.join(", ")))?
     };
+    if format == loaders::Format::Csv {
+        let code_type = match &billing_load.code_type {
+            None => None,
+            Some(text) => Some(model::terminology::billing::CodeType::parse(text).ok_or_else(|| {
+                anyhow::anyhow!("unknown --code-type '{text}': use one of {}", model::terminology::billing::CodeType::NAMES.join(", "))
+            })?),
+        };
+        let (sheet, warnings) = loaders::csv_codes::read_sheet(&source, code_type).map_err(|error| anyhow::anyhow!("{error}"))?;
+        reading.finish(&format!("{} rows, {} unreadable", sheet.rows.len(), sheet.problems.len()));
+        return load_billing(sheet, warnings, version, make_current, database, billing_load, started);
+    }
+    if billing_load.code_type.is_some() {
+        anyhow::bail!("--code-type goes with a billing list (format csv), not {format_name}");
+    }
     let loaded = loaders::load(format, &source, &loaders::LoadOptions { version }).map_err(|error| anyhow::anyhow!("{error}"))?;
     let n_concepts: usize = loaded.code_systems.iter().map(|code_system| code_system.concepts.len()).sum();
     reading.finish(&format!("{n_concepts} concepts, {} other resources, {} diagnostics", loaded.resources.len(), loaded.diagnostics.len()));
@@ -368,6 +423,54 @@ fn load(format_name: &str, raw_paths: &[String], version: Option<String>, make_c
         loaded.diagnostics.len(),
         started.elapsed().as_secs_f64(),
         parsed_in.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `load csv`: the billing list checked against the releases in the database; any bad row stores
+/// nothing, and each is printed on a line of its own naming file, line and value.
+fn load_billing(
+    sheet: model::terminology::billing::BillingSheet,
+    warnings: Vec<loaders::Diagnostic>,
+    version: Option<String>,
+    make_current: bool,
+    database: &str,
+    billing_load: &BillingLoad,
+    started: std::time::Instant,
+) -> anyhow::Result<()> {
+    for warning in &warnings {
+        eprintln!("fhirterm: warning: {warning}");
+    }
+    let terminology = open_database(database)?;
+    let options = store::BillingOptions {
+        value_set_base: billing_load.billing.billing_value_set_base.clone(),
+        code_system_base: billing_load.billing.billing_code_system_base.clone(),
+        custom_system: billing_load.custom_system.clone(),
+        version,
+        ..store::BillingOptions::default()
+    };
+    let plan = match terminology.check_billing(&sheet, &options) {
+        Ok(plan) => plan,
+        Err(rejected) => {
+            for problem in &rejected.problems {
+                eprintln!("fhirterm: error: {problem}");
+            }
+            anyhow::bail!("{rejected}");
+        }
+    };
+    for warning in &plan.warnings {
+        eprintln!("fhirterm: warning: {warning}");
+    }
+    let summary_line = plan.summary();
+    let phase = Progress::start(&format!("storing into {}", store::db::redact(database)));
+    let summary = terminology.store_billing(plan, make_current).map_err(|error| anyhow::anyhow!("{error}"))?;
+    phase.finish("one transaction, committed");
+    println!(
+        "{summary_line}; stored {} code systems ({} concepts), {} value sets in {:.1}s",
+        summary.n_code_systems,
+        summary.n_concepts,
+        summary.n_value_sets,
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

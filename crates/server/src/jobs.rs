@@ -42,6 +42,10 @@ pub struct JobSpec {
     pub version: Option<String>,
     pub dry_run: bool,
     pub make_current: bool,
+    /// For a billing list: the code type of rows that name none.
+    pub code_type: Option<model::terminology::billing::CodeType>,
+    /// For a billing list: the name of the `custom` code system.
+    pub custom_system: String,
     pub principal: Principal,
     pub paths: Vec<PathBuf>,
     /// The job's staging folder, deleted when the job ends.
@@ -149,6 +153,16 @@ fn execute(terminology: &Terminology, spec: &JobSpec) -> Result<String, String> 
         loaders::Format::parse(&spec.format).ok_or_else(|| format!("unknown format '{}'", spec.format))?
     };
     let format_name = format!("{format:?}").to_lowercase();
+    if format == loaders::Format::Csv {
+        let read = loaders::csv_codes::read_sheet(&source, spec.code_type);
+        drop(source);
+        let (sheet, warnings) = read.map_err(|error| error.to_string())?;
+        let _ = std::fs::remove_dir_all(&spec.staging);
+        return execute_billing(terminology, spec, sheet, warnings, progress.bytes_done.load(Ordering::Relaxed) as i64);
+    }
+    if spec.code_type.is_some() {
+        return Err(format!("code_type goes with a billing list (format csv), not {format_name}"));
+    }
     let loaded =
         loaders::load(format, &source, &loaders::LoadOptions { version: spec.version.clone() }).map_err(|error| error.to_string())?;
     drop(source);
@@ -234,6 +248,111 @@ fn execute(terminology: &Terminology, spec: &JobSpec) -> Result<String, String> 
     Ok(format!(
         "stored {} code systems ({} concepts), {} value sets, {} concept maps",
         summary.n_code_systems, summary.n_concepts, summary.n_value_sets, summary.n_concept_maps
+    ))
+}
+
+fn diagnostic_json(path: &str, line: Option<u64>, value: &str, message: &str) -> Json {
+    json!({"path": path, "line": line, "value": value, "message": message})
+}
+
+/// A billing list: checked against the loaded releases by the store; any bad row fails the job
+/// with every bad row among its diagnostics, and nothing is stored.
+fn execute_billing(
+    terminology: &Terminology,
+    spec: &JobSpec,
+    sheet: model::terminology::billing::BillingSheet,
+    warnings: Vec<loaders::Diagnostic>,
+    bytes_done: i64,
+) -> Result<String, String> {
+    let options = store::BillingOptions {
+        value_set_base: spec.limits.billing_value_set_base.clone(),
+        code_system_base: spec.limits.billing_code_system_base.clone(),
+        custom_system: spec.custom_system.clone(),
+        version: spec.version.clone(),
+        ..store::BillingOptions::default()
+    };
+    let mut counts = json!({"rows": sheet.rows.len(), "codeSystems": 0, "concepts": 0, "valueSets": 0, "conceptMaps": 0});
+    let mut progress = JobUpdate {
+        phase: Some("diffing".into()),
+        format: Some("csv".into()),
+        version: Some(options.version.clone().unwrap_or_else(|| options.today.clone())),
+        bytes_done: Some(bytes_done),
+        rows_done: Some(sheet.rows.len() as i64),
+        ..JobUpdate::default()
+    };
+    let warning_json = warnings.iter().map(|warning| diagnostic_json(&warning.path, warning.line, &warning.value, &warning.message));
+    let plan = match terminology.check_billing(&sheet, &options) {
+        Ok(plan) => plan,
+        Err(rejected) => {
+            let all: Vec<Json> = rejected
+                .problems
+                .iter()
+                .map(|problem| diagnostic_json(&problem.path, problem.line, &problem.value, &problem.message))
+                .chain(warning_json)
+                .collect();
+            counts["diagnostics"] = json!(all.len());
+            counts["rowsInError"] = json!(rejected.problems.len());
+            progress.n_diagnostics = Some(all.len() as i64);
+            progress.diagnostics = Some(Json::Array(all.into_iter().take(MAX_KEPT).collect()));
+            progress.counts = Some(counts);
+            terminology.update_job(&spec.id, &progress).map_err(|error| error.to_string())?;
+            return Err(rejected.to_string());
+        }
+    };
+    let all: Vec<Json> = warning_json
+        .chain(plan.warnings.iter().map(|problem| diagnostic_json(&problem.path, problem.line, &problem.value, &problem.message)))
+        .collect();
+    counts["codeSystems"] = json!(plan.code_systems.len());
+    counts["concepts"] = json!(plan.code_systems.iter().map(|code_system| code_system.concepts.len()).sum::<usize>());
+    counts["valueSets"] = json!(plan.value_sets.len());
+    counts["diagnostics"] = json!(all.len());
+    counts["byCodeSystem"] = Json::Array(
+        plan.code_systems
+            .iter()
+            .map(|code_system| json!({"url": code_system.url, "version": code_system.version, "concepts": code_system.concepts.len()}))
+            .collect(),
+    );
+    counts["checkedAgainst"] = Json::Array(
+        plan.checked
+            .iter()
+            .map(|checked| json!({"codeType": checked.code_type.name(), "canonical": checked.canonical, "content": checked.how, "rows": checked.n_rows}))
+            .collect(),
+    );
+    counts["valueSetUrls"] = Json::Array(plan.value_sets.iter().map(|value_set| value_set["url"].clone()).collect());
+    progress.n_diagnostics = Some(all.len() as i64);
+    progress.diagnostics = Some(Json::Array(all.into_iter().take(MAX_KEPT).collect()));
+    progress.counts = Some(counts.clone());
+    terminology.update_job(&spec.id, &progress).map_err(|error| error.to_string())?;
+    let may_write_value_sets = spec.principal.may("ValueSet", Action::Create) && spec.principal.may("ValueSet", Action::Update);
+    if !plan.value_sets.is_empty() && !may_write_value_sets {
+        return Err(format!(
+            "the billing list makes {} ValueSet resources, and the token lacks the scope '{}'",
+            plan.value_sets.len(),
+            crate::auth::scope_needed("ValueSet", &[Action::Create, Action::Update])
+        ));
+    }
+    let next_phase = if spec.dry_run { "done" } else { "storing" };
+    terminology
+        .update_job(&spec.id, &JobUpdate { phase: Some(next_phase.into()), diff: Some(plan.diff_json(MAX_KEPT)), ..JobUpdate::default() })
+        .map_err(|error| error.to_string())?;
+    let summary_line = plan.summary();
+    if spec.dry_run {
+        return Ok(format!("dry run: {summary_line}; nothing stored"));
+    }
+    let summary = terminology
+        .store_billing_as_job(plan, spec.make_current, &spec.id, |summary| {
+            counts["stored"] = json!({
+                "codeSystems": summary.n_code_systems,
+                "concepts": summary.n_concepts,
+                "valueSets": summary.n_value_sets,
+                "conceptMaps": summary.n_concept_maps,
+            });
+            JobUpdate { phase: Some("stored".into()), counts: Some(counts.clone()), ..JobUpdate::default() }
+        })
+        .map_err(|error| format!("storing failed, nothing was stored: {error}"))?;
+    Ok(format!(
+        "{summary_line}; stored {} code systems ({} concepts), {} value sets",
+        summary.n_code_systems, summary.n_concepts, summary.n_value_sets
     ))
 }
 

@@ -57,6 +57,10 @@ pub struct UploadConfig {
     pub max_expansion_ratio: u64,
     /// Largest expanded size of all entries of the archives of one upload, in bytes.
     pub max_expanded_bytes: u64,
+    /// Where a billing list's category value sets live: `{base}{code_type}-{category}`.
+    pub billing_value_set_base: String,
+    /// Where a billing list's `custom` code system lives: `{base}{custom system name}`.
+    pub billing_code_system_base: String,
 }
 
 impl Default for UploadConfig {
@@ -66,6 +70,8 @@ impl Default for UploadConfig {
             staging_dir: std::env::temp_dir().join("fhirterm-staging"),
             max_expansion_ratio: 200,
             max_expanded_bytes: 64 * 1024 * 1024 * 1024,
+            billing_value_set_base: model::terminology::billing::DEFAULT_VALUE_SET_BASE.to_owned(),
+            billing_code_system_base: model::terminology::billing::DEFAULT_CODE_SYSTEM_BASE.to_owned(),
         }
     }
 }

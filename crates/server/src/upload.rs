@@ -5,7 +5,8 @@
 //!   own file under the staging folder (tokio's file I/O, so workers never block on the disk),
 //!   never holding a part in memory, counting bytes against
 //!   the configured limit. The other fields are small: `format` (a loader name or `auto`),
-//!   `version`, `make_current`, `dry_run`, and `code_type` for the EHR-style billing CSV.
+//!   `version`, `make_current`, `dry_run`, and for a practice's billing list `code_type` (the
+//!   code type of rows that name none) and `custom_system` (the name of its `custom` code system).
 //! - Before a job is queued, every staged archive is inspected through its central directory
 //!   ([`inspect_zip`]): entries with `..` or absolute names, entries that expand past the
 //!   configured ratio, and archives that expand past the configured size are refused with 422,
@@ -30,8 +31,8 @@ use std::path::{Path, PathBuf};
 use store::NewJob;
 use tokio::io::AsyncWriteExt;
 
-/// The `code_type` values of the EHR-style billing CSV endpoint.
-pub const CODE_TYPES: &[&str] = &["cpt", "icd10", "hcpcs", "custom"];
+/// The `code_type` values of the billing list.
+pub const CODE_TYPES: &[&str] = model::terminology::billing::CodeType::NAMES;
 
 /// Fields other than `file` are short texts.
 const MAX_FIELD_BYTES: usize = 4096;
@@ -283,38 +284,6 @@ pub fn verify_archives(paths: &[PathBuf], limits: &UploadConfig) -> Result<(), S
     Ok(())
 }
 
-/// Adds a `code_type` column to a billing CSV that has none (the EHR-style endpoint sends the
-/// code type as a field instead).
-fn add_code_type_column(path: &Path, code_type: &str) -> Result<(), ApiError> {
-    let display = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|error| ApiError::bad_request(format!("{display}: cannot read the CSV: {error}")))?;
-    let headers = reader.headers().map_err(|error| ApiError::bad_request(format!("{display}: no CSV header row: {error}")))?.clone();
-    if headers.iter().any(|column| column.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case("code_type")) {
-        return Ok(());
-    }
-    let rewritten = path.with_extension("with-code-type.csv");
-    {
-        let mut writer =
-            csv::Writer::from_path(&rewritten).map_err(|error| ApiError::internal(format!("cannot stage the CSV: {error}")))?;
-        let mut header_row = vec!["code_type".to_owned()];
-        header_row.extend(headers.iter().map(|column| column.trim_start_matches('\u{feff}').to_owned()));
-        writer.write_record(&header_row).map_err(|error| ApiError::internal(format!("cannot stage the CSV: {error}")))?;
-        for record in reader.records() {
-            let record = record.map_err(|error| ApiError::bad_request(format!("{display}: {error}")))?;
-            let mut row = vec![code_type.to_owned()];
-            row.extend(record.iter().map(str::to_owned));
-            writer.write_record(&row).map_err(|error| ApiError::internal(format!("cannot stage the CSV: {error}")))?;
-        }
-        writer.flush().map_err(|error| ApiError::internal(format!("cannot stage the CSV: {error}")))?;
-    }
-    std::fs::rename(&rewritten, path).map_err(|error| ApiError::internal(format!("cannot stage the CSV: {error}")))?;
-    Ok(())
-}
-
 /// What the form said.
 #[derive(Default)]
 struct Form {
@@ -324,6 +293,7 @@ struct Form {
     make_current: Option<bool>,
     dry_run: bool,
     code_type: Option<String>,
+    custom_system: Option<String>,
 }
 
 async fn read_form(mut payload: Multipart, staging: &Path, limits: &UploadConfig) -> Result<Form, ApiError> {
@@ -376,10 +346,11 @@ async fn read_form(mut payload: Multipart, staging: &Path, limits: &UploadConfig
             "version" => form.version = Some(text).filter(|text| !text.is_empty()),
             "make_current" => form.make_current = Some(parse_flag(&name, &text)?),
             "dry_run" => form.dry_run = parse_flag(&name, &text)?,
-            "code_type" => form.code_type = Some(text.to_ascii_lowercase()),
+            "code_type" => form.code_type = Some(text.to_ascii_lowercase()).filter(|text| !text.is_empty()),
+            "custom_system" => form.custom_system = Some(text).filter(|text| !text.is_empty()),
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown field '{other}': use file, format, version, make_current, dry_run or code_type"
+                    "unknown field '{other}': use file, format, version, make_current, dry_run, code_type or custom_system"
                 )))
             }
         }
@@ -446,21 +417,23 @@ async fn accept(
     if form.files.is_empty() {
         return Err(ApiError::bad_request("the upload has no 'file' part"));
     }
+    let code_type = match &form.code_type {
+        None => None,
+        Some(text) => Some(
+            model::terminology::billing::CodeType::parse(text)
+                .ok_or_else(|| ApiError::unprocessable(format!("unknown code_type '{text}': use one of {}", CODE_TYPES.join(", "))))?,
+        ),
+    };
+    if form.custom_system.as_deref().is_some_and(|name| model::terminology::billing::category_slug(name) != name.to_ascii_lowercase()) {
+        return Err(ApiError::bad_request(format!(
+            "custom_system '{}' must be letters, digits and single hyphens, to end the code system's URL",
+            form.custom_system.as_deref().unwrap_or_default()
+        )));
+    }
     let format = match (&form.code_type, form.format.as_deref()) {
-        (Some(code_type), format) => {
-            if !CODE_TYPES.contains(&code_type.as_str()) {
-                return Err(ApiError::unprocessable(format!("unknown code_type '{code_type}': use one of {}", CODE_TYPES.join(", "))));
-            }
-            if code_type == "custom" {
-                return Err(ApiError::unprocessable(
-                    "code_type 'custom' is not supported yet: upload a FHIR CodeSystem (format fhir) for local codes",
-                ));
-            }
+        (Some(_), format) => {
             if format.is_some_and(|format| format != "csv" && format != "auto") {
                 return Err(ApiError::bad_request("code_type goes with the billing CSV format ('csv'), not another format"));
-            }
-            for (_, path, _) in &form.files {
-                add_code_type_column(path, code_type)?;
             }
             "csv".to_owned()
         }
@@ -482,8 +455,7 @@ async fn accept(
         let mut bytes_total: u64 = 0;
         let mut files = Vec::new();
         for (name, path, n_bytes) in &staged {
-            // What the loader will read: the staged file as it is now (a billing CSV has gained
-            // its code_type column), or an archive's expanded size.
+            // What the loader will read: the staged file, or an archive's expanded size.
             let mut expanded = std::fs::metadata(path).map(|metadata| metadata.len()).unwrap_or(*n_bytes);
             if is_zip(path) {
                 let file = File::open(path).map_err(|error| ApiError::internal(format!("cannot reopen '{name}': {error}")))?;
@@ -520,6 +492,8 @@ async fn accept(
         version: form.version,
         dry_run: form.dry_run,
         make_current,
+        code_type,
+        custom_system: form.custom_system.unwrap_or_else(|| model::terminology::billing::DEFAULT_CUSTOM_SYSTEM.to_owned()),
         principal: principal.clone(),
         paths: form.files.iter().map(|(_, path, _)| path.clone()).collect(),
         staging: staging.to_owned(),

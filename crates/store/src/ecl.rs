@@ -2,11 +2,12 @@
 //! system index as the set of its concepts that satisfy it.
 //!
 //! # Brief overview
-//! [`constraint_members`] parses, evaluates and caches; [`EclIndex`] is what evaluation reads
-//! besides the index's is-a graph: every attribute relationship with its role group (read back
-//! from the property layout the SNOMED loader writes, see `loaders::snomed_rf2`), concrete values,
-//! refset membership and the historical associations. It is built once per code system snapshot,
-//! on first use, like the word index, and never per request.
+//! [`constraint_members`] parses, evaluates and caches; `index::ecl_index::EclIndex` is what
+//! evaluation reads besides the index's is-a graph: every attribute relationship with its role
+//! group (read back from the property layout the SNOMED loader writes, see `loaders::snomed_rf2`),
+//! concrete values, refset membership and the historical associations. It is built once per code
+//! system snapshot, on first use, like the word index, and never per request; it lives in `index`
+//! so that `index` never reaches into this module.
 //!
 //! # Design decisions
 //! Sets are `roaring` bitmaps of concept indexes. The sets ECL works with are large and dense
@@ -29,13 +30,14 @@
 //!
 //! Tests: `tests/it/ecl.rs`, on the fixture `crates/loaders/test_data/snomed_rf2/ecl/`.
 
+use crate::index::ecl_index::{is_sctid, ConcreteValue, EclIndex, Target, ASSOCIATIONS, ROLE_GROUP_PROPERTY};
 use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
 use model::ecl::ast::*;
 use model::fhir::Issue;
 use roaring::RoaringBitmap;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long one evaluation may run when the caller gives no deadline.
@@ -43,27 +45,12 @@ pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
 /// How many evaluated expressions each code system keeps.
 const CACHED_RESULTS: usize = 128;
 
-const ROLE_GROUP_PROPERTY: &str = "roleGroup";
 const DEFINED: &str = "900000000000073002";
 const PRIMITIVE: &str = "900000000000074008";
 const FSN: &str = "900000000000003001";
 const SYNONYM: &str = "900000000000013009";
 const DEFINITION: &str = "900000000000550004";
 
-/// The historical association properties the SNOMED loader writes, with their refsets (the same
-/// table as `loaders::snomed_rf2::ASSOCIATIONS`; store does not depend on loaders).
-const ASSOCIATIONS: &[(&str, &str)] = &[
-    ("900000000000527005", "sameAs"),
-    ("900000000000526001", "replacedBy"),
-    ("900000000000528000", "wasA"),
-    ("900000000000523009", "possiblyEquivalentTo"),
-    ("1186921001", "partiallyEquivalentTo"),
-    ("900000000000524003", "movedTo"),
-    ("900000000000525002", "movedFrom"),
-    ("900000000000530003", "alternative"),
-    ("900000000000531004", "refersTo"),
-    ("1186924009", "possiblyReplacedBy"),
-];
 /// The association refsets of the history profiles (ECL 2.2, "History Supplements").
 const HISTORY_MIN: &[&str] = &["900000000000527005"];
 const HISTORY_MOD: &[&str] = &["900000000000527005", "900000000000526001", "900000000000528000", "1186921001"];
@@ -148,147 +135,6 @@ impl EclError {
                 ),
             ),
         }
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Target {
-    Concept(u32),
-    Concrete(u32),
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Relationship {
-    source: u32,
-    /// The role group; an ungrouped relationship gets a group of its own above `1 << 31`.
-    group: u32,
-    target: Target,
-}
-
-#[derive(Clone, Debug)]
-enum ConcreteValue {
-    Number(f64),
-    Text(String),
-}
-
-struct Association {
-    source: u32,
-    refset_id: &'static str,
-    target: u32,
-}
-
-/// What ECL evaluation reads besides the is-a graph, built once per code system snapshot.
-pub struct EclIndex {
-    relationships: Vec<Relationship>,
-    by_type: HashMap<u32, Vec<u32>>,
-    concrete: Vec<ConcreteValue>,
-    refset_members: HashMap<u32, RoaringBitmap>,
-    associations: Vec<Association>,
-    all: RoaringBitmap,
-    /// The is-a graph again, each direction as one flat array (compressed sparse rows), so that
-    /// walking a large subtree reads memory in order instead of chasing one `Vec` per concept.
-    children: Adjacency,
-    parents: Adjacency,
-    results: Mutex<HashMap<String, Arc<RoaringBitmap>>>,
-}
-
-/// One direction of the is-a graph: the neighbours of concept `i` are
-/// `targets[offsets[i]..offsets[i + 1]]`.
-struct Adjacency {
-    offsets: Vec<u32>,
-    targets: Vec<u32>,
-}
-
-impl Adjacency {
-    fn of(lists: &[Vec<u32>]) -> Adjacency {
-        let mut offsets = Vec::with_capacity(lists.len() + 1);
-        let mut targets = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-        offsets.push(0);
-        for list in lists {
-            targets.extend_from_slice(list);
-            offsets.push(targets.len() as u32);
-        }
-        Adjacency { offsets, targets }
-    }
-
-    fn of_concept(&self, concept_idx: u32) -> &[u32] {
-        let concept_idx = concept_idx as usize;
-        &self.targets[self.offsets[concept_idx] as usize..self.offsets[concept_idx + 1] as usize]
-    }
-}
-
-impl std::fmt::Debug for EclIndex {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(formatter, "EclIndex({} relationships)", self.relationships.len())
-    }
-}
-
-fn is_sctid(code: &str) -> bool {
-    (6..=18).contains(&code.len()) && !code.starts_with('0') && code.bytes().all(|byte| byte.is_ascii_digit())
-}
-
-impl EclIndex {
-    pub fn build(index: &CodeSystemIndex) -> EclIndex {
-        let mut ecl = EclIndex {
-            relationships: Vec::new(),
-            by_type: HashMap::new(),
-            concrete: Vec::new(),
-            refset_members: HashMap::new(),
-            associations: Vec::new(),
-            all: (0..index.len() as u32).collect(),
-            children: Adjacency::of(&index.children),
-            parents: Adjacency::of(&index.parents),
-            results: Mutex::new(HashMap::new()),
-        };
-        for concept_idx in 0..index.len() as u32 {
-            let mut group = 0u32;
-            for property in &index.concept(concept_idx).properties {
-                let code = property.code.as_str();
-                if code == ROLE_GROUP_PROPERTY {
-                    group = property.value.as_u64().unwrap_or(0) as u32;
-                    continue;
-                }
-                if !is_sctid(code) {
-                    group = 0;
-                    if code == "refset" {
-                        if let Some(refset) = property.value.as_str().and_then(|id| index.find(id)) {
-                            ecl.refset_members.entry(refset).or_default().insert(concept_idx);
-                        }
-                    } else if let Some((refset_id, _)) = ASSOCIATIONS.iter().find(|(_, name)| *name == code) {
-                        if let Some(target) = property.value.as_str().and_then(|id| index.find(id)) {
-                            ecl.associations.push(Association { source: concept_idx, refset_id, target });
-                            if let Some(refset) = index.find(refset_id) {
-                                ecl.refset_members.entry(refset).or_default().insert(concept_idx);
-                            }
-                        }
-                    }
-                    continue;
-                }
-                let Some(type_idx) = index.find(code) else { continue };
-                let target = match property.value_key.as_str() {
-                    "valueCode" | "valueCoding" => match property.value_text().and_then(|id| index.find(&id)) {
-                        Some(target) => Target::Concept(target),
-                        None => continue,
-                    },
-                    "valueString" => {
-                        ecl.concrete.push(ConcreteValue::Text(property.value.as_str().unwrap_or_default().to_owned()));
-                        Target::Concrete(ecl.concrete.len() as u32 - 1)
-                    }
-                    _ => match property.value_text().and_then(|text| text.parse::<f64>().ok()) {
-                        Some(number) => {
-                            ecl.concrete.push(ConcreteValue::Number(number));
-                            Target::Concrete(ecl.concrete.len() as u32 - 1)
-                        }
-                        None => continue,
-                    },
-                };
-                let relationship_idx = ecl.relationships.len() as u32;
-                let group = if group == 0 { (1 << 31) | relationship_idx } else { group };
-                ecl.relationships.push(Relationship { source: concept_idx, group, target });
-                ecl.by_type.entry(type_idx).or_default().push(relationship_idx);
-            }
-        }
-        ecl
     }
 }
 

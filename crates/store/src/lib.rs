@@ -9,6 +9,8 @@
 //! - `index` derives the in-memory [`index::Registry`] from those rows: code lookup, the is-a
 //!   graph, word indexes. It is immutable and swapped atomically after each write, so readers never
 //!   wait and never see half a change.
+//! - `billing` checks a practice's billing list against the loaded releases and makes its
+//!   categories value sets (and a fragment or local code system where no release is loaded).
 //! - `jobs` stores upload jobs and the audit log; `diff` says what a new release of a code
 //!   system changes against the version served now.
 //! - [`grammar`] holds the code systems defined by a grammar (UCUM, BCP-47, MIME types), served
@@ -26,12 +28,14 @@
 //!
 //! Tests: unit tests beside the modules; the backend-generic suite in `tests/it/store.rs`.
 
+pub mod billing;
 mod changes;
 pub mod db;
 pub mod diff;
 pub mod ecl;
 mod error;
 pub mod grammar;
+mod ids;
 pub mod index;
 pub mod jobs;
 pub mod ops;
@@ -39,6 +43,7 @@ mod repo;
 mod schema;
 mod terminology;
 
+pub use billing::{BillingOptions, BillingPlan, BillingRejected};
 pub use changes::ChangeListener;
 pub use diff::CodeSystemDiff;
 pub use error::{StoreError, StoreErrorKind};

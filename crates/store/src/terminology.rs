@@ -1,6 +1,7 @@
 //! The facade: every read, write and operation goes through [`Terminology`].
 
 use crate::db::Database;
+use crate::ids::slug;
 use crate::index::{CodeSystemIndex, Registry};
 use crate::ops::{self, OpRequest};
 use crate::repo::{self, PutItem};
@@ -174,16 +175,6 @@ fn exact_matches(value: &Option<String>, wanted: &Option<String>) -> bool {
         None => true,
         Some(wanted) => wanted.split(',').any(|alternative| value.as_deref() == Some(alternative)),
     }
-}
-
-/// A resource id made from text: letters, digits, `-` and `.`, at most 64 characters.
-pub fn slug(text: &str) -> String {
-    let mut out: String = text.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' }).collect();
-    while out.contains("--") {
-        out = out.replace("--", "-");
-    }
-    let trimmed = out.trim_matches('-');
-    trimmed.chars().take(64).collect()
 }
 
 impl Terminology {
@@ -586,13 +577,13 @@ impl Terminology {
     /// Stores a whole release (code systems, value sets, concept maps) in one transaction.
     /// A resource with the url and version of a stored one replaces it; other versions stay.
     pub fn load(&self, code_systems: Vec<CodeSystem>, resources: Vec<Json>) -> Result<LoadSummary, StoreError> {
-        self.load_finishing(code_systems, resources, false, None)
+        self.load_finishing(code_systems, resources, false, false, None)
     }
 
     /// As [`Terminology::load`]; with `make_current`, the versions loaded become the ones that
     /// answer when no version is named, whatever their order among the versions already served.
     pub fn load_release(&self, code_systems: Vec<CodeSystem>, resources: Vec<Json>, make_current: bool) -> Result<LoadSummary, StoreError> {
-        self.load_finishing(code_systems, resources, make_current, None)
+        self.load_finishing(code_systems, resources, make_current, false, None)
     }
 
     /// As [`Terminology::load`] for an upload job: the job's end, built from what is about to be
@@ -605,7 +596,20 @@ impl Terminology {
         job_id: &str,
         finish: impl FnOnce(&LoadSummary) -> crate::JobUpdate,
     ) -> Result<LoadSummary, StoreError> {
-        self.load_finishing(code_systems, resources, make_current, Some((job_id, Box::new(finish))))
+        self.load_finishing(code_systems, resources, make_current, false, Some((job_id, Box::new(finish))))
+    }
+
+    /// As [`Terminology::load_release`], except that a ValueSet replaces the stored ValueSet of the
+    /// same URL whatever its version (a billing category's value set is one resource, updated).
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn load_replacing_value_sets(
+        &self,
+        code_systems: Vec<CodeSystem>,
+        resources: Vec<Json>,
+        make_current: bool,
+        finish_job: Option<(&str, Box<dyn FnOnce(&LoadSummary) -> crate::JobUpdate + '_>)>,
+    ) -> Result<LoadSummary, StoreError> {
+        self.load_finishing(code_systems, resources, make_current, true, finish_job)
     }
 
     #[allow(clippy::type_complexity)]
@@ -614,6 +618,7 @@ impl Terminology {
         code_systems: Vec<CodeSystem>,
         resources: Vec<Json>,
         make_current: bool,
+        value_sets_replace_by_url: bool,
         finish_job: Option<(&str, Box<dyn FnOnce(&LoadSummary) -> crate::JobUpdate + '_>)>,
     ) -> Result<LoadSummary, StoreError> {
         let current_marks: Vec<(String, String)> = if make_current {
@@ -651,8 +656,10 @@ impl Terminology {
         }
         for (resource_type, resource) in pending {
             let key = (str_of(&resource, "url").map(str::to_owned), str_of(&resource, "version").map(str::to_owned));
-            let same_canonical =
-                taken.iter().find(|((taken_type, _), taken_key)| *taken_type == resource_type && **taken_key == key && key.0.is_some());
+            let replaces_by_url = value_sets_replace_by_url && resource_type == "ValueSet";
+            let same_canonical = taken.iter().find(|((taken_type, _), taken_key)| {
+                *taken_type == resource_type && key.0.is_some() && (**taken_key == key || (replaces_by_url && taken_key.0 == key.0))
+            });
             let id = match same_canonical {
                 Some(((_, id), _)) => id.clone(),
                 None => {

@@ -5,6 +5,7 @@
 //! each remembering the position of the concept it was nested in, so that rows can be stored and
 //! read back into the very same nesting.
 
+pub mod billing;
 mod code_system;
 pub mod lifecycle;
 mod value_set;

@@ -33,9 +33,9 @@ pub struct CodeSystemIndex {
     /// Every concept as (lower-cased code, index), sorted, for code-prefix search.
     folded_codes: OnceLock<Vec<(String, u32)>>,
     /// The grammar behind a code system that cannot list all its codes (UCUM, BCP-47, MIME types).
-    pub grammar: Option<Arc<crate::grammar::GrammarBinding>>,
+    pub grammar: Option<Arc<super::GrammarBinding>>,
     /// What ECL evaluation reads (relationships by type, refsets, associations), built on first use.
-    ecl: OnceLock<crate::ecl::EclIndex>,
+    ecl: OnceLock<super::ecl_index::EclIndex>,
 }
 
 /// Why a concept was not in force on a day.
@@ -188,13 +188,13 @@ impl CodeSystemIndex {
 
     /// Finds a code as [`CodeSystemIndex::find_lenient`] does; a grammar code system also reads a
     /// code it does not list, and answers it as a one-concept index of its own.
-    pub fn resolve(self: &Arc<Self>, code: &str) -> crate::grammar::Resolved {
+    pub fn resolve(self: &Arc<Self>, code: &str) -> super::Resolved {
         if let Some((idx, case_folded)) = self.find_lenient(code) {
-            return crate::grammar::Resolved::Found(self.clone(), idx, case_folded);
+            return super::Resolved::Found(self.clone(), idx, case_folded);
         }
         match &self.grammar {
             Some(binding) => binding.resolve(self, code),
-            None => crate::grammar::Resolved::NotACode(crate::grammar::NotACode { detail: None }),
+            None => super::Resolved::NotACode(super::NotACode { detail: None }),
         }
     }
 
@@ -273,10 +273,10 @@ impl CodeSystemIndex {
         Ok(())
     }
 
-    /// The relationship, refset and association index ECL evaluation reads (`crate::ecl`), built
+    /// The relationship, refset and association index ECL evaluation reads (`index::ecl_index`), built
     /// on first use and kept with this snapshot.
-    pub fn ecl_index(&self) -> &crate::ecl::EclIndex {
-        self.ecl.get_or_init(|| crate::ecl::EclIndex::build(self))
+    pub fn ecl_index(&self) -> &super::ecl_index::EclIndex {
+        self.ecl.get_or_init(|| super::ecl_index::EclIndex::build(self))
     }
 
     /// Whether the word index is built (see [`CodeSystemIndex::words`]).

@@ -2,8 +2,13 @@
 //! and published as one immutable [`Registry`] snapshot that readers share through an `Arc`.
 
 mod code_system;
+pub(crate) mod ecl_index;
+mod expansion;
+mod grammar_binding;
 mod registry;
 pub mod text;
 
 pub use code_system::{CodeSystemIndex, ConceptFlags, NotInForce};
+pub use expansion::{member_of, Expansion, Member};
+pub use grammar_binding::{GrammarBinding, GrammarCodeSystem, NotACode, Resolved};
 pub use registry::{compare_versions, expansion_cache_counts, version_matches, ConceptMapEntry, Registry, ValueSetEntry};

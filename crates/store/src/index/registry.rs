@@ -35,7 +35,7 @@ pub struct Registry {
     /// The version that answers when none is named, by canonical URL (else the latest).
     current_versions: HashMap<String, String>,
     /// Expansions computed against this snapshot, by value set canonical.
-    expansions: std::sync::Mutex<HashMap<String, Arc<crate::ops::expand::Expansion>>>,
+    expansions: std::sync::Mutex<HashMap<String, Arc<super::Expansion>>>,
 }
 
 /// How many expansions one snapshot keeps before starting afresh.
@@ -245,7 +245,7 @@ impl Registry {
         list
     }
 
-    pub fn cached_expansion(&self, key: &str) -> Option<Arc<crate::ops::expand::Expansion>> {
+    pub fn cached_expansion(&self, key: &str) -> Option<Arc<super::Expansion>> {
         let found = self.expansions.lock().ok()?.get(key).cloned();
         let counter = if found.is_some() { &EXPANSION_CACHE_HITS } else { &EXPANSION_CACHE_MISSES };
         counter.fetch_add(1, AtomicOrdering::Relaxed);
@@ -263,7 +263,7 @@ impl Registry {
             .fold((0, 0), |(n_code_systems, n_concepts), index| (n_code_systems + 1, n_concepts + index.len()))
     }
 
-    pub fn cache_expansion(&self, key: String, expansion: Arc<crate::ops::expand::Expansion>) {
+    pub fn cache_expansion(&self, key: String, expansion: Arc<super::Expansion>) {
         if let Ok(mut expansions) = self.expansions.lock() {
             if expansions.len() >= EXPANSION_CACHE_LIMIT {
                 expansions.clear();

@@ -22,9 +22,9 @@
 //! expected answers there are the specification; where they report the code lists of one system
 //! only (the last one compared list against list), so does this.
 
-use super::expand::{compute, value_set_canonical, value_set_not_found, ImportWalk, Member};
-use super::Context;
-use crate::index::CodeSystemIndex;
+use super::context::Context;
+use super::membership::{compute, value_set_canonical, value_set_not_found, ImportWalk};
+use crate::index::{CodeSystemIndex, Expansion, Member};
 use crate::StoreError;
 use model::fhir::{Json, Parameters};
 use model::terminology::{ConceptSet, Filter, ValueSet};
@@ -373,7 +373,7 @@ fn compare_filters(code_system: Option<&CodeSystemIndex>, this: &[Filter], other
 }
 
 /// Expands one side for comparison: the members, or why that failed.
-fn expand_side(context: &Context<'_>, value_set: &ValueSet) -> Result<super::expand::Expansion, String> {
+fn expand_side(context: &Context<'_>, value_set: &ValueSet) -> Result<Expansion, String> {
     let expansion = compute(context, value_set, &mut ImportWalk::default()).map_err(|error| error.message())?;
     if expansion.members.len() > COMPARE_EXPANSION_LIMIT {
         return Err(format!(

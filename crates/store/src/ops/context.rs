@@ -1,6 +1,6 @@
 //! What one operation call can see: the snapshot, its `tx-resource` overlay and its version rules.
 
-use super::{DeniedSystem, OpRequest};
+use super::request::{DeniedSystem, OpRequest};
 use crate::index::{CodeSystemIndex, Registry, ValueSetEntry};
 use crate::StoreError;
 use model::fhir::{str_of, Parameters};
@@ -182,6 +182,22 @@ impl<'a> Context<'a> {
     /// The denied code system this call reached, if any.
     pub fn denial(&self) -> Option<DeniedSystem> {
         self.denial.borrow().clone()
+    }
+
+    /// The answer the call gives once its work is done: a call that reached a denied code system
+    /// anywhere in its resolution is refused as a whole, whatever it computed, and a date of
+    /// service that no loaded version covers is the answer, whatever else was found.
+    pub fn conclude<T>(&self, answer: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Some(denied) = self.denial() {
+            return Err(StoreError::with_issue(crate::StoreErrorKind::Forbidden, model::fhir::Issue::error("forbidden", denied.message)));
+        }
+        if let Some(message) = self.out_of_period() {
+            return Err(StoreError::with_issue(
+                crate::StoreErrorKind::NotFound,
+                model::fhir::Issue::error("not-found", message).at("date"),
+            ));
+        }
+        answer
     }
 
     /// Whether the caller may use a code system (by canonical URL or OID); a denied one is

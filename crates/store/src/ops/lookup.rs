@@ -1,6 +1,6 @@
 //! `CodeSystem/$lookup` and `CodeSystem/$subsumes`.
 
-use super::Context;
+use super::context::Context;
 use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
 use model::fhir::{str_of, Issue, Json, Parameters};

@@ -6,49 +6,20 @@
 
 mod compare;
 mod context;
-pub(crate) mod expand;
+mod expand;
 mod lookup;
+mod membership;
+mod presentation;
+mod request;
 mod translate;
 mod validate;
 
 pub use context::Context;
+pub use request::{DeniedSystem, OpRequest, MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT};
 
 use crate::index::Registry;
 use crate::StoreError;
-use model::fhir::Parameters;
 use model::Json;
-
-/// The default size guard for `$expand`: larger unbounded expansions answer `too-costly`.
-pub const TOO_COSTLY_DEFAULT: usize = 10_000;
-
-/// How deeply value sets may import value sets: deeper chains answer `too-costly`.
-pub const MAX_IMPORT_DEPTH: usize = 64;
-
-/// A code system this caller may not use (licensed content without the scope), and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DeniedSystem {
-    /// The system's canonical URL (its OID alias is denied with it).
-    pub url: String,
-    /// What the caller is told, for example the scope that would unlock it.
-    pub message: String,
-}
-
-/// One operation call.
-#[derive(Clone, Debug, Default)]
-pub struct OpRequest {
-    pub params: Parameters,
-    /// The resource id for instance-level calls (`/ValueSet/{id}/$expand`).
-    pub instance_id: Option<String>,
-    /// The HTTP `Accept-Language` header, when sent.
-    pub accept_language: Option<String>,
-    /// The expansion size guard for this call.
-    pub too_costly_threshold: Option<usize>,
-    /// The code systems this call may not touch, however it reaches them: directly, by OID,
-    /// through implicit, stored, inline or imported value sets, `tx-resource`, or a ConceptMap.
-    pub denied_systems: Vec<DeniedSystem>,
-    /// When the call must give up and answer `too-costly`.
-    pub deadline: Option<std::time::Instant>,
-}
 
 /// The operations [`run`] answers, as `Type/$name`.
 pub const OPERATIONS: &[&str] = &[
@@ -67,14 +38,7 @@ pub const OPERATIONS: &[&str] = &[
 pub fn run(name: &str, registry: &Registry, request: &OpRequest) -> Result<Json, StoreError> {
     let context = Context::new(registry, request)?;
     let answer = run_in(name, &context);
-    if let Some(denied) = context.denial() {
-        return Err(StoreError::with_issue(crate::StoreErrorKind::Forbidden, model::fhir::Issue::error("forbidden", denied.message)));
-    }
-    // A date of service that no loaded version covers is the answer, whatever else was found.
-    if let Some(message) = context.out_of_period() {
-        return Err(StoreError::with_issue(crate::StoreErrorKind::NotFound, model::fhir::Issue::error("not-found", message).at("date")));
-    }
-    answer
+    context.conclude(answer)
 }
 
 fn run_in(name: &str, context: &Context<'_>) -> Result<Json, StoreError> {
@@ -90,3 +54,6 @@ fn run_in(name: &str, context: &Context<'_>) -> Result<Json, StoreError> {
         other => Err(StoreError::new(crate::StoreErrorKind::NotFound, format!("unknown operation '{other}'"))),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,6 @@
 //! `ConceptMap/$translate`, forward and reverse, with R4 and R5 parameter names.
 
-use super::Context;
+use super::context::Context;
 use crate::StoreError;
 use model::fhir::{array_of, str_of, Json, Parameters};
 use serde_json::json;

@@ -4,9 +4,11 @@
 //! a known, active-or-allowed member and nothing of severity error was found. With a `date`, the
 //! release in force that day answers, and a code counts only if it was in force then.
 
-use super::expand::{display_for, filter_matches, identified_canonical, member_of, requested_value_set, value_set_canonical, ImportWalk};
-use super::Context;
-use crate::index::{CodeSystemIndex, NotInForce};
+use super::context::Context;
+use super::membership::{include_for_coding, list_versions, requested_value_set, value_set_canonical, value_set_contains, ImportWalk};
+use super::presentation::{display_for, language_fits, status_label, status_message_id, value_set_language};
+use super::request::OpRequest;
+use crate::index::{member_of, CodeSystemIndex, NotInForce};
 use crate::{StoreError, StoreErrorKind};
 use model::fhir::{array_of, str_of, Issue, IssueSeverity, Json, OperationOutcome, Parameters};
 use model::terminology::{ConceptSet, ValueSet};
@@ -124,8 +126,8 @@ fn check_display(
     coding_idx: usize,
 ) -> Option<Issue> {
     let concept = code_system.concept(concept_idx);
-    let raw_languages = context.raw_display_language(value_set.and_then(super::expand::value_set_language).as_deref());
-    let languages = context.display_languages_for(value_set.and_then(super::expand::value_set_language).as_deref());
+    let raw_languages = context.raw_display_language(value_set.and_then(value_set_language).as_deref());
+    let languages = context.display_languages_for(value_set.and_then(value_set_language).as_deref());
     let default_language = code_system.code_system.language.clone();
     // Every valid display with its language; the code system's display speaks the code system's language.
     let mut candidates: Vec<(&str, Option<String>)> = Vec::new();
@@ -152,9 +154,7 @@ fn check_display(
     } else {
         candidates
             .iter()
-            .filter(|(_, language)| {
-                language.is_none() || wanted.iter().any(|wanted| super::expand::language_fits(language.as_deref(), wanted))
-            })
+            .filter(|(_, language)| language.is_none() || wanted.iter().any(|wanted| language_fits(language.as_deref(), wanted)))
             .collect()
     };
     let matches = |value: &str| value == given || value.to_lowercase() == given.to_lowercase();
@@ -280,115 +280,6 @@ fn status_issues(code_system: &CodeSystemIndex, concept_idx: u32, shape: InputSh
     issues
 }
 
-/// Whether a concept is in one include or exclude.
-fn set_contains(
-    context: &Context<'_>,
-    set: &ConceptSet,
-    owner: &ValueSet,
-    code_system: &Arc<CodeSystemIndex>,
-    concept_idx: u32,
-    walk: &mut ImportWalk,
-) -> Result<bool, StoreError> {
-    if let Some(system) = &set.system {
-        if system != code_system.url() && model::uris::canonical_for_oid(system) != Some(code_system.url()) {
-            return Ok(false);
-        }
-        let code = &code_system.concept(concept_idx).code;
-        let in_set = if !set.concepts.is_empty() {
-            set.concepts.iter().any(|reference| {
-                &reference.code == code || (!code_system.case_sensitive() && reference.code.to_lowercase() == code.to_lowercase())
-            })
-        } else {
-            let mut all = true;
-            for filter in &set.filters {
-                if !filter_matches(code_system, concept_idx, filter)? {
-                    all = false;
-                    break;
-                }
-            }
-            all
-        };
-        if !in_set {
-            return Ok(false);
-        }
-    }
-    for canonical in &set.value_sets {
-        let imported = context.imported_value_set(owner, canonical).ok_or_else(|| {
-            let canonical = context.imported_canonical(canonical);
-            StoreError::with_issue(
-                StoreErrorKind::NotFound,
-                Issue::error("not-found", format!("A definition for the value Set '{canonical}' could not be found"))
-                    .tx("not-found")
-                    .message_id("Unable_to_resolve_value_Set_"),
-            )
-        })?;
-        if !value_set_contains(context, &imported, code_system, concept_idx, walk)? {
-            return Ok(false);
-        }
-    }
-    Ok(set.system.is_some() || !set.value_sets.is_empty())
-}
-
-/// Whether a concept is a member of a value set, without expanding it.
-fn value_set_contains(
-    context: &Context<'_>,
-    value_set: &ValueSet,
-    code_system: &Arc<CodeSystemIndex>,
-    concept_idx: u32,
-    walk: &mut ImportWalk,
-) -> Result<bool, StoreError> {
-    let canonical = value_set_canonical(value_set);
-    let memo_key = identified_canonical(value_set).map(|identified| (identified, code_system.canonical(), concept_idx));
-    if let Some(known) = memo_key.as_ref().and_then(|key| walk.memberships.get(key)) {
-        return Ok(*known);
-    }
-    let Some(compose) = &value_set.compose else {
-        let code = &code_system.concept(concept_idx).code;
-        let contains = value_set.resource.get("expansion").map(|expansion| array_of(expansion, "contains")).unwrap_or(&[]);
-        return Ok(contains.iter().any(|entry| str_of(entry, "system") == Some(code_system.url()) && str_of(entry, "code") == Some(code)));
-    };
-    walk.enter(context, canonical)?;
-    let result = (|| {
-        let mut included = false;
-        for include in &compose.include {
-            if set_contains(context, include, value_set, code_system, concept_idx, walk)? {
-                included = true;
-                break;
-            }
-        }
-        if !included {
-            return Ok(false);
-        }
-        let versions_kept_apart = super::expand::value_set_parameter(value_set, "versionsMatch").as_deref() == Some("false");
-        for exclude in &compose.exclude {
-            // An exclude pinned to another version removes the code when that version has it (versions
-            // match by default), and never when the value set keeps versions apart.
-            let excluded = match (&exclude.version, &exclude.system, code_system.version()) {
-                (Some(pinned), Some(system), Some(actual)) if !crate::index::version_matches(pinned, actual) => {
-                    let code = &code_system.concept(concept_idx).code;
-                    match context.code_system_exact(system, Some(pinned)).and_then(|other| other.find(code).map(|idx| (other, idx))) {
-                        Some((other, idx)) if !versions_kept_apart => set_contains(context, exclude, value_set, &other, idx, walk)?,
-                        _ => false,
-                    }
-                }
-                _ => set_contains(context, exclude, value_set, code_system, concept_idx, walk)?,
-            };
-            if excluded {
-                return Ok(false);
-            }
-        }
-        if compose.inactive == Some(false) && code_system.flags[concept_idx as usize].inactive {
-            return Ok(false);
-        }
-        Ok(true)
-    })();
-    walk.leave();
-    if let (Some(key), Ok(answer)) = (memo_key, &result) {
-        walk.memberships.insert(key, *answer);
-    }
-    result
-}
-
 /// For a code unknown to a release that says when it is in force: the newest other loaded
 /// release that holds the code, and when that one was in force, as words to add to the message
 /// ("valid in version '2025', in force from 2024-10-01 to 2025-09-30").
@@ -440,15 +331,6 @@ fn describe(system: &str, coding: &Coding) -> String {
     text
 }
 
-/// "a", "a or b", "a, b or c": how tx servers list valid versions.
-pub fn list_versions(versions: &[String]) -> String {
-    match versions {
-        [] => "(none)".to_owned(),
-        [single] => single.clone(),
-        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
-    }
-}
-
 /// Which code system version a coding is judged against, and what the version rules found on the way.
 struct VersionChoice {
     code_system: Option<Arc<CodeSystemIndex>>,
@@ -456,46 +338,6 @@ struct VersionChoice {
     membership_unknown: bool,
     issues: Vec<Issue>,
     unknown: Option<(String, bool)>,
-}
-
-/// Of several includes of one system (in different versions), the one a coding is judged against:
-/// among those its version allows, newest first, the first that holds the code with the given
-/// display, else the first that holds the code, else the newest allowed, else the first.
-fn include_for_coding<'v>(
-    context: &Context<'_>,
-    value_set: &ValueSet,
-    system: &str,
-    includes: Vec<&'v ConceptSet>,
-    coding: &Coding,
-) -> Option<&'v ConceptSet> {
-    if includes.len() <= 1 {
-        return includes.first().copied();
-    }
-    let mut candidates = includes.clone();
-    candidates.sort_by(|left, right| crate::index::compare_versions(right.version.as_deref(), left.version.as_deref()));
-    if let Some(version) = coding.version.as_deref() {
-        candidates.retain(|include| include.version.as_deref().is_none_or(|pattern| crate::index::version_matches(pattern, version)));
-    }
-    // Whether the include holds the code, and (when `with_display`) the given display for it.
-    let holds_code = |include: &ConceptSet, with_display: bool| {
-        let Some(code_system) = context.code_system_exact(system, include.version.as_deref()) else { return false };
-        let Some((concept_idx, _)) = code_system.find_lenient(&coding.code) else { return false };
-        if !set_contains(context, include, value_set, &code_system, concept_idx, &mut ImportWalk::default()).unwrap_or(false) {
-            return false;
-        }
-        let concept = code_system.concept(concept_idx);
-        let fits = |value: &str| coding.display.as_deref().is_none_or(|given| value.to_lowercase() == given.to_lowercase());
-        !with_display
-            || concept.display.as_deref().is_some_and(fits)
-            || concept.designations.iter().any(|designation| fits(&designation.value))
-    };
-    candidates
-        .iter()
-        .find(|include| holds_code(include, true))
-        .or_else(|| candidates.iter().find(|include| holds_code(include, false)))
-        .or(candidates.first())
-        .or(includes.first())
-        .copied()
 }
 
 /// Chooses the version to validate against: the value set's include (a pin, a wildcard, or the
@@ -545,7 +387,7 @@ fn choose_version(
                     || include.system.as_deref().and_then(model::uris::canonical_for_oid) == Some(system)
             })
             .collect();
-        include_for_coding(context, value_set?, system, includes, coding)
+        include_for_coding(context, value_set?, system, includes, &coding.code, coding.version.as_deref(), coding.display.as_deref())
     });
     let forced = context.forced_version(system);
     let pattern: Option<String> = forced.map(str::to_owned).or_else(|| include.and_then(|include| include.version.clone()));
@@ -834,8 +676,7 @@ fn check_coding(
         }
     }
     let member = member_of(&code_system, concept_idx);
-    finding.display =
-        display_for(&member, &context.display_languages_for(value_set.and_then(super::expand::value_set_language).as_deref()));
+    finding.display = display_for(&member, &context.display_languages_for(value_set.and_then(value_set_language).as_deref()));
     finding.in_value_set = match value_set {
         Some(_) if membership_unknown => {
             return Ok(finding);
@@ -1051,11 +892,11 @@ fn status_check_issues(context: &Context<'_>, value_set: Option<&ValueSet>, find
         if seen.contains(&canonical) {
             continue;
         }
-        if let Some(label) = super::expand::status_label(&code_system.code_system.resource) {
+        if let Some(label) = status_label(&code_system.code_system.resource) {
             issues.push(
                 Issue::information("business-rule", format!("Reference to {label} CodeSystem {canonical}"))
                     .tx("status-check")
-                    .message_id(super::expand::status_message_id(label)),
+                    .message_id(status_message_id(label)),
             );
         }
         seen.push(canonical);
@@ -1066,11 +907,11 @@ fn status_check_issues(context: &Context<'_>, value_set: Option<&ValueSet>, find
         if seen.contains(&canonical) || seen.len() > 64 {
             return;
         }
-        if let Some(label) = super::expand::status_label(&current.resource).filter(|label| matches!(*label, "withdrawn" | "deprecated")) {
+        if let Some(label) = status_label(&current.resource).filter(|label| matches!(*label, "withdrawn" | "deprecated")) {
             issues.push(
                 Issue::information("business-rule", format!("Reference to {label} ValueSet {canonical}"))
                     .tx("status-check")
-                    .message_id(super::expand::status_message_id(label)),
+                    .message_id(status_message_id(label)),
             );
         }
         seen.push(canonical);
@@ -1191,7 +1032,7 @@ pub fn batch_validate(context: &Context<'_>) -> Result<Json, StoreError> {
                 inner.entries.push((*shared).clone());
             }
         }
-        let request = super::OpRequest {
+        let request = OpRequest {
             params: inner,
             instance_id: context.request.instance_id.clone(),
             accept_language: context.request.accept_language.clone(),
@@ -1199,7 +1040,11 @@ pub fn batch_validate(context: &Context<'_>) -> Result<Json, StoreError> {
             denied_systems: context.request.denied_systems.clone(),
             deadline: context.request.deadline,
         };
-        let answer = match super::run("ValueSet/$validate-code", registry_of(context), &request) {
+        // Each entry is its own call (its own `tx-resource` overlay, version rules and date), judged
+        // by the same typed validation as a single `$validate-code`, not re-dispatched by name.
+        let validated = Context::new(context.base_registry(), &request)
+            .and_then(|entry_context| entry_context.conclude(validate_value_set(&entry_context)));
+        let answer = match validated {
             Ok(answer) => answer,
             // Licensed content binds the whole batch, not one entry.
             Err(error) if error.kind == StoreErrorKind::Forbidden => return Err(error),
@@ -1208,8 +1053,4 @@ pub fn batch_validate(context: &Context<'_>) -> Result<Json, StoreError> {
         out.push_resource("validation", answer);
     }
     Ok(out.to_resource())
-}
-
-fn registry_of<'a>(context: &Context<'a>) -> &'a crate::index::Registry {
-    context.base_registry()
 }

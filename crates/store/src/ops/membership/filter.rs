@@ -1,0 +1,213 @@
+//! Code system filters (`is-a`, `regex`, `in`, property filters, …): checked once, compiled
+//! once per call, and applied to concepts.
+
+use crate::index::CodeSystemIndex;
+use crate::{StoreError, StoreErrorKind};
+use model::fhir::Issue;
+use model::terminology::Filter;
+use regex::Regex;
+
+pub(crate) fn bad_filter(filter: &Filter, code_system: &CodeSystemIndex, why: &str) -> StoreError {
+    StoreError::with_issue(
+        StoreErrorKind::Invalid,
+        Issue::error(
+            "invalid",
+            format!(
+                "The filter \"{} {} {}\" for the code system {} is not understood: {why}",
+                filter.property,
+                filter.op,
+                filter.value,
+                code_system.url()
+            ),
+        )
+        .tx("vs-invalid"),
+    )
+}
+
+fn full_match(pattern: &str) -> Result<Regex, regex::Error> {
+    Regex::new(&format!("^(?:{pattern})$"))
+}
+
+/// Whether one concept satisfies one filter (a filter used once; loops compile it first).
+pub fn filter_matches(code_system: &CodeSystemIndex, concept_idx: u32, filter: &Filter) -> Result<bool, StoreError> {
+    CompiledFilter::new(code_system, filter)?.matches(code_system, concept_idx)
+}
+
+/// A filter with what does not depend on the concept worked out once: its regex compiled, its
+/// target concept found and its listed values split, so that testing many concepts costs only
+/// the test itself.
+pub(crate) struct CompiledFilter<'f> {
+    filter: &'f Filter,
+    regex: Option<Regex>,
+    target: Option<u32>,
+    listed: Vec<&'f str>,
+    /// The members of an ECL `constraint` filter, evaluated once (and cached by `crate::ecl`).
+    constraint: Option<std::sync::Arc<roaring::RoaringBitmap>>,
+}
+
+impl<'f> CompiledFilter<'f> {
+    pub(crate) fn new(code_system: &CodeSystemIndex, filter: &'f Filter) -> Result<CompiledFilter<'f>, StoreError> {
+        let regex = match filter.op.as_str() {
+            "regex" => Some(full_match(&filter.value).map_err(|error| bad_filter(filter, code_system, &error.to_string()))?),
+            _ => None,
+        };
+        let target = code_system.find_lenient(&filter.value).map(|(idx, _)| idx);
+        let listed = filter.value.split(',').map(str::trim).collect();
+        let constraint = match filter.property.as_str() {
+            "constraint" => Some(crate::ecl::constraint_members(code_system, &filter.value, None)?),
+            _ => None,
+        };
+        Ok(CompiledFilter { filter, regex, target, listed, constraint })
+    }
+
+    fn regex_matches(&self, text: &str) -> bool {
+        self.regex.as_ref().is_some_and(|regex| regex.is_match(text))
+    }
+
+    pub(crate) fn matches(&self, code_system: &CodeSystemIndex, concept_idx: u32) -> Result<bool, StoreError> {
+        let filter = self.filter;
+        let concept = code_system.concept(concept_idx);
+        if let Some(binding) = &code_system.grammar {
+            if let Some(answer) = binding.grammar.filter_matches(&concept.code, filter) {
+                return answer.map_err(|why| bad_filter(filter, code_system, &why));
+            }
+        }
+        if let Some(members) = &self.constraint {
+            return Ok(members.contains(concept_idx));
+        }
+        let target = self.target;
+        let property = filter.property.as_str();
+        let is_concept_property = matches!(property, "concept" | "code");
+        match (property, filter.op.as_str()) {
+            (_, "is-a") if is_concept_property => Ok(target.is_some_and(|root| code_system.subsumes(root, concept_idx))),
+            (_, "descendent-of") if is_concept_property => {
+                Ok(target.is_some_and(|root| root != concept_idx && code_system.subsumes(root, concept_idx)))
+            }
+            (_, "is-not-a") if is_concept_property => Ok(!target.is_some_and(|root| code_system.subsumes(root, concept_idx))),
+            (_, "generalizes") if is_concept_property => Ok(target.is_some_and(|leaf| code_system.subsumes(concept_idx, leaf))),
+            (_, "child-of") if is_concept_property => {
+                Ok(target.is_some_and(|parent| code_system.parents[concept_idx as usize].contains(&parent)))
+            }
+            (_, "descendent-leaf") if is_concept_property => Ok(code_system.children[concept_idx as usize].is_empty()
+                && target.is_some_and(|root| root != concept_idx && code_system.subsumes(root, concept_idx))),
+            (_, "=") if is_concept_property => Ok(concept.code == filter.value),
+            (_, "in") if is_concept_property => Ok(self.listed.contains(&concept.code.as_str())),
+            (_, "not-in") if is_concept_property => Ok(!self.listed.contains(&concept.code.as_str())),
+            (_, "regex") if is_concept_property => Ok(self.regex_matches(&concept.code)),
+            ("display", op) => {
+                let display = concept.display.as_deref().unwrap_or_default();
+                match op {
+                    "=" => Ok(display == filter.value),
+                    "regex" => Ok(self.regex_matches(display)),
+                    "exists" => Ok(concept.display.is_some() == (filter.value == "true")),
+                    _ => Err(bad_filter(filter, code_system, "unsupported operator for display")),
+                }
+            }
+            (_, op) => {
+                let known = code_system.code_system.properties.iter().any(|definition| definition.code == property)
+                    || matches!(property, "status" | "inactive" | "notSelectable" | "parent" | "child" | "deprecated");
+                if !known {
+                    return Err(bad_filter(filter, code_system, &format!("unknown property '{property}'")));
+                }
+                let mut values: Vec<String> = concept
+                    .properties
+                    .iter()
+                    .filter(|candidate| candidate.code == property)
+                    .filter_map(|candidate| candidate.value_text())
+                    .collect();
+                let flags = &code_system.flags[concept_idx as usize];
+                match property {
+                    "inactive" if values.is_empty() => values.push(flags.inactive.to_string()),
+                    "parent" => {
+                        values.extend(code_system.parents[concept_idx as usize].iter().map(|idx| code_system.concept(*idx).code.clone()))
+                    }
+                    "child" => {
+                        values.extend(code_system.children[concept_idx as usize].iter().map(|idx| code_system.concept(*idx).code.clone()))
+                    }
+                    _ => {}
+                }
+                match op {
+                    "=" => Ok(values.iter().any(|value| *value == filter.value)),
+                    "in" => Ok(values.iter().any(|value| self.listed.contains(&value.as_str()))),
+                    "not-in" => Ok(!values.iter().any(|value| self.listed.contains(&value.as_str()))),
+                    "regex" => Ok(values.iter().any(|value| self.regex_matches(value))),
+                    "exists" => Ok(values.is_empty() != (filter.value == "true")),
+                    _ => Err(bad_filter(filter, code_system, &format!("unsupported operator '{op}'"))),
+                }
+            }
+        }
+    }
+}
+
+/// Checks a filter once against the code system, so that a broken one fails even with no concepts.
+pub(crate) fn validate_filter(code_system: &CodeSystemIndex, filter: &Filter) -> Result<(), StoreError> {
+    const OPERATORS: &[&str] =
+        &["=", "is-a", "descendent-of", "is-not-a", "regex", "in", "not-in", "generalizes", "child-of", "descendent-leaf", "exists"];
+    if !OPERATORS.contains(&filter.op.as_str()) {
+        return Err(bad_filter(filter, code_system, &format!("unknown operator '{}'", filter.op)));
+    }
+    if filter.value.is_empty() && filter.op != "exists" {
+        let text = format!("The system {} filter with property = {}, op = {} has no value", code_system.url(), filter.property, filter.op);
+        return Err(StoreError::with_issue(
+            StoreErrorKind::Invalid,
+            Issue::error("invalid", text).tx("vs-invalid").message_id("UNABLE_TO_HANDLE_SYSTEM_FILTER_WITH_NO_VALUE"),
+        ));
+    }
+    if filter.op == "regex" {
+        full_match(&filter.value).map_err(|error| bad_filter(filter, code_system, &error.to_string()))?;
+    }
+    if matches!(filter.op.as_str(), "is-a" | "descendent-of" | "generalizes" | "child-of" | "descendent-leaf")
+        && !matches!(filter.property.as_str(), "concept" | "code")
+    {
+        return Err(bad_filter(filter, code_system, "hierarchy operators apply to the 'concept' property"));
+    }
+    Ok(())
+}
+
+/// The concepts of one code system that satisfy every filter, in code system order.
+pub(crate) fn filtered_concepts(code_system: &CodeSystemIndex, filters: &[Filter]) -> Result<Vec<u32>, StoreError> {
+    for filter in filters {
+        validate_filter(code_system, filter)?;
+    }
+    // Start from the cheapest candidate set a hierarchy filter gives, then test the rest.
+    let mut candidates: Option<Vec<u32>> = None;
+    if let Some(filter) = filters.iter().find(|filter| filter.property == "constraint") {
+        candidates = Some(crate::ecl::constraint_members(code_system, &filter.value, None)?.iter().collect());
+    } else if let Some(filter) = filters.iter().find(|filter| {
+        matches!(filter.property.as_str(), "concept" | "code")
+            && matches!(filter.op.as_str(), "is-a" | "descendent-of" | "child-of" | "descendent-leaf" | "=")
+    }) {
+        let root = code_system.find_lenient(&filter.value).map(|(idx, _)| idx);
+        candidates = Some(match (filter.op.as_str(), root) {
+            (_, None) => Vec::new(),
+            ("child-of", Some(root)) => {
+                let mut children = code_system.children[root as usize].clone();
+                children.sort_unstable();
+                children
+            }
+            ("=", Some(root)) => vec![root],
+            (_, Some(root)) => {
+                let mut all = code_system.descendants(root);
+                all.push(root);
+                all.sort_unstable();
+                all
+            }
+        });
+    }
+    let candidates = candidates.unwrap_or_else(|| (0..code_system.len() as u32).collect());
+    let compiled = filters.iter().map(|filter| CompiledFilter::new(code_system, filter)).collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(candidates.len());
+    for concept_idx in candidates {
+        let mut keep = true;
+        for filter in &compiled {
+            if !filter.matches(code_system, concept_idx)? {
+                keep = false;
+                break;
+            }
+        }
+        if keep {
+            out.push(concept_idx);
+        }
+    }
+    Ok(out)
+}
