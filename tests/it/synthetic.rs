@@ -37,7 +37,8 @@ async fn a_small_synthetic_snomed_release_loads_and_answers() {
     assert_eq!(parameter(&lookup, "display").expect("display")["valueString"], term.as_str(), "{lookup}");
 
     for (ancestor, count) in &summary.descendants_or_self {
-        let expansion = app.get(&format!("/fhir/ValueSet/$expand?url=http://snomed.info/sct?fhir_vs%3Disa/{ancestor}&count=20")).await.json();
+        let expansion =
+            app.get(&format!("/fhir/ValueSet/$expand?url=http://snomed.info/sct?fhir_vs%3Disa/{ancestor}&count=20")).await.json();
         assert_eq!(expansion["expansion"]["total"], *count, "isa/{ancestor}");
     }
     let everything = app.get("/fhir/ValueSet/$expand?url=http://snomed.info/sct?fhir_vs&count=1").await.json();
@@ -47,12 +48,16 @@ async fn a_small_synthetic_snomed_release_loads_and_answers() {
     let validate = app.get(&format!("/fhir/CodeSystem/$validate-code?url=http://snomed.info/sct&code={replacement}")).await.json();
     assert_eq!(parameter(&validate, "result").expect("result")["valueBoolean"], true, "{validate}");
     let subsumes = app
-        .get(&format!("/fhir/CodeSystem/$subsumes?system=http://snomed.info/sct&codeA={}&codeB={inactive}", synth::snomed::CLINICAL_FINDING))
+        .get(&format!(
+            "/fhir/CodeSystem/$subsumes?system=http://snomed.info/sct&codeA={}&codeB={inactive}",
+            synth::snomed::CLINICAL_FINDING
+        ))
         .await
         .json();
     assert_eq!(parameter(&subsumes, "outcome").expect("outcome")["valueCode"], "not-subsumed", "{subsumes}");
 
-    let rare = app.get(&format!("/fhir/ValueSet/$expand?url=http://snomed.info/sct?fhir_vs&filter={}&count=20", summary.rare_word)).await.json();
+    let rare =
+        app.get(&format!("/fhir/ValueSet/$expand?url=http://snomed.info/sct?fhir_vs&filter={}&count=20", summary.rare_word)).await.json();
     let total = rare["expansion"]["total"].as_u64().expect("a total");
     assert!((1..=3).contains(&total), "{} in {total} concepts", summary.rare_word);
     let (refset, n_members) = summary.simple_refsets[0];

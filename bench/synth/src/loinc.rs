@@ -23,13 +23,46 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 const COLUMNS: &[&str] = &[
-    "LOINC_NUM", "COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP", "CLASS", "VersionLastChanged",
-    "CHNG_TYPE", "DefinitionDescription", "STATUS", "CONSUMER_NAME", "CLASSTYPE", "FORMULA", "EXMPL_ANSWERS",
-    "SURVEY_QUEST_TEXT", "SURVEY_QUEST_SRC", "UNITSREQUIRED", "RELATEDNAMES2", "SHORTNAME", "ORDER_OBS",
-    "HL7_FIELD_SUBFIELD_ID", "EXTERNAL_COPYRIGHT_NOTICE", "EXAMPLE_UNITS", "LONG_COMMON_NAME", "EXAMPLE_UCUM_UNITS",
-    "STATUS_REASON", "STATUS_TEXT", "CHANGE_REASON_PUBLIC", "COMMON_TEST_RANK", "COMMON_ORDER_RANK", "HL7_ATTACHMENT_STRUCTURE",
-    "EXTERNAL_COPYRIGHT_LINK", "PanelType", "AskAtOrderEntry", "AssociatedObservations", "VersionFirstReleased",
-    "ValidHL7AttachmentRequest", "DisplayName",
+    "LOINC_NUM",
+    "COMPONENT",
+    "PROPERTY",
+    "TIME_ASPCT",
+    "SYSTEM",
+    "SCALE_TYP",
+    "METHOD_TYP",
+    "CLASS",
+    "VersionLastChanged",
+    "CHNG_TYPE",
+    "DefinitionDescription",
+    "STATUS",
+    "CONSUMER_NAME",
+    "CLASSTYPE",
+    "FORMULA",
+    "EXMPL_ANSWERS",
+    "SURVEY_QUEST_TEXT",
+    "SURVEY_QUEST_SRC",
+    "UNITSREQUIRED",
+    "RELATEDNAMES2",
+    "SHORTNAME",
+    "ORDER_OBS",
+    "HL7_FIELD_SUBFIELD_ID",
+    "EXTERNAL_COPYRIGHT_NOTICE",
+    "EXAMPLE_UNITS",
+    "LONG_COMMON_NAME",
+    "EXAMPLE_UCUM_UNITS",
+    "STATUS_REASON",
+    "STATUS_TEXT",
+    "CHANGE_REASON_PUBLIC",
+    "COMMON_TEST_RANK",
+    "COMMON_ORDER_RANK",
+    "HL7_ATTACHMENT_STRUCTURE",
+    "EXTERNAL_COPYRIGHT_LINK",
+    "PanelType",
+    "AskAtOrderEntry",
+    "AssociatedObservations",
+    "VersionFirstReleased",
+    "ValidHL7AttachmentRequest",
+    "DisplayName",
 ];
 /// (code, long name, example UCUM unit), most frequent first.
 const PROPERTIES: &[(&str, &str, &str)] = &[
@@ -92,18 +125,80 @@ const SYSTEMS: &[(&str, &str, &str)] = &[
 ];
 const SCALES: &[&str] = &["Qn", "Ord", "Nom", "Nar", "Doc", "OrdQn", "Set", "Multi"];
 const METHODS: &[&str] = &[
-    "", "IA", "Probe.amp.tar", "Automated count", "EIA", "Calculated", "Culture", "Microscopy.light", "Test strip", "IF",
-    "Flow cytometry", "LC/MS/MS", "GC/MS", "Manual count", "Reported", "Measured", "Estimated", "PhenX", "PROMIS", "Observed",
-    "Electrophoresis", "Agglutination", "Immunoblot", "NAA+probe", "Sequencing", "HPLC", "XR", "CT", "MR", "US",
+    "",
+    "IA",
+    "Probe.amp.tar",
+    "Automated count",
+    "EIA",
+    "Calculated",
+    "Culture",
+    "Microscopy.light",
+    "Test strip",
+    "IF",
+    "Flow cytometry",
+    "LC/MS/MS",
+    "GC/MS",
+    "Manual count",
+    "Reported",
+    "Measured",
+    "Estimated",
+    "PhenX",
+    "PROMIS",
+    "Observed",
+    "Electrophoresis",
+    "Agglutination",
+    "Immunoblot",
+    "NAA+probe",
+    "Sequencing",
+    "HPLC",
+    "XR",
+    "CT",
+    "MR",
+    "US",
 ];
 /// (class, CLASSTYPE).
 const CLASSES: &[(&str, u8)] = &[
-    ("CHEM", 1), ("MICRO", 1), ("SERO", 1), ("HEM/BC", 1), ("DRUG/TOX", 1), ("MOLPATH", 1), ("CELLMARK", 1), ("ALLERGY", 1),
-    ("UA", 1), ("COAG", 1), ("ABXBACT", 1), ("PATH", 1), ("CYTO", 1), ("SPEC", 1), ("BLDBK", 1), ("FERT", 1), ("HLA", 1),
-    ("TOXIN", 1), ("MOLPATH.MUT", 1), ("PANEL.CHEM", 1), ("PANEL.HEM/BC", 1), ("PANEL.MICRO", 1), ("CLIN", 2), ("H&P.HX", 2),
-    ("H&P.PX", 2), ("RAD", 2), ("PULM", 2), ("CARD.US", 2), ("DOC.ONTOLOGY", 2), ("OB.US", 2), ("EYE", 2), ("NR STATS", 2),
-    ("PANEL.H&P", 2), ("PANEL.CLIN", 2), ("ATTACH", 3), ("ATTACH.CLINRPT", 3), ("SURVEY.PROMIS", 4), ("SURVEY.PHQ", 4),
-    ("SURVEY.MDS", 4), ("SURVEY.OASIS", 4), ("PANEL.SURVEY.PROMIS", 4),
+    ("CHEM", 1),
+    ("MICRO", 1),
+    ("SERO", 1),
+    ("HEM/BC", 1),
+    ("DRUG/TOX", 1),
+    ("MOLPATH", 1),
+    ("CELLMARK", 1),
+    ("ALLERGY", 1),
+    ("UA", 1),
+    ("COAG", 1),
+    ("ABXBACT", 1),
+    ("PATH", 1),
+    ("CYTO", 1),
+    ("SPEC", 1),
+    ("BLDBK", 1),
+    ("FERT", 1),
+    ("HLA", 1),
+    ("TOXIN", 1),
+    ("MOLPATH.MUT", 1),
+    ("PANEL.CHEM", 1),
+    ("PANEL.HEM/BC", 1),
+    ("PANEL.MICRO", 1),
+    ("CLIN", 2),
+    ("H&P.HX", 2),
+    ("H&P.PX", 2),
+    ("RAD", 2),
+    ("PULM", 2),
+    ("CARD.US", 2),
+    ("DOC.ONTOLOGY", 2),
+    ("OB.US", 2),
+    ("EYE", 2),
+    ("NR STATS", 2),
+    ("PANEL.H&P", 2),
+    ("PANEL.CLIN", 2),
+    ("ATTACH", 3),
+    ("ATTACH.CLINRPT", 3),
+    ("SURVEY.PROMIS", 4),
+    ("SURVEY.PHQ", 4),
+    ("SURVEY.MDS", 4),
+    ("SURVEY.OASIS", 4),
+    ("PANEL.SURVEY.PROMIS", 4),
 ];
 
 /// The LOINC mod-10 check digit of a number (the Luhn rule, doubling from the rightmost digit).
@@ -216,15 +311,15 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
     // Parts: (code, type, name, display name).
     let mut parts: Vec<(String, &str, String, String)> = Vec::new();
     let mut part_of: HashMap<(&str, String), String> = HashMap::new();
-    let mut add_part = |rng: &mut Rng, part_type: &'static str, name: &str, display: &str, parts: &mut Vec<(String, &str, String, String)>| {
-        let part = new_part(rng);
-        parts.push((part.clone(), part_type, name.to_owned(), display.to_owned()));
-        part_of.insert((part_type, name.to_owned()), part.clone());
-        part
-    };
+    let mut add_part =
+        |rng: &mut Rng, part_type: &'static str, name: &str, display: &str, parts: &mut Vec<(String, &str, String, String)>| {
+            let part = new_part(rng);
+            parts.push((part.clone(), part_type, name.to_owned(), display.to_owned()));
+            part_of.insert((part_type, name.to_owned()), part.clone());
+            part
+        };
     let root_part = add_part(&mut rng, "ROOT", "{component}", "{component}", &mut parts);
-    let class_parts: Vec<String> =
-        CLASSES.iter().map(|(class, _)| add_part(&mut rng, "CLASS", class, class, &mut parts)).collect();
+    let class_parts: Vec<String> = CLASSES.iter().map(|(class, _)| add_part(&mut rng, "CLASS", class, class, &mut parts)).collect();
     for (property, long_name, _) in PROPERTIES {
         add_part(&mut rng, "PROPERTY", property, long_name, &mut parts);
     }
@@ -281,9 +376,25 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
     while terms.len() < n_terms {
         let component_idx = vocabulary_draw_component(&mut rng, components.len());
         let (class_name, class_type) = CLASSES[components[component_idx].class];
-        let property = if class_type == 4 { if rng.chance(0.6) { 1 } else { 7 } } else { zipf_index(&mut rng, PROPERTIES.len()) };
+        let property = if class_type == 4 {
+            if rng.chance(0.6) {
+                1
+            } else {
+                7
+            }
+        } else {
+            zipf_index(&mut rng, PROPERTIES.len())
+        };
         let time = zipf_index(&mut rng, TIMES.len());
-        let system = if class_type >= 2 { if rng.chance(0.8) { 1 } else { zipf_index(&mut rng, SYSTEMS.len()) } } else { zipf_index(&mut rng, SYSTEMS.len()) };
+        let system = if class_type >= 2 {
+            if rng.chance(0.8) {
+                1
+            } else {
+                zipf_index(&mut rng, SYSTEMS.len())
+            }
+        } else {
+            zipf_index(&mut rng, SYSTEMS.len())
+        };
         let scale = zipf_index(&mut rng, SCALES.len());
         let method = if rng.chance(0.55) { 0 } else { zipf_index(&mut rng, METHODS.len()) };
         if !axes_seen.insert((component_idx, property, time, system, scale, method)) {
@@ -302,10 +413,19 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
             long_name = format!("{long_name} by {}", METHODS[method]);
         }
         let roll = rng.unit();
-        let status = if roll < 0.85 { "ACTIVE" } else if roll < 0.92 { "DEPRECATED" } else if roll < 0.97 { "DISCOURAGED" } else { "TRIAL" };
+        let status = if roll < 0.85 {
+            "ACTIVE"
+        } else if roll < 0.92 {
+            "DEPRECATED"
+        } else if roll < 0.97 {
+            "DISCOURAGED"
+        } else {
+            "TRIAL"
+        };
         let first = rng.below(versions.len());
         let last = first + rng.below(versions.len() - first);
-        let short_name: String = format!("{} {system_short}-{}", component.name.chars().take(12).collect::<String>(), property_code.to_lowercase());
+        let short_name: String =
+            format!("{} {system_short}-{}", component.name.chars().take(12).collect::<String>(), property_code.to_lowercase());
         let display_name = format!("{} ({system_short}) [{property_name}]", component.name);
         let related = format!("{}; {}; {system_short}", component.name.to_lowercase(), property_name);
         let order_obs = *rng.pick(&["Observation", "Both", "Both", "Order", "Subset"]);
@@ -314,11 +434,46 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
         let survey_text = if class_type == 4 { format!("How often {}?", component.name.to_lowercase()) } else { String::new() };
         let change = *rng.pick(&["MIN", "MAJ", "ADD", "NAM"]);
         let row: Vec<&str> = vec![
-            &loinc_num, &component.name, property_code, TIMES[time], system_code, SCALES[scale], METHODS[method], class_name,
-            &versions[last], change, "", status, "", ["1", "2", "3", "4"][class_type as usize - 1], "", "", &survey_text,
-            if class_type == 4 { "PROMIS" } else { "" }, if unit.is_empty() { "N" } else { "Y" }, &related, &short_name,
-            order_obs, "", "", unit, &long_name, unit, status_reason, "", "", &rank, "0", "", "",
-            if class_name.starts_with("PANEL") { "Panel" } else { "" }, "", "", &versions[first], "", &display_name,
+            &loinc_num,
+            &component.name,
+            property_code,
+            TIMES[time],
+            system_code,
+            SCALES[scale],
+            METHODS[method],
+            class_name,
+            &versions[last],
+            change,
+            "",
+            status,
+            "",
+            ["1", "2", "3", "4"][class_type as usize - 1],
+            "",
+            "",
+            &survey_text,
+            if class_type == 4 { "PROMIS" } else { "" },
+            if unit.is_empty() { "N" } else { "Y" },
+            &related,
+            &short_name,
+            order_obs,
+            "",
+            "",
+            unit,
+            &long_name,
+            unit,
+            status_reason,
+            "",
+            "",
+            &rank,
+            "0",
+            "",
+            "",
+            if class_name.starts_with("PANEL") { "Panel" } else { "" },
+            "",
+            "",
+            &versions[first],
+            "",
+            &display_name,
         ];
         table_file.write_all(quoted(&row).as_bytes())?;
         for (part_type, name, column) in [
@@ -399,7 +554,8 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
     let answers: Vec<(String, String)> = (0..n_answers)
         .map(|number| {
             let n_words = 1 + rng.below(3);
-            let text = capitalised(&(0..n_words).map(|_| vocabulary.words[vocabulary.draw(&mut rng)].as_str()).collect::<Vec<_>>().join(" "));
+            let text =
+                capitalised(&(0..n_words).map(|_| vocabulary.words[vocabulary.draw(&mut rng)].as_str()).collect::<Vec<_>>().join(" "));
             (code("LA", 1000 + number as u64 * 3), text)
         })
         .collect();
@@ -407,10 +563,25 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
     let mut answer_file = open(
         answer_folder.join("AnswerList.csv"),
         &[
-            "AnswerListId", "AnswerListName", "AnswerListOID", "ExtDefinedYN", "ExtDefinedAnswerListCodeSystem",
-            "ExtDefinedAnswerListLink", "AnswerStringId", "LocalAnswerCode", "LocalAnswerCodeSystem", "SequenceNumber",
-            "DisplayText", "ExtCodeId", "ExtCodeDisplayName", "ExtCodeSystem", "ExtCodeSystemVersion",
-            "ExtCodeSystemCopyrightNotice", "SubsequentTextPrompt", "Description", "Score",
+            "AnswerListId",
+            "AnswerListName",
+            "AnswerListOID",
+            "ExtDefinedYN",
+            "ExtDefinedAnswerListCodeSystem",
+            "ExtDefinedAnswerListLink",
+            "AnswerStringId",
+            "LocalAnswerCode",
+            "LocalAnswerCodeSystem",
+            "SequenceNumber",
+            "DisplayText",
+            "ExtCodeId",
+            "ExtCodeDisplayName",
+            "ExtCodeSystem",
+            "ExtCodeSystemVersion",
+            "ExtCodeSystemCopyrightNotice",
+            "SubsequentTextPrompt",
+            "Description",
+            "Score",
         ],
     )?;
     let mut lists: Vec<(String, String)> = Vec::with_capacity(n_lists);
@@ -424,7 +595,8 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
             let (answer_code, text) = &answers[(first_answer + sequence * 7) % answers.len()];
             let local = (sequence + 1).to_string();
             answer_file.write_all(
-                quoted(&[&list_id, &list_name, &oid, "N", "", "", answer_code, &local, "", &local, text, "", "", "", "", "", "", "", ""]).as_bytes(),
+                quoted(&[&list_id, &list_name, &oid, "N", "", "", answer_code, &local, "", &local, text, "", "", "", "", "", "", "", ""])
+                    .as_bytes(),
             )?;
         }
         lists.push((list_id, list_name));

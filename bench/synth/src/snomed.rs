@@ -106,7 +106,12 @@ const FIXED_CONCEPTS: &[(u64, &str, &str, u64)] = &[
     (SAME_AS, "SAME AS association reference set", "foundation metadata concept", 900000000000522004),
     (REPLACED_BY, "REPLACED BY association reference set", "foundation metadata concept", 900000000000522004),
     (900000000000480006, "Attribute value type reference set", "foundation metadata concept", 900000000000455006),
-    (INACTIVATION_INDICATOR, "Concept inactivation indicator attribute value reference set", "foundation metadata concept", 900000000000480006),
+    (
+        INACTIVATION_INDICATOR,
+        "Concept inactivation indicator attribute value reference set",
+        "foundation metadata concept",
+        900000000000480006,
+    ),
     (MODULE_DEPENDENCY, "Module dependency reference set", "foundation metadata concept", 900000000000455006),
     (900000000000443000, "Module", "core metadata concept", MODEL_COMPONENT),
     (CORE_MODULE, "SNOMED CT core module", "core metadata concept", 900000000000443000),
@@ -424,10 +429,12 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
         write!(writer, "{header}\r\n")?;
         Ok(writer)
     };
-    let module_of = |concept: &GeneratedConcept| if concept.hierarchy as usize == HIERARCHIES.len() - 1 { MODEL_MODULE } else { CORE_MODULE };
+    let module_of =
+        |concept: &GeneratedConcept| if concept.hierarchy as usize == HIERARCHIES.len() - 1 { MODEL_MODULE } else { CORE_MODULE };
 
     // --- the concept file ---------------------------------------------------------------------------
-    let mut concept_file = open(&terminology, format!("sct2_Concept_Snapshot_INT_{date}.txt"), "id\teffectiveTime\tactive\tmoduleId\tdefinitionStatusId")?;
+    let mut concept_file =
+        open(&terminology, format!("sct2_Concept_Snapshot_INT_{date}.txt"), "id\teffectiveTime\tactive\tmoduleId\tdefinitionStatusId")?;
     for concept in &concepts {
         let status = if concept.defined { DEFINED } else { PRIMITIVE };
         write!(
@@ -476,7 +483,15 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
             descriptions.push((british, SYNONYM, true, Some(ACCEPTABLE), Some(PREFERRED)));
         }
         let roll = description_rng.unit();
-        let n_acceptable = if roll < 0.35 { 0 } else if roll < 0.75 { 1 } else if roll < 0.92 { 2 } else { 3 };
+        let n_acceptable = if roll < 0.35 {
+            0
+        } else if roll < 0.75 {
+            1
+        } else if roll < 0.92 {
+            2
+        } else {
+            3
+        };
         for _ in 0..n_acceptable {
             descriptions.push((new_term(1, 4, &mut word_uses), SYNONYM, true, Some(ACCEPTABLE), Some(ACCEPTABLE)));
         }
@@ -654,12 +669,7 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
             if association == REPLACED_BY && replaced.is_none() {
                 replaced = Some((concept.id, target));
             }
-            write!(
-                association_file,
-                "{}\t{effective}\t1\t{CORE_MODULE}\t{association}\t{}\t{target}\r\n",
-                refset_rng.uuid(),
-                concept.id
-            )?;
+            write!(association_file, "{}\t{effective}\t1\t{CORE_MODULE}\t{association}\t{}\t{target}\r\n", refset_rng.uuid(), concept.id)?;
         }
         write!(
             indicator_file,
@@ -677,11 +687,7 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
         "id\teffectiveTime\tactive\tmoduleId\trefsetId\treferencedComponentId\tsourceEffectiveTime\ttargetEffectiveTime",
     )?;
     for (module, depends_on) in [(CORE_MODULE, MODEL_MODULE)] {
-        write!(
-            dependency_file,
-            "{}\t{date}\t1\t{module}\t{MODULE_DEPENDENCY}\t{depends_on}\t{date}\t{date}\r\n",
-            refset_rng.uuid()
-        )?;
+        write!(dependency_file, "{}\t{date}\t1\t{module}\t{MODULE_DEPENDENCY}\t{depends_on}\t{date}\t{date}\r\n", refset_rng.uuid())?;
     }
     dependency_file.flush()?;
 

@@ -59,7 +59,8 @@ pub const LOINC_OID: &str = "2.16.840.1.113883.6.1";
 
 const TERM_REQUIRED_COLUMNS: &[&str] =
     &["LOINC_NUM", "COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP", "CLASS", "STATUS", "LONG_COMMON_NAME"];
-const TERM_OPTIONAL_COLUMNS: &[&str] = &["SHORTNAME", "DisplayName", "ORDER_OBS", "CLASSTYPE", "VersionLastChanged", "VersionFirstReleased"];
+const TERM_OPTIONAL_COLUMNS: &[&str] =
+    &["SHORTNAME", "DisplayName", "ORDER_OBS", "CLASSTYPE", "VersionLastChanged", "VersionFirstReleased"];
 /// The columns that become string properties, in this order.
 const TERM_PROPERTIES: &[&str] =
     &["COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP", "CLASS", "CLASSTYPE", "STATUS", "ORDER_OBS"];

@@ -703,10 +703,7 @@ mod tests {
 
         // Dates: the release starts the code system's effective period; an active concept's row
         // date is its effectiveDate, an inactive one's its retirementDate, with status retired.
-        assert_eq!(
-            EffectivePeriod::of_resource(&code_system.resource),
-            Some(EffectivePeriod { start: "2025-01-01".into(), end: None })
-        );
+        assert_eq!(EffectivePeriod::of_resource(&code_system.resource), Some(EffectivePeriod { start: "2025-01-01".into(), end: None }));
         assert_eq!(values(both, lifecycle::PROPERTY_EFFECTIVE_DATE), [fhir_day(&values(both, "effectiveTime")[0]).unwrap()]);
         assert_eq!(values(both, "status"), Vec::<String>::new());
         assert_eq!(values(obsolete, "status"), ["retired"]);
@@ -752,7 +749,10 @@ mod tests {
         let options = LoadOptions { version: Some("http://snomed.info/sct/45991000052106/version/20250531".into()) };
         let loaded = load(&source, &options).unwrap();
         assert_eq!(loaded.code_systems[0].version, options.version);
-        assert_eq!(EffectivePeriod::of_resource(&loaded.code_systems[0].resource).map(|period| period.start).as_deref(), Some("2025-05-31"));
+        assert_eq!(
+            EffectivePeriod::of_resource(&loaded.code_systems[0].resource).map(|period| period.start).as_deref(),
+            Some("2025-05-31")
+        );
     }
 
     #[test]

@@ -545,8 +545,10 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
         .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt CodeSystem row {pk}: {error}")))?;
     let mut built: Vec<Concept> = Vec::new();
     with_conn!(database, |conn| {
-        let concept_rows =
-            concepts::table.filter(concepts::resource_pk.eq(pk)).order(concepts::ordinal.asc()).load_iter::<ConceptRow, DefaultLoadingMode>(conn)?;
+        let concept_rows = concepts::table
+            .filter(concepts::resource_pk.eq(pk))
+            .order(concepts::ordinal.asc())
+            .load_iter::<ConceptRow, DefaultLoadingMode>(conn)?;
         for row in concept_rows {
             let row = row?;
             built.push(Concept {

@@ -524,7 +524,13 @@ impl Terminology {
         let mut entries = current.entries.clone();
         entries.remove(&(resource_type.to_owned(), id.to_owned()));
         let generation = repo::generation(&self.database).unwrap_or(current.generation + 1);
-        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, current.current_versions.clone(), generation, !self.loading_only)));
+        self.snapshot.store(Arc::new(Snapshot::build(
+            &self.base,
+            entries,
+            current.current_versions.clone(),
+            generation,
+            !self.loading_only,
+        )));
         Ok(())
     }
 
