@@ -27,6 +27,13 @@ struct Arguments {
     loinc_version: String,
 }
 
+/// A file beside a release folder: `Loinc_2.77` and `codes.txt` give `Loinc_2.77.codes.txt`
+/// (`with_extension` would take `.77` for an extension).
+fn beside(root: &std::path::Path, suffix: &str) -> PathBuf {
+    let name = root.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    root.with_file_name(format!("{name}.{suffix}"))
+}
+
 fn main() -> anyhow::Result<()> {
     let arguments = Arguments::parse();
     if !(arguments.scale > 0.0 && arguments.scale <= 4.0) {
@@ -40,7 +47,7 @@ fn main() -> anyhow::Result<()> {
     if matches!(arguments.what.as_str(), "snomed" | "both") {
         let options = synth::snomed::Options { seed: arguments.seed, scale: arguments.scale, release_date: arguments.snomed_date.clone() };
         let summary = synth::snomed::write(&arguments.out, &options)?;
-        let mut file = std::fs::File::create(summary.root.with_extension("summary.tsv"))?;
+        let mut file = std::fs::File::create(beside(&summary.root, "summary.tsv"))?;
         writeln!(file, "root\t{}", summary.root.display())?;
         writeln!(file, "concepts\t{}\nactive_concepts\t{}", summary.n_concepts, summary.n_active_concepts)?;
         writeln!(file, "descriptions\t{}\nlanguage_members\t{}", summary.n_descriptions, summary.n_language_members)?;
@@ -51,7 +58,7 @@ fn main() -> anyhow::Result<()> {
         }
         // Up to 5,000 active concepts spread over the release, for rotating requests.
         let step = (summary.active_concepts.len() / 5000).max(1);
-        let mut ids = std::fs::File::create(summary.root.with_extension("concepts.txt"))?;
+        let mut ids = std::fs::File::create(beside(&summary.root, "concepts.txt"))?;
         for concept in summary.active_concepts.iter().step_by(step).take(5000) {
             writeln!(ids, "{concept}")?;
         }
@@ -69,7 +76,7 @@ fn main() -> anyhow::Result<()> {
         let options = synth::loinc::Options { seed: arguments.seed, scale: arguments.scale, version: arguments.loinc_version.clone() };
         let summary = synth::loinc::write(&arguments.out, &options)?;
         let step = (summary.terms.len() / 5000).max(1);
-        let mut codes = std::fs::File::create(summary.root.with_extension("codes.txt"))?;
+        let mut codes = std::fs::File::create(beside(&summary.root, "codes.txt"))?;
         for term in summary.terms.iter().step_by(step).take(5000) {
             writeln!(codes, "{}", term.code)?;
         }
