@@ -128,15 +128,29 @@ pub fn is_a_edges(code_system: &CodeSystem) -> Vec<(usize, usize)> {
             edges.push((idx, parent));
         }
         for property in &concept.properties {
-            let target = property.value_text();
-            let Some(target_idx) = target.as_deref().and_then(|code| by_code.get(code)) else {
+            // Only hierarchy properties are looked at, and their code is borrowed, not copied:
+            // this runs over every property of every concept at each start.
+            let is_parent = match property.code.as_str() {
+                "parent" | "subsumedBy" => true,
+                "child" => false,
+                _ => continue,
+            };
+            let owned;
+            let target = match &property.value {
+                Json::String(text) => Some(text.as_str()),
+                Json::Object(_) => str_of(&property.value, "code"),
+                _ => {
+                    owned = property.value_text();
+                    owned.as_deref()
+                }
+            };
+            let Some(&target_idx) = target.and_then(|code| by_code.get(code)) else {
                 continue;
             };
-            match property.code.as_str() {
-                "parent" | "subsumedBy" if *target_idx != idx => edges.push((idx, *target_idx)),
-                "child" if *target_idx != idx => edges.push((*target_idx, idx)),
-                _ => {}
+            if target_idx == idx {
+                continue;
             }
+            edges.push(if is_parent { (idx, target_idx) } else { (target_idx, idx) });
         }
     }
     edges.sort_unstable();
