@@ -4,6 +4,7 @@
 //! PostgreSQL too (`.ci/run` sets it; an unreachable database is then a failure, not a skip).
 
 mod support;
+mod synthetic;
 
 mod auth;
 mod billing;

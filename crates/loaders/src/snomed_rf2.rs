@@ -49,6 +49,12 @@
 //! `refersTo`, `possiblyReplacedBy`; `association-{refsetId}` for any other) whose `valueCode` is
 //! the `targetComponentId`.
 //!
+//! Dates, in FHIR's own vocabulary (`model::terminology::lifecycle`): the CodeSystem's
+//! `effectivePeriod` (its R5 cross-version extension) starts on the release date of the version.
+//! An active concept's `effectiveTime` is its `effectiveDate`; an inactive concept's is its
+//! `retirementDate`, and it has `status` retired. A Snapshot keeps only each concept's latest row,
+//! so an active concept changed since it was first released gets the date of that change.
+//!
 //! Every active FSN and synonym is a designation with its `languageCode` and the use
 //! `http://snomed.info/sct#<typeId>`; inactive descriptions are left out. The display is the
 //! synonym preferred in the US English language refset (900000000000509007), else in the GB
@@ -63,9 +69,9 @@
 //! International Edition) the row with the latest `effectiveTime` wins.
 //!
 //! # Memory
-//! Files are read line by line. Apart from the concepts being built, only the acceptability of
-//! language refset members (two numbers per member) is held between files, which is why the
-//! language refsets are read before the descriptions.
+//! Files are read line by line. Apart from the concepts being built, only where each description
+//! is preferred (one byte per description preferred somewhere) is held between files, which is why
+//! the language refsets are read before the descriptions.
 //!
 //! A row with the wrong number of fields, an id that is not an SCTID or a reference to a concept
 //! the release lacks is skipped with a diagnostic; a release without a concept file, or a file
@@ -74,7 +80,7 @@
 //! Tests are at the end of this file; fixtures in `test_data/snomed_rf2/`.
 
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
-use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
+use model::terminology::{lifecycle, CodeSystem, Concept, ConceptProperty, Designation, EffectivePeriod};
 use model::Json;
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
@@ -91,6 +97,10 @@ const PREFERRED: &str = "900000000000548007";
 const US_ENGLISH_REFSET: u64 = 900000000000509007;
 const GB_ENGLISH_REFSET: u64 = 900000000000508004;
 const SUFFICIENTLY_DEFINED: &str = "900000000000073002";
+/// Where a description is preferred, as bits: in the US English refset, the GB English one, any.
+const PREFERRED_IN_US: u8 = 1;
+const PREFERRED_IN_GB: u8 = 2;
+const PREFERRED_ANYWHERE: u8 = 4;
 
 const CONCEPT_COLUMNS: &[&str] = &["id", "effectiveTime", "active", "moduleId", "definitionStatusId"];
 const DESCRIPTION_COLUMNS: &[&str] =
@@ -359,6 +369,14 @@ fn property(code: &str, value_key: &str, value: Json) -> ConceptProperty {
     ConceptProperty { code: code.to_owned(), value_key: value_key.to_owned(), value, extra: None }
 }
 
+/// An RF2 `effectiveTime` (`YYYYMMDD`) as a FHIR date (`YYYY-MM-DD`), when it is a real day.
+fn fhir_day(effective_time: &str) -> Option<String> {
+    if effective_time.len() != 8 || !effective_time.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    lifecycle::day_of(&format!("{}-{}-{}", &effective_time[..4], &effective_time[4..6], &effective_time[6..]))
+}
+
 fn report(diagnostics: &mut Vec<Diagnostic>, name: &str, line: u64, value: &str, message: impl Into<String>) {
     diagnostics.push(Diagnostic { path: name.to_owned(), line: Some(line), value: value.to_owned(), message: message.into() });
 }
@@ -401,6 +419,16 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             properties.push(property("sufficientlyDefined", "valueBoolean", json!(*definition_status == SUFFICIENTLY_DEFINED)));
             properties.push(property("moduleId", "valueCode", json!(module)));
             properties.push(property("effectiveTime", "valueString", json!(effective_time)));
+            if let Some(day) = fhir_day(effective_time) {
+                if is_active {
+                    properties.push(property(lifecycle::PROPERTY_EFFECTIVE_DATE, "valueDateTime", json!(day)));
+                } else {
+                    properties.push(property(lifecycle::PROPERTY_RETIREMENT_DATE, "valueDateTime", json!(day)));
+                }
+            }
+            if !is_active {
+                properties.push(property("status", "valueCode", json!("retired")));
+            }
             let state = ConceptState {
                 effective_time: effective_time.to_string(),
                 module: module.to_string(),
@@ -432,8 +460,9 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
         })?;
     }
 
-    // Acceptability of each description: (refset, preferred) for its active language refset members.
-    let mut acceptability: HashMap<u64, Vec<(u64, bool)>> = HashMap::new();
+    // Where each description is preferred (PREFERRED_IN_* bits), from the active language refset
+    // members; acceptable members do not change the display, so they are not kept.
+    let mut preferred_in_refsets: HashMap<u64, u8> = HashMap::new();
     for name in files_of(FileKind::Language) {
         for_each_row(source, name, LANGUAGE_COLUMNS, diagnostics, |line, fields, diagnostics| {
             let [_, _, active, _, refset_id, referenced_component_id, acceptability_id] = fields else { unreachable!() };
@@ -449,7 +478,14 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                     "refsetId or referencedComponentId is not an SCTID; skipped",
                 );
             };
-            acceptability.entry(description_id).or_default().push((refset, *acceptability_id == PREFERRED));
+            if *acceptability_id == PREFERRED {
+                let refset_bit = match refset {
+                    US_ENGLISH_REFSET => PREFERRED_IN_US,
+                    GB_ENGLISH_REFSET => PREFERRED_IN_GB,
+                    _ => 0,
+                };
+                *preferred_in_refsets.entry(description_id).or_default() |= refset_bit | PREFERRED_ANYWHERE;
+            }
         })?;
     }
 
@@ -479,16 +515,11 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                     }
                     return;
                 }
-                let memberships = sctid(id).and_then(|description_id| acceptability.get(&description_id));
-                let preferred_in = |wanted: Option<u64>| {
-                    memberships.is_some_and(|memberships| {
-                        memberships.iter().any(|(refset, preferred)| *preferred && wanted.is_none_or(|wanted| wanted == *refset))
-                    })
-                };
+                let preferred = sctid(id).and_then(|description_id| preferred_in_refsets.get(&description_id)).copied().unwrap_or(0);
                 let rank = match *type_id {
-                    SYNONYM if preferred_in(Some(US_ENGLISH_REFSET)) => 0,
-                    SYNONYM if preferred_in(Some(GB_ENGLISH_REFSET)) => 1,
-                    SYNONYM if preferred_in(None) => 2,
+                    SYNONYM if preferred & PREFERRED_IN_US != 0 => 0,
+                    SYNONYM if preferred & PREFERRED_IN_GB != 0 => 1,
+                    SYNONYM if preferred & PREFERRED_ANYWHERE != 0 => 2,
                     FSN => 3,
                     SYNONYM => 4,
                     _ => 5,
@@ -515,7 +546,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             })?;
         }
     }
-    drop(acceptability);
+    drop(preferred_in_refsets);
 
     let mut attribute_types: BTreeSet<String> = BTreeSet::new();
     for name in files_of(FileKind::Relationship) {
@@ -755,6 +786,12 @@ fn header(version: Option<&str>, n_concepts: usize, has_refsets: bool, attribute
              "description": "The effectiveTime (YYYYMMDD) of the concept row"},
             {"code": "parent", "uri": "http://hl7.org/fhir/concept-properties#parent", "type": "code",
              "description": "A direct is-a parent (an active 116680003 relationship); a concept may have several"},
+            {"code": "effectiveDate", "uri": "http://hl7.org/fhir/concept-properties#effectiveDate", "type": "dateTime",
+             "description": "For an active concept, the effectiveTime of its row: when it took its current form"},
+            {"code": "retirementDate", "uri": "http://hl7.org/fhir/concept-properties#retirementDate", "type": "dateTime",
+             "description": "For an inactive concept, the effectiveTime of its row: when it was inactivated"},
+            {"code": "status", "uri": "http://hl7.org/fhir/concept-properties#status", "type": "code",
+             "description": "retired for an inactive concept"},
         ],
     });
     let properties = resource["property"].as_array_mut().expect("property is an array");
@@ -765,6 +802,11 @@ fn header(version: Option<&str>, n_concepts: usize, has_refsets: bool, attribute
     properties.extend(attribute_properties);
     if let Some(version) = version {
         resource["version"] = json!(version);
+        // The edition's release date starts its effective period.
+        let release_day = version.rsplit_once("/version/").and_then(|(_, date)| fhir_day(date));
+        if let Some(start) = release_day {
+            resource["extension"] = json!([EffectivePeriod { start, end: None }.to_extension()]);
+        }
     }
     resource
 }
@@ -828,7 +870,7 @@ mod tests {
         let layout: Vec<String> = both
             .properties
             .iter()
-            .skip(3)
+            .skip(4)
             .map(|property| format!("{}={}", property.code, property.value_text().unwrap_or_default()))
             .collect();
         assert_eq!(layout, ["parent=1200007", "parent=1300002", "roleGroup=1", "363698007=1600009", "refset=1900008"]);
@@ -861,9 +903,31 @@ mod tests {
         let property_codes: Vec<&str> = code_system.properties.iter().map(|property| property.code.as_str()).collect();
         assert_eq!(
             property_codes,
-            ["inactive", "sufficientlyDefined", "moduleId", "effectiveTime", "parent", "refset", "363698007", "roleGroup"]
+            [
+                "inactive",
+                "sufficientlyDefined",
+                "moduleId",
+                "effectiveTime",
+                "parent",
+                "effectiveDate",
+                "retirementDate",
+                "status",
+                "refset",
+                "363698007",
+                "roleGroup"
+            ]
         );
-        assert_eq!(code_system.properties[6].description.as_deref(), Some("Finding site"));
+        assert_eq!(code_system.properties[9].description.as_deref(), Some("Finding site"));
+
+        // Dates: the release starts the code system's effective period; an active concept's row
+        // date is its effectiveDate, an inactive one's its retirementDate, with status retired.
+        assert_eq!(EffectivePeriod::of_resource(&code_system.resource), Some(EffectivePeriod { start: "2025-01-01".into(), end: None }));
+        assert_eq!(values(both, lifecycle::PROPERTY_EFFECTIVE_DATE), [fhir_day(&values(both, "effectiveTime")[0]).unwrap()]);
+        assert_eq!(values(both, "status"), Vec::<String>::new());
+        assert_eq!(values(obsolete, "status"), ["retired"]);
+        assert_eq!(values(obsolete, lifecycle::PROPERTY_EFFECTIVE_DATE), Vec::<String>::new());
+        assert_eq!(values(obsolete, lifecycle::PROPERTY_RETIREMENT_DATE), [fhir_day(&values(obsolete, "effectiveTime")[0]).unwrap()]);
+        assert_eq!(fhir_day("20250230"), None);
 
         let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -886,7 +950,12 @@ mod tests {
             concept(code_system, code)
                 .properties
                 .iter()
-                .filter(|property| !matches!(property.code.as_str(), "sufficientlyDefined" | "moduleId" | "effectiveTime" | "inactive"))
+                .filter(|property| {
+                    !matches!(
+                        property.code.as_str(),
+                        "sufficientlyDefined" | "moduleId" | "effectiveTime" | "inactive" | "effectiveDate" | "retirementDate" | "status"
+                    )
+                })
                 .map(|property| format!("{} {}={}", property.value_key, property.code, property.value_text().unwrap_or_default()))
                 .collect()
         };
@@ -947,6 +1016,10 @@ mod tests {
         let options = LoadOptions { version: Some("http://snomed.info/sct/45991000052106/version/20250531".into()) };
         let loaded = load(&source, &options).unwrap();
         assert_eq!(loaded.code_systems[0].version, options.version);
+        assert_eq!(
+            EffectivePeriod::of_resource(&loaded.code_systems[0].resource).map(|period| period.start).as_deref(),
+            Some("2025-05-31")
+        );
     }
 
     #[test]
