@@ -134,31 +134,7 @@ const CONCRETE_VALUE_COLUMNS: &[&str] = &[
 const ASSOCIATION_COLUMNS: &[&str] =
     &["id", "effectiveTime", "active", "moduleId", "refsetId", "referencedComponentId", "targetComponentId"];
 
-/// The property that opens a role group (see the module doc).
-pub const ROLE_GROUP_PROPERTY: &str = "roleGroup";
-
-/// The historical association refsets and the property each becomes, as (refsetId, code).
-pub const ASSOCIATIONS: &[(&str, &str)] = &[
-    ("900000000000527005", "sameAs"),
-    ("900000000000526001", "replacedBy"),
-    ("900000000000528000", "wasA"),
-    ("900000000000523009", "possiblyEquivalentTo"),
-    ("1186921001", "partiallyEquivalentTo"),
-    ("900000000000524003", "movedTo"),
-    ("900000000000525002", "movedFrom"),
-    ("900000000000530003", "alternative"),
-    ("900000000000531004", "refersTo"),
-    ("1186924009", "possiblyReplacedBy"),
-];
-
-/// The property code of an association refset.
-pub fn association_property(refset_id: &str) -> String {
-    ASSOCIATIONS
-        .iter()
-        .find(|(id, _)| *id == refset_id)
-        .map(|(_, code)| (*code).to_owned())
-        .unwrap_or_else(|| format!("association-{refset_id}"))
-}
+use model::terminology::snomed::{association_property, ROLE_GROUP_PROPERTY};
 
 /// Whether a property code names an attribute (an SCTID), as opposed to `parent`, `refset`,
 /// `roleGroup` or an association.
@@ -717,8 +693,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             "description": "Opens role group n: the attribute properties after it, up to the next roleGroup or non-attribute property, are in that group"}));
     }
     for code in &association_codes {
-        let refset_id =
-            ASSOCIATIONS.iter().find(|(_, known)| known == code).map(|(id, _)| *id).or_else(|| code.strip_prefix("association-"));
+        let refset_id = model::terminology::snomed::association_refset(code);
         let mut definition = json!({"code": code, "type": "code", "description": "A historical association target (an active member of the association refset)"});
         if let Some(refset_id) = refset_id {
             definition["uri"] = json!(format!("http://snomed.info/id/{refset_id}"));

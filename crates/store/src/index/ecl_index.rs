@@ -9,23 +9,8 @@ use roaring::RoaringBitmap;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// The property that opens a role group in the SNOMED loader's layout.
-pub(crate) const ROLE_GROUP_PROPERTY: &str = "roleGroup";
+pub(crate) use model::terminology::snomed::{ASSOCIATIONS, ROLE_GROUP_PROPERTY};
 
-/// The historical association properties the SNOMED loader writes, with their refsets (the same
-/// table as `loaders::snomed_rf2::ASSOCIATIONS`; store does not depend on loaders).
-pub(crate) const ASSOCIATIONS: &[(&str, &str)] = &[
-    ("900000000000527005", "sameAs"),
-    ("900000000000526001", "replacedBy"),
-    ("900000000000528000", "wasA"),
-    ("900000000000523009", "possiblyEquivalentTo"),
-    ("1186921001", "partiallyEquivalentTo"),
-    ("900000000000524003", "movedTo"),
-    ("900000000000525002", "movedFrom"),
-    ("900000000000530003", "alternative"),
-    ("900000000000531004", "refersTo"),
-    ("1186924009", "possiblyReplacedBy"),
-];
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Target {
     Concept(u32),
