@@ -4,12 +4,14 @@
 //! PostgreSQL too (`.ci/run` sets it; an unreachable database is then a failure, not a skip).
 
 mod support;
+mod synthetic;
 
 mod auth;
 mod billing;
 mod builtin;
 mod console;
 mod date_of_service;
+mod ecl;
 mod errors;
 mod fuzz_smoke;
 mod grammar;

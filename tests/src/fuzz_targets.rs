@@ -1,5 +1,6 @@
 //! One function per fuzz target: the FHIR XML and JSON readers, the operation parameter parser
-//! with the operations behind it, and every release loader's line parsers.
+//! with the operations behind it, every release loader's line parsers, and ECL parsing and
+//! evaluation.
 
 use loaders::{Format, MemorySource};
 use model::Json;
@@ -8,8 +9,13 @@ use std::sync::OnceLock;
 use store::index::{CodeSystemIndex, Registry};
 
 /// The targets by name, as `fuzz/fuzz_targets/` and `fuzz/corpus/` name them.
-pub const TARGETS: &[(&str, fn(&[u8]))] =
-    &[("xml_reader", xml_reader), ("json_reader", json_reader), ("operation_parameters", operation_parameters), ("loaders", loaders)];
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("xml_reader", xml_reader),
+    ("json_reader", json_reader),
+    ("operation_parameters", operation_parameters),
+    ("loaders", loaders),
+    ("ecl", ecl),
+];
 
 /// FHIR XML in, FHIR JSON out, and back to XML.
 pub fn xml_reader(data: &[u8]) {
@@ -139,4 +145,27 @@ pub fn loaders(data: &[u8]) {
     files[chosen].1 = content.to_vec();
     let source = MemorySource::new(files);
     let _ = loaders::load(*format, &source, &loaders::LoadOptions::default());
+}
+
+/// The ECL test release (`snomed_rf2/ecl/`), indexed once.
+fn ecl_index() -> &'static CodeSystemIndex {
+    static INDEX: OnceLock<CodeSystemIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../crates/loaders/test_data/snomed_rf2/ecl/SnomedCT_InternationalRF2_PRODUCTION_20250101T120000Z");
+        let source = loaders::open_paths(&[folder]).expect("the ECL fixture");
+        let loaded = loaders::load(Format::Snomed, source.as_ref(), &loaders::LoadOptions::default()).expect("the ECL fixture loads");
+        let code_system = loaded.code_systems.into_iter().next().expect("one code system");
+        CodeSystemIndex::new(code_system, None)
+    })
+}
+
+/// An ECL expression: parsed, and when it parses, evaluated over the ECL test release with a
+/// short deadline. Neither may panic; evaluation may only answer or refuse.
+pub fn ecl(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if model::ecl::parse(text).is_ok() {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
+        let _ = store::ecl::evaluate(ecl_index(), text, Some(deadline));
+    }
 }

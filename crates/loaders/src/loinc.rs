@@ -6,8 +6,8 @@
 //! because releases add and move columns.
 //! - `LoincTable/Loinc.csv` (required): `LOINC_NUM`, `COMPONENT`, `PROPERTY`, `TIME_ASPCT`,
 //!   `SYSTEM`, `SCALE_TYP`, `METHOD_TYP`, `CLASS`, `STATUS`, `LONG_COMMON_NAME` must be there;
-//!   `SHORTNAME`, `DisplayName`, `ORDER_OBS`, `CLASSTYPE` and `VersionLastChanged` are read when
-//!   present.
+//!   `SHORTNAME`, `DisplayName`, `ORDER_OBS`, `CLASSTYPE`, `VersionFirstReleased` and
+//!   `VersionLastChanged` are read when present.
 //! - `AccessoryFiles/PartFile/Part.csv` (optional): `PartNumber`, `PartTypeName`, `PartName`,
 //!   `PartDisplayName`, `Status`.
 //! - `AccessoryFiles/ComponentHierarchyBySystem/ComponentHierarchyBySystem.csv` (optional):
@@ -23,7 +23,11 @@
 //! properties `COMPONENT`, `PROPERTY`, `TIME_ASPCT`, `SYSTEM`, `SCALE_TYP`, `METHOD_TYP`,
 //! `CLASS`, `CLASSTYPE`, `STATUS` and `ORDER_OBS` carry the columns of the same name (empty
 //! fields are left out); `STATUS` DEPRECATED also sets `inactive` true (DISCOURAGED and TRIAL do
-//! not). Each part of `Part.csv` is a concept too (`LP…` codes), with `PartDisplayName` (else
+//! not). `STATUS` is also given in FHIR's own vocabulary as the `status` concept property (ACTIVE
+//! active, TRIAL experimental, DISCOURAGED deprecated, DEPRECATED retired), which the operations'
+//! `activeOnly` and status reporting read; `VersionFirstReleased` and `VersionLastChanged` are
+//! string properties (LOINC releases carry release numbers, not dates, so a term has no
+//! `effectiveDate`). Each part of `Part.csv` is a concept too (`LP…` codes), with `PartDisplayName` (else
 //! `PartName`) as display, `PartName` as a designation, the properties `PartTypeName` and
 //! `STATUS`, and `inactive` true unless its status is ACTIVE. Every row of the component
 //! hierarchy gives its `CODE` a `parent` property naming `IMMEDIATE_PARENT` (a term or part in
@@ -55,7 +59,8 @@ pub const LOINC_OID: &str = "2.16.840.1.113883.6.1";
 
 const TERM_REQUIRED_COLUMNS: &[&str] =
     &["LOINC_NUM", "COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP", "CLASS", "STATUS", "LONG_COMMON_NAME"];
-const TERM_OPTIONAL_COLUMNS: &[&str] = &["SHORTNAME", "DisplayName", "ORDER_OBS", "CLASSTYPE", "VersionLastChanged"];
+const TERM_OPTIONAL_COLUMNS: &[&str] =
+    &["SHORTNAME", "DisplayName", "ORDER_OBS", "CLASSTYPE", "VersionLastChanged", "VersionFirstReleased"];
 /// The columns that become string properties, in this order.
 const TERM_PROPERTIES: &[&str] =
     &["COMPONENT", "PROPERTY", "TIME_ASPCT", "SYSTEM", "SCALE_TYP", "METHOD_TYP", "CLASS", "CLASSTYPE", "STATUS", "ORDER_OBS"];
@@ -286,8 +291,8 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
         |name: &str| TERM_REQUIRED_COLUMNS.iter().chain(TERM_OPTIONAL_COLUMNS).position(|column| *column == name).expect("a known column");
     let property_columns: Vec<(&str, usize)> = TERM_PROPERTIES.iter().map(|name| (*name, column(name))).collect();
     let (code_column, status_column, long_name_column) = (column("LOINC_NUM"), column("STATUS"), column("LONG_COMMON_NAME"));
-    let (short_name_column, display_name_column, version_column) =
-        (column("SHORTNAME"), column("DisplayName"), column("VersionLastChanged"));
+    let (short_name_column, display_name_column, version_column, first_released_column) =
+        (column("SHORTNAME"), column("DisplayName"), column("VersionLastChanged"), column("VersionFirstReleased"));
     debug_assert!(short_name_column >= n_required);
     for_each_record(source, table_name, TERM_REQUIRED_COLUMNS, TERM_OPTIONAL_COLUMNS, diagnostics, |line, fields, diagnostics| {
         let code = fields[code_column].unwrap_or_default();
@@ -314,6 +319,14 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
         }
         if fields[status_column] == Some("DEPRECATED") {
             concept.properties.push(property("inactive", "valueBoolean", json!(true)));
+        }
+        if let Some(status) = fields[status_column].and_then(fhir_status) {
+            concept.properties.push(property("status", "valueCode", json!(status)));
+        }
+        for (property_code, property_column) in [("VersionFirstReleased", first_released_column), ("VersionLastChanged", version_column)] {
+            if let Some(release) = fields[property_column].filter(|text| !text.is_empty()) {
+                concept.properties.push(property(property_code, "valueString", json!(release)));
+            }
         }
         if let Some(key) = fields[version_column].and_then(release_key) {
             highest_version = highest_version.max(Some(key));
@@ -423,6 +436,17 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
     Ok(loaded)
 }
 
+/// A term's `STATUS` as a FHIR concept status (`http://hl7.org/fhir/concept-properties#status`).
+fn fhir_status(loinc_status: &str) -> Option<&'static str> {
+    match loinc_status {
+        "ACTIVE" => Some("active"),
+        "TRIAL" => Some("experimental"),
+        "DISCOURAGED" => Some("deprecated"),
+        "DEPRECATED" => Some("retired"),
+        _ => None,
+    }
+}
+
 fn header(version: Option<&str>, n_concepts: usize, has_parts: bool, has_hierarchy: bool) -> Json {
     let mut resource = json!({
         "resourceType": "CodeSystem",
@@ -449,6 +473,9 @@ fn header(version: Option<&str>, n_concepts: usize, has_parts: bool, has_hierarc
             {"code": "STATUS", "uri": "http://loinc.org/property/STATUS", "type": "string", "description": "ACTIVE, TRIAL, DISCOURAGED or DEPRECATED"},
             {"code": "ORDER_OBS", "uri": "http://loinc.org/property/ORDER_OBS", "type": "string", "description": "Order, Observation, Both or Subset"},
             {"code": "inactive", "uri": "http://hl7.org/fhir/concept-properties#inactive", "type": "boolean", "description": "True for DEPRECATED terms and parts that are not ACTIVE"},
+            {"code": "status", "uri": "http://hl7.org/fhir/concept-properties#status", "type": "code", "description": "STATUS as a FHIR concept status: ACTIVE active, TRIAL experimental, DISCOURAGED deprecated, DEPRECATED retired"},
+            {"code": "VersionFirstReleased", "uri": "http://loinc.org/property/VersionFirstReleased", "type": "string", "description": "The LOINC release the term first appeared in"},
+            {"code": "VersionLastChanged", "uri": "http://loinc.org/property/VersionLastChanged", "type": "string", "description": "The LOINC release that last changed the term"},
         ],
     });
     let properties = resource["property"].as_array_mut().expect("property is an array");
@@ -519,6 +546,12 @@ mod tests {
         assert_eq!(values(glucose, "COMPONENT"), ["Testose"]);
         assert_eq!(values(glucose, "SCALE_TYP"), ["Qn"]);
         assert_eq!(values(glucose, "STATUS"), ["ACTIVE"]);
+        assert_eq!(values(glucose, "status"), ["active"]);
+        assert_eq!(values(glucose, "VersionFirstReleased"), ["2.61"]);
+        assert_eq!(values(glucose, "VersionLastChanged"), ["2.77"]);
+        for (code, status) in [("99991-9", "experimental"), ("99992-7", "deprecated"), ("99993-5", "retired")] {
+            assert_eq!(values(concept(code_system, code), "status"), [status], "{code}");
+        }
         assert_eq!(values(glucose, "ORDER_OBS"), ["Both"]);
         // In two places of the hierarchy: two parents.
         assert_eq!(values(glucose, "parent"), ["LP99001-1", "LP99004-5"]);

@@ -15,20 +15,45 @@
 //! - `sct2_TextDefinition_Snapshot-*.txt` (same columns), when present;
 //! - `sct2_Relationship_Snapshot_*.txt`: `id effectiveTime active moduleId sourceId
 //!   destinationId relationshipGroup typeId characteristicTypeId modifierId` (116680003 is-a);
+//! - `sct2_RelationshipConcreteValues_Snapshot_*.txt`: `id effectiveTime active moduleId sourceId
+//!   value relationshipGroup typeId characteristicTypeId modifierId`, when present (`#500`, `#2.5`,
+//!   `"text"`);
 //! - `der2_Refset_SimpleSnapshot_*.txt`: `id effectiveTime active moduleId refsetId
-//!   referencedComponentId`, when present.
+//!   referencedComponentId`, when present;
+//! - `der2_cRefset_AssociationSnapshot_*.txt`: `id effectiveTime active moduleId refsetId
+//!   referencedComponentId targetComponentId`, when present (the historical associations).
 //!
-//! Not read: Full and Delta files, stated relationships (`sct2_StatedRelationship_*`), concrete
-//! values, OWL axioms, association and map refsets.
+//! Not read: Full and Delta files, stated relationships (`sct2_StatedRelationship_*`), OWL axioms,
+//! map refsets.
 //!
 //! # What it gives
 //! One CodeSystem `http://snomed.info/sct` with `hierarchyMeaning` is-a and no nesting: every
 //! active is-a relationship is a `parent` property (so a concept lists all its parents), every
 //! other active relationship a property whose code is the relationship's `typeId` and whose
-//! `valueCode` is its `destinationId` (the relationship group is not kept). An inactive concept
+//! `valueCode` is its `destinationId`; an active concrete value is a property with the `typeId` as
+//! code and a `valueInteger`, `valueDecimal` or `valueString`. An inactive concept
 //! has the property `inactive` true; every concept has `sufficientlyDefined` (definition status
 //! 900000000000073002), `moduleId` and `effectiveTime`. Every active member of a simple refset
 //! gives its concept the property `refset` with the refset id as `valueCode`.
+//!
+//! **Role groups** are kept by position, so that they cost one property per group rather than one
+//! per relationship: a concept's attribute properties (those whose code is an SCTID) come first for
+//! group 0, then for each group `n` a property `roleGroup` with `valueInteger` n followed by the
+//! attributes of that group. A property whose code is not an SCTID (`refset`, the associations)
+//! ends a group. `store::ecl` reads the groups back this way; a client reading the CodeSystem
+//! sees the same order.
+//!
+//! Every active member of a historical association refset gives its (normally inactive) concept
+//! a property named after the association (`sameAs` for 900000000000527005, `replacedBy`,
+//! `wasA`, `possiblyEquivalentTo`, `partiallyEquivalentTo`, `movedTo`, `movedFrom`, `alternative`,
+//! `refersTo`, `possiblyReplacedBy`; `association-{refsetId}` for any other) whose `valueCode` is
+//! the `targetComponentId`.
+//!
+//! Dates, in FHIR's own vocabulary (`model::terminology::lifecycle`): the CodeSystem's
+//! `effectivePeriod` (its R5 cross-version extension) starts on the release date of the version.
+//! An active concept's `effectiveTime` is its `effectiveDate`; an inactive concept's is its
+//! `retirementDate`, and it has `status` retired. A Snapshot keeps only each concept's latest row,
+//! so an active concept changed since it was first released gets the date of that change.
 //!
 //! Every active FSN and synonym is a designation with its `languageCode` and the use
 //! `http://snomed.info/sct#<typeId>`; inactive descriptions are left out. The display is the
@@ -44,9 +69,9 @@
 //! International Edition) the row with the latest `effectiveTime` wins.
 //!
 //! # Memory
-//! Files are read line by line. Apart from the concepts being built, only the acceptability of
-//! language refset members (two numbers per member) is held between files, which is why the
-//! language refsets are read before the descriptions.
+//! Files are read line by line. Apart from the concepts being built, only where each description
+//! is preferred (one byte per description preferred somewhere) is held between files, which is why
+//! the language refsets are read before the descriptions.
 //!
 //! A row with the wrong number of fields, an id that is not an SCTID or a reference to a concept
 //! the release lacks is skipped with a diagnostic; a release without a concept file, or a file
@@ -55,7 +80,7 @@
 //! Tests are at the end of this file; fixtures in `test_data/snomed_rf2/`.
 
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
-use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
+use model::terminology::{lifecycle, CodeSystem, Concept, ConceptProperty, Designation, EffectivePeriod};
 use model::Json;
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
@@ -72,6 +97,10 @@ const PREFERRED: &str = "900000000000548007";
 const US_ENGLISH_REFSET: u64 = 900000000000509007;
 const GB_ENGLISH_REFSET: u64 = 900000000000508004;
 const SUFFICIENTLY_DEFINED: &str = "900000000000073002";
+/// Where a description is preferred, as bits: in the US English refset, the GB English one, any.
+const PREFERRED_IN_US: u8 = 1;
+const PREFERRED_IN_GB: u8 = 2;
+const PREFERRED_ANYWHERE: u8 = 4;
 
 const CONCEPT_COLUMNS: &[&str] = &["id", "effectiveTime", "active", "moduleId", "definitionStatusId"];
 const DESCRIPTION_COLUMNS: &[&str] =
@@ -90,6 +119,82 @@ const RELATIONSHIP_COLUMNS: &[&str] = &[
 ];
 const LANGUAGE_COLUMNS: &[&str] = &["id", "effectiveTime", "active", "moduleId", "refsetId", "referencedComponentId", "acceptabilityId"];
 const SIMPLE_REFSET_COLUMNS: &[&str] = &["id", "effectiveTime", "active", "moduleId", "refsetId", "referencedComponentId"];
+const CONCRETE_VALUE_COLUMNS: &[&str] = &[
+    "id",
+    "effectiveTime",
+    "active",
+    "moduleId",
+    "sourceId",
+    "value",
+    "relationshipGroup",
+    "typeId",
+    "characteristicTypeId",
+    "modifierId",
+];
+const ASSOCIATION_COLUMNS: &[&str] =
+    &["id", "effectiveTime", "active", "moduleId", "refsetId", "referencedComponentId", "targetComponentId"];
+
+use model::terminology::snomed::{association_property, ROLE_GROUP_PROPERTY};
+
+/// Whether a property code names an attribute (an SCTID), as opposed to `parent`, `refset`,
+/// `roleGroup` or an association.
+pub fn is_attribute_code(code: &str) -> bool {
+    sctid(code).is_some()
+}
+
+/// Adds an attribute property in its role group, keeping the layout the module doc describes;
+/// a relationship already there (same type, value and group) is not added twice. Says whether it
+/// was added.
+fn add_grouped(properties: &mut Vec<ConceptProperty>, group: u32, attribute: ConceptProperty) -> bool {
+    let group_of = |property: &ConceptProperty| (property.code == ROLE_GROUP_PROPERTY).then(|| property.value.as_u64().unwrap_or(0) as u32);
+    // The span [start, end) holding the group's attributes.
+    let (start, end) = if group == 0 {
+        let first_group = properties.iter().position(|property| group_of(property).is_some());
+        let start = properties.iter().position(|property| is_attribute_code(&property.code)).unwrap_or(properties.len());
+        let end = first_group.unwrap_or_else(|| {
+            properties[start..]
+                .iter()
+                .position(|property| !is_attribute_code(&property.code))
+                .map_or(properties.len(), |offset| start + offset)
+        });
+        (start.min(end), end)
+    } else {
+        match properties.iter().position(|property| group_of(property) == Some(group)) {
+            Some(marker) => {
+                let end = properties[marker + 1..]
+                    .iter()
+                    .position(|property| !is_attribute_code(&property.code))
+                    .map_or(properties.len(), |offset| marker + 1 + offset);
+                (marker + 1, end)
+            }
+            None => {
+                // A new group goes after the last attribute or group marker.
+                let after = properties
+                    .iter()
+                    .rposition(|property| is_attribute_code(&property.code) || group_of(property).is_some())
+                    .map_or(properties.len(), |position| position + 1);
+                properties.insert(after, property(ROLE_GROUP_PROPERTY, "valueInteger", json!(group)));
+                (after + 1, after + 1)
+            }
+        }
+    };
+    if properties[start..end].iter().any(|found| found.code == attribute.code && found.value == attribute.value) {
+        return false;
+    }
+    properties.insert(end, attribute);
+    true
+}
+
+/// An RF2 concrete value (`#500`, `#-2.5`, `"text"`) as a property value key and value.
+fn concrete_value(text: &str) -> Option<(&'static str, Json)> {
+    if let Some(number) = text.strip_prefix('#') {
+        let is_integer = !number.contains('.');
+        let value: serde_json::Number = number.parse().ok()?;
+        return Some((if is_integer { "valueInteger" } else { "valueDecimal" }, Json::Number(value)));
+    }
+    let quoted = text.strip_prefix('"')?.strip_suffix('"')?;
+    Some(("valueString", json!(quoted.replace("\"\"", "\""))))
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum FileKind {
@@ -99,6 +204,8 @@ enum FileKind {
     Relationship,
     Language,
     SimpleRefset,
+    ConcreteValue,
+    Association,
 }
 
 fn base_name(name: &str) -> &str {
@@ -117,6 +224,8 @@ fn file_kind(name: &str) -> Option<FileKind> {
         ("sct2_Relationship_Snapshot_", FileKind::Relationship),
         ("der2_cRefset_LanguageSnapshot-", FileKind::Language),
         ("der2_Refset_SimpleSnapshot_", FileKind::SimpleRefset),
+        ("sct2_RelationshipConcreteValues_Snapshot_", FileKind::ConcreteValue),
+        ("der2_cRefset_AssociationSnapshot", FileKind::Association),
     ]
     .into_iter()
     .find(|(prefix, _)| base_name.starts_with(prefix))
@@ -236,6 +345,14 @@ fn property(code: &str, value_key: &str, value: Json) -> ConceptProperty {
     ConceptProperty { code: code.to_owned(), value_key: value_key.to_owned(), value, extra: None }
 }
 
+/// An RF2 `effectiveTime` (`YYYYMMDD`) as a FHIR date (`YYYY-MM-DD`), when it is a real day.
+fn fhir_day(effective_time: &str) -> Option<String> {
+    if effective_time.len() != 8 || !effective_time.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    lifecycle::day_of(&format!("{}-{}-{}", &effective_time[..4], &effective_time[4..6], &effective_time[6..]))
+}
+
 fn report(diagnostics: &mut Vec<Diagnostic>, name: &str, line: u64, value: &str, message: impl Into<String>) {
     diagnostics.push(Diagnostic { path: name.to_owned(), line: Some(line), value: value.to_owned(), message: message.into() });
 }
@@ -278,6 +395,16 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             properties.push(property("sufficientlyDefined", "valueBoolean", json!(*definition_status == SUFFICIENTLY_DEFINED)));
             properties.push(property("moduleId", "valueCode", json!(module)));
             properties.push(property("effectiveTime", "valueString", json!(effective_time)));
+            if let Some(day) = fhir_day(effective_time) {
+                if is_active {
+                    properties.push(property(lifecycle::PROPERTY_EFFECTIVE_DATE, "valueDateTime", json!(day)));
+                } else {
+                    properties.push(property(lifecycle::PROPERTY_RETIREMENT_DATE, "valueDateTime", json!(day)));
+                }
+            }
+            if !is_active {
+                properties.push(property("status", "valueCode", json!("retired")));
+            }
             let state = ConceptState {
                 effective_time: effective_time.to_string(),
                 module: module.to_string(),
@@ -309,8 +436,9 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
         })?;
     }
 
-    // Acceptability of each description: (refset, preferred) for its active language refset members.
-    let mut acceptability: HashMap<u64, Vec<(u64, bool)>> = HashMap::new();
+    // Where each description is preferred (PREFERRED_IN_* bits), from the active language refset
+    // members; acceptable members do not change the display, so they are not kept.
+    let mut preferred_in_refsets: HashMap<u64, u8> = HashMap::new();
     for name in files_of(FileKind::Language) {
         for_each_row(source, name, LANGUAGE_COLUMNS, diagnostics, |line, fields, diagnostics| {
             let [_, _, active, _, refset_id, referenced_component_id, acceptability_id] = fields else { unreachable!() };
@@ -326,7 +454,14 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                     "refsetId or referencedComponentId is not an SCTID; skipped",
                 );
             };
-            acceptability.entry(description_id).or_default().push((refset, *acceptability_id == PREFERRED));
+            if *acceptability_id == PREFERRED {
+                let refset_bit = match refset {
+                    US_ENGLISH_REFSET => PREFERRED_IN_US,
+                    GB_ENGLISH_REFSET => PREFERRED_IN_GB,
+                    _ => 0,
+                };
+                *preferred_in_refsets.entry(description_id).or_default() |= refset_bit | PREFERRED_ANYWHERE;
+            }
         })?;
     }
 
@@ -356,16 +491,11 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                     }
                     return;
                 }
-                let memberships = sctid(id).and_then(|description_id| acceptability.get(&description_id));
-                let preferred_in = |wanted: Option<u64>| {
-                    memberships.is_some_and(|memberships| {
-                        memberships.iter().any(|(refset, preferred)| *preferred && wanted.is_none_or(|wanted| wanted == *refset))
-                    })
-                };
+                let preferred = sctid(id).and_then(|description_id| preferred_in_refsets.get(&description_id)).copied().unwrap_or(0);
                 let rank = match *type_id {
-                    SYNONYM if preferred_in(Some(US_ENGLISH_REFSET)) => 0,
-                    SYNONYM if preferred_in(Some(GB_ENGLISH_REFSET)) => 1,
-                    SYNONYM if preferred_in(None) => 2,
+                    SYNONYM if preferred & PREFERRED_IN_US != 0 => 0,
+                    SYNONYM if preferred & PREFERRED_IN_GB != 0 => 1,
+                    SYNONYM if preferred & PREFERRED_ANYWHERE != 0 => 2,
                     FSN => 3,
                     SYNONYM => 4,
                     _ => 5,
@@ -392,12 +522,12 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             })?;
         }
     }
-    drop(acceptability);
+    drop(preferred_in_refsets);
 
     let mut attribute_types: BTreeSet<String> = BTreeSet::new();
     for name in files_of(FileKind::Relationship) {
         for_each_row(source, name, RELATIONSHIP_COLUMNS, diagnostics, |line, fields, diagnostics| {
-            let [id, _, active, _, source_id, destination_id, _, type_id, _, _] = fields else { unreachable!() };
+            let [id, _, active, _, source_id, destination_id, group, type_id, _, _] = fields else { unreachable!() };
             if *active != "1" {
                 return;
             }
@@ -419,15 +549,54 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                     format!("relationship {id} has a destinationId or typeId that is not an SCTID; skipped"),
                 );
             }
-            let code = if *type_id == IS_A { "parent" } else { type_id };
+            let Ok(group) = group.parse::<u32>() else {
+                return report(diagnostics, name, line, group, format!("relationshipGroup of {id} is not a number; skipped"));
+            };
             let properties = &mut builder.concepts[concept_idx].properties;
-            if properties.iter().any(|found| found.code == code && found.value.as_str() == Some(destination_id)) {
+            if *type_id == IS_A {
+                if !properties.iter().any(|found| found.code == "parent" && found.value.as_str() == Some(destination_id)) {
+                    // Parents go before every attribute, so they never fall inside a role group.
+                    let position = properties.iter().position(|found| is_attribute_code(&found.code) || found.code == ROLE_GROUP_PROPERTY);
+                    properties.insert(position.unwrap_or(properties.len()), property("parent", "valueCode", json!(destination_id)));
+                }
                 return;
             }
-            if code != "parent" {
+            if add_grouped(properties, group, property(type_id, "valueCode", json!(destination_id))) {
                 attribute_types.insert(type_id.to_string());
             }
-            properties.push(property(code, "valueCode", json!(destination_id)));
+        })?;
+    }
+    let mut concrete_types: BTreeSet<String> = BTreeSet::new();
+    for name in files_of(FileKind::ConcreteValue) {
+        for_each_row(source, name, CONCRETE_VALUE_COLUMNS, diagnostics, |line, fields, diagnostics| {
+            let [id, _, active, _, source_id, value, group, type_id, _, _] = fields else { unreachable!() };
+            if *active != "1" {
+                return;
+            }
+            let Some(&concept_idx) = sctid(source_id).and_then(|source_id| builder.by_id.get(&source_id)) else {
+                return report(
+                    diagnostics,
+                    name,
+                    line,
+                    source_id,
+                    format!("concrete value {id} starts at a concept the release lacks; skipped"),
+                );
+            };
+            let (Some(_), Ok(group), Some((value_key, value))) = (sctid(type_id), group.parse::<u32>(), concrete_value(value)) else {
+                return report(
+                    diagnostics,
+                    name,
+                    line,
+                    value,
+                    format!(
+                        "concrete value {id} needs an SCTID typeId, a numeric relationshipGroup and a value #number or \"text\"; skipped"
+                    ),
+                );
+            };
+            let property_type = if value_key == "valueString" { "string" } else { "decimal" };
+            if add_grouped(&mut builder.concepts[concept_idx].properties, group, property(type_id, value_key, value)) {
+                concrete_types.insert(format!("{type_id}\t{property_type}"));
+            }
         })?;
     }
 
@@ -445,6 +614,35 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             if !properties.iter().any(|found| found.code == "refset" && found.value.as_str() == Some(refset_id)) {
                 properties.push(property("refset", "valueCode", json!(refset_id)));
                 has_refsets = true;
+            }
+        })?;
+    }
+
+    let mut association_codes: BTreeSet<String> = BTreeSet::new();
+    for name in files_of(FileKind::Association) {
+        for_each_row(source, name, ASSOCIATION_COLUMNS, diagnostics, |line, fields, diagnostics| {
+            let [_, _, active, _, refset_id, referenced_component_id, target_component_id] = fields else { unreachable!() };
+            if *active != "1" {
+                return;
+            }
+            let (Some(&concept_idx), Some(_), Some(_)) = (
+                sctid(referenced_component_id).and_then(|component_id| builder.by_id.get(&component_id)),
+                sctid(refset_id),
+                sctid(target_component_id),
+            ) else {
+                return report(
+                    diagnostics,
+                    name,
+                    line,
+                    referenced_component_id,
+                    "association member is not a concept of the release, or its refsetId or targetComponentId is not an SCTID; skipped",
+                );
+            };
+            let code = association_property(refset_id);
+            let properties = &mut builder.concepts[concept_idx].properties;
+            if !properties.iter().any(|found| found.code == code && found.value.as_str() == Some(target_component_id)) {
+                properties.push(property(&code, "valueCode", json!(target_component_id)));
+                association_codes.insert(code);
             }
         })?;
     }
@@ -475,17 +673,33 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             version
         }
     };
-    let attribute_properties: Vec<Json> = attribute_types
-        .iter()
-        .map(|type_id| {
+    let typed_attributes =
+        attribute_types.iter().map(|type_id| (type_id.as_str(), "code")).chain(concrete_types.iter().filter_map(|entry| {
+            let (type_id, property_type) = entry.split_once('\t')?;
+            (!attribute_types.contains(type_id)).then_some((type_id, property_type))
+        }));
+    let mut attribute_properties: Vec<Json> = typed_attributes
+        .map(|(type_id, property_type)| {
             let display = sctid(type_id).and_then(|id| builder.by_id.get(&id)).and_then(|idx| builder.concepts[*idx].display.clone());
-            let mut definition = json!({"code": type_id, "uri": format!("http://snomed.info/id/{type_id}"), "type": "code"});
+            let mut definition = json!({"code": type_id, "uri": format!("http://snomed.info/id/{type_id}"), "type": property_type});
             if let Some(display) = display {
                 definition["description"] = json!(display);
             }
             definition
         })
         .collect();
+    if !attribute_properties.is_empty() {
+        attribute_properties.push(json!({"code": ROLE_GROUP_PROPERTY, "uri": "http://snomed.info/id/609096000", "type": "integer",
+            "description": "Opens role group n: the attribute properties after it, up to the next roleGroup or non-attribute property, are in that group"}));
+    }
+    for code in &association_codes {
+        let refset_id = model::terminology::snomed::association_refset(code);
+        let mut definition = json!({"code": code, "type": "code", "description": "A historical association target (an active member of the association refset)"});
+        if let Some(refset_id) = refset_id {
+            definition["uri"] = json!(format!("http://snomed.info/id/{refset_id}"));
+        }
+        attribute_properties.push(definition);
+    }
     let header = header(version.as_deref(), builder.concepts.len(), has_refsets, attribute_properties);
     let mut code_system = CodeSystem::from_json(&header).expect("the SNOMED CT header is a valid CodeSystem");
     code_system.concepts = builder.concepts;
@@ -547,6 +761,12 @@ fn header(version: Option<&str>, n_concepts: usize, has_refsets: bool, attribute
              "description": "The effectiveTime (YYYYMMDD) of the concept row"},
             {"code": "parent", "uri": "http://hl7.org/fhir/concept-properties#parent", "type": "code",
              "description": "A direct is-a parent (an active 116680003 relationship); a concept may have several"},
+            {"code": "effectiveDate", "uri": "http://hl7.org/fhir/concept-properties#effectiveDate", "type": "dateTime",
+             "description": "For an active concept, the effectiveTime of its row: when it took its current form"},
+            {"code": "retirementDate", "uri": "http://hl7.org/fhir/concept-properties#retirementDate", "type": "dateTime",
+             "description": "For an inactive concept, the effectiveTime of its row: when it was inactivated"},
+            {"code": "status", "uri": "http://hl7.org/fhir/concept-properties#status", "type": "code",
+             "description": "retired for an inactive concept"},
         ],
     });
     let properties = resource["property"].as_array_mut().expect("property is an array");
@@ -557,6 +777,11 @@ fn header(version: Option<&str>, n_concepts: usize, has_refsets: bool, attribute
     properties.extend(attribute_properties);
     if let Some(version) = version {
         resource["version"] = json!(version);
+        // The edition's release date starts its effective period.
+        let release_day = version.rsplit_once("/version/").and_then(|(_, date)| fhir_day(date));
+        if let Some(start) = release_day {
+            resource["extension"] = json!([EffectivePeriod { start, end: None }.to_extension()]);
+        }
     }
     resource
 }
@@ -615,6 +840,15 @@ mod tests {
         assert_eq!(both.display.as_deref(), Some("Test cardiopulmonary hemorrhage"));
         assert_eq!(values(both, "parent"), ["1200007", "1300002"]);
         assert_eq!(values(both, "363698007"), ["1600009"]);
+        // Its finding site is in role group 1: the roleGroup property opens the group, after the
+        // parents and before the refset membership.
+        let layout: Vec<String> = both
+            .properties
+            .iter()
+            .skip(4)
+            .map(|property| format!("{}={}", property.code, property.value_text().unwrap_or_default()))
+            .collect();
+        assert_eq!(layout, ["parent=1200007", "parent=1300002", "roleGroup=1", "363698007=1600009", "refset=1900008"]);
         assert_eq!(values(both, "refset"), ["1900008"]);
         assert_eq!(values(both, "sufficientlyDefined"), ["true"]);
         assert_eq!(values(both, "inactive"), Vec::<String>::new());
@@ -642,8 +876,33 @@ mod tests {
         assert_eq!(designations(concept(code_system, "1200007")).len(), 2);
 
         let property_codes: Vec<&str> = code_system.properties.iter().map(|property| property.code.as_str()).collect();
-        assert_eq!(property_codes, ["inactive", "sufficientlyDefined", "moduleId", "effectiveTime", "parent", "refset", "363698007"]);
-        assert_eq!(code_system.properties[6].description.as_deref(), Some("Finding site"));
+        assert_eq!(
+            property_codes,
+            [
+                "inactive",
+                "sufficientlyDefined",
+                "moduleId",
+                "effectiveTime",
+                "parent",
+                "effectiveDate",
+                "retirementDate",
+                "status",
+                "refset",
+                "363698007",
+                "roleGroup"
+            ]
+        );
+        assert_eq!(code_system.properties[9].description.as_deref(), Some("Finding site"));
+
+        // Dates: the release starts the code system's effective period; an active concept's row
+        // date is its effectiveDate, an inactive one's its retirementDate, with status retired.
+        assert_eq!(EffectivePeriod::of_resource(&code_system.resource), Some(EffectivePeriod { start: "2025-01-01".into(), end: None }));
+        assert_eq!(values(both, lifecycle::PROPERTY_EFFECTIVE_DATE), [fhir_day(&values(both, "effectiveTime")[0]).unwrap()]);
+        assert_eq!(values(both, "status"), Vec::<String>::new());
+        assert_eq!(values(obsolete, "status"), ["retired"]);
+        assert_eq!(values(obsolete, lifecycle::PROPERTY_EFFECTIVE_DATE), Vec::<String>::new());
+        assert_eq!(values(obsolete, lifecycle::PROPERTY_RETIREMENT_DATE), [fhir_day(&values(obsolete, "effectiveTime")[0]).unwrap()]);
+        assert_eq!(fhir_day("20250230"), None);
 
         let diagnostics: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -654,6 +913,55 @@ mod tests {
                 "Snapshot/Terminology/sct2_Relationship_Snapshot_INT_20250101.txt:16: relationship 9800021 starts at a concept the release lacks; skipped (\"7777777\")",
             ]
         );
+    }
+
+    #[test]
+    fn role_groups_concrete_values_and_associations() {
+        let source = DirSource::new(&fixture("ecl/SnomedCT_InternationalRF2_PRODUCTION_20250101T120000Z")).expect("fixture");
+        let loaded = load(&source, &LoadOptions::default()).expect("load");
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let code_system = &loaded.code_systems[0];
+        let layout = |code: &str| -> Vec<String> {
+            concept(code_system, code)
+                .properties
+                .iter()
+                .filter(|property| {
+                    !matches!(
+                        property.code.as_str(),
+                        "sufficientlyDefined" | "moduleId" | "effectiveTime" | "inactive" | "effectiveDate" | "retirementDate" | "status"
+                    )
+                })
+                .map(|property| format!("{} {}={}", property.value_key, property.code, property.value_text().unwrap_or_default()))
+                .collect()
+        };
+        // Two groups, each opened by its roleGroup property; the parents come first.
+        assert_eq!(
+            layout("9100001000"),
+            [
+                "valueCode parent=19829001",
+                "valueCode parent=56265001",
+                "valueInteger roleGroup=1",
+                "valueCode 363698007=39607008",
+                "valueCode 116676008=23583003",
+                "valueInteger roleGroup=2",
+                "valueCode 363698007=80891009",
+                "valueCode 116676008=79654002",
+            ]
+        );
+        // Group 0 attributes need no marker; a concrete value sits in its group beside the others.
+        assert_eq!(layout("195967001"), ["valueCode parent=19829001", "valueCode 363698007=39607008", "valueCode refset=700043003"]);
+        assert_eq!(
+            layout("323510009"),
+            ["valueCode parent=27658006", "valueInteger roleGroup=1", "valueCode 127489000=372687004", "valueInteger 1142135004=250"]
+        );
+        // Historical associations on the inactive concepts.
+        assert_eq!(layout("155574008"), ["valueCode sameAs=19829001"]);
+        assert_eq!(layout("195979001"), ["valueCode replacedBy=195967001"]);
+        let property_type =
+            |code: &str| code_system.properties.iter().find(|property| property.code == code).map(|property| property.value_type.clone());
+        assert_eq!(property_type("1142135004").flatten().as_deref(), Some("decimal"));
+        assert_eq!(property_type("roleGroup").flatten().as_deref(), Some("integer"));
+        assert!(property_type("sameAs").is_some());
     }
 
     #[test]
@@ -683,6 +991,10 @@ mod tests {
         let options = LoadOptions { version: Some("http://snomed.info/sct/45991000052106/version/20250531".into()) };
         let loaded = load(&source, &options).unwrap();
         assert_eq!(loaded.code_systems[0].version, options.version);
+        assert_eq!(
+            EffectivePeriod::of_resource(&loaded.code_systems[0].resource).map(|period| period.start).as_deref(),
+            Some("2025-05-31")
+        );
     }
 
     #[test]

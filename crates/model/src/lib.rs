@@ -18,6 +18,7 @@
 //!
 //! Tests live next to each module (`#[cfg(test)]`) and, end to end, in `tests/it`.
 
+pub mod ecl;
 pub mod fhir;
 pub mod terminology;
 pub mod uris;

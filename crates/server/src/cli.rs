@@ -229,7 +229,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Opens and migrates the database; the error names the URL, without its password.
 fn open_database(database: &str) -> anyhow::Result<Terminology> {
-    Terminology::open(database).map_err(|error| {
+    open_database_with(database, Terminology::open)
+}
+
+/// As [`open_database`], opening with `open`.
+fn open_database_with(database: &str, open: fn(&str) -> Result<Terminology, store::StoreError>) -> anyhow::Result<Terminology> {
+    open(database).map_err(|error| {
         let shown = store::db::redact(database);
         let message = error.to_string();
         if message.contains(&shown) {
@@ -410,7 +415,8 @@ fn load(
     }
     let parsed_in = started.elapsed();
     let phase = Progress::start(&format!("storing into {}", store::db::redact(database)));
-    let terminology = open_database(database)?;
+    // Only stores: what the database already holds is not read into indexes.
+    let terminology = open_database_with(database, Terminology::open_for_loading)?;
     let summary =
         terminology.load_release(loaded.code_systems, loaded.resources, make_current).map_err(|error| anyhow::anyhow!("{error}"))?;
     phase.finish("one transaction, committed");

@@ -32,6 +32,7 @@ pub mod billing;
 mod changes;
 pub mod db;
 pub mod diff;
+pub mod ecl;
 mod error;
 pub mod grammar;
 mod ids;

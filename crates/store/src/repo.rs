@@ -14,6 +14,8 @@ use std::collections::HashMap;
 
 /// SQLite allows 32,766 bound parameters per statement; rows have at most 7 columns.
 const INSERT_CHUNK: usize = 4000;
+/// How many concepts' rows are built at a time when a CodeSystem is stored.
+const CONCEPTS_PER_SLICE: usize = 20_000;
 
 #[derive(Insertable)]
 #[diesel(table_name = resources)]
@@ -126,15 +128,29 @@ pub fn is_a_edges(code_system: &CodeSystem) -> Vec<(usize, usize)> {
             edges.push((idx, parent));
         }
         for property in &concept.properties {
-            let target = property.value_text();
-            let Some(target_idx) = target.as_deref().and_then(|code| by_code.get(code)) else {
+            // Only hierarchy properties are looked at, and their code is borrowed, not copied:
+            // this runs over every property of every concept at each start.
+            let is_parent = match property.code.as_str() {
+                "parent" | "subsumedBy" => true,
+                "child" => false,
+                _ => continue,
+            };
+            let owned;
+            let target = match &property.value {
+                Json::String(text) => Some(text.as_str()),
+                Json::Object(_) => str_of(&property.value, "code"),
+                _ => {
+                    owned = property.value_text();
+                    owned.as_deref()
+                }
+            };
+            let Some(&target_idx) = target.and_then(|code| by_code.get(code)) else {
                 continue;
             };
-            match property.code.as_str() {
-                "parent" | "subsumedBy" if *target_idx != idx => edges.push((idx, *target_idx)),
-                "child" if *target_idx != idx => edges.push((*target_idx, idx)),
-                _ => {}
+            if target_idx == idx {
+                continue;
             }
+            edges.push(if is_parent { (idx, target_idx) } else { (target_idx, idx) });
         }
     }
     edges.sort_unstable();
@@ -160,7 +176,8 @@ macro_rules! insert_chunked {
     };
 }
 
-/// What a write produced: the stored resource and whether it was new.
+/// What a write produced: the stored resource (`null` unless [`PutItem::answer_resource`]) and
+/// whether it was new.
 pub struct Written {
     pub resource: Json,
     pub created: bool,
@@ -174,6 +191,8 @@ pub struct PutItem<'a> {
     pub code_system: Option<&'a CodeSystem>,
     /// The version the caller last saw (`If-Match`): the write happens only if it is current.
     pub expected_version: Option<i64>,
+    /// Whether [`Written::resource`] is wanted; when not, it is `null`.
+    pub answer_resource: bool,
 }
 
 /// Refuses a write when the stored version is not the one the caller expects.
@@ -231,7 +250,7 @@ pub fn put_all(
         conn.transaction::<(Vec<Written>, i64), StoreError, _>(|conn| {
             let mut written = Vec::with_capacity(items.len());
             for item in items {
-                let PutItem { resource_type, id, resource, code_system, expected_version } = *item;
+                let PutItem { resource_type, id, resource, code_system, expected_version, answer_resource } = *item;
                 let mut shell = match code_system {
                     Some(code_system) => code_system.resource.clone(),
                     None => resource.clone(),
@@ -291,22 +310,36 @@ pub fn put_all(
                     .select(resources::pk)
                     .first(conn)?;
                 if let Some(code_system) = code_system {
-                    let rows = ConceptRows::of(pk, code_system);
-                    insert_chunked!(conn, concepts::table, rows.concepts);
-                    insert_chunked!(conn, designations::table, rows.designations);
-                    insert_chunked!(conn, concept_properties::table, rows.properties);
-                    insert_chunked!(conn, concept_parents::table, rows.parents);
+                    // Rows are made a slice of concepts at a time, so that a large release never
+                    // has all its rows in memory beside its concepts.
+                    let n_concepts = code_system.concepts.len();
+                    for start in (0..n_concepts).step_by(CONCEPTS_PER_SLICE) {
+                        let rows = ConceptRows::of(pk, code_system, start..(start + CONCEPTS_PER_SLICE).min(n_concepts));
+                        insert_chunked!(conn, concepts::table, rows.concepts);
+                        insert_chunked!(conn, designations::table, rows.designations);
+                        insert_chunked!(conn, concept_properties::table, rows.properties);
+                    }
+                    let parents: Vec<ParentRow> = is_a_edges(code_system)
+                        .into_iter()
+                        .map(|(child, parent)| ParentRow { resource_pk: pk, child_ordinal: child as i32, parent_ordinal: parent as i32 })
+                        .collect();
+                    insert_chunked!(conn, concept_parents::table, parents);
                 }
                 if resource_type == "ConceptMap" {
                     let rows = concept_map_rows(pk, resource);
                     insert_chunked!(conn, concept_map_elements::table, rows);
                 }
-                let mut stored = match code_system {
-                    Some(code_system) => code_system.to_json(),
-                    None => resource.clone(),
+                let stored = if answer_resource {
+                    let mut stored = match code_system {
+                        Some(code_system) => code_system.to_json(),
+                        None => resource.clone(),
+                    };
+                    stored["id"] = Json::String(id.to_owned());
+                    stored["meta"] = shell["meta"].clone();
+                    stored
+                } else {
+                    Json::Null
                 };
-                stored["id"] = Json::String(id.to_owned());
-                stored["meta"] = shell["meta"].clone();
                 written.push(Written { resource: stored, created: existing.is_none() });
             }
             conn.bump_generation()?;
@@ -354,19 +387,19 @@ fn concept_map_rows(pk: i64, resource: &Json) -> Vec<MapElementRow> {
     rows
 }
 
-/// A CodeSystem's concepts as rows.
+/// A slice of a CodeSystem's concepts as rows.
 struct ConceptRows {
     concepts: Vec<ConceptRow>,
     designations: Vec<DesignationRow>,
     properties: Vec<PropertyRow>,
-    parents: Vec<ParentRow>,
 }
 
 impl ConceptRows {
-    fn of(pk: i64, code_system: &CodeSystem) -> ConceptRows {
-        let mut rows = ConceptRows { concepts: Vec::new(), designations: Vec::new(), properties: Vec::new(), parents: Vec::new() };
-        for (idx, concept) in code_system.concepts.iter().enumerate() {
-            let ordinal = idx as i32;
+    fn of(pk: i64, code_system: &CodeSystem, slice: std::ops::Range<usize>) -> ConceptRows {
+        let mut rows = ConceptRows { concepts: Vec::with_capacity(slice.len()), designations: Vec::new(), properties: Vec::new() };
+        let start = slice.start;
+        for (idx, concept) in code_system.concepts[slice].iter().enumerate() {
+            let ordinal = (start + idx) as i32;
             rows.concepts.push(ConceptRow {
                 resource_pk: pk,
                 ordinal,
@@ -399,10 +432,6 @@ impl ConceptRows {
                 });
             }
         }
-        rows.parents = is_a_edges(code_system)
-            .into_iter()
-            .map(|(child, parent)| ParentRow { resource_pk: pk, child_ordinal: child as i32, parent_ordinal: parent as i32 })
-            .collect();
         rows
     }
 }
@@ -522,53 +551,65 @@ pub fn read_shell(database: &Database, pk: i64) -> Result<Json, StoreError> {
         .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt resource row {pk}: {error}")))
 }
 
-/// Rebuilds the typed CodeSystem stored under `pk` from its header and concept rows.
+/// Rebuilds the typed CodeSystem stored under `pk` from its header and concept rows. The rows
+/// are streamed into the concepts, never held all at once beside them.
 pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<CodeSystem, StoreError> {
-    let (concept_rows, designation_rows, property_rows) = with_conn!(database, |conn| {
-        let concept_rows: Vec<ConceptRow> =
-            concepts::table.filter(concepts::resource_pk.eq(pk)).order(concepts::ordinal.asc()).load(conn)?;
-        let designation_rows: Vec<DesignationRow> = designations::table
-            .filter(designations::resource_pk.eq(pk))
-            .order((designations::concept_ordinal.asc(), designations::ordinal.asc()))
-            .load(conn)?;
-        let property_rows: Vec<PropertyRow> = concept_properties::table
-            .filter(concept_properties::resource_pk.eq(pk))
-            .order((concept_properties::concept_ordinal.asc(), concept_properties::ordinal.asc()))
-            .load(conn)?;
-        (concept_rows, designation_rows, property_rows)
-    });
+    use diesel::connection::DefaultLoadingMode;
     let mut code_system = CodeSystem::from_json(&header)
         .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt CodeSystem row {pk}: {error}")))?;
-    let mut concepts = Vec::with_capacity(concept_rows.len());
-    for row in concept_rows {
-        concepts.push(Concept {
-            code: row.code,
-            display: row.display,
-            definition: row.definition,
-            designations: Vec::new(),
-            properties: Vec::new(),
-            extra: from_text(row.extra)?,
-            nest_parent: row.nest_parent.map(|parent| parent as usize),
-        });
-    }
-    for row in designation_rows {
-        if let Some(concept) = concepts.get_mut(row.concept_ordinal as usize) {
-            concept.designations.push(Designation {
-                language: row.language,
-                use_coding: from_text(row.use_coding)?,
-                value: row.value,
+    let mut built: Vec<Concept> = Vec::new();
+    with_conn!(database, |conn| {
+        let concept_rows = concepts::table
+            .filter(concepts::resource_pk.eq(pk))
+            .order(concepts::ordinal.asc())
+            .load_iter::<ConceptRow, DefaultLoadingMode>(conn)?;
+        for row in concept_rows {
+            let row = row?;
+            built.push(Concept {
+                code: row.code,
+                display: row.display,
+                definition: row.definition,
+                designations: Vec::new(),
+                properties: Vec::new(),
                 extra: from_text(row.extra)?,
+                nest_parent: row.nest_parent.map(|parent| parent as usize),
             });
         }
-    }
-    for row in property_rows {
-        if let Some(concept) = concepts.get_mut(row.concept_ordinal as usize) {
-            let value = serde_json::from_str(&row.value)
-                .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt property value: {error}")))?;
-            concept.properties.push(ConceptProperty { code: row.code, value_key: row.value_key, value, extra: from_text(row.extra)? });
+        let designation_rows = designations::table
+            .filter(designations::resource_pk.eq(pk))
+            .order((designations::concept_ordinal.asc(), designations::ordinal.asc()))
+            .load_iter::<DesignationRow, DefaultLoadingMode>(conn)?;
+        for row in designation_rows {
+            let row = row?;
+            if let Some(concept) = built.get_mut(row.concept_ordinal as usize) {
+                concept.designations.push(Designation {
+                    language: row.language,
+                    use_coding: from_text(row.use_coding)?,
+                    value: row.value,
+                    extra: from_text(row.extra)?,
+                });
+            }
         }
+        let property_rows = concept_properties::table
+            .filter(concept_properties::resource_pk.eq(pk))
+            .order((concept_properties::concept_ordinal.asc(), concept_properties::ordinal.asc()))
+            .load_iter::<PropertyRow, DefaultLoadingMode>(conn)?;
+        for row in property_rows {
+            let row = row?;
+            if let Some(concept) = built.get_mut(row.concept_ordinal as usize) {
+                let value = serde_json::from_str(&row.value)
+                    .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt property value: {error}")))?;
+                concept.properties.push(ConceptProperty { code: row.code, value_key: row.value_key, value, extra: from_text(row.extra)? });
+            }
+        }
+        Ok::<(), StoreError>(())
+    })?;
+    // Pushing one by one leaves up to half of each list unused.
+    for concept in &mut built {
+        concept.designations.shrink_to_fit();
+        concept.properties.shrink_to_fit();
     }
-    code_system.concepts = concepts;
+    code_system.concepts = built;
     Ok(code_system)
 }
 

@@ -37,6 +37,7 @@ impl Snapshot {
         entries: HashMap<(String, String), Entry>,
         current_versions: HashMap<String, String>,
         generation: i64,
+        index_text_in_background: bool,
     ) -> Snapshot {
         let mut registry = Registry::default();
         registry.set_current_versions(current_versions.clone());
@@ -60,7 +61,7 @@ impl Snapshot {
                 _ => None,
             })
             .collect();
-        if !unindexed.is_empty() {
+        if index_text_in_background && !unindexed.is_empty() {
             std::thread::spawn(move || {
                 for index in unindexed {
                     index.build_text_indexes();
@@ -102,8 +103,10 @@ struct Prepared {
     id: String,
     resource: Json,
     entry: Entry,
-    code_system: Option<CodeSystem>,
     expected_version: Option<i64>,
+    /// Whether the caller wants the stored resource back (REST create and update do; a bulk load
+    /// does not, and building a large CodeSystem's JSON again would double its memory).
+    answer_resource: bool,
 }
 
 pub struct SearchResult {
@@ -157,6 +160,9 @@ pub struct Terminology {
     /// The URL of a PostgreSQL database (with its connect timeout), for a connection of its own
     /// that `LISTEN`s.
     postgres_url: Option<String>,
+    /// Opened only to store releases ([`Terminology::open_for_loading`]): nothing stored is read
+    /// into indexes and no word index is built.
+    loading_only: bool,
 }
 
 fn prefix_matches(value: &Option<String>, wanted: &Option<String>) -> bool {
@@ -180,17 +186,29 @@ fn exact_matches(value: &Option<String>, wanted: &Option<String>) -> bool {
 impl Terminology {
     /// Opens the database at `url`, migrates it and builds the indexes.
     pub fn open(url: &str) -> Result<Terminology, StoreError> {
+        let terminology = Self::open_unindexed(url, false)?;
+        terminology.reload()?;
+        Ok(terminology)
+    }
+
+    /// Opens and migrates the database to store releases into it (`fhirterm load`), without
+    /// reading what it holds into indexes: a load then costs the memory and time of the release
+    /// it stores, not of everything stored before. Operations on it answer nothing stored.
+    pub fn open_for_loading(url: &str) -> Result<Terminology, StoreError> {
+        Self::open_unindexed(url, true)
+    }
+
+    fn open_unindexed(url: &str, loading_only: bool) -> Result<Terminology, StoreError> {
         let database = Database::open(url)?;
         let database_is_postgres = matches!(database, Database::Postgres(_));
-        let terminology = Terminology {
+        Ok(Terminology {
             database,
-            snapshot: ArcSwap::from_pointee(Snapshot::build(&[], HashMap::new(), HashMap::new(), -1)),
+            snapshot: ArcSwap::from_pointee(Snapshot::build(&[], HashMap::new(), HashMap::new(), -1, false)),
             write_lock: Mutex::new(()),
             base: Vec::new(),
             postgres_url: database_is_postgres.then(|| crate::db::with_connect_timeout(url)),
-        };
-        terminology.reload()?;
-        Ok(terminology)
+            loading_only,
+        })
     }
 
     /// Adds content that every snapshot holds underneath what is stored, without storing it: the
@@ -208,7 +226,7 @@ impl Terminology {
                 _ => continue,
             };
             let id = str_of(&resource, "id").map(str::to_owned).unwrap_or_else(|| slug(str_of(&resource, "url").unwrap_or(&resource_type)));
-            let (entry, _) = Self::entry_of(&resource_type, &id, &resource)?;
+            let entry = Self::entry_of(&resource_type, &id, &resource)?;
             base.push(((resource_type, id), entry));
         }
         self.base = base;
@@ -224,6 +242,7 @@ impl Terminology {
             current.entries.clone(),
             current.current_versions.clone(),
             current.generation,
+            !self.loading_only,
         )));
     }
 
@@ -274,7 +293,7 @@ impl Terminology {
             entries.insert((resource_type, id), entry);
         }
         let current_versions = repo::current_versions(&self.database)?;
-        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, current_versions, generation)));
+        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, current_versions, generation, !self.loading_only)));
         Ok(())
     }
 
@@ -316,15 +335,17 @@ impl Terminology {
         }
     }
 
-    fn entry_of(resource_type: &str, id: &str, resource: &Json) -> Result<(Entry, Option<CodeSystem>), StoreError> {
+    /// The index entry of a resource; a CodeSystem's index holds the typed CodeSystem that is
+    /// also what gets stored, so it is parsed once and never copied.
+    fn entry_of(resource_type: &str, id: &str, resource: &Json) -> Result<Entry, StoreError> {
         let invalid = |error: model::terminology::ModelError| StoreError::invalid(format!("invalid {resource_type}: {error}"));
         Ok(match resource_type {
             "CodeSystem" => {
                 let code_system = CodeSystem::from_json(resource).map_err(invalid)?;
-                (Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system.clone(), Some(id.to_owned())))), Some(code_system))
+                Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system, Some(id.to_owned()))))
             }
-            "ValueSet" => (Entry::ValueSet(ValueSet::from_json(resource).map_err(invalid)?), None),
-            _ => (Entry::ConceptMap(resource.clone()), None),
+            "ValueSet" => Entry::ValueSet(ValueSet::from_json(resource).map_err(invalid)?),
+            _ => Entry::ConceptMap(resource.clone()),
         })
     }
 
@@ -333,11 +354,10 @@ impl Terminology {
     /// given) in the same transaction.
     fn write_finishing(
         &self,
-        items: Vec<(String, String, Json)>,
+        prepared: Vec<Prepared>,
         make_current: &[(String, String)],
         finish_job: Option<(&str, &crate::jobs::JobChanges)>,
     ) -> Result<Vec<repo::Written>, StoreError> {
-        let prepared = Self::prepare(items.into_iter().map(|(resource_type, id, resource)| (resource_type, id, resource, None)))?;
         let guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         self.store_prepared(&guard, prepared, make_current, finish_job)
     }
@@ -347,8 +367,8 @@ impl Terminology {
         let mut prepared = Vec::new();
         for (resource_type, id, resource, expected_version) in items {
             Self::check_type(&resource_type)?;
-            let (entry, code_system) = Self::entry_of(&resource_type, &id, &resource)?;
-            prepared.push(Prepared { resource_type, id, resource, entry, code_system, expected_version });
+            let entry = Self::entry_of(&resource_type, &id, &resource)?;
+            prepared.push(Prepared { resource_type, id, resource, entry, expected_version, answer_resource: true });
         }
         Ok(prepared)
     }
@@ -368,8 +388,12 @@ impl Terminology {
                 resource_type: &item.resource_type,
                 id: &item.id,
                 resource: &item.resource,
-                code_system: item.code_system.as_ref(),
+                code_system: match &item.entry {
+                    Entry::CodeSystem(index) => Some(&index.code_system),
+                    _ => None,
+                },
                 expected_version: item.expected_version,
+                answer_resource: item.answer_resource,
             })
             .collect();
         // The next snapshot is built before the transaction, so that it is published the moment
@@ -382,7 +406,7 @@ impl Terminology {
         }
         let mut current_versions = current.current_versions.clone();
         current_versions.extend(make_current.iter().cloned());
-        let mut next = Snapshot::build(&self.base, entries, current_versions, current.generation);
+        let mut next = Snapshot::build(&self.base, entries, current_versions, current.generation, !self.loading_only);
         let (written, generation) = repo::put_all(&self.database, &put_items, make_current, finish_job)?;
         next.generation = generation;
         self.snapshot.store(Arc::new(next));
@@ -491,7 +515,13 @@ impl Terminology {
         let mut entries = current.entries.clone();
         entries.remove(&(resource_type.to_owned(), id.to_owned()));
         let generation = repo::generation(&self.database).unwrap_or(current.generation + 1);
-        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, current.current_versions.clone(), generation)));
+        self.snapshot.store(Arc::new(Snapshot::build(
+            &self.base,
+            entries,
+            current.current_versions.clone(),
+            generation,
+            !self.loading_only,
+        )));
         Ok(())
     }
 
@@ -637,13 +667,23 @@ impl Terminology {
             };
             taken.insert((resource_type.clone(), id.clone()), key);
         }
+        if self.loading_only {
+            // Nothing stored is in the snapshot: the ids and canonicals taken come from the rows.
+            for resource_type in TERMINOLOGY_RESOURCE_TYPES {
+                for header in repo::headers(&self.database, resource_type)? {
+                    taken.insert((resource_type.to_string(), header.id), (header.url, header.version));
+                }
+            }
+        }
         let mut items = Vec::new();
-        let mut pending: Vec<(String, Json)> = code_systems
+        // A code system goes to the index and the rows as the typed value the loader made, with
+        // its resource (which has no concepts) for the header: never as one JSON of every concept.
+        let mut pending: Vec<(String, Json, Option<CodeSystem>)> = code_systems
             .into_iter()
             .map(|code_system| {
                 summary.n_code_systems += 1;
                 summary.n_concepts += code_system.concepts.len();
-                ("CodeSystem".to_owned(), code_system.to_json())
+                ("CodeSystem".to_owned(), code_system.resource.clone(), Some(code_system))
             })
             .collect();
         for resource in resources {
@@ -652,9 +692,9 @@ impl Terminology {
                 Some("ConceptMap") => summary.n_concept_maps += 1,
                 _ => continue,
             }
-            pending.push((str_of(&resource, "resourceType").unwrap_or_default().to_owned(), resource));
+            pending.push((str_of(&resource, "resourceType").unwrap_or_default().to_owned(), resource, None));
         }
-        for (resource_type, resource) in pending {
+        for (resource_type, resource, code_system) in pending {
             let key = (str_of(&resource, "url").map(str::to_owned), str_of(&resource, "version").map(str::to_owned));
             let replaces_by_url = value_sets_replace_by_url && resource_type == "ValueSet";
             let same_canonical = taken.iter().find(|((taken_type, _), taken_key)| {
@@ -679,7 +719,14 @@ impl Terminology {
                 }
             };
             taken.insert((resource_type.clone(), id.clone()), key);
-            items.push((resource_type, id, resource));
+            let entry = match code_system {
+                Some(code_system) => Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system, Some(id.clone())))),
+                None => {
+                    Self::check_type(&resource_type)?;
+                    Self::entry_of(&resource_type, &id, &resource)?
+                }
+            };
+            items.push(Prepared { resource_type, id, resource, entry, expected_version: None, answer_resource: false });
         }
         let finish_job = finish_job.map(|(job_id, finish)| (job_id, crate::jobs::JobChanges::of(&finish(&summary))));
         self.write_finishing(items, &current_marks, finish_job.as_ref().map(|(job_id, changes)| (*job_id, changes)))?;

@@ -34,6 +34,8 @@ pub struct CodeSystemIndex {
     folded_codes: OnceLock<Vec<(String, u32)>>,
     /// The grammar behind a code system that cannot list all its codes (UCUM, BCP-47, MIME types).
     pub grammar: Option<Arc<super::GrammarBinding>>,
+    /// What ECL evaluation reads (relationships by type, refsets, associations), built on first use.
+    ecl: OnceLock<super::ecl_index::EclIndex>,
 }
 
 /// Why a concept was not in force on a day.
@@ -126,6 +128,7 @@ impl CodeSystemIndex {
             words: OnceLock::new(),
             folded_codes: OnceLock::new(),
             grammar: None,
+            ecl: OnceLock::new(),
         }
     }
 
@@ -268,6 +271,12 @@ impl CodeSystemIndex {
             return Err(NotInForce::Retired(retired));
         }
         Ok(())
+    }
+
+    /// The relationship, refset and association index ECL evaluation reads (`index::ecl_index`), built
+    /// on first use and kept with this snapshot.
+    pub fn ecl_index(&self) -> &super::ecl_index::EclIndex {
+        self.ecl.get_or_init(|| super::ecl_index::EclIndex::build(self))
     }
 
     /// Whether the word index is built (see [`CodeSystemIndex::words`]).

@@ -80,6 +80,10 @@ pub fn version_matches(requested: &str, actual: &str) -> bool {
     if requested == actual {
         return true;
     }
+    // A SNOMED CT edition URI without a version names every version of that edition.
+    if requested.starts_with("http://snomed.info/sct/") && !requested.contains("/version/") {
+        return actual.strip_prefix(requested.trim_end_matches('/')).is_some_and(|rest| rest.starts_with("/version/"));
+    }
     let requested_parts: Vec<&str> = requested.split('.').collect();
     let actual_parts: Vec<&str> = actual.split('.').collect();
     if requested_parts.iter().any(|part| *part == "x" || *part == "*") {
@@ -283,5 +287,9 @@ mod tests {
         assert_eq!(compare_versions(Some("2026"), Some("2025")), Ordering::Greater);
         assert!(version_matches("1.x", "1.2.0"));
         assert!(!version_matches("1.x", "2.0.0"));
+        let edition = "http://snomed.info/sct/900000000000207008";
+        assert!(version_matches(edition, "http://snomed.info/sct/900000000000207008/version/20250101"));
+        assert!(!version_matches(edition, "http://snomed.info/sct/45991000052106/version/20241130"));
+        assert!(!version_matches("http://snomed.info/sct/9000000000002070", "http://snomed.info/sct/900000000000207008/version/20250101"));
     }
 }

@@ -453,7 +453,7 @@ impl<'a> Context<'a> {
     /// A value set by `url` or `url|version`, overlay first, then the implicit value sets of the
     /// loaded code systems (`{system}?fhir_vs`, `?fhir_vs=isa/{code}`, `?fhir_vs=refset/{id}`, `http://loinc.org/vs`).
     pub fn value_set(&self, canonical: &str, version: Option<&str>) -> Option<Arc<ValueSetEntry>> {
-        let (url, pinned) = model::uris::split_canonical(canonical);
+        let (url, pinned) = crate::ecl::split_ecl_canonical(canonical).unwrap_or_else(|| model::uris::split_canonical(canonical));
         let version = pinned.or(version);
         self.overlay.value_set(url, version).or_else(|| self.base.value_set(url, version)).or_else(|| self.implicit_value_set(url))
     }
@@ -503,6 +503,11 @@ impl<'a> Context<'a> {
             Some(rest) => match rest.split_once('/') {
                 Some(("isa", code)) => serde_json::json!([{"property": "concept", "op": "is-a", "value": code}]),
                 Some(("refset", id)) => serde_json::json!([{"property": "refset", "op": "=", "value": id}]),
+                // ECL (SNOMED CT's implicit value sets), percent-encoded inside the url.
+                Some(("ecl", expression)) => {
+                    serde_json::json!([{"property": "constraint", "op": "=", "value": crate::ecl::percent_decode(expression)}])
+                }
+                None if rest == "refset" => serde_json::json!([{"property": "constraint", "op": "=", "value": crate::ecl::ALL_REFSETS}]),
                 _ => return None,
             },
         };

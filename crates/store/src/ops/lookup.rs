@@ -75,11 +75,27 @@ pub struct LookupDesignation {
 #[derive(Clone, Debug, PartialEq)]
 pub struct LookupProperty {
     pub code: String,
-    /// The value's FHIR type as its element name (`valueCode`, `valueCoding`, ...).
-    pub value_key: String,
-    pub value: Json,
+    /// The value with its FHIR type's element name (`valueCode`, `valueCoding`, ...); `None` for
+    /// a group of subproperties (a SNOMED CT role group).
+    pub value: Option<(String, Json)>,
     /// The display of a `parent` or `child` code.
     pub description: Option<String>,
+    pub subproperties: Vec<LookupProperty>,
+}
+
+impl LookupProperty {
+    fn parameter<'a>(&'a self, name: &'a str) -> Parameter<'a> {
+        let mut parts = Vec::with_capacity(3 + self.subproperties.len());
+        parts.push(Parameter::str("code", "valueCode", &self.code));
+        if let Some((value_key, value)) = &self.value {
+            parts.push(Parameter::json("value", value_key, value));
+        }
+        if let Some(description) = &self.description {
+            parts.push(Parameter::str("description", "valueString", description));
+        }
+        parts.extend(self.subproperties.iter().map(|subproperty| subproperty.parameter("subproperty")));
+        Parameter::Parts { name, parts }
+    }
 }
 
 /// The answer of `$lookup`, field by field in the order FHIR JSON lists them; it serializes
@@ -135,15 +151,7 @@ impl LookupOutcome {
         for supplement in &self.used_supplements {
             out.push(Parameter::str("used-supplement", "valueCanonical", supplement));
         }
-        for property in &self.properties {
-            let mut parts = Vec::with_capacity(3);
-            parts.push(Parameter::str("code", "valueCode", &property.code));
-            parts.push(Parameter::json("value", &property.value_key, &property.value));
-            if let Some(description) = &property.description {
-                parts.push(Parameter::str("description", "valueString", description));
-            }
-            out.push(Parameter::Parts { name: "property", parts });
-        }
+        out.extend(self.properties.iter().map(|property| property.parameter("property")));
         out
     }
 
@@ -209,13 +217,37 @@ fn lookup(context: &Context<'_>, named: &Coding, has_code: bool, requested: &[St
     out.used_supplements = context.supplements_used(code_system.url());
     let property = |code: &str, value_key: &str, value: Json, description: Option<&str>| LookupProperty {
         code: code.to_owned(),
-        value_key: value_key.to_owned(),
-        value,
+        value: Some((value_key.to_owned(), value)),
         description: description.map(str::to_owned),
+        subproperties: Vec::new(),
     };
-    for concept_property in &concept.properties {
+    // SNOMED CT attributes in role groups (crate::ecl reads the loader's layout) are shown as
+    // tx servers show them: one `609096000 |Role group|` property per group, its attributes as
+    // subproperties.
+    let is_snomed = code_system.url() == "http://snomed.info/sct";
+    let groups = if is_snomed { crate::ecl::property_groups(concept) } else { vec![0; concept.properties.len()] };
+    let mut role_groups: Vec<(u32, Vec<LookupProperty>)> = Vec::new();
+    for (concept_property, group) in concept.properties.iter().zip(&groups) {
+        if *group != 0 || (is_snomed && concept_property.code == "roleGroup") {
+            if concept_property.code != "roleGroup" && (wants(&concept_property.code) || wants("609096000")) {
+                let attribute = property(&concept_property.code, &concept_property.value_key, concept_property.value.clone(), None);
+                match role_groups.iter_mut().find(|(found, _)| found == group) {
+                    Some((_, attributes)) => attributes.push(attribute),
+                    None => role_groups.push((*group, vec![attribute])),
+                }
+            }
+            continue;
+        }
         if wants(&concept_property.code) && !matches!(concept_property.code.as_str(), "parent" | "child") {
             out.properties.push(property(&concept_property.code, &concept_property.value_key, concept_property.value.clone(), None));
+        }
+    }
+    for (_, subproperties) in role_groups {
+        out.properties.push(LookupProperty { code: "609096000".to_owned(), value: None, description: None, subproperties });
+    }
+    if is_snomed && requested.iter().any(|wanted| wanted == "normalForm" || wanted == "*") {
+        if let Some(normal_form) = crate::ecl::normal_form(&code_system, concept_idx) {
+            out.properties.push(property("normalForm", "valueString", Json::String(normal_form), None));
         }
     }
     if wants("inactive") && !concept.properties.iter().any(|concept_property| concept_property.code == "inactive") {

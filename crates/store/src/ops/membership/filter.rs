@@ -7,7 +7,7 @@ use model::fhir::Issue;
 use model::terminology::Filter;
 use regex::Regex;
 
-fn bad_filter(filter: &Filter, code_system: &CodeSystemIndex, why: &str) -> StoreError {
+pub(crate) fn bad_filter(filter: &Filter, code_system: &CodeSystemIndex, why: &str) -> StoreError {
     StoreError::with_issue(
         StoreErrorKind::Invalid,
         Issue::error(
@@ -41,6 +41,8 @@ pub(crate) struct CompiledFilter<'f> {
     regex: Option<Regex>,
     target: Option<u32>,
     listed: Vec<&'f str>,
+    /// The members of an ECL `constraint` filter, evaluated once (and cached by `crate::ecl`).
+    constraint: Option<std::sync::Arc<roaring::RoaringBitmap>>,
 }
 
 impl<'f> CompiledFilter<'f> {
@@ -51,7 +53,11 @@ impl<'f> CompiledFilter<'f> {
         };
         let target = code_system.find_lenient(&filter.value).map(|(idx, _)| idx);
         let listed = filter.value.split(',').map(str::trim).collect();
-        Ok(CompiledFilter { filter, regex, target, listed })
+        let constraint = match filter.property.as_str() {
+            "constraint" => Some(crate::ecl::constraint_members(code_system, &filter.value, None)?),
+            _ => None,
+        };
+        Ok(CompiledFilter { filter, regex, target, listed, constraint })
     }
 
     fn regex_matches(&self, text: &str) -> bool {
@@ -65,6 +71,9 @@ impl<'f> CompiledFilter<'f> {
             if let Some(answer) = binding.grammar.filter_matches(&concept.code, filter) {
                 return answer.map_err(|why| bad_filter(filter, code_system, &why));
             }
+        }
+        if let Some(members) = &self.constraint {
+            return Ok(members.contains(concept_idx));
         }
         let target = self.target;
         let property = filter.property.as_str();
@@ -162,7 +171,9 @@ pub(crate) fn filtered_concepts(code_system: &CodeSystemIndex, filters: &[Filter
     }
     // Start from the cheapest candidate set a hierarchy filter gives, then test the rest.
     let mut candidates: Option<Vec<u32>> = None;
-    if let Some(filter) = filters.iter().find(|filter| {
+    if let Some(filter) = filters.iter().find(|filter| filter.property == "constraint") {
+        candidates = Some(crate::ecl::constraint_members(code_system, &filter.value, None)?.iter().collect());
+    } else if let Some(filter) = filters.iter().find(|filter| {
         matches!(filter.property.as_str(), "concept" | "code")
             && matches!(filter.op.as_str(), "is-a" | "descendent-of" | "child-of" | "descendent-leaf" | "=")
     }) {

@@ -56,7 +56,15 @@ fn check_filters(context: &Context<'_>, value_set: &ValueSet) -> Result<(), Stor
                 continue;
             };
             for (filter_idx, filter) in set.filters.iter().enumerate() {
-                validate_filter(&code_system, filter).map_err(|mut error| {
+                let checked = validate_filter(&code_system, filter).and_then(|()| match filter.property.as_str() {
+                    "constraint" if filter.op != "=" => {
+                        Err(super::filter::bad_filter(filter, &code_system, "an ECL constraint takes the operator '='"))
+                    }
+                    // Evaluated here, against the request's deadline; later uses read the cache.
+                    "constraint" => crate::ecl::constraint_members(&code_system, &filter.value, context.request.deadline).map(drop),
+                    _ => Ok(()),
+                });
+                checked.map_err(|mut error| {
                     for issue in &mut error.outcome.issues {
                         issue.expression = vec![format!("ValueSet.compose.{kind}[{set_idx}].filter[{filter_idx}]")];
                     }

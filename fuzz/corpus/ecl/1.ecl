@@ -1,0 +1,1 @@
+< 404684003 |Clinical finding| : 363698007 |Finding site| = << 39607008 |Lung structure|

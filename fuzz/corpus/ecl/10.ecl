@@ -1,0 +1,1 @@
+^ [targetComponentId] 900000000000527005 {{ M active = true }}

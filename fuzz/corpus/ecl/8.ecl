@@ -1,0 +1,1 @@
+< 64572001 {{ term = wild:"*edema", type = (syn fsn), language = en }} {{ C definitionStatus = primitive, effectiveTime >= "20190731" }}
