@@ -101,7 +101,7 @@ fn split_code_line(line: &str) -> (&str, &str) {
 fn designation(use_code: &str, use_display: &str, value: &str) -> Designation {
     Designation {
         language: None,
-        use_coding: Some(json!({"system": DESIGNATION_USE_SYSTEM, "code": use_code, "display": use_display})),
+        use_coding: Some(std::sync::Arc::new(json!({"system": DESIGNATION_USE_SYSTEM, "code": use_code, "display": use_display}))),
         value: value.to_owned(),
         extra: None,
     }

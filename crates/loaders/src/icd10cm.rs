@@ -493,11 +493,11 @@ fn boolean_property(code: &str, value: bool) -> ConceptProperty {
 fn designation_with_use(use_code: &str, use_display: &str, value: &str) -> Designation {
     Designation {
         language: None,
-        use_coding: Some(json!({
+        use_coding: Some(std::sync::Arc::new(json!({
             "system": DESIGNATION_USE_SYSTEM,
             "code": use_code,
             "display": use_display,
-        })),
+        }))),
         value: value.to_owned(),
         extra: None,
     }

@@ -210,7 +210,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
         }
         concept.designations.push(Designation {
             language: Some(language_tag(lat)),
-            use_coding: Some(json!({"system": DESIGNATION_USE_SYSTEM, "code": tty})),
+            use_coding: Some(std::sync::Arc::new(json!({"system": DESIGNATION_USE_SYSTEM, "code": tty}))),
             value: text.to_owned(),
             extra: None,
         });

@@ -465,6 +465,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
         })?;
     }
 
+    let mut shared_uses: HashMap<String, std::sync::Arc<Json>> = HashMap::new();
     for (kind, is_definition) in [(FileKind::Description, false), (FileKind::TextDefinition, true)] {
         for name in files_of(kind) {
             for_each_row(source, name, DESCRIPTION_COLUMNS, diagnostics, |line, fields, diagnostics| {
@@ -504,15 +505,24 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                     state.display_rank = rank;
                     concept.display = Some(term.to_string());
                 }
-                let use_display = match *type_id {
-                    FSN => "Fully specified name",
-                    SYNONYM => "Synonym",
-                    _ => "",
+                // One shared use per description type, not one JSON map per description.
+                let use_coding = match shared_uses.get(*type_id) {
+                    Some(shared) => std::sync::Arc::clone(shared),
+                    None => {
+                        let use_display = match *type_id {
+                            FSN => "Fully specified name",
+                            SYNONYM => "Synonym",
+                            _ => "",
+                        };
+                        let mut use_coding = json!({"system": SNOMED_URL, "code": type_id});
+                        if !use_display.is_empty() {
+                            use_coding["display"] = json!(use_display);
+                        }
+                        let shared = std::sync::Arc::new(use_coding);
+                        shared_uses.insert(type_id.to_string(), std::sync::Arc::clone(&shared));
+                        shared
+                    }
                 };
-                let mut use_coding = json!({"system": SNOMED_URL, "code": type_id});
-                if !use_display.is_empty() {
-                    use_coding["display"] = json!(use_display);
-                }
                 concept.designations.push(Designation {
                     language: (!language_code.is_empty()).then(|| language_code.to_string()),
                     use_coding: Some(use_coding),

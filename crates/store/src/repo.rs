@@ -11,6 +11,7 @@ use model::fhir::{array_of, str_of};
 use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
 use model::Json;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// SQLite allows 32,766 bound parameters per statement; rows have at most 7 columns.
 const INSERT_CHUNK: usize = 4000;
@@ -116,6 +117,24 @@ fn from_text(text: Option<String>) -> Result<Option<Json>, StoreError> {
         serde_json::from_str(&text).map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt JSON column: {error}")))
     })
     .transpose()
+}
+
+/// The designation uses read so far, by their stored text: a release has a handful of distinct
+/// uses across millions of designations, and each is parsed and held once.
+#[derive(Default)]
+struct SharedUses(HashMap<String, Arc<Json>>);
+
+impl SharedUses {
+    fn intern(&mut self, text: Option<String>) -> Result<Option<Arc<Json>>, StoreError> {
+        let Some(text) = text else { return Ok(None) };
+        if let Some(shared) = self.0.get(&text) {
+            return Ok(Some(Arc::clone(shared)));
+        }
+        let Some(parsed) = from_text(Some(text.clone()))? else { return Ok(None) };
+        let shared = Arc::new(parsed);
+        self.0.insert(text, Arc::clone(&shared));
+        Ok(Some(shared))
+    }
 }
 
 /// The is-a edges of a CodeSystem: nesting, plus `parent` properties that name a known code.
@@ -415,9 +434,9 @@ impl ConceptRows {
                     concept_ordinal: ordinal,
                     ordinal: designation_idx as i32,
                     language: designation.language.clone(),
-                    use_coding: to_text(&designation.use_coding),
+                    use_coding: designation.use_coding.as_ref().map(|shared| shared.to_string()),
                     value: designation.value.clone(),
-                    extra: to_text(&designation.extra),
+                    extra: designation.extra.as_ref().map(|extra| extra.to_string()),
                 });
             }
             for (property_idx, property) in concept.properties.iter().enumerate() {
@@ -428,7 +447,7 @@ impl ConceptRows {
                     code: property.code.clone(),
                     value_key: property.value_key.clone(),
                     value: property.value.to_string(),
-                    extra: to_text(&property.extra),
+                    extra: property.extra.as_ref().map(|extra| extra.to_string()),
                 });
             }
         }
@@ -558,6 +577,7 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
     let mut code_system = CodeSystem::from_json(&header)
         .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt CodeSystem row {pk}: {error}")))?;
     let mut built: Vec<Concept> = Vec::new();
+    let mut shared_uses = SharedUses::default();
     with_conn!(database, |conn| {
         let concept_rows = concepts::table
             .filter(concepts::resource_pk.eq(pk))
@@ -584,9 +604,9 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
             if let Some(concept) = built.get_mut(row.concept_ordinal as usize) {
                 concept.designations.push(Designation {
                     language: row.language,
-                    use_coding: from_text(row.use_coding)?,
+                    use_coding: shared_uses.intern(row.use_coding)?,
                     value: row.value,
-                    extra: from_text(row.extra)?,
+                    extra: from_text(row.extra)?.map(Box::new),
                 });
             }
         }
@@ -599,7 +619,7 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
             if let Some(concept) = built.get_mut(row.concept_ordinal as usize) {
                 let value = serde_json::from_str(&row.value)
                     .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt property value: {error}")))?;
-                concept.properties.push(ConceptProperty { code: row.code, value_key: row.value_key, value, extra: from_text(row.extra)? });
+                concept.properties.push(ConceptProperty { code: row.code, value_key: row.value_key, value, extra: from_text(row.extra)?.map(Box::new) });
             }
         }
         Ok::<(), StoreError>(())

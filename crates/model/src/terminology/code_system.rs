@@ -4,6 +4,7 @@ use super::{merge_remainder, remainder, ModelError};
 use crate::fhir::{array_of, bool_of, str_of};
 use crate::Json;
 use serde_json::{json, Map};
+use std::sync::Arc;
 
 /// A CodeSystem resource with its concepts flattened.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,9 +53,12 @@ pub struct Concept {
 pub struct Designation {
     pub language: Option<String>,
     /// The `use` Coding, as JSON.
-    pub use_coding: Option<Json>,
+    /// Shared: a release has a handful of distinct uses (FSN, synonym, short description) across
+    /// millions of designations, so readers of whole releases hand out clones of one `Arc` per use.
+    pub use_coding: Option<Arc<Json>>,
     pub value: String,
-    pub extra: Option<Json>,
+    /// Members other than the ones typed here; boxed, since nearly every designation has none.
+    pub extra: Option<Box<Json>>,
 }
 
 /// A concept's property value: `value_key` names the FHIR type (`valueCode`, `valueCoding`, …).
@@ -63,7 +67,8 @@ pub struct ConceptProperty {
     pub code: String,
     pub value_key: String,
     pub value: Json,
-    pub extra: Option<Json>,
+    /// Members other than `code` and the value; boxed, since nearly every property has none.
+    pub extra: Option<Box<Json>>,
 }
 
 impl ConceptProperty {
@@ -84,9 +89,9 @@ impl Designation {
         let text = str_of(value, "value").ok_or_else(|| ModelError::new(format!("{path}.value"), "missing"))?;
         Ok(Designation {
             language: str_of(value, "language").map(str::to_owned),
-            use_coding: value.get("use").cloned(),
+            use_coding: value.get("use").cloned().map(Arc::new),
             value: text.to_owned(),
-            extra: remainder(value, &["language", "use", "value"]),
+            extra: remainder(value, &["language", "use", "value"]).map(Box::new),
         })
     }
 
@@ -96,10 +101,10 @@ impl Designation {
             out["language"] = json!(language);
         }
         if let Some(use_coding) = &self.use_coding {
-            out["use"] = use_coding.clone();
+            out["use"] = Json::clone(use_coding);
         }
         out["value"] = json!(self.value);
-        merge_remainder(&mut out, &self.extra);
+        merge_remainder(&mut out, self.extra.as_deref());
         out
     }
 }
@@ -129,7 +134,7 @@ impl Concept {
                 code: property_code.to_owned(),
                 value_key: value_key.clone(),
                 value: property_value.clone(),
-                extra: remainder(property, &["code", value_key.as_str()]),
+                extra: remainder(property, &["code", value_key.as_str()]).map(Box::new),
             });
         }
         Ok(Concept {
@@ -162,13 +167,13 @@ impl Concept {
                 .map(|property| {
                     let mut entry = json!({"code": property.code});
                     entry[property.value_key.as_str()] = property.value.clone();
-                    merge_remainder(&mut entry, &property.extra);
+                    merge_remainder(&mut entry, property.extra.as_deref());
                     entry
                 })
                 .collect();
             out["property"] = Json::Array(properties);
         }
-        merge_remainder(&mut out, &self.extra);
+        merge_remainder(&mut out, self.extra.as_ref());
         out
     }
 }

@@ -51,7 +51,7 @@ pub(crate) fn remainder(object: &crate::Json, known: &[&str]) -> Option<crate::J
 }
 
 /// Puts back the members that [`remainder`] set aside.
-pub(crate) fn merge_remainder(target: &mut crate::Json, extra: &Option<crate::Json>) {
+pub(crate) fn merge_remainder(target: &mut crate::Json, extra: Option<&crate::Json>) {
     if let (Some(crate::Json::Object(extra)), Some(map)) = (extra, target.as_object_mut()) {
         for (key, value) in extra {
             map.insert(key.clone(), value.clone());

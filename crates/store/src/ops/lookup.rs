@@ -63,7 +63,7 @@ static PREFERRED_FOR_LANGUAGE: LazyLock<Json> = LazyLock::new(
 pub struct LookupDesignation {
     pub language: Option<String>,
     /// The `use` Coding, as JSON.
-    pub use_coding: Option<Json>,
+    pub use_coding: Option<std::sync::Arc<Json>>,
     /// Whether this is the code system's display, given as the preferred designation in its language.
     pub preferred_for_language: bool,
     pub value: String,

@@ -159,7 +159,7 @@ fn check_display(
     }
     // A designation is a valid display in its language; one with no language is another kind of name.
     let retired = |designation: &&model::terminology::Designation| {
-        let extensions = model::fhir::extensions_of(designation.extra.as_ref());
+        let extensions = model::fhir::extensions_of(designation.extra.as_deref());
         let status = model::fhir::extension_value(extensions, model::fhir::EXT_STANDARDS_STATUS).and_then(Json::as_str);
         matches!(status, Some("withdrawn" | "deprecated"))
     };
