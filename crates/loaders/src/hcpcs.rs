@@ -262,7 +262,9 @@ fn read_records(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> 
         if !short_description.is_empty() {
             concept.designations.push(Designation {
                 language: None,
-                use_coding: Some(std::sync::Arc::new(json!({"system": DESIGNATION_USE_SYSTEM, "code": "short", "display": "Short description"}))),
+                use_coding: Some(std::sync::Arc::new(
+                    json!({"system": DESIGNATION_USE_SYSTEM, "code": "short", "display": "Short description"}),
+                )),
                 value: short_description,
                 extra: None,
             });

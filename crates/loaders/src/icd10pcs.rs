@@ -442,7 +442,9 @@ fn load_order_file(
         if !short_description.is_empty() {
             concept.designations.push(Designation {
                 language: None,
-                use_coding: Some(std::sync::Arc::new(json!({"system": DESIGNATION_USE_SYSTEM, "code": "short", "display": "Short description"}))),
+                use_coding: Some(std::sync::Arc::new(
+                    json!({"system": DESIGNATION_USE_SYSTEM, "code": "short", "display": "Short description"}),
+                )),
                 value: short_description,
                 extra: None,
             });

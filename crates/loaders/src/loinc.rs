@@ -139,7 +139,8 @@ fn property(code: &str, value_key: &str, value: Json) -> ConceptProperty {
 fn designation(language: &str, use_code: Option<(&str, &str)>, value: &str) -> Designation {
     Designation {
         language: Some(language.to_owned()),
-        use_coding: use_code.map(|(code, display)| std::sync::Arc::new(json!({"system": DESIGNATION_USE_SYSTEM, "code": code, "display": display}))),
+        use_coding: use_code
+            .map(|(code, display)| std::sync::Arc::new(json!({"system": DESIGNATION_USE_SYSTEM, "code": code, "display": display}))),
         value: value.to_owned(),
         extra: None,
     }

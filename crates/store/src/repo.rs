@@ -619,7 +619,12 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
             if let Some(concept) = built.get_mut(row.concept_ordinal as usize) {
                 let value = serde_json::from_str(&row.value)
                     .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt property value: {error}")))?;
-                concept.properties.push(ConceptProperty { code: row.code, value_key: row.value_key, value, extra: from_text(row.extra)?.map(Box::new) });
+                concept.properties.push(ConceptProperty {
+                    code: row.code,
+                    value_key: row.value_key,
+                    value,
+                    extra: from_text(row.extra)?.map(Box::new),
+                });
             }
         }
         Ok::<(), StoreError>(())
