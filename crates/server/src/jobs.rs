@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use store::{AuditEntry, JobRecord, JobUpdate, Terminology};
+use store::{AuditEntry, JobRecord, JobUpdate, LoadSummary, Terminology};
 
 /// How many diagnostics and diff entries per list a job keeps.
 pub const MAX_KEPT: usize = 1000;
@@ -232,23 +232,26 @@ fn execute(terminology: &Terminology, spec: &JobSpec) -> Result<String, String> 
     }
     // The job's outcome is committed with the release itself: a restart can never call it failed.
     let summary = terminology
-        .load_as_job(loaded.code_systems, loaded.resources, spec.make_current, &spec.id, |summary| {
-            counts["stored"] = json!({
-                "codeSystems": summary.n_code_systems,
-                "concepts": summary.n_concepts,
-                "valueSets": summary.n_value_sets,
-                "conceptMaps": summary.n_concept_maps,
-            });
-            // `stored`, not yet `succeeded`: readers may see the commit a moment before the new
-            // snapshot is published; `run` says succeeded after it, and a restart in between
-            // finds the job stored and calls it succeeded.
-            JobUpdate { phase: Some("stored".into()), counts: Some(counts.clone()), ..JobUpdate::default() }
-        })
+        .load_as_job(loaded.code_systems, loaded.resources, spec.make_current, &spec.id, |summary| stored_update(&mut counts, summary))
         .map_err(|error| format!("storing failed, nothing was stored: {error}"))?;
     Ok(format!(
         "stored {} code systems ({} concepts), {} value sets, {} concept maps",
         summary.n_code_systems, summary.n_concepts, summary.n_value_sets, summary.n_concept_maps
     ))
+}
+
+/// The job row's update inside the transaction that stores a release: `stored`, not yet
+/// `succeeded`, because readers may see the commit a moment before the new snapshot is published;
+/// `run` says succeeded after it, and a restart in between finds the job stored and calls it
+/// succeeded. The counts gain what was stored.
+fn stored_update(counts: &mut Json, summary: &LoadSummary) -> JobUpdate {
+    counts["stored"] = json!({
+        "codeSystems": summary.n_code_systems,
+        "concepts": summary.n_concepts,
+        "valueSets": summary.n_value_sets,
+        "conceptMaps": summary.n_concept_maps,
+    });
+    JobUpdate { phase: Some("stored".into()), counts: Some(counts.clone()), ..JobUpdate::default() }
 }
 
 fn diagnostic_json(path: &str, line: Option<u64>, value: &str, message: &str) -> Json {
@@ -340,15 +343,7 @@ fn execute_billing(
         return Ok(format!("dry run: {summary_line}; nothing stored"));
     }
     let summary = terminology
-        .store_billing_as_job(plan, spec.make_current, &spec.id, |summary| {
-            counts["stored"] = json!({
-                "codeSystems": summary.n_code_systems,
-                "concepts": summary.n_concepts,
-                "valueSets": summary.n_value_sets,
-                "conceptMaps": summary.n_concept_maps,
-            });
-            JobUpdate { phase: Some("stored".into()), counts: Some(counts.clone()), ..JobUpdate::default() }
-        })
+        .store_billing_as_job(plan, spec.make_current, &spec.id, |summary| stored_update(&mut counts, summary))
         .map_err(|error| format!("storing failed, nothing was stored: {error}"))?;
     Ok(format!(
         "{summary_line}; stored {} code systems ({} concepts), {} value sets",
