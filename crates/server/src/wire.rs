@@ -148,35 +148,35 @@ pub fn parse_resource(request: &HttpRequest, body: &[u8]) -> Result<Json, ApiErr
     Ok(resource)
 }
 
-/// Writes a resource in the chosen format.
 /// Answers a typed resource: JSON is written straight from it, XML goes through its JSON value.
 pub fn respond_typed<T: serde::Serialize>(status: StatusCode, resource: &T, format: Format) -> HttpResponse {
     match format {
         Format::Json => match serde_json::to_vec(resource) {
             Ok(body) => HttpResponse::build(status).content_type(format.media_type()).body(body),
-            Err(error) => {
-                let outcome =
-                    model::fhir::OperationOutcome::single(model::fhir::Issue::error("exception", format!("cannot render JSON: {error}")));
-                HttpResponse::InternalServerError().content_type(Format::Json.media_type()).body(outcome.to_json().to_string())
-            }
+            Err(error) => render_failure("JSON", error),
         },
         Format::Xml => respond(status, &model::fhir::render::to_json(resource), format),
     }
 }
 
+/// Writes a resource in the chosen format.
 pub fn respond(status: StatusCode, resource: &Json, format: Format) -> HttpResponse {
     let body = match format {
         Format::Json => resource.to_string(),
         Format::Xml => match model::fhir::xml::json_to_xml(resource) {
             Ok(xml) => xml,
-            Err(error) => {
-                let outcome =
-                    model::fhir::OperationOutcome::single(model::fhir::Issue::error("exception", format!("cannot render XML: {error}")));
-                return HttpResponse::InternalServerError().content_type(Format::Json.media_type()).body(outcome.to_json().to_string());
-            }
+            Err(error) => return render_failure("XML", error),
         },
     };
     HttpResponse::build(status).content_type(format.media_type()).body(body)
+}
+
+/// A 500 with an OperationOutcome in JSON (the one format that cannot fail) when an answer
+/// cannot be written in the format asked for.
+fn render_failure(format_name: &str, error: impl std::fmt::Display) -> HttpResponse {
+    let outcome =
+        model::fhir::OperationOutcome::single(model::fhir::Issue::error("exception", format!("cannot render {format_name}: {error}")));
+    HttpResponse::InternalServerError().content_type(Format::Json.media_type()).body(outcome.to_json().to_string())
 }
 
 #[cfg(test)]
