@@ -322,8 +322,7 @@ fn for_each_row(
 
 /// An SCTID: 6 to 18 digits, no leading zero.
 fn sctid(text: &str) -> Option<u64> {
-    let is_sctid = (6..=18).contains(&text.len()) && !text.starts_with('0') && text.bytes().all(|byte| byte.is_ascii_digit());
-    is_sctid.then(|| text.parse().ok()).flatten()
+    model::terminology::snomed::is_sctid(text).then(|| text.parse().ok()).flatten()
 }
 
 /// Where one concept stands while the files are read.

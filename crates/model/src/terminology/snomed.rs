@@ -1,6 +1,13 @@
 //! How a SNOMED CT release is laid out as a FHIR CodeSystem: the facts the RF2 loader writes and
 //! the store's ECL index reads back, kept here because neither crate depends on the other.
 
+/// Whether a text has the form of an SCTID: 6 to 18 digits without a leading zero. An attribute
+/// property's code is an SCTID (the relationship's typeId); `parent`, `refset`, the role-group
+/// marker and the associations are not.
+pub fn is_sctid(text: &str) -> bool {
+    (6..=18).contains(&text.len()) && !text.starts_with('0') && text.bytes().all(|byte| byte.is_ascii_digit())
+}
+
 /// The property that opens a role group: the attribute properties after it, up to the next
 /// property that is not an attribute, belong to the group its `valueInteger` names.
 pub const ROLE_GROUP_PROPERTY: &str = "roleGroup";
@@ -44,5 +51,7 @@ mod tests {
         assert_eq!(association_property("123456001"), "association-123456001");
         assert_eq!(association_refset("association-123456001"), Some("123456001"));
         assert_eq!(association_refset("parent"), None);
+        assert!(is_sctid("363698007"));
+        assert!(!is_sctid("12345") && !is_sctid("0363698007") && !is_sctid("roleGroup"));
     }
 }

@@ -9,7 +9,7 @@ use roaring::RoaringBitmap;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-pub(crate) use model::terminology::snomed::{ASSOCIATIONS, ROLE_GROUP_PROPERTY};
+pub(crate) use model::terminology::snomed::{is_sctid, ASSOCIATIONS, ROLE_GROUP_PROPERTY};
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Target {
@@ -81,10 +81,6 @@ impl std::fmt::Debug for EclIndex {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(formatter, "EclIndex({} relationships)", self.relationships.len())
     }
-}
-
-pub(crate) fn is_sctid(code: &str) -> bool {
-    (6..=18).contains(&code.len()) && !code.starts_with('0') && code.bytes().all(|byte| byte.is_ascii_digit())
 }
 
 impl EclIndex {
