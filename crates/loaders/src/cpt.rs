@@ -163,12 +163,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
         concept_idx_by_code.insert(code.to_owned(), concepts.len());
         let mut properties = Vec::new();
         if let Some(category) = category_of(code) {
-            properties.push(ConceptProperty {
-                code: "category".into(),
-                value_key: "valueCode".into(),
-                value: json!(category),
-                extra: None,
-            });
+            properties.push(ConceptProperty::new("category", "valueCode", json!(category)));
         }
         concepts.push(Concept {
             code: code.to_owned(),

@@ -249,12 +249,7 @@ fn read_records(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> 
             display: None,
             definition: None,
             designations: Vec::new(),
-            properties: vec![ConceptProperty {
-                code: "kind".into(),
-                value_key: "valueCode".into(),
-                value: json!(if is_modifier { "modifier" } else { "procedure" }),
-                extra: None,
-            }],
+            properties: vec![ConceptProperty::new("kind", "valueCode", json!(if is_modifier { "modifier" } else { "procedure" }))],
             extra: None,
             nest_parent: None,
         };
@@ -279,23 +274,13 @@ fn read_records(path: &str, bytes: &[u8], diagnostics: &mut Vec<Diagnostic>) -> 
                 continue;
             }
             match fhir_date(&text) {
-                Some(date) => concept.properties.push(ConceptProperty {
-                    code: property_code.into(),
-                    value_key: "valueDateTime".into(),
-                    value: Json::String(date),
-                    extra: None,
-                }),
+                Some(date) => concept.properties.push(ConceptProperty::new(property_code, "valueDateTime", Json::String(date))),
                 None => report(text, format!("{label} of {code} is not a YYYYMMDD date; left out")),
             }
         }
         let action_code = field(line, 293, 293);
         if !action_code.is_empty() {
-            concept.properties.push(ConceptProperty {
-                code: "actionCode".into(),
-                value_key: "valueCode".into(),
-                value: Json::String(action_code),
-                extra: None,
-            });
+            concept.properties.push(ConceptProperty::new("actionCode", "valueCode", Json::String(action_code)));
         }
         open_record = Some(OpenRecord { concept, long_description, record_id });
     }
@@ -334,19 +319,14 @@ fn add_lifecycle(concepts: &mut [Concept], release_start: Option<&str>) {
             let retired = release_start.is_some_and(|start| terminated.as_str() < start);
             concept.properties.push(date_property(lifecycle::PROPERTY_RETIREMENT_DATE, terminated));
             if retired {
-                concept.properties.push(ConceptProperty {
-                    code: "status".into(),
-                    value_key: "valueCode".into(),
-                    value: json!("retired"),
-                    extra: None,
-                });
+                concept.properties.push(ConceptProperty::new("status", "valueCode", json!("retired")));
             }
         }
     }
 }
 
 fn date_property(code: &str, date: String) -> ConceptProperty {
-    ConceptProperty { code: code.into(), value_key: "valueDateTime".into(), value: Json::String(date), extra: None }
+    ConceptProperty::new(code, "valueDateTime", Json::String(date))
 }
 
 fn header(version: Option<&str>, n_concepts: usize, period: Option<&EffectivePeriod>) -> Json {

@@ -483,11 +483,11 @@ fn read_tabular_nodes(path: &str, text: &str, diagnostics: &mut Vec<Diagnostic>)
 }
 
 fn string_property(code: &str, value: &str) -> ConceptProperty {
-    ConceptProperty { code: code.to_owned(), value_key: "valueString".into(), value: Json::String(value.to_owned()), extra: None }
+    ConceptProperty::new(code, "valueString", Json::String(value.to_owned()))
 }
 
 fn boolean_property(code: &str, value: bool) -> ConceptProperty {
-    ConceptProperty { code: code.to_owned(), value_key: "valueBoolean".into(), value: Json::Bool(value), extra: None }
+    ConceptProperty::new(code, "valueBoolean", Json::Bool(value))
 }
 
 fn designation_with_use(use_code: &str, use_display: &str, value: &str) -> Designation {

@@ -449,28 +449,13 @@ fn load_order_file(
                 extra: None,
             });
         }
-        concept.properties.push(ConceptProperty {
-            code: "billable".into(),
-            value_key: "valueBoolean".into(),
-            value: Json::Bool(billable),
-            extra: None,
-        });
+        concept.properties.push(ConceptProperty::new("billable", "valueBoolean", Json::Bool(billable)));
         let labels = tables.map(|tables| tables.labels(&code));
         for (axis_idx, character) in code.chars().enumerate() {
             let (property_code, _) = AXIS_PROPERTIES[axis_idx];
-            concept.properties.push(ConceptProperty {
-                code: property_code.into(),
-                value_key: "valueCode".into(),
-                value: Json::String(character.to_string()),
-                extra: None,
-            });
+            concept.properties.push(ConceptProperty::new(property_code, "valueCode", Json::String(character.to_string())));
             if let Some(label) = labels.as_ref().and_then(|labels| labels[axis_idx]) {
-                concept.properties.push(ConceptProperty {
-                    code: format!("{property_code}-label"),
-                    value_key: "valueString".into(),
-                    value: Json::String(label.to_owned()),
-                    extra: None,
-                });
+                concept.properties.push(ConceptProperty::string(&format!("{property_code}-label"), label));
             }
         }
         if let Some(labels) = &labels {
@@ -537,6 +522,7 @@ fn header(version: Option<&str>, n_concepts: usize, hierarchical: bool, labelled
 mod tests {
     use super::*;
     use crate::MemorySource;
+    use model::terminology::PropertyValue;
     use std::fmt::Write as _;
     use std::path::PathBuf;
 
@@ -556,7 +542,7 @@ mod tests {
             }
             for property in &concept.properties {
                 match &property.value {
-                    Json::String(text) if property.value_key == "valueString" => write!(out, " {}={text:?}", property.code).unwrap(),
+                    PropertyValue::String(text) => write!(out, " {}={:?}", property.code, text.as_str()).unwrap(),
                     _ => write!(out, " {}={}", property.code, property.value_text().unwrap()).unwrap(),
                 }
             }
@@ -769,7 +755,7 @@ B020ZZZ section="Imaging" body-system="Central Nervous System" root-operation="C
                 .properties
                 .iter()
                 .filter(|property| property.code != "billable")
-                .map(|property| (property.code.clone(), property.value_text().unwrap()))
+                .map(|property| (property.code.to_string(), property.value_text().unwrap()))
                 .collect();
             let expected_axes: Vec<(String, String)> = AXIS_PROPERTIES
                 .iter()

@@ -133,7 +133,7 @@ fn release_key(version: &str) -> Option<(u32, u32)> {
 }
 
 fn property(code: &str, value_key: &str, value: Json) -> ConceptProperty {
-    ConceptProperty { code: code.to_owned(), value_key: value_key.to_owned(), value, extra: None }
+    ConceptProperty::new(code, value_key, value)
 }
 
 fn designation(language: &str, use_code: Option<(&str, &str)>, value: &str) -> Designation {

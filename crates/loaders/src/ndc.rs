@@ -184,11 +184,11 @@ fn version_in_path_part(part: &str) -> Option<String> {
 }
 
 fn string_property(code: &str, value: &str) -> ConceptProperty {
-    ConceptProperty { code: code.to_owned(), value_key: "valueString".into(), value: Json::String(value.to_owned()), extra: None }
+    ConceptProperty::new(code, "valueString", Json::String(value.to_owned()))
 }
 
 fn code_property(code: &str, value: &str) -> ConceptProperty {
-    ConceptProperty { code: code.to_owned(), value_key: "valueCode".into(), value: Json::String(value.to_owned()), extra: None }
+    ConceptProperty::new(code, "valueCode", Json::String(value.to_owned()))
 }
 
 /// Loads one FDA NDC directory.
@@ -347,12 +347,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             }
             match fhir_date(text) {
                 Some(date) => {
-                    let date_property = |code: &str| ConceptProperty {
-                        code: code.into(),
-                        value_key: "valueDateTime".into(),
-                        value: Json::String(date.clone()),
-                        extra: None,
-                    };
+                    let date_property = |code: &str| ConceptProperty::new(code, "valueDateTime", Json::String(date.clone()));
                     properties.push(date_property(property_code));
                     lifecycle_properties.push(date_property(lifecycle_code));
                     // Off the market before the directory was published: retired, kept for older claims.
@@ -367,18 +362,8 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
         }
         properties.extend(lifecycle_properties);
         match packages.field(row, "SAMPLE_PACKAGE") {
-            "Y" => properties.push(ConceptProperty {
-                code: "sample-package".into(),
-                value_key: "valueBoolean".into(),
-                value: Json::Bool(true),
-                extra: None,
-            }),
-            "N" => properties.push(ConceptProperty {
-                code: "sample-package".into(),
-                value_key: "valueBoolean".into(),
-                value: Json::Bool(false),
-                extra: None,
-            }),
+            "Y" => properties.push(ConceptProperty::new("sample-package", "valueBoolean", Json::Bool(true))),
+            "N" => properties.push(ConceptProperty::new("sample-package", "valueBoolean", Json::Bool(false))),
             _ => {}
         }
         let display = (!display.is_empty()).then_some(display);

@@ -117,7 +117,7 @@ fn language_tag(lat: &str) -> String {
 }
 
 fn property(code: &str, value_key: &str, value: Json) -> ConceptProperty {
-    ConceptProperty { code: code.to_owned(), value_key: value_key.to_owned(), value, extra: None }
+    ConceptProperty::new(code, value_key, value)
 }
 
 struct ConceptState {

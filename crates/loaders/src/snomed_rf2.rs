@@ -341,7 +341,7 @@ struct Builder {
 }
 
 fn property(code: &str, value_key: &str, value: Json) -> ConceptProperty {
-    ConceptProperty { code: code.to_owned(), value_key: value_key.to_owned(), value, extra: None }
+    ConceptProperty::new(code, value_key, value)
 }
 
 /// An RF2 `effectiveTime` (`YYYYMMDD`) as a FHIR date (`YYYY-MM-DD`), when it is a real day.
@@ -940,7 +940,7 @@ mod tests {
                         "sufficientlyDefined" | "moduleId" | "effectiveTime" | "inactive" | "effectiveDate" | "retirementDate" | "status"
                     )
                 })
-                .map(|property| format!("{} {}={}", property.value_key, property.code, property.value_text().unwrap_or_default()))
+                .map(|property| format!("{} {}={}", property.value_key(), property.code, property.value_text().unwrap_or_default()))
                 .collect()
         };
         // Two groups, each opened by its roleGroup property; the parents come first.

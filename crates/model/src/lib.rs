@@ -20,7 +20,10 @@
 
 pub mod ecl;
 pub mod fhir;
+pub mod name;
 pub mod terminology;
 pub mod uris;
 
+pub use compact_str::CompactString;
 pub use fhir::Json;
+pub use name::Name;

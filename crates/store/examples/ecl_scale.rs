@@ -28,7 +28,7 @@ impl Random {
 }
 
 fn property(code: &str, value_key: &str, value: serde_json::Value) -> ConceptProperty {
-    ConceptProperty { code: code.to_owned(), value_key: value_key.to_owned(), value, extra: None }
+    ConceptProperty::new(code, value_key, value)
 }
 
 fn concept(code: &str, parents: &[String]) -> Concept {

@@ -357,12 +357,8 @@ fn computable_name(text: &str) -> String {
 fn own_code_system(code_type: CodeType, rows: &[&BillingRow], options: &BillingOptions, version: &str) -> CodeSystem {
     let mut concepts: Vec<Concept> = Vec::new();
     for row in rows {
-        let category = (!row.category.is_empty()).then(|| ConceptProperty {
-            code: "category".into(),
-            value_key: "valueString".into(),
-            value: Json::String(row.category.clone()),
-            extra: None,
-        });
+        let category =
+            (!row.category.is_empty()).then(|| ConceptProperty::new("category", "valueString", Json::String(row.category.clone())));
         if let Some(concept) = concepts.iter_mut().find(|concept| concept.code == row.code) {
             if concept.display.is_none() && !row.description.is_empty() {
                 concept.display = Some(row.description.clone());

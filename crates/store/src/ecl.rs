@@ -911,7 +911,7 @@ fn with_term(index: &CodeSystemIndex, code: &str) -> String {
 }
 
 fn attribute_text(index: &CodeSystemIndex, property: &model::terminology::ConceptProperty) -> String {
-    let value = match property.value_key.as_str() {
+    let value = match property.value_key() {
         "valueCode" | "valueCoding" => with_term(index, &property.value_text().unwrap_or_default()),
         "valueString" => format!("\"{}\"", property.value.as_str().unwrap_or_default().replace('"', "\\\"")),
         _ => format!("#{}", property.value_text().unwrap_or_default()),

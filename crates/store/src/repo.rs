@@ -8,7 +8,7 @@ use crate::schema::{
 use crate::{StoreError, StoreErrorKind};
 use diesel::prelude::*;
 use model::fhir::{array_of, str_of};
-use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
+use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation, PropertyValue};
 use model::Json;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -155,10 +155,9 @@ pub fn is_a_edges(code_system: &CodeSystem) -> Vec<(usize, usize)> {
                 _ => continue,
             };
             let owned;
-            let target = match &property.value {
-                Json::String(text) => Some(text.as_str()),
-                Json::Object(_) => str_of(&property.value, "code"),
-                _ => {
+            let target = match property.value.code().or_else(|| property.value.as_str()) {
+                Some(text) => Some(text),
+                None => {
                     owned = property.value_text();
                     owned.as_deref()
                 }
@@ -444,9 +443,9 @@ impl ConceptRows {
                     resource_pk: pk,
                     concept_ordinal: ordinal,
                     ordinal: property_idx as i32,
-                    code: property.code.clone(),
-                    value_key: property.value_key.clone(),
-                    value: property.value.to_string(),
+                    code: property.code.to_string(),
+                    value_key: property.value_key().to_owned(),
+                    value: property.value.to_json().to_string(),
                     extra: property.extra.as_ref().map(|extra| extra.to_string()),
                 });
             }
@@ -578,6 +577,7 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
         .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt CodeSystem row {pk}: {error}")))?;
     let mut built: Vec<Concept> = Vec::new();
     let mut shared_uses = SharedUses::default();
+    let mut property_codes = model::name::Names::default();
     with_conn!(database, |conn| {
         let concept_rows = concepts::table
             .filter(concepts::resource_pk.eq(pk))
@@ -617,11 +617,23 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
         for row in property_rows {
             let row = row?;
             if let Some(concept) = built.get_mut(row.concept_ordinal as usize) {
-                let value = serde_json::from_str(&row.value)
-                    .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt property value: {error}")))?;
+                let corrupt = |error: serde_json::Error| {
+                    StoreError::new(StoreErrorKind::Database, format!("corrupt property value {}: {error}", row.value))
+                };
+                // Text values (most of them) are read straight into their inline form.
+                let text = || serde_json::from_str::<model::CompactString>(&row.value).ok();
+                let value = match (row.value_key.as_str(), row.value.starts_with('"')) {
+                    ("valueCode", true) => text().map(PropertyValue::Code),
+                    ("valueString", true) => text().map(PropertyValue::String),
+                    ("valueDateTime", true) => text().map(PropertyValue::DateTime),
+                    _ => None,
+                };
+                let value = match value {
+                    Some(value) => value,
+                    None => PropertyValue::from_json(&row.value_key, serde_json::from_str(&row.value).map_err(corrupt)?),
+                };
                 concept.properties.push(ConceptProperty {
-                    code: row.code,
-                    value_key: row.value_key,
+                    code: property_codes.name(&row.code),
                     value,
                     extra: from_text(row.extra)?.map(Box::new),
                 });

@@ -2,7 +2,8 @@
 
 use super::{merge_remainder, remainder, ModelError};
 use crate::fhir::{array_of, bool_of, str_of};
-use crate::Json;
+use crate::{Json, Name};
+use compact_str::CompactString;
 use serde_json::{json, Map};
 use std::sync::Arc;
 
@@ -61,25 +62,174 @@ pub struct Designation {
     pub extra: Option<Box<Json>>,
 }
 
-/// A concept's property value: `value_key` names the FHIR type (`valueCode`, `valueCoding`, …).
+/// A concept's property: its code (interned, see [`Name`]) and its typed value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConceptProperty {
-    pub code: String,
-    pub value_key: String,
-    pub value: Json,
+    pub code: Name,
+    pub value: PropertyValue,
     /// Members other than `code` and the value; boxed, since nearly every property has none.
     pub extra: Option<Box<Json>>,
 }
 
+/// A property value by its FHIR type. Codes, strings and dates are [`CompactString`]s, which keep
+/// up to 24 bytes inline: SCTIDs, LOINC numbers, dates and flags need no allocation of their own,
+/// which is most of the memory a large release's properties take.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PropertyValue {
+    Code(CompactString),
+    String(CompactString),
+    DateTime(CompactString),
+    Boolean(bool),
+    Integer(i64),
+    /// The decimal's exact text.
+    Decimal(CompactString),
+    Coding(Box<Json>),
+    /// Any other `value[x]` (or a value whose JSON does not fit its type), kept as it came.
+    Other {
+        key: Name,
+        value: Box<Json>,
+    },
+}
+
+impl PropertyValue {
+    /// Types a `value[x]` member: `value_key` is the member's name (`valueCode`, `valueCoding`, …).
+    pub fn from_json(value_key: &str, value: Json) -> PropertyValue {
+        match (value_key, value) {
+            ("valueCode", Json::String(text)) => PropertyValue::Code(text.into()),
+            ("valueString", Json::String(text)) => PropertyValue::String(text.into()),
+            ("valueDateTime", Json::String(text)) => PropertyValue::DateTime(text.into()),
+            ("valueBoolean", Json::Bool(flag)) => PropertyValue::Boolean(flag),
+            ("valueInteger", Json::Number(number)) if number.as_i64().is_some_and(|integer| integer.to_string() == number.to_string()) => {
+                PropertyValue::Integer(number.as_i64().unwrap_or_default())
+            }
+            ("valueDecimal", Json::Number(number)) => PropertyValue::Decimal(number.to_string().into()),
+            ("valueCoding", coding @ Json::Object(_)) => PropertyValue::Coding(Box::new(coding)),
+            (key, value) => PropertyValue::Other { key: Name::new(key), value: Box::new(value) },
+        }
+    }
+
+    /// The FHIR member this value is written as (`valueCode`, `valueCoding`, …).
+    pub fn key(&self) -> &str {
+        match self {
+            PropertyValue::Code(_) => "valueCode",
+            PropertyValue::String(_) => "valueString",
+            PropertyValue::DateTime(_) => "valueDateTime",
+            PropertyValue::Boolean(_) => "valueBoolean",
+            PropertyValue::Integer(_) => "valueInteger",
+            PropertyValue::Decimal(_) => "valueDecimal",
+            PropertyValue::Coding(_) => "valueCoding",
+            PropertyValue::Other { key, .. } => key,
+        }
+    }
+
+    /// The value as FHIR JSON.
+    pub fn to_json(&self) -> Json {
+        match self {
+            PropertyValue::Code(text) | PropertyValue::String(text) | PropertyValue::DateTime(text) => Json::String(text.to_string()),
+            PropertyValue::Boolean(flag) => Json::Bool(*flag),
+            PropertyValue::Integer(integer) => Json::from(*integer),
+            PropertyValue::Decimal(text) => {
+                text.parse::<serde_json::Number>().map(Json::Number).unwrap_or_else(|_| Json::String(text.to_string()))
+            }
+            PropertyValue::Coding(value) | PropertyValue::Other { value, .. } => Json::clone(value),
+        }
+    }
+
+    /// The text of a code, string, date or decimal value, without allocating.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            PropertyValue::Code(text) | PropertyValue::String(text) | PropertyValue::DateTime(text) | PropertyValue::Decimal(text) => {
+                Some(text)
+            }
+            PropertyValue::Other { value, .. } => value.as_str(),
+            _ => None,
+        }
+    }
+
+    /// The code of a code value, or of a Coding.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            PropertyValue::Code(text) => Some(text),
+            PropertyValue::Coding(coding) => str_of(coding, "code"),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            PropertyValue::Boolean(flag) => Some(*flag),
+            PropertyValue::Other { value, .. } => value.as_bool(),
+            _ => None,
+        }
+    }
+
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            PropertyValue::Integer(integer) => u64::try_from(*integer).ok(),
+            PropertyValue::Other { value, .. } => value.as_u64(),
+            _ => None,
+        }
+    }
+}
+
+impl serde::Serialize for PropertyValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PropertyValue::Code(text) | PropertyValue::String(text) | PropertyValue::DateTime(text) => serializer.serialize_str(text),
+            PropertyValue::Boolean(flag) => serializer.serialize_bool(*flag),
+            PropertyValue::Integer(integer) => serializer.serialize_i64(*integer),
+            PropertyValue::Decimal(_) => self.to_json().serialize(serializer),
+            PropertyValue::Coding(value) | PropertyValue::Other { value, .. } => value.serialize(serializer),
+        }
+    }
+}
+
 impl ConceptProperty {
+    /// A property from its code and its `value[x]` member's name and JSON.
+    pub fn new(code: &str, value_key: &str, value: Json) -> ConceptProperty {
+        ConceptProperty { code: Name::new(code), value: PropertyValue::from_json(value_key, value), extra: None }
+    }
+
+    /// A `valueCode` property.
+    pub fn code(code: &str, value: &str) -> ConceptProperty {
+        ConceptProperty { code: Name::new(code), value: PropertyValue::Code(value.into()), extra: None }
+    }
+
+    /// A `valueString` property.
+    pub fn string(code: &str, value: &str) -> ConceptProperty {
+        ConceptProperty { code: Name::new(code), value: PropertyValue::String(value.into()), extra: None }
+    }
+
+    /// A `valueDateTime` property.
+    pub fn date_time(code: &str, value: &str) -> ConceptProperty {
+        ConceptProperty { code: Name::new(code), value: PropertyValue::DateTime(value.into()), extra: None }
+    }
+
+    /// A `valueBoolean` property.
+    pub fn boolean(code: &str, value: bool) -> ConceptProperty {
+        ConceptProperty { code: Name::new(code), value: PropertyValue::Boolean(value), extra: None }
+    }
+
+    /// The FHIR member the value is written as (`valueCode`, `valueCoding`, …).
+    pub fn value_key(&self) -> &str {
+        self.value.key()
+    }
+
     /// The value as text: the string for primitives, the code for a Coding.
     pub fn value_text(&self) -> Option<String> {
         match &self.value {
-            Json::String(text) => Some(text.clone()),
-            Json::Bool(flag) => Some(flag.to_string()),
-            Json::Number(number) => Some(number.to_string()),
-            Json::Object(_) => str_of(&self.value, "code").map(str::to_owned),
-            _ => None,
+            PropertyValue::Code(text) | PropertyValue::String(text) | PropertyValue::DateTime(text) | PropertyValue::Decimal(text) => {
+                Some(text.to_string())
+            }
+            PropertyValue::Boolean(flag) => Some(flag.to_string()),
+            PropertyValue::Integer(integer) => Some(integer.to_string()),
+            PropertyValue::Coding(value) | PropertyValue::Other { value, .. } => match &**value {
+                Json::String(text) => Some(text.clone()),
+                Json::Bool(flag) => Some(flag.to_string()),
+                Json::Number(number) => Some(number.to_string()),
+                Json::Object(_) => str_of(value, "code").map(str::to_owned),
+                _ => None,
+            },
         }
     }
 }
@@ -131,9 +281,8 @@ impl Concept {
                 .and_then(|map| map.iter().find(|(key, _)| key.starts_with("value")))
                 .ok_or_else(|| ModelError::new(format!("{property_path}.value[x]"), "missing"))?;
             properties.push(ConceptProperty {
-                code: property_code.to_owned(),
-                value_key: value_key.clone(),
-                value: property_value.clone(),
+                code: Name::new(property_code),
+                value: PropertyValue::from_json(value_key, property_value.clone()),
                 extra: remainder(property, &["code", value_key.as_str()]).map(Box::new),
             });
         }
@@ -165,8 +314,8 @@ impl Concept {
                 .properties
                 .iter()
                 .map(|property| {
-                    let mut entry = json!({"code": property.code});
-                    entry[property.value_key.as_str()] = property.value.clone();
+                    let mut entry = json!({"code": property.code.as_str()});
+                    entry[property.value_key()] = property.value.to_json();
                     merge_remainder(&mut entry, property.extra.as_deref());
                     entry
                 })

@@ -64,7 +64,7 @@ fn flags_of(concept: &Concept, meanings: &HashMap<String, String>) -> ConceptFla
     let mut flags = ConceptFlags::default();
     for property in &concept.properties {
         let value = property.value_text().unwrap_or_default();
-        let meaning = meanings.get(&property.code).map(String::as_str).unwrap_or(property.code.as_str());
+        let meaning = meanings.get(property.code.as_str()).map(String::as_str).unwrap_or(property.code.as_str());
         match meaning {
             "status" => {
                 match value.as_str() {

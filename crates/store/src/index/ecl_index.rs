@@ -121,7 +121,7 @@ impl EclIndex {
                     continue;
                 }
                 let Some(type_idx) = index.find(code) else { continue };
-                let target = match property.value_key.as_str() {
+                let target = match property.value_key() {
                     "valueCode" | "valueCoding" => match property.value_text().and_then(|id| index.find(&id)) {
                         Some(target) => Target::Concept(target),
                         None => continue,

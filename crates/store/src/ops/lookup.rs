@@ -230,7 +230,7 @@ fn lookup(context: &Context<'_>, named: &Coding, has_code: bool, requested: &[St
     for (concept_property, group) in concept.properties.iter().zip(&groups) {
         if *group != 0 || (is_snomed && concept_property.code == "roleGroup") {
             if concept_property.code != "roleGroup" && (wants(&concept_property.code) || wants("609096000")) {
-                let attribute = property(&concept_property.code, &concept_property.value_key, concept_property.value.clone(), None);
+                let attribute = property(&concept_property.code, concept_property.value_key(), concept_property.value.to_json(), None);
                 match role_groups.iter_mut().find(|(found, _)| found == group) {
                     Some((_, attributes)) => attributes.push(attribute),
                     None => role_groups.push((*group, vec![attribute])),
@@ -239,7 +239,7 @@ fn lookup(context: &Context<'_>, named: &Coding, has_code: bool, requested: &[St
             continue;
         }
         if wants(&concept_property.code) && !matches!(concept_property.code.as_str(), "parent" | "child") {
-            out.properties.push(property(&concept_property.code, &concept_property.value_key, concept_property.value.clone(), None));
+            out.properties.push(property(&concept_property.code, concept_property.value_key(), concept_property.value.to_json(), None));
         }
     }
     for (_, subproperties) in role_groups {

@@ -107,7 +107,7 @@ pub fn property_values(code_system: &CodeSystemIndex, concept_idx: u32, property
         .properties
         .iter()
         .filter(|property| property.code == property_code)
-        .map(|property| (value_key_name(&property.value_key), property.value.clone()))
+        .map(|property| (value_key_name(property.value_key()), property.value.to_json()))
         .collect();
     if !own.is_empty() {
         return own;
