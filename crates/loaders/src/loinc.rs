@@ -47,7 +47,7 @@
 use crate::icd10cm::DESIGNATION_USE_SYSTEM;
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
 use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
-use model::Json;
+use model::{Json, Name};
 use serde_json::json;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -138,7 +138,7 @@ fn property(code: &str, value_key: &str, value: Json) -> ConceptProperty {
 
 fn designation(language: &str, use_code: Option<(&str, &str)>, value: &str) -> Designation {
     Designation {
-        language: Some(language.to_owned()),
+        language: Some(Name::new(language)),
         use_coding: use_code
             .map(|(code, display)| std::sync::Arc::new(json!({"system": DESIGNATION_USE_SYSTEM, "code": code, "display": display}))),
         value: value.to_owned(),

@@ -51,7 +51,7 @@ use crate::icd10cm::DESIGNATION_USE_SYSTEM;
 use crate::snomed_rf2::for_each_line;
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
 use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation};
-use model::Json;
+use model::{Json, Name};
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
 
@@ -209,7 +209,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             concept.properties.push(property("tty", "valueCode", json!(tty)));
         }
         concept.designations.push(Designation {
-            language: Some(language_tag(lat)),
+            language: Some(Name::from(language_tag(lat))),
             use_coding: Some(std::sync::Arc::new(json!({"system": DESIGNATION_USE_SYSTEM, "code": tty}))),
             value: text.to_owned(),
             extra: None,

@@ -81,7 +81,7 @@
 
 use crate::{Diagnostic, LoadError, LoadOptions, Loaded, Source};
 use model::terminology::{lifecycle, CodeSystem, Concept, ConceptProperty, Designation, EffectivePeriod};
-use model::Json;
+use model::{Json, Name};
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
 use std::io::BufRead;
@@ -523,7 +523,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                     }
                 };
                 concept.designations.push(Designation {
-                    language: (!language_code.is_empty()).then(|| language_code.to_string()),
+                    language: (!language_code.is_empty()).then(|| Name::new(language_code)),
                     use_coding: Some(use_coding),
                     value: term.to_string(),
                     extra: None,

@@ -108,8 +108,8 @@ pub struct ResourceHeader {
     pub last_updated: String,
 }
 
-fn to_text(value: &Option<Json>) -> Option<String> {
-    value.as_ref().map(|value| value.to_string())
+fn to_text(value: Option<&Json>) -> Option<String> {
+    value.map(|value| value.to_string())
 }
 
 fn from_text(text: Option<String>) -> Result<Option<Json>, StoreError> {
@@ -425,14 +425,14 @@ impl ConceptRows {
                 display: concept.display.clone(),
                 definition: concept.definition.clone(),
                 nest_parent: concept.nest_parent.map(|parent| parent as i32),
-                extra: to_text(&concept.extra),
+                extra: to_text(concept.extra.as_deref()),
             });
             for (designation_idx, designation) in concept.designations.iter().enumerate() {
                 rows.designations.push(DesignationRow {
                     resource_pk: pk,
                     concept_ordinal: ordinal,
                     ordinal: designation_idx as i32,
-                    language: designation.language.clone(),
+                    language: designation.language.as_deref().map(str::to_owned),
                     use_coding: designation.use_coding.as_ref().map(|shared| shared.to_string()),
                     value: designation.value.clone(),
                     extra: designation.extra.as_ref().map(|extra| extra.to_string()),
@@ -578,6 +578,7 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
     let mut built: Vec<Concept> = Vec::new();
     let mut shared_uses = SharedUses::default();
     let mut property_codes = model::name::Names::default();
+    let mut languages = model::name::Names::default();
     with_conn!(database, |conn| {
         let concept_rows = concepts::table
             .filter(concepts::resource_pk.eq(pk))
@@ -591,7 +592,7 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
                 definition: row.definition,
                 designations: Vec::new(),
                 properties: Vec::new(),
-                extra: from_text(row.extra)?,
+                extra: from_text(row.extra)?.map(Box::new),
                 nest_parent: row.nest_parent.map(|parent| parent as usize),
             });
         }
@@ -603,7 +604,7 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
             let row = row?;
             if let Some(concept) = built.get_mut(row.concept_ordinal as usize) {
                 concept.designations.push(Designation {
-                    language: row.language,
+                    language: row.language.as_deref().map(|language| languages.name(language)),
                     use_coding: shared_uses.intern(row.use_coding)?,
                     value: row.value,
                     extra: from_text(row.extra)?.map(Box::new),

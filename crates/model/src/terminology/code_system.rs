@@ -44,15 +44,17 @@ pub struct Concept {
     pub definition: Option<String>,
     pub designations: Vec<Designation>,
     pub properties: Vec<ConceptProperty>,
-    /// Members other than the ones typed here, e.g. `extension`, kept as they came.
-    pub extra: Option<Json>,
+    /// Members other than the ones typed here, e.g. `extension`, kept as they came; boxed, since
+    /// most concepts have none (a `Json` is 72 bytes inline).
+    pub extra: Option<Box<Json>>,
     /// Index in [`CodeSystem::concepts`] of the concept this one was nested under.
     pub nest_parent: Option<usize>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Designation {
-    pub language: Option<String>,
+    /// Interned: a release has a handful of languages across millions of designations.
+    pub language: Option<Name>,
     /// The `use` Coding, as JSON.
     /// Shared: a release has a handful of distinct uses (FSN, synonym, short description) across
     /// millions of designations, so readers of whole releases hand out clones of one `Arc` per use.
@@ -238,7 +240,7 @@ impl Designation {
     pub fn from_json(value: &Json, path: &str) -> Result<Designation, ModelError> {
         let text = str_of(value, "value").ok_or_else(|| ModelError::new(format!("{path}.value"), "missing"))?;
         Ok(Designation {
-            language: str_of(value, "language").map(str::to_owned),
+            language: str_of(value, "language").map(Name::new),
             use_coding: value.get("use").cloned().map(Arc::new),
             value: text.to_owned(),
             extra: remainder(value, &["language", "use", "value"]).map(Box::new),
@@ -248,7 +250,7 @@ impl Designation {
     pub fn to_json(&self) -> Json {
         let mut out = Json::Object(Map::new());
         if let Some(language) = &self.language {
-            out["language"] = json!(language);
+            out["language"] = json!(language.as_str());
         }
         if let Some(use_coding) = &self.use_coding {
             out["use"] = Json::clone(use_coding);
@@ -292,7 +294,7 @@ impl Concept {
             definition: str_of(value, "definition").map(str::to_owned),
             designations,
             properties,
-            extra: remainder(value, &["code", "display", "definition", "designation", "property", "concept"]),
+            extra: remainder(value, &["code", "display", "definition", "designation", "property", "concept"]).map(Box::new),
             nest_parent,
         })
     }
@@ -322,7 +324,7 @@ impl Concept {
                 .collect();
             out["property"] = Json::Array(properties);
         }
-        merge_remainder(&mut out, self.extra.as_ref());
+        merge_remainder(&mut out, self.extra.as_deref());
         out
     }
 }

@@ -84,7 +84,7 @@ fn flags_of(concept: &Concept, meanings: &HashMap<String, String>) -> ConceptFla
         }
     }
     // A concept marked deprecated by the standards-status extension (and no status property).
-    let extensions = model::fhir::extensions_of(concept.extra.as_ref());
+    let extensions = model::fhir::extensions_of(concept.extra.as_deref());
     let standards_status = model::fhir::extension_value(extensions, model::fhir::EXT_STANDARDS_STATUS).and_then(serde_json::Value::as_str);
     if standards_status == Some("deprecated") && flags.status.is_none() {
         flags.deprecated = true;

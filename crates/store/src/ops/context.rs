@@ -350,9 +350,9 @@ impl<'a> Context<'a> {
                     merged.designations.extend(concept.designations.iter().cloned());
                     merged.properties.extend(concept.properties.iter().cloned());
                     // Concept extensions (label, itemWeight, rendering hints) join the concept's own.
-                    let added = model::fhir::extensions_of(concept.extra.as_ref());
+                    let added = model::fhir::extensions_of(concept.extra.as_deref());
                     if !added.is_empty() {
-                        let extra = merged.extra.get_or_insert_with(|| serde_json::json!({}));
+                        let extra = merged.extra.get_or_insert_with(|| Box::new(serde_json::json!({})));
                         if !extra["extension"].is_array() {
                             extra["extension"] = serde_json::json!([]);
                         }

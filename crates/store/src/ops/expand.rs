@@ -64,7 +64,7 @@ fn implicit_properties(member: &Member) -> Vec<(&'static str, &'static str, Json
     let mut properties = Vec::new();
     let value_set_extensions = extensions_of(member.value_set_extra.as_ref());
     let concept = member.code_system.as_ref().zip(member.concept_idx).map(|(code_system, idx)| (code_system, idx));
-    let concept_extensions = concept.map(|(code_system, idx)| extensions_of(code_system.concept(idx).extra.as_ref())).unwrap_or(&[]);
+    let concept_extensions = concept.map(|(code_system, idx)| extensions_of(code_system.concept(idx).extra.as_deref())).unwrap_or(&[]);
     let status = concept.and_then(|(code_system, idx)| code_system.flags[idx as usize].status.clone()).filter(|status| status != "active");
     if let Some(status) = status {
         properties.push(("status", "valueCode", json!(status)));
@@ -158,7 +158,7 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool, i
         .collect();
     if let Some(concept) = concept {
         // Rendering hints from the code system (or a supplement), unless the value set gave its own.
-        for extension in extensions_of(concept.extra.as_ref()) {
+        for extension in extensions_of(concept.extra.as_deref()) {
             let url = model::fhir::str_of(extension, "url").unwrap_or_default();
             if url.starts_with("http://hl7.org/fhir/StructureDefinition/rendering-")
                 && !extensions.iter().any(|existing| model::fhir::str_of(existing, "url") == Some(url))

@@ -207,7 +207,7 @@ fn lookup(context: &Context<'_>, named: &Coding, has_code: bool, requested: &[St
     }
     for designation in &concept.designations {
         out.designations.push(LookupDesignation {
-            language: designation.language.clone(),
+            language: designation.language.as_deref().map(str::to_owned),
             use_coding: designation.use_coding.clone(),
             preferred_for_language: false,
             value: designation.value.clone(),

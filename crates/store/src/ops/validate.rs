@@ -151,11 +151,11 @@ fn check_display(
     let concept = code_system.concept(concept_idx);
     let raw_languages = context.raw_display_language(value_set.and_then(value_set_language).as_deref());
     let languages = context.display_languages_for(value_set.and_then(value_set_language).as_deref());
-    let default_language = code_system.code_system.language.clone();
+    let default_language = code_system.code_system.language.as_deref();
     // Every valid display with its language; the code system's display speaks the code system's language.
-    let mut candidates: Vec<(&str, Option<String>)> = Vec::new();
+    let mut candidates: Vec<(&str, Option<&str>)> = Vec::new();
     if let Some(display) = &concept.display {
-        candidates.push((display.as_str(), default_language.clone()));
+        candidates.push((display.as_str(), default_language));
     }
     // A designation is a valid display in its language; one with no language is another kind of name.
     let retired = |designation: &&model::terminology::Designation| {
@@ -164,15 +164,15 @@ fn check_display(
         matches!(status, Some("withdrawn" | "deprecated"))
     };
     for designation in concept.designations.iter().filter(|designation| designation.language.is_some() && !retired(designation)) {
-        if !candidates.iter().any(|(value, language)| *value == designation.value && *language == designation.language) {
-            candidates.push((designation.value.as_str(), designation.language.clone().or_else(|| default_language.clone())));
+        if !candidates.iter().any(|(value, language)| *value == designation.value && *language == designation.language.as_deref()) {
+            candidates.push((designation.value.as_str(), designation.language.as_deref().or(default_language)));
         }
     }
     if candidates.is_empty() {
         return None;
     }
     let wanted: Vec<&String> = languages.iter().filter(|language| language.as_str() != "*").collect();
-    let in_language: Vec<&(&str, Option<String>)> = if wanted.is_empty() {
+    let in_language: Vec<&(&str, Option<&str>)> = if wanted.is_empty() {
         candidates.iter().collect()
     } else {
         candidates
