@@ -712,6 +712,12 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
     let header = header(version.as_deref(), builder.concepts.len(), has_refsets, attribute_properties);
     let mut code_system = CodeSystem::from_json(&header).expect("the SNOMED CT header is a valid CodeSystem");
     code_system.concepts = builder.concepts;
+    // Lists grown row by row keep up to half their room unused; a release keeps them for its life.
+    code_system.concepts.shrink_to_fit();
+    for concept in &mut code_system.concepts {
+        concept.designations.shrink_to_fit();
+        concept.properties.shrink_to_fit();
+    }
     loaded.code_systems.push(code_system);
     Ok(loaded)
 }

@@ -399,11 +399,11 @@ impl Evaluator<'_> {
     /// Every concept reachable from `start` in one direction (not `start` itself unless a cycle
     /// leads back), as one multi-source walk.
     fn reachable(&self, start: &RoaringBitmap, downwards: bool) -> Eval<RoaringBitmap> {
-        let edges = if downwards { &self.ecl.children } else { &self.ecl.parents };
+        let edges = if downwards { &self.index.children } else { &self.index.parents };
         let mut seen = Dense::new(self.index.len());
         let mut stack: Vec<u32> = Vec::new();
         for concept_idx in start {
-            for next in edges.of_concept(concept_idx) {
+            for next in &edges[concept_idx as usize] {
                 if seen.insert(*next) {
                     stack.push(*next);
                 }
@@ -411,7 +411,7 @@ impl Evaluator<'_> {
         }
         while let Some(current) = stack.pop() {
             self.tick(1)?;
-            for next in edges.of_concept(current) {
+            for next in &edges[current as usize] {
                 if seen.insert(*next) {
                     stack.push(*next);
                 }

@@ -74,7 +74,12 @@ pub fn grammar_index(grammar: Arc<dyn GrammarCodeSystem>) -> CodeSystemIndex {
 
 /// A designation in English with the given `use`.
 pub(crate) fn english_designation(value: impl Into<String>, use_coding: Option<Json>) -> Designation {
-    Designation { language: Some(model::Name::new("en")), use_coding: use_coding.map(std::sync::Arc::new), value: value.into(), extra: None }
+    Designation {
+        language: Some(model::Name::new("en")),
+        use_coding: use_coding.map(std::sync::Arc::new),
+        value: value.into(),
+        extra: None,
+    }
 }
 
 /// A concept with a display and designations, nothing else.

@@ -12,8 +12,8 @@ pub struct ConceptFlags {
     pub inactive: bool,
     pub deprecated: bool,
     pub not_selectable: bool,
-    /// The `status` property value, when the concept has one.
-    pub status: Option<String>,
+    /// The `status` property value, when it is one of FHIR's standard statuses.
+    pub status: Option<&'static str>,
 }
 
 #[derive(Debug)]
@@ -23,8 +23,8 @@ pub struct CodeSystemIndex {
     pub id: Option<String>,
     by_code: HashMap<String, u32>,
     by_folded_code: HashMap<String, u32>,
-    pub parents: Vec<Vec<u32>>,
-    pub children: Vec<Vec<u32>>,
+    pub parents: super::Adjacency,
+    pub children: super::Adjacency,
     pub roots: Vec<u32>,
     pub flags: Vec<ConceptFlags>,
     /// When this release is in force, when it says (`effectivePeriod`).
@@ -63,18 +63,23 @@ fn property_meanings(code_system: &CodeSystem) -> HashMap<String, String> {
 fn flags_of(concept: &Concept, meanings: &HashMap<String, String>) -> ConceptFlags {
     let mut flags = ConceptFlags::default();
     for property in &concept.properties {
-        let value = property.value_text().unwrap_or_default();
+        // Runs over every property of every concept at each start: read the value in place.
+        let value = match &property.value {
+            model::terminology::PropertyValue::Boolean(true) => "true",
+            value => value.code().or_else(|| value.as_str()).unwrap_or_default(),
+        };
         let meaning = meanings.get(property.code.as_str()).map(String::as_str).unwrap_or(property.code.as_str());
         match meaning {
             "status" => {
-                match value.as_str() {
+                match value {
                     "retired" | "inactive" => flags.inactive = true,
                     "deprecated" => flags.deprecated = true,
                     _ => {}
                 }
                 // Only the standard statuses are reported; a code system's own codes ("A", "R") are not.
-                if matches!(value.as_str(), "active" | "retired" | "inactive" | "deprecated" | "withdrawn" | "draft" | "experimental") {
-                    flags.status = Some(value);
+                const STANDARD: [&str; 7] = ["active", "retired", "inactive", "deprecated", "withdrawn", "draft", "experimental"];
+                if let Some(standard) = STANDARD.iter().find(|standard| **standard == value) {
+                    flags.status = Some(standard);
                 }
             }
             "inactive" if value == "true" => flags.inactive = true,
@@ -88,7 +93,7 @@ fn flags_of(concept: &Concept, meanings: &HashMap<String, String>) -> ConceptFla
     let standards_status = model::fhir::extension_value(extensions, model::fhir::EXT_STANDARDS_STATUS).and_then(serde_json::Value::as_str);
     if standards_status == Some("deprecated") && flags.status.is_none() {
         flags.deprecated = true;
-        flags.status = Some("deprecated".to_owned());
+        flags.status = Some("deprecated");
     }
     flags
 }
@@ -105,12 +110,11 @@ impl CodeSystemIndex {
                 by_folded_code.entry(concept.code.to_lowercase()).or_insert(idx as u32);
             }
         }
-        let mut parents = vec![Vec::new(); n_concepts];
-        let mut children = vec![Vec::new(); n_concepts];
-        for (child, parent) in crate::repo::is_a_edges(&code_system) {
-            parents[child].push(parent as u32);
-            children[parent].push(child as u32);
-        }
+        let upwards: Vec<(u32, u32)> =
+            crate::repo::is_a_edges(&code_system).into_iter().map(|(child, parent)| (child as u32, parent as u32)).collect();
+        let downwards: Vec<(u32, u32)> = upwards.iter().map(|(child, parent)| (*parent, *child)).collect();
+        let parents = super::Adjacency::from_edges(n_concepts, &upwards);
+        let children = super::Adjacency::from_edges(n_concepts, &downwards);
         let roots = (0..n_concepts as u32).filter(|idx| parents[*idx as usize].is_empty()).collect();
         let meanings = property_meanings(&code_system);
         let flags = code_system.concepts.iter().map(|concept| flags_of(concept, &meanings)).collect();

@@ -47,34 +47,7 @@ pub struct EclIndex {
     pub(crate) all: RoaringBitmap,
     /// The is-a graph again, each direction as one flat array (compressed sparse rows), so that
     /// walking a large subtree reads memory in order instead of chasing one `Vec` per concept.
-    pub(crate) children: Adjacency,
-    pub(crate) parents: Adjacency,
     pub(crate) results: Mutex<HashMap<String, Arc<RoaringBitmap>>>,
-}
-
-/// One direction of the is-a graph: the neighbours of concept `i` are
-/// `targets[offsets[i]..offsets[i + 1]]`.
-pub(crate) struct Adjacency {
-    offsets: Vec<u32>,
-    targets: Vec<u32>,
-}
-
-impl Adjacency {
-    fn of(lists: &[Vec<u32>]) -> Adjacency {
-        let mut offsets = Vec::with_capacity(lists.len() + 1);
-        let mut targets = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-        offsets.push(0);
-        for list in lists {
-            targets.extend_from_slice(list);
-            offsets.push(targets.len() as u32);
-        }
-        Adjacency { offsets, targets }
-    }
-
-    pub(crate) fn of_concept(&self, concept_idx: u32) -> &[u32] {
-        let concept_idx = concept_idx as usize;
-        &self.targets[self.offsets[concept_idx] as usize..self.offsets[concept_idx + 1] as usize]
-    }
 }
 
 impl std::fmt::Debug for EclIndex {
@@ -92,8 +65,6 @@ impl EclIndex {
             refset_members: HashMap::new(),
             associations: Vec::new(),
             all: (0..index.len() as u32).collect(),
-            children: Adjacency::of(&index.children),
-            parents: Adjacency::of(&index.parents),
             results: Mutex::new(HashMap::new()),
         };
         for concept_idx in 0..index.len() as u32 {

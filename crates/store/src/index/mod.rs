@@ -1,6 +1,7 @@
 //! The in-memory indexes the operations are answered from: derived from the rows, rebuilt at will,
 //! and published as one immutable [`Registry`] snapshot that readers share through an `Arc`.
 
+mod adjacency;
 mod code_system;
 pub(crate) mod ecl_index;
 mod expansion;
@@ -8,6 +9,7 @@ mod grammar_binding;
 mod registry;
 pub mod text;
 
+pub use adjacency::Adjacency;
 pub use code_system::{CodeSystemIndex, ConceptFlags, NotInForce};
 pub use expansion::{member_of, Expansion, Member};
 pub use grammar_binding::{GrammarBinding, GrammarCodeSystem, NotACode, Resolved};

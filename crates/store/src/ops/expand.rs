@@ -65,7 +65,9 @@ fn implicit_properties(member: &Member) -> Vec<(&'static str, &'static str, Json
     let value_set_extensions = extensions_of(member.value_set_extra.as_ref());
     let concept = member.code_system.as_ref().zip(member.concept_idx).map(|(code_system, idx)| (code_system, idx));
     let concept_extensions = concept.map(|(code_system, idx)| extensions_of(code_system.concept(idx).extra.as_deref())).unwrap_or(&[]);
-    let status = concept.and_then(|(code_system, idx)| code_system.flags[idx as usize].status.clone()).filter(|status| status != "active");
+    let status = concept
+        .and_then(|(code_system, idx)| code_system.flags[idx as usize].status.map(str::to_owned))
+        .filter(|status| status != "active");
     if let Some(status) = status {
         properties.push(("status", "valueCode", json!(status)));
     }
@@ -208,7 +210,7 @@ fn nest(members: &[&Member], rendered: Vec<Json>) -> Vec<Json> {
             continue;
         };
         // Walk up until an ancestor present in the page is found.
-        let mut frontier = code_system.parents[concept_idx as usize].clone();
+        let mut frontier = code_system.parents[concept_idx as usize].to_vec();
         let mut seen = HashSet::new();
         while !frontier.is_empty() {
             let mut found = None;

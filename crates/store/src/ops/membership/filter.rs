@@ -181,7 +181,7 @@ pub(crate) fn filtered_concepts(code_system: &CodeSystemIndex, filters: &[Filter
         candidates = Some(match (filter.op.as_str(), root) {
             (_, None) => Vec::new(),
             ("child-of", Some(root)) => {
-                let mut children = code_system.children[root as usize].clone();
+                let mut children = code_system.children[root as usize].to_vec();
                 children.sort_unstable();
                 children
             }

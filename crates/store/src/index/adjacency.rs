@@ -1,0 +1,71 @@
+//! One direction of an is-a graph in two flat arrays (compressed sparse rows): a concept's
+//! neighbours are one slice, with no list of its own per concept.
+
+use std::ops::Index;
+
+/// The neighbours of concept `i` are `targets[offsets[i]..offsets[i + 1]]`.
+#[derive(Clone, Debug, Default)]
+pub struct Adjacency {
+    offsets: Vec<u32>,
+    targets: Vec<u32>,
+}
+
+impl Adjacency {
+    /// The graph over `n_concepts` concepts with these `(from, to)` edges, each concept's
+    /// neighbours in the order their edges came.
+    pub fn from_edges(n_concepts: usize, edges: &[(u32, u32)]) -> Adjacency {
+        let mut counts = vec![0u32; n_concepts + 1];
+        for (from, _) in edges {
+            counts[*from as usize + 1] += 1;
+        }
+        for idx in 1..counts.len() {
+            counts[idx] += counts[idx - 1];
+        }
+        let offsets = counts;
+        let mut cursor = offsets.clone();
+        let mut targets = vec![0u32; edges.len()];
+        for (from, to) in edges {
+            let slot = &mut cursor[*from as usize];
+            targets[*slot as usize] = *to;
+            *slot += 1;
+        }
+        Adjacency { offsets, targets }
+    }
+
+    /// How many concepts the graph is over.
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Each concept's neighbours, in concept order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u32]> + '_ {
+        (0..self.len()).map(move |idx| &self[idx])
+    }
+}
+
+impl Index<usize> for Adjacency {
+    type Output = [u32];
+
+    fn index(&self, concept_idx: usize) -> &[u32] {
+        &self.targets[self.offsets[concept_idx] as usize..self.offsets[concept_idx + 1] as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_each_concepts_neighbours_in_edge_order() {
+        let graph = Adjacency::from_edges(4, &[(2, 0), (0, 1), (2, 3), (2, 1)]);
+        assert_eq!(graph.len(), 4);
+        assert_eq!(&graph[0], &[1]);
+        assert!(graph[1].is_empty());
+        assert_eq!(&graph[2], &[0, 3, 1]);
+        assert_eq!(graph.iter().map(<[u32]>::len).collect::<Vec<_>>(), [1, 0, 3, 0]);
+    }
+}
