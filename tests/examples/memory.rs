@@ -65,7 +65,8 @@ fn breakdown(code_system: &CodeSystem) {
                 PropertyValue::Code(text) | PropertyValue::String(text) | PropertyValue::DateTime(text) | PropertyValue::Decimal(text) => {
                     text_heap(text)
                 }
-                PropertyValue::Coding(value) | PropertyValue::Other { value, .. } => value.to_string().len() + 64,
+                PropertyValue::Coding(coding) => std::mem::size_of::<model::terminology::PropertyCoding>() + text_heap(&coding.code),
+                PropertyValue::Other { value, .. } => value.to_string().len() + 64,
                 _ => 0,
             };
         }

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub struct Name(Arc<str>);
 
 /// How many distinct names the interner keeps.
-pub const MAX_INTERNED: usize = 1 << 16;
+pub const MAX_INTERNED: usize = 1 << 18;
 
 fn interner() -> &'static Mutex<HashSet<Arc<str>>> {
     static INTERNER: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();

@@ -85,12 +85,59 @@ pub enum PropertyValue {
     Integer(i64),
     /// The decimal's exact text.
     Decimal(CompactString),
-    Coding(Box<Json>),
+    /// A Coding of only `system`, `version`, `code` and `display` (LOINC's part links: millions of
+    /// them, over a few hundred systems and some tens of thousands of part names, all interned).
+    Coding(Box<PropertyCoding>),
     /// Any other `value[x]` (or a value whose JSON does not fit its type), kept as it came.
     Other {
         key: Name,
         value: Box<Json>,
     },
+}
+
+/// The Coding of a [`PropertyValue::Coding`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PropertyCoding {
+    pub system: Option<Name>,
+    pub version: Option<Name>,
+    pub code: CompactString,
+    pub display: Option<Name>,
+}
+
+impl PropertyCoding {
+    /// Reads a Coding with a code and nothing but `system`, `version` and `display` beside it.
+    pub fn from_json(value: &Json) -> Option<PropertyCoding> {
+        let map = value.as_object()?;
+        let text = |key: &str| match map.get(key) {
+            None => Ok(None),
+            Some(Json::String(text)) => Ok(Some(text.as_str())),
+            Some(_) => Err(()),
+        };
+        if map.keys().any(|key| !matches!(key.as_str(), "system" | "version" | "code" | "display")) {
+            return None;
+        }
+        Some(PropertyCoding {
+            system: text("system").ok()?.map(Name::new),
+            version: text("version").ok()?.map(Name::new),
+            code: text("code").ok()??.into(),
+            display: text("display").ok()?.map(Name::new),
+        })
+    }
+
+    pub fn to_json(&self) -> Json {
+        let mut map = Map::new();
+        if let Some(system) = &self.system {
+            map.insert("system".into(), Json::String(system.to_string()));
+        }
+        if let Some(version) = &self.version {
+            map.insert("version".into(), Json::String(version.to_string()));
+        }
+        map.insert("code".into(), Json::String(self.code.to_string()));
+        if let Some(display) = &self.display {
+            map.insert("display".into(), Json::String(display.to_string()));
+        }
+        Json::Object(map)
+    }
 }
 
 impl PropertyValue {
@@ -105,7 +152,10 @@ impl PropertyValue {
                 PropertyValue::Integer(number.as_i64().unwrap_or_default())
             }
             ("valueDecimal", Json::Number(number)) => PropertyValue::Decimal(number.to_string().into()),
-            ("valueCoding", coding @ Json::Object(_)) => PropertyValue::Coding(Box::new(coding)),
+            ("valueCoding", coding) => match PropertyCoding::from_json(&coding) {
+                Some(typed) => PropertyValue::Coding(Box::new(typed)),
+                None => PropertyValue::Other { key: Name::new("valueCoding"), value: Box::new(coding) },
+            },
             (key, value) => PropertyValue::Other { key: Name::new(key), value: Box::new(value) },
         }
     }
@@ -133,7 +183,8 @@ impl PropertyValue {
             PropertyValue::Decimal(text) => {
                 text.parse::<serde_json::Number>().map(Json::Number).unwrap_or_else(|_| Json::String(text.to_string()))
             }
-            PropertyValue::Coding(value) | PropertyValue::Other { value, .. } => Json::clone(value),
+            PropertyValue::Coding(coding) => coding.to_json(),
+            PropertyValue::Other { value, .. } => Json::clone(value),
         }
     }
 
@@ -152,7 +203,7 @@ impl PropertyValue {
     pub fn code(&self) -> Option<&str> {
         match self {
             PropertyValue::Code(text) => Some(text),
-            PropertyValue::Coding(coding) => str_of(coding, "code"),
+            PropertyValue::Coding(coding) => Some(&coding.code),
             _ => None,
         }
     }
@@ -181,7 +232,8 @@ impl serde::Serialize for PropertyValue {
             PropertyValue::Boolean(flag) => serializer.serialize_bool(*flag),
             PropertyValue::Integer(integer) => serializer.serialize_i64(*integer),
             PropertyValue::Decimal(_) => self.to_json().serialize(serializer),
-            PropertyValue::Coding(value) | PropertyValue::Other { value, .. } => value.serialize(serializer),
+            PropertyValue::Coding(coding) => coding.to_json().serialize(serializer),
+            PropertyValue::Other { value, .. } => value.serialize(serializer),
         }
     }
 }
@@ -225,7 +277,8 @@ impl ConceptProperty {
             }
             PropertyValue::Boolean(flag) => Some(flag.to_string()),
             PropertyValue::Integer(integer) => Some(integer.to_string()),
-            PropertyValue::Coding(value) | PropertyValue::Other { value, .. } => match &**value {
+            PropertyValue::Coding(coding) => Some(coding.code.to_string()),
+            PropertyValue::Other { value, .. } => match &**value {
                 Json::String(text) => Some(text.clone()),
                 Json::Bool(flag) => Some(flag.to_string()),
                 Json::Number(number) => Some(number.to_string()),
@@ -423,6 +476,34 @@ mod tests {
         assert_eq!(code_system.concepts[1].nest_parent, Some(0));
         assert_eq!(code_system.concepts[2].property_text("status").as_deref(), Some("retired"));
         assert_eq!(code_system.to_json(), resource);
+    }
+
+    #[test]
+    fn property_values_are_typed_and_written_back_as_they_came() {
+        let cases = [
+            ("valueCode", json!("73211009")),
+            ("valueString", json!("20250101")),
+            ("valueDateTime", json!("2025-01-01")),
+            ("valueBoolean", json!(true)),
+            ("valueInteger", json!(3)),
+            ("valueDecimal", serde_json::from_str::<Json>("1.50").unwrap()),
+            ("valueCoding", json!({"system": "http://loinc.org", "code": "LP14635-4", "display": "Glucose"})),
+            ("valueCoding", json!({"system": "http://loinc.org", "code": "LP1", "userSelected": true})),
+            ("valueCode", json!(7)),
+            ("valueQuantity", json!({"value": 1, "unit": "mg"})),
+        ];
+        for (key, value) in cases {
+            let property = ConceptProperty::new("p", key, value.clone());
+            assert_eq!((property.value_key(), property.value.to_json()), (key, value.clone()), "{key} {value}");
+            assert_eq!(serde_json::to_value(&property.value).unwrap(), value);
+        }
+        let coding = ConceptProperty::new("COMPONENT", "valueCoding", json!({"system": "http://loinc.org", "code": "LP14635-4"}));
+        assert!(matches!(coding.value, PropertyValue::Coding(_)));
+        assert_eq!(coding.value.code(), Some("LP14635-4"));
+        assert_eq!(
+            ConceptProperty::new("d", "valueDecimal", serde_json::from_str::<Json>("1.50").unwrap()).value_text().as_deref(),
+            Some("1.50")
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod lifecycle;
 pub mod snomed;
 mod value_set;
 
-pub use code_system::{CodeSystem, Concept, ConceptProperty, Designation, PropertyDef, PropertyValue};
+pub use code_system::{CodeSystem, Concept, ConceptProperty, Designation, PropertyCoding, PropertyDef, PropertyValue};
 pub use lifecycle::EffectivePeriod;
 pub use value_set::{Compose, ConceptReference, ConceptSet, Filter, ValueSet};
 
