@@ -184,6 +184,8 @@ async fn loinc_filters_on_parts_answers_status_and_copyright() {
         // Parts by LP code, or by name in any case; a term without the link keeps its column text.
         ("SCALE_TYP", "=", "QN", vec!["99990-1", "99991-9", "99993-5"]),
         ("SCALE_TYP", "=", "LP99009-4", vec!["99994-3"]),
+        // Column text too ignores case, as LOINC's property values do.
+        ("PROPERTY", "=", "scnc", vec!["99991-9"]),
         ("COMPONENT", "=", "Testose", vec!["99990-1", "99991-9"]),
         ("COMPONENT", "=", "LP99001-1", vec!["99990-1", "99991-9"]),
         ("METHOD_TYP", "=", "LP99001-1", vec![]),

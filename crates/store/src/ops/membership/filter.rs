@@ -225,10 +225,16 @@ impl<'f> CompiledFilter<'f> {
                     }
                     _ => {}
                 }
-                let in_listed =
-                    || values.iter().any(|value| self.listed.contains(&value.as_str())) || self.listed.iter().any(|wanted| named(wanted));
+                // In a code system whose codes ignore case, so do its property values (HL7 says so
+                // of LOINC's: `SCALE_TYP = DOC` is "Doc").
+                let case_sensitive = code_system.case_sensitive();
+                let same = |value: &str, wanted: &str| if case_sensitive { value == wanted } else { value.eq_ignore_ascii_case(wanted) };
+                let in_listed = || {
+                    values.iter().any(|value| self.listed.iter().any(|wanted| same(value, wanted)))
+                        || self.listed.iter().any(|wanted| named(wanted))
+                };
                 match op {
-                    "=" => Ok(values.iter().any(|value| *value == filter.value) || named(&filter.value)),
+                    "=" => Ok(values.iter().any(|value| same(value, &filter.value)) || named(&filter.value)),
                     "in" => Ok(in_listed()),
                     "not-in" => Ok(!in_listed()),
                     "regex" => {
