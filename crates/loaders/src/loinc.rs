@@ -330,6 +330,15 @@ impl Builder {
     }
 }
 
+/// One row of an answer list: its `SequenceNumber`, its place in the file (for equal sequence
+/// numbers), the answer's code and `DisplayText`.
+struct ListedAnswer {
+    sequence: u32,
+    row: usize,
+    code: String,
+    text: String,
+}
+
 /// Loads one LOINC release.
 pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadError> {
     let names = source.names();
@@ -528,8 +537,8 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
     }
 
     let answer_list_names = preferring_folder(&names, "AnswerList.csv", "AnswerFile");
-    // Per answer list: its answers as (SequenceNumber, row order, LA code, DisplayText).
-    let mut answers_of: HashMap<usize, Vec<(u32, usize, String, String)>> = HashMap::new();
+    // Per answer list (by concept index): its answers as they come.
+    let mut answers_of: HashMap<usize, Vec<ListedAnswer>> = HashMap::new();
     let mut n_answer_rows = 0usize;
     let mut n_answer_lists = 0usize;
     for answer_list_name in &answer_list_names {
@@ -576,28 +585,26 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                     None => builder.add(new_concept(answer, answer_text)),
                 };
                 let answers = answers_of.entry(list_idx).or_default();
-                if answers.iter().any(|(_, _, code, _)| code == answer) {
+                if answers.iter().any(|listed| listed.code == *answer) {
                     return report("answer listed twice in one answer list; the second row is skipped", answer);
                 }
                 let Ok(sequence) = sequence.parse::<u32>() else {
                     return report("SequenceNumber is not a number; skipped", sequence);
                 };
-                answers.push((sequence, n_answer_rows, answer.to_string(), answer_text.to_string()));
+                answers.push(ListedAnswer { sequence, row: n_answer_rows, code: answer.to_string(), text: answer_text.to_string() });
                 n_answer_rows += 1;
                 let list_coding = json!({"system": LOINC_URL, "code": list, "display": list_name});
                 builder.concepts[answer_idx].properties.push(property(loinc::IN_ANSWER_LIST, "valueCoding", list_coding));
             },
         )?;
     }
-    let mut lists: Vec<(usize, Vec<(u32, usize, String, String)>)> = answers_of.into_iter().collect();
+    let mut lists: Vec<(usize, Vec<ListedAnswer>)> = answers_of.into_iter().collect();
     lists.sort_unstable_by_key(|(list_idx, _)| *list_idx);
     for (list_idx, mut answers) in lists {
-        answers.sort_unstable_by_key(|(sequence, row, _, _)| (*sequence, *row));
-        builder.concepts[list_idx].properties.extend(
-            answers.into_iter().map(|(_, _, code, text)| {
-                property(loinc::ANSWER, "valueCoding", json!({"system": LOINC_URL, "code": code, "display": text}))
-            }),
-        );
+        answers.sort_unstable_by_key(|listed| (listed.sequence, listed.row));
+        builder.concepts[list_idx].properties.extend(answers.into_iter().map(|listed| {
+            property(loinc::ANSWER, "valueCoding", json!({"system": LOINC_URL, "code": listed.code, "display": listed.text}))
+        }));
     }
 
     let answer_link_names =
