@@ -170,6 +170,12 @@ async fn loinc_answer_lists_and_parts_are_value_sets() {
     // A part: the terms under it in the component hierarchy, not the part itself.
     let testose = app.get(&format!("/fhir/ValueSet/$expand?url={}", encode("http://loinc.org/vs/LP99001-1"))).await.json();
     assert_eq!(expanded_codes(&testose), ["99990-1", "99991-9"], "{testose}");
+    for (code, member) in [("99991-9", true), ("LP99001-1", false), ("99993-5", false)] {
+        let uri =
+            format!("/fhir/ValueSet/$validate-code?url={}&system=http://loinc.org&code={code}", encode("http://loinc.org/vs/LP99001-1"));
+        let answer = app.get(&uri).await.json();
+        assert_eq!(parameter(&answer, "result").expect("result")["valueBoolean"], member, "{code}: {answer}");
+    }
     // A code the release lacks, or one that is neither a list nor a part, names no value set.
     for url in ["http://loinc.org/vs/LL12345-6", "http://loinc.org/vs/99990-1"] {
         let missing = app.get(&format!("/fhir/ValueSet/$expand?url={}", encode(url))).await;
