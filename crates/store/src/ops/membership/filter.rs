@@ -1,5 +1,11 @@
 //! Code system filters (`is-a`, `regex`, `in`, property filters, …): checked once, compiled
 //! once per call, and applied to concepts.
+//!
+//! A Coding-valued property matches its code or its display (a LOINC axis by LP code or by part
+//! name), and in a code system whose codes ignore case its values do too. The hierarchy gives
+//! `ancestor` and `descendant` (unless the code system has properties of those names), and LOINC
+//! adds `LIST` and `answers-for` (answers, in the list's sequence order, read through the
+//! properties named in `model::terminology::loinc`) and `copyright` (`LOINC` or `3rdParty`).
 
 use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
