@@ -122,6 +122,136 @@ async fn loinc_implicit_value_set_and_filter() {
     assert_eq!(filtered["expansion"]["contains"][0]["code"], "99990-1", "{filtered}");
 }
 
+/// The codes of an expansion, in order, nested ones after the code they are nested in.
+fn expanded_codes(expansion: &Value) -> Vec<String> {
+    fn walk(contains: &Value, out: &mut Vec<String>) {
+        for member in contains.as_array().into_iter().flatten() {
+            out.extend(member["code"].as_str().map(str::to_owned));
+            walk(&member["contains"], out);
+        }
+    }
+    let mut codes = Vec::new();
+    walk(&expansion["expansion"]["contains"], &mut codes);
+    codes
+}
+
+/// Expands a value set of LOINC codes chosen by one compose filter.
+async fn expand_loinc_filter(app: &TestApp, property: &str, op: &str, value: &str) -> crate::support::Answer {
+    let value_set = serde_json::json!({"resourceType": "ValueSet", "url": "http://example.org/loinc-filter", "status": "active",
+        "compose": {"include": [{"system": "http://loinc.org", "filter": [{"property": property, "op": op, "value": value}]}]}});
+    app.post_json(
+        "/fhir/ValueSet/$expand",
+        &serde_json::json!({"resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": value_set}]}),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn loinc_answer_lists_and_parts_are_value_sets() {
+    let (_backend, app, _) = load("loinc/Loinc_2.77").await;
+    // An answer list: its answers, in sequence order (the file lists "No" first).
+    let yes_no = app.get(&format!("/fhir/ValueSet/$expand?url={}", encode("http://loinc.org/vs/LL99001-1"))).await.json();
+    assert_eq!(expanded_codes(&yes_no), ["LA99001-2", "LA99002-0", "LA99005-3"], "{yes_no}");
+    assert_eq!(yes_no["expansion"]["contains"][0]["display"], "Yes", "{yes_no}");
+    let in_list = |code: &'static str| {
+        let app = &app;
+        async move {
+            let uri = format!(
+                "/fhir/ValueSet/$validate-code?url={}&system=http://loinc.org&code={code}",
+                encode("http://loinc.org/vs/LL99001-1")
+            );
+            let answer = app.get(&uri).await.json();
+            parameter(&answer, "result").map(|result| result["valueBoolean"].clone())
+        }
+    };
+    assert_eq!(in_list("LA99002-0").await, Some(Value::Bool(true)));
+    assert_eq!(in_list("LA99003-8").await, Some(Value::Bool(false)));
+    assert_eq!(in_list("99990-1").await, Some(Value::Bool(false)));
+    // A part: the terms under it in the component hierarchy, not the part itself.
+    let testose = app.get(&format!("/fhir/ValueSet/$expand?url={}", encode("http://loinc.org/vs/LP99001-1"))).await.json();
+    assert_eq!(expanded_codes(&testose), ["99990-1", "99991-9"], "{testose}");
+    for (code, member) in [("99991-9", true), ("LP99001-1", false), ("99993-5", false)] {
+        let uri =
+            format!("/fhir/ValueSet/$validate-code?url={}&system=http://loinc.org&code={code}", encode("http://loinc.org/vs/LP99001-1"));
+        let answer = app.get(&uri).await.json();
+        assert_eq!(parameter(&answer, "result").expect("result")["valueBoolean"], member, "{code}: {answer}");
+    }
+    // A code the release lacks, or one that is neither a list nor a part, names no value set.
+    for url in ["http://loinc.org/vs/LL12345-6", "http://loinc.org/vs/99990-1"] {
+        let missing = app.get(&format!("/fhir/ValueSet/$expand?url={}", encode(url))).await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND, "{url}: {}", missing.body);
+    }
+}
+
+#[actix_web::test]
+async fn loinc_filters_on_parts_answers_status_and_copyright() {
+    let (_backend, app, _) = load("loinc/Loinc_2.77").await;
+    for (property, op, value, expected) in [
+        // Parts by LP code, or by name in any case; a term without the link keeps its column text.
+        ("SCALE_TYP", "=", "QN", vec!["99990-1", "99991-9", "99993-5"]),
+        ("SCALE_TYP", "=", "LP99009-4", vec!["99994-3"]),
+        // Column text too ignores case, as LOINC's property values do.
+        ("PROPERTY", "=", "scnc", vec!["99991-9"]),
+        ("COMPONENT", "=", "Testose", vec!["99990-1", "99991-9"]),
+        ("COMPONENT", "=", "LP99001-1", vec!["99990-1", "99991-9"]),
+        ("METHOD_TYP", "=", "LP99001-1", vec![]),
+        ("CLASS", "=", "CHEM", vec!["99990-1", "99991-9", "99993-5"]),
+        ("CLASS", "regex", "CH.*|SURVEY\\..*", vec!["99990-1", "99991-9", "99993-5", "99994-3"]),
+        ("PROPERTY", "in", "SCnc,LP99006-0", vec!["99990-1", "99991-9"]),
+        ("CLASSTYPE", "=", "4", vec!["99994-3"]),
+        ("STATUS", "=", "DISCOURAGED", vec!["99992-7"]),
+        ("ORDER_OBS", "=", "Order", vec!["99992-7"]),
+        ("copyright", "=", "3rdParty", vec!["99994-3"]),
+        // Answer lists: LIST gives one list's answers, answers-for every list of a term.
+        ("LIST", "=", "LL99002-9", vec!["LA99003-8", "LA99004-6", "LA99005-3"]),
+        ("answers-for", "=", "LL99002-9", vec!["LA99003-8", "LA99004-6", "LA99005-3"]),
+        ("answers-for", "=", "99994-3", vec!["LA99003-8", "LA99004-6", "LA99005-3", "LA99001-2", "LA99002-0"]),
+        ("answer-list", "=", "LL99001-1", vec!["99992-7", "99994-3"]),
+        // The component hierarchy.
+        ("ancestor", "=", "LP99000-3", vec!["99990-1", "99991-9", "99993-5", "LP99001-1", "LP99003-7", "LP99004-5"]),
+        ("parent", "=", "LP99004-5", vec!["99990-1"]),
+    ] {
+        let answer = expand_loinc_filter(&app, property, op, value).await;
+        assert_eq!(answer.status, StatusCode::OK, "{property} {op} {value}: {}", answer.body);
+        let mut codes = expanded_codes(&answer.json());
+        if !matches!(property, "LIST" | "answers-for") {
+            codes.sort();
+        }
+        assert_eq!(codes, expected, "{property} {op} {value}");
+    }
+    let third_party = expand_loinc_filter(&app, "copyright", "=", "LOINC").await.json();
+    assert!(!expanded_codes(&third_party).contains(&"99994-3".to_owned()) && expanded_codes(&third_party).contains(&"99990-1".to_owned()));
+    for (property, op, value) in [("LIST", "in", "LL99001-1"), ("copyright", "=", "Regenstrief"), ("NOT_A_PROPERTY", "=", "x")] {
+        let refused = expand_loinc_filter(&app, property, op, value).await;
+        assert_eq!(refused.status.as_u16() / 100, 4, "{property} {op} {value}: {}", refused.body);
+        assert_eq!(refused.json()["resourceType"], "OperationOutcome", "{}", refused.body);
+    }
+}
+
+#[actix_web::test]
+async fn loinc_lookup_shows_parts_and_answer_lists() {
+    let (_backend, app, _) = load("loinc/Loinc_2.77").await;
+    let properties = |lookup: &Value, code: &str| -> Vec<Value> {
+        lookup["parameter"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter(|parameter| parameter["name"] == "property" && parameter["part"][0]["valueCode"] == code)
+            .map(|parameter| parameter["part"][1].clone())
+            .collect()
+    };
+    let score = app.get("/fhir/CodeSystem/$lookup?system=http://loinc.org&code=99994-3").await.json();
+    let lists: Vec<Value> = properties(&score, "answer-list").iter().map(|value| value["valueCoding"]["code"].clone()).collect();
+    assert_eq!(lists, [Value::from("LL99002-9"), Value::from("LL99001-1")], "{score}");
+    assert_eq!(properties(&score, "SCALE_TYP")[0]["valueCoding"]["display"], "Ord", "{score}");
+    let list = app.get("/fhir/CodeSystem/$lookup?system=http://loinc.org&code=LL99002-9").await.json();
+    assert_eq!(parameter(&list, "display").expect("display")["valueString"], "Test severity");
+    assert_eq!(properties(&list, "Answer").len(), 3, "{list}");
+    let answer = app.get("/fhir/CodeSystem/$lookup?system=http://loinc.org&code=LA99005-3").await.json();
+    assert_eq!(parameter(&answer, "display").expect("display")["valueString"], "Unknown");
+    assert_eq!(properties(&answer, "AnswerList").len(), 2, "{answer}");
+}
+
 /// `$validate-code` with a `date` on the HCPCS fixture (the 2019 file, in force for 2019; A9270
 /// added 1992-01-01 and terminated 2019-12-31): inside the release's year the code's own dates
 /// decide, and a day outside every loaded release says so instead of guessing.

@@ -77,11 +77,24 @@ async fn a_small_synthetic_loinc_release_loads_and_answers() {
         assert_eq!(parameter(&lookup, "version").expect("version")["valueString"], "2.77", "{lookup}");
     }
     let (component, n_terms) = &summary.components[0];
-    // A component part and the terms under it in the hierarchy.
+    // A component part's value set: the terms under it in the hierarchy.
     let expansion = app.get(&format!("/fhir/ValueSet/$expand?url=http://loinc.org/vs/{component}&count=1")).await.json();
-    assert_eq!(expansion["expansion"]["total"], n_terms + 1, "{expansion}");
-    // Every term and every part is a concept.
+    assert_eq!(expansion["expansion"]["total"], *n_terms, "{expansion}");
+    // An answer list's value set: its answers.
+    for (list, n_answers) in &summary.answer_lists {
+        let answers = app.get(&format!("/fhir/ValueSet/$expand?url=http://loinc.org/vs/{list}")).await.json();
+        assert_eq!(answers["expansion"]["total"], *n_answers, "{answers}");
+        assert!(
+            answers["expansion"]["contains"]
+                .as_array()
+                .expect("contains")
+                .iter()
+                .all(|answer| answer["code"].as_str().is_some_and(|code| code.starts_with("LA"))),
+            "{answers}"
+        );
+    }
+    // Every term, part, answer list and answer is a concept.
     let all = app.get("/fhir/ValueSet/$expand?url=http://loinc.org/vs&count=1").await.json();
-    assert_eq!(all["expansion"]["total"], summary.n_terms + summary.n_parts, "{all}");
+    assert_eq!(all["expansion"]["total"], summary.n_terms + summary.n_parts + summary.n_answer_lists + summary.n_answers, "{all}");
     std::fs::remove_dir_all(&folder).unwrap();
 }

@@ -251,6 +251,10 @@ pub struct Summary {
     pub n_terms: usize,
     pub n_parts: usize,
     pub n_answer_lists: usize,
+    /// The distinct answers (`LA…`) the lists use.
+    pub n_answers: usize,
+    /// (answer list code, number of answers) for the first few lists.
+    pub answer_lists: Vec<(String, usize)>,
     /// Every term, in file order.
     pub terms: Vec<Term>,
     /// (component part code, number of terms under it in the hierarchy) for a few components.
@@ -585,6 +589,8 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
         ],
     )?;
     let mut lists: Vec<(String, String)> = Vec::with_capacity(n_lists);
+    let mut answers_used: HashSet<usize> = HashSet::new();
+    let mut answer_lists: Vec<(String, usize)> = Vec::new();
     for number in 0..n_lists {
         let list_id = code("LL", 100 + number as u64);
         let n_members = 2 + rng.below(7);
@@ -592,12 +598,17 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
         let list_name = format!("{} answers", answers[first_answer].1);
         let oid = format!("1.3.6.1.4.1.12009.10.1.{}", 100 + number);
         for sequence in 0..n_members {
-            let (answer_code, text) = &answers[(first_answer + sequence * 7) % answers.len()];
+            let answer_idx = (first_answer + sequence * 7) % answers.len();
+            answers_used.insert(answer_idx);
+            let (answer_code, text) = &answers[answer_idx];
             let local = (sequence + 1).to_string();
             answer_file.write_all(
                 quoted(&[&list_id, &list_name, &oid, "N", "", "", answer_code, &local, "", &local, text, "", "", "", "", "", "", "", ""])
                     .as_bytes(),
             )?;
+        }
+        if answer_lists.len() < 3 {
+            answer_lists.push((list_id.clone(), n_members));
         }
         lists.push((list_id, list_name));
     }
@@ -617,7 +628,16 @@ pub fn write(out: &Path, options: &Options) -> io::Result<Summary> {
     let mut by_size: Vec<usize> = (0..components.len()).filter(|idx| terms_of_component[*idx].len() >= 2).collect();
     by_size.sort_by_key(|idx| std::cmp::Reverse(terms_of_component[*idx].len()));
     let summary_components = by_size.iter().take(3).map(|idx| (components[*idx].part.clone(), terms_of_component[*idx].len())).collect();
-    Ok(Summary { root, n_terms: terms.len(), n_parts: parts.len(), n_answer_lists: lists.len(), terms, components: summary_components })
+    Ok(Summary {
+        root,
+        n_terms: terms.len(),
+        n_parts: parts.len(),
+        n_answer_lists: lists.len(),
+        n_answers: answers_used.len(),
+        answer_lists,
+        terms,
+        components: summary_components,
+    })
 }
 
 /// A component index, the first components far more often than the last (each component's

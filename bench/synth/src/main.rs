@@ -81,10 +81,11 @@ fn main() -> anyhow::Result<()> {
             writeln!(codes, "{}", term.code)?;
         }
         eprintln!(
-            "loinc: {} terms, {} parts, {} answer lists in {}",
+            "loinc: {} terms, {} parts, {} answer lists, {} answers in {}",
             summary.n_terms,
             summary.n_parts,
             summary.n_answer_lists,
+            summary.n_answers,
             summary.root.display()
         );
     }

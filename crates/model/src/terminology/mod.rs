@@ -8,6 +8,7 @@
 pub mod billing;
 mod code_system;
 pub mod lifecycle;
+pub mod loinc;
 pub mod snomed;
 mod value_set;
 

@@ -4,7 +4,7 @@ use super::request::{DeniedSystem, OpRequest};
 use crate::index::{CodeSystemIndex, Registry, ValueSetEntry};
 use crate::StoreError;
 use model::fhir::{str_of, Parameters};
-use model::terminology::{CodeSystem, ValueSet};
+use model::terminology::{loinc, CodeSystem, ValueSet};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -451,7 +451,8 @@ impl<'a> Context<'a> {
     }
 
     /// A value set by `url` or `url|version`, overlay first, then the implicit value sets of the
-    /// loaded code systems (`{system}?fhir_vs`, `?fhir_vs=isa/{code}`, `?fhir_vs=refset/{id}`, `http://loinc.org/vs`).
+    /// loaded code systems (`{system}?fhir_vs`, `?fhir_vs=isa/{code}`, `?fhir_vs=refset/{id}`, `http://loinc.org/vs`,
+    /// `http://loinc.org/vs/LL…` and `…/vs/LP…`).
     pub fn value_set(&self, canonical: &str, version: Option<&str>) -> Option<Arc<ValueSetEntry>> {
         let (url, pinned) = crate::ecl::split_ecl_canonical(canonical).unwrap_or_else(|| model::uris::split_canonical(canonical));
         let version = pinned.or(version);
@@ -491,16 +492,29 @@ impl<'a> Context<'a> {
     fn implicit_value_set(&self, url: &str) -> Option<Arc<ValueSetEntry>> {
         let (system, filter) = match url.split_once("?fhir_vs") {
             Some((system, rest)) => (system.to_owned(), rest.strip_prefix('=').map(str::to_owned)),
-            None if url == "http://loinc.org/vs" => ("http://loinc.org".to_owned(), None),
+            None if url == loinc::VALUE_SET_BASE => (loinc::SYSTEM.to_owned(), None),
             None => {
-                let part = url.strip_prefix("http://loinc.org/vs/")?;
-                ("http://loinc.org".to_owned(), Some(format!("=isa/{part}")).map(|text| text[1..].to_owned()))
+                let code = url.strip_prefix(loinc::VALUE_SET_BASE)?.strip_prefix('/')?;
+                (loinc::SYSTEM.to_owned(), Some(format!("loinc/{code}")))
             }
         };
         let code_system = self.code_system(&system, None)?;
         let filter = match filter.as_deref() {
             None | Some("") => serde_json::Value::Null,
             Some(rest) => match rest.split_once('/') {
+                // `http://loinc.org/vs/LL…` holds the list's answers in sequence order, and
+                // `…/vs/LP…` the codes under the part in the component hierarchy; other codes
+                // (and codes the release lacks) name no value set.
+                Some(("loinc", code)) => {
+                    code_system.find(code)?;
+                    if loinc::is_answer_list_code(code) {
+                        serde_json::json!([{"property": loinc::LIST_FILTER, "op": "=", "value": code}])
+                    } else if code.starts_with("LP") {
+                        serde_json::json!([{"property": "concept", "op": "descendent-of", "value": code}])
+                    } else {
+                        return None;
+                    }
+                }
                 Some(("isa", code)) => serde_json::json!([{"property": "concept", "op": "is-a", "value": code}]),
                 Some(("refset", id)) => serde_json::json!([{"property": "refset", "op": "=", "value": id}]),
                 // ECL (SNOMED CT's implicit value sets), percent-encoded inside the url.

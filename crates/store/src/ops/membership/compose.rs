@@ -191,7 +191,7 @@ pub(crate) fn cached_compute(context: &Context<'_>, value_set: &ValueSet) -> Res
         let stored = context.base_registry().value_set(url, value_set.version.as_deref());
         match stored {
             Some(entry) => *entry.value_set == *value_set,
-            None => url.contains("?fhir_vs") || url.starts_with("http://loinc.org/vs"),
+            None => url.contains("?fhir_vs") || url.starts_with(model::terminology::loinc::VALUE_SET_BASE),
         }
     });
     let key = (defined_by_snapshot && context.shares_snapshot_expansions()).then(|| value_set_canonical(value_set));

@@ -1,11 +1,18 @@
 //! Code system filters (`is-a`, `regex`, `in`, property filters, …): checked once, compiled
 //! once per call, and applied to concepts.
+//!
+//! A Coding-valued property matches its code or its display (a LOINC axis by LP code or by part
+//! name), and in a code system whose codes ignore case its values do too. The hierarchy gives
+//! `ancestor` and `descendant` (unless the code system has properties of those names), and LOINC
+//! adds `LIST` and `answers-for` (answers, in the list's sequence order, read through the
+//! properties named in `model::terminology::loinc`) and `copyright` (`LOINC` or `3rdParty`).
 
 use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
 use model::fhir::Issue;
-use model::terminology::Filter;
+use model::terminology::{loinc, Filter, PropertyValue};
 use regex::Regex;
+use roaring::RoaringBitmap;
 
 pub(crate) fn bad_filter(filter: &Filter, code_system: &CodeSystemIndex, why: &str) -> StoreError {
     StoreError::with_issue(
@@ -43,6 +50,69 @@ pub(crate) struct CompiledFilter<'f> {
     listed: Vec<&'f str>,
     /// The members of an ECL `constraint` filter, evaluated once (and cached by `crate::ecl`).
     constraint: Option<std::sync::Arc<roaring::RoaringBitmap>>,
+    /// The members of a filter that names them through other concepts (LOINC's `LIST` and
+    /// `answers-for`, the hierarchy's `ancestor` and `descendant`), worked out once: in the
+    /// order they are listed in (an answer list's sequence), and as a set.
+    listed_members: Option<(Vec<u32>, RoaringBitmap)>,
+}
+
+fn is_declared(code_system: &CodeSystemIndex, property: &str) -> bool {
+    code_system.code_system.properties.iter().any(|definition| definition.code == property)
+}
+
+/// The concepts a Coding-valued property of `concept_idx` names, in property order.
+fn coded_targets<'c>(code_system: &'c CodeSystemIndex, concept_idx: u32, property: &'c str) -> impl Iterator<Item = u32> + 'c {
+    code_system
+        .concept(concept_idx)
+        .properties
+        .iter()
+        .filter(move |candidate| candidate.code == property)
+        .filter_map(|candidate| candidate.value_text())
+        .filter_map(|code| code_system.find(&code))
+}
+
+/// The members of the filters that name them through other concepts, in their listed order;
+/// `None` for every other filter.
+fn listed_members(code_system: &CodeSystemIndex, filter: &Filter) -> Option<Vec<u32>> {
+    let property = filter.property.as_str();
+    let targets = || filter.value.split(',').map(str::trim).filter_map(|code| code_system.find_lenient(code).map(|(idx, _)| idx));
+    // `ancestor` and `descendant` are the hierarchy's, unless the code system has properties of those names.
+    let hierarchy_filter = !is_declared(code_system, property);
+    let members = match (property, filter.op.as_str()) {
+        ("ancestor", "=" | "in") if hierarchy_filter => {
+            let mut all: Vec<u32> = targets().flat_map(|root| code_system.descendants(root)).collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        }
+        ("descendant", "=" | "in") if hierarchy_filter => {
+            let mut all: Vec<u32> = targets().flat_map(|leaf| code_system.ancestors(leaf)).collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        }
+        _ if code_system.url() != loinc::SYSTEM => return None,
+        (loinc::LIST_FILTER, "=") => targets().flat_map(|list| coded_targets(code_system, list, loinc::ANSWER)).collect(),
+        (loinc::ANSWERS_FOR_FILTER, "=") => {
+            let lists: Vec<u32> = targets()
+                .flat_map(|target| {
+                    if loinc::is_answer_list_code(&code_system.concept(target).code) {
+                        vec![target]
+                    } else {
+                        coded_targets(code_system, target, loinc::ANSWER_LIST).collect()
+                    }
+                })
+                .collect();
+            let mut seen = RoaringBitmap::new();
+            lists
+                .into_iter()
+                .flat_map(|list| coded_targets(code_system, list, loinc::ANSWER))
+                .filter(|answer| seen.insert(*answer))
+                .collect()
+        }
+        _ => return None,
+    };
+    Some(members)
 }
 
 impl<'f> CompiledFilter<'f> {
@@ -57,7 +127,16 @@ impl<'f> CompiledFilter<'f> {
             "constraint" => Some(crate::ecl::constraint_members(code_system, &filter.value, None)?),
             _ => None,
         };
-        Ok(CompiledFilter { filter, regex, target, listed, constraint })
+        let listed_members = listed_members(code_system, filter).map(|members| {
+            let set = members.iter().copied().collect();
+            (members, set)
+        });
+        Ok(CompiledFilter { filter, regex, target, listed, constraint, listed_members })
+    }
+
+    /// The members in their listed order, for a filter that lists them.
+    pub(crate) fn members_in_order(&self) -> Option<&[u32]> {
+        self.listed_members.as_ref().map(|(members, _)| members.as_slice())
     }
 
     fn regex_matches(&self, text: &str) -> bool {
@@ -73,6 +152,9 @@ impl<'f> CompiledFilter<'f> {
             }
         }
         if let Some(members) = &self.constraint {
+            return Ok(members.contains(concept_idx));
+        }
+        if let Some((_, members)) = &self.listed_members {
             return Ok(members.contains(concept_idx));
         }
         let target = self.target;
@@ -103,6 +185,20 @@ impl<'f> CompiledFilter<'f> {
                     _ => Err(bad_filter(filter, code_system, "unsupported operator for display")),
                 }
             }
+            (loinc::COPYRIGHT_FILTER, "=") if code_system.url() == loinc::SYSTEM => {
+                let third_party = concept.properties.iter().any(|candidate| candidate.code == loinc::EXTERNAL_COPYRIGHT_NOTICE);
+                match filter.value.as_str() {
+                    "LOINC" => Ok(!third_party),
+                    "3rdParty" => Ok(third_party),
+                    _ => Err(bad_filter(filter, code_system, "the copyright filter takes LOINC or 3rdParty")),
+                }
+            }
+            (loinc::LIST_FILTER | loinc::ANSWERS_FOR_FILTER, _) if code_system.url() == loinc::SYSTEM => {
+                Err(bad_filter(filter, code_system, &format!("'{property}' takes the operator '=' only")))
+            }
+            ("ancestor" | "descendant", _) if self.listed_members.is_none() && !is_declared(code_system, property) => {
+                Err(bad_filter(filter, code_system, &format!("'{property}' takes the operators '=' and 'in'")))
+            }
             (_, op) => {
                 let known = code_system.code_system.properties.iter().any(|definition| definition.code == property)
                     || matches!(property, "status" | "inactive" | "notSelectable" | "parent" | "child" | "deprecated");
@@ -115,6 +211,19 @@ impl<'f> CompiledFilter<'f> {
                     .filter(|candidate| candidate.code == property)
                     .filter_map(|candidate| candidate.value_text())
                     .collect();
+                // A Coding value also answers to its display, in any case: LOINC's `SCALE_TYP = DOC`
+                // names the Doc part by its name, as well as `SCALE_TYP = LP…` by its code.
+                let names: Vec<&str> = concept
+                    .properties
+                    .iter()
+                    .filter(|candidate| candidate.code == property)
+                    .filter_map(|candidate| match &candidate.value {
+                        PropertyValue::Coding(coding) => coding.display.as_deref(),
+                        PropertyValue::Other { key, value } if key == "valueCoding" => value.get("display").and_then(serde_json::Value::as_str),
+                        _ => None,
+                    })
+                    .collect();
+                let named = |wanted: &str| names.iter().any(|name| name.eq_ignore_ascii_case(wanted));
                 let flags = &code_system.flags[concept_idx as usize];
                 match property {
                     "inactive" if values.is_empty() => values.push(flags.inactive.to_string()),
@@ -126,11 +235,21 @@ impl<'f> CompiledFilter<'f> {
                     }
                     _ => {}
                 }
+                // In a code system whose codes ignore case, so do its property values (HL7 says so
+                // of LOINC's: `SCALE_TYP = DOC` is "Doc").
+                let case_sensitive = code_system.case_sensitive();
+                let same = |value: &str, wanted: &str| if case_sensitive { value == wanted } else { value.eq_ignore_ascii_case(wanted) };
+                let in_listed = || {
+                    values.iter().any(|value| self.listed.iter().any(|wanted| same(value, wanted)))
+                        || self.listed.iter().any(|wanted| named(wanted))
+                };
                 match op {
-                    "=" => Ok(values.iter().any(|value| *value == filter.value)),
-                    "in" => Ok(values.iter().any(|value| self.listed.contains(&value.as_str()))),
-                    "not-in" => Ok(!values.iter().any(|value| self.listed.contains(&value.as_str()))),
-                    "regex" => Ok(values.iter().any(|value| self.regex_matches(value))),
+                    "=" => Ok(values.iter().any(|value| same(value, &filter.value)) || named(&filter.value)),
+                    "in" => Ok(in_listed()),
+                    "not-in" => Ok(!in_listed()),
+                    "regex" => {
+                        Ok(values.iter().any(|value| self.regex_matches(value)) || names.iter().any(|name| self.regex_matches(name)))
+                    }
                     "exists" => Ok(values.is_empty() != (filter.value == "true")),
                     _ => Err(bad_filter(filter, code_system, &format!("unsupported operator '{op}'"))),
                 }
@@ -194,8 +313,14 @@ pub(crate) fn filtered_concepts(code_system: &CodeSystemIndex, filters: &[Filter
             }
         });
     }
-    let candidates = candidates.unwrap_or_else(|| (0..code_system.len() as u32).collect());
     let compiled = filters.iter().map(|filter| CompiledFilter::new(code_system, filter)).collect::<Result<Vec<_>, _>>()?;
+    // A filter that lists its members gives them in its own order (an answer list's sequence).
+    if let Some(members) = compiled.iter().find_map(CompiledFilter::members_in_order) {
+        if candidates.is_none() {
+            candidates = Some(members.to_vec());
+        }
+    }
+    let candidates = candidates.unwrap_or_else(|| (0..code_system.len() as u32).collect());
     let mut out = Vec::with_capacity(candidates.len());
     for concept_idx in candidates {
         let mut keep = true;
