@@ -519,7 +519,8 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             let coding = json!({"system": LOINC_URL, "code": part, "display": part_name});
             let properties = &mut builder.concepts[term_idx].properties;
             let same_property = |found: &ConceptProperty| found.code == property_code;
-            if properties.iter().any(|found| same_property(found) && found.value_key() == "valueCoding" && found.value.code() == Some(part)) {
+            if properties.iter().any(|found| same_property(found) && found.value_key() == "valueCoding" && found.value.code() == Some(part))
+            {
                 // The supplementary file repeats primary links (LinkTypeName DetailedModel).
                 return;
             }

@@ -113,6 +113,14 @@ impl Database {
         }
     }
 
+    /// How many connections the pool may open at once.
+    pub fn max_connections(&self) -> usize {
+        match self {
+            Database::Sqlite(pool) => pool.max_size() as usize,
+            Database::Postgres(pool) => pool.max_size() as usize,
+        }
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             Database::Sqlite(_) => "sqlite",

@@ -72,6 +72,41 @@ impl Snapshot {
     }
 }
 
+/// Reads and indexes the stored code systems, several at once (a release's rows take seconds to
+/// read, and each code system reads on its own connection): one worker per core, as many as the
+/// pool has connections for.
+fn read_code_system_indexes(
+    database: &Database,
+    code_systems: Vec<(i64, String, String, Json)>,
+) -> Result<Vec<(String, CodeSystemIndex)>, StoreError> {
+    let workers =
+        std::thread::available_parallelism().map_or(1, usize::from).min(database.max_connections()).min(code_systems.len()).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<(i64, String, Json)>>> =
+        code_systems.into_iter().map(|(pk, _, id, json)| Mutex::new(Some((pk, id, json)))).collect();
+    let read_some = || -> Result<Vec<(String, CodeSystemIndex)>, StoreError> {
+        let mut read = Vec::new();
+        loop {
+            let Some(slot) = slots.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) else {
+                return Ok(read);
+            };
+            let Some((pk, id, header)) = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take() else {
+                continue;
+            };
+            let index = CodeSystemIndex::new(repo::read_code_system(database, pk, header)?, Some(id.clone()));
+            read.push((id, index));
+        }
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..workers).map(|_| scope.spawn(read_some)).collect();
+        let mut all = read_some()?;
+        for handle in handles {
+            all.extend(handle.join().expect("a code system reader panicked")?);
+        }
+        Ok(all)
+    })
+}
+
 /// Code systems with at least this many concepts have their word index built in the background.
 const WORD_INDEX_IN_BACKGROUND: usize = 1_000;
 
@@ -275,11 +310,13 @@ impl Terminology {
     pub fn reload(&self) -> Result<(), StoreError> {
         let generation = repo::generation(&self.database)?;
         let mut entries = HashMap::new();
-        for (pk, resource_type, id, json) in repo::all_resources(&self.database)? {
+        let (code_systems, others): (Vec<_>, Vec<_>) =
+            repo::all_resources(&self.database)?.into_iter().partition(|(_, resource_type, _, _)| resource_type == "CodeSystem");
+        for (id, index) in read_code_system_indexes(&self.database, code_systems)? {
+            entries.insert(("CodeSystem".to_owned(), id), Entry::CodeSystem(Arc::new(index)));
+        }
+        for (_pk, resource_type, id, json) in others {
             let entry = match resource_type.as_str() {
-                "CodeSystem" => {
-                    Entry::CodeSystem(Arc::new(CodeSystemIndex::new(repo::read_code_system(&self.database, pk, json)?, Some(id.clone()))))
-                }
                 "ValueSet" => match ValueSet::from_json(&json) {
                     Ok(value_set) => Entry::ValueSet(value_set),
                     Err(error) => {

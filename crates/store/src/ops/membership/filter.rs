@@ -219,7 +219,9 @@ impl<'f> CompiledFilter<'f> {
                     .filter(|candidate| candidate.code == property)
                     .filter_map(|candidate| match &candidate.value {
                         PropertyValue::Coding(coding) => coding.display.as_deref(),
-                        PropertyValue::Other { key, value } if key == "valueCoding" => value.get("display").and_then(serde_json::Value::as_str),
+                        PropertyValue::Other { key, value } if key == "valueCoding" => {
+                            value.get("display").and_then(serde_json::Value::as_str)
+                        }
                         _ => None,
                     })
                     .collect();
