@@ -9,6 +9,6 @@ mod registry;
 pub mod text;
 
 pub use code_system::{CodeSystemIndex, ConceptFlags, NotInForce};
-pub use expansion::{member_of, Expansion, Member};
+pub use expansion::{member_of, Expansion, Member, VersionedKey};
 pub use grammar_binding::{GrammarBinding, GrammarCodeSystem, NotACode, Resolved};
 pub use registry::{compare_versions, expansion_cache_counts, version_matches, ConceptMapEntry, Registry, ValueSetEntry};
