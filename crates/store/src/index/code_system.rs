@@ -386,8 +386,13 @@ impl CodeSystemIndex {
 
     /// Builds the sorted code list and the word index now, so no caller waits for them.
     pub fn build_text_indexes(&self) {
-        self.folded_codes();
+        self.build_code_list();
         self.words();
+    }
+
+    /// Builds the sorted code list now (a fraction of the word index's cost).
+    pub fn build_code_list(&self) {
+        self.folded_codes();
     }
 
     fn folded_codes(&self) -> &[(String, u32)] {

@@ -442,11 +442,13 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         _ => HashMap::new(),
     };
     let folded_filter = options.filter.as_deref().map(str::to_lowercase).unwrap_or_default();
-    // The indexed search has filtered and paged already: its members are the page.
+    // The indexed search has filtered and paged already: its members are the page. Without a
+    // filter or a scope, every listed member stays, and only the page is gathered.
+    let unfiltered = indexed_total.is_none() && options.filter.is_none() && !options.active_only && context.date.is_none();
     let members: Vec<&Member> = expansion
         .members
         .iter()
-        .filter(|_| indexed_total.is_none())
+        .filter(|_| indexed_total.is_none() && !unfiltered)
         .filter(|member| options.scope(context).admits(member))
         .filter(|member| match &options.filter {
             None => true,
@@ -470,14 +472,18 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         })
         .collect();
     let indexed_page: Vec<&Member> = if indexed_total.is_some() { expansion.members.iter().collect() } else { Vec::new() };
-    let total = indexed_total.unwrap_or(members.len());
+    let total = indexed_total.unwrap_or(if unfiltered { expansion.members.len() } else { members.len() });
     too_costly(context, &value_set, options.count, total)?;
     let page_end = match options.count {
         Some(count) => options.offset.saturating_add(count).min(total),
         None => total,
     };
+    let unfiltered_page: Vec<&Member> =
+        if unfiltered { expansion.members.get(options.offset..page_end).unwrap_or_default().iter().collect() } else { Vec::new() };
     let page: &[&Member] = if indexed_total.is_some() {
         &indexed_page
+    } else if unfiltered {
+        &unfiltered_page
     } else if options.offset < total {
         &members[options.offset..page_end]
     } else {
@@ -493,7 +499,13 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
                         || compose.exclude.iter().any(|exclude| exclude.system == include.system && exclude.version != include.version))
             })
         });
+    let mut last: Option<&Member> = None;
     for member in &expansion.members {
+        // Members come in runs of one system version: only a change needs looking up.
+        if last.is_some_and(|last| Arc::ptr_eq(&last.system, &member.system) && last.version == member.version) {
+            continue;
+        }
+        last = Some(member);
         if let Some(previous) = systems_seen.insert(&*member.system, &member.version) {
             if previous != &member.version {
                 several_versions = true;
