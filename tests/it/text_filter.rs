@@ -176,3 +176,37 @@ async fn the_implicit_value_set_answers_a_text_filter_as_an_inline_one() {
         assert_eq!(implicit["expansion"]["contains"].as_array().map(Vec::len), Some(1), "{url}");
     }
 }
+
+#[actix_web::test]
+async fn many_text_matches_in_a_branch_answer_as_the_general_path_does() {
+    let backend = sqlite();
+    let app = app(&backend).await;
+    // Two branches of 150 "Item" concepts each, so that a filter in one branch has more matches
+    // than are checked one by one.
+    let branch = |root: &str| {
+        let children: Vec<Value> =
+            (0..150).map(|idx| json!({"code": format!("{root}.{idx}"), "display": format!("Item {idx} of {root}")})).collect();
+        json!({"code": root, "display": format!("Branch {root}"), "concept": children})
+    };
+    let system = "http://example.org/cs/items";
+    let code_system = json!({
+        "resourceType": "CodeSystem", "id": "items", "url": system, "version": "1", "status": "active",
+        "content": "complete", "hierarchyMeaning": "is-a", "concept": [branch("X"), branch("Y")]
+    });
+    assert_eq!(app.put_json("/fhir/CodeSystem/items", &code_system).await.status, StatusCode::CREATED);
+    for (op, root, query, expected_total) in [("is-a", "X", "item", 150), ("descendent-of", "Y", "item 1", 61), ("is-a", "Y", "branch", 1)]
+    {
+        let value_set = |general: bool| {
+            let mut compose = json!({"include": [{"system": system, "filter": [{"property": "concept", "op": op, "value": root}]}]});
+            if general {
+                compose["exclude"] = json!([{"system": system, "concept": [{"code": "no-such-code"}]}]);
+            }
+            json!({"resourceType": "ValueSet", "url": "http://example.org/vs/items", "status": "active", "compose": compose})
+        };
+        let parameters = [filter(query), json!({"name": "offset", "valueInteger": 5}), json!({"name": "count", "valueInteger": 10})];
+        let indexed = expand(&app, value_set(false), &parameters).await;
+        let general = expand(&app, value_set(true), &parameters).await;
+        assert_eq!(indexed, general, "{op} {root} {query}");
+        assert_eq!(indexed.0, expected_total, "{op} {root} {query}");
+    }
+}

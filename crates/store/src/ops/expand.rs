@@ -305,6 +305,10 @@ impl Selection {
     }
 }
 
+/// From this many text matches on, a branch filter reads the branch's members rather than
+/// walking up from each match.
+const BRANCH_LOOKUP_FROM: usize = 64;
+
 /// The error for an expansion with more members than may be listed without `count`.
 fn too_costly(context: &Context<'_>, value_set: &ValueSet, count: Option<usize>, total: usize) -> Result<(), StoreError> {
     let threshold = context.request.too_costly_threshold.unwrap_or(crate::TOO_COSTLY_DEFAULT);
@@ -364,12 +368,20 @@ fn indexed_expansion(context: &Context<'_>, value_set: &ValueSet, options: &Expa
     let selection = match &options.filter {
         Some(filter) => {
             let candidates = text::union(&code_system.text_search(filter), &code_system.codes_starting_with(&filter.to_lowercase()));
+            // Many matches are checked against the (cached) branch, a few by walking up from each.
+            let branch_members = branch.filter(|_| candidates.len() > BRANCH_LOOKUP_FROM).map(|(root, _)| code_system.branch(root));
             Selection::Listed(
                 candidates
                     .into_iter()
                     .filter(|idx| match branch {
                         None => true,
-                        Some((root, strict)) => !(strict && root == *idx) && code_system.subsumes(root, *idx),
+                        Some((root, strict)) => {
+                            !(strict && root == *idx)
+                                && match &branch_members {
+                                    Some(members) => members.binary_search(idx).is_ok(),
+                                    None => code_system.subsumes(root, *idx),
+                                }
+                        }
                     })
                     .filter(|idx| scope.admits_concept(&code_system, *idx))
                     .collect(),
