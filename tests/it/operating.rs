@@ -271,8 +271,10 @@ async fn metrics_parse_as_prometheus_text_and_move_with_requests() {
     let backend = sqlite();
     let app = app(&backend).await;
     app.put_json("/fhir/CodeSystem/sample", &sample_code_system()).await;
+    // A property filter: a whole code system or an is-a branch is paged from the index, not cached.
     let value_set = serde_json::json!({"resourceType": "ValueSet", "url": "http://example.org/vs/all", "status": "active",
-        "compose": {"include": [{"system": "http://example.org/cs/sample"}]}});
+        "compose": {"include": [{"system": "http://example.org/cs/sample",
+            "filter": [{"property": "status", "op": "exists", "value": "false"}]}]}});
     app.put_json("/fhir/ValueSet/all", &value_set).await;
     let before = scrape(&app).await;
     let reads_before = sample_sum(&before, "fhirterm_http_requests_total", &["operation=\"read\"", "status=\"200\""]);

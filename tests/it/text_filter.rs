@@ -1,6 +1,7 @@
-//! A text `filter` over a whole code system or one branch of it is answered from the word index
-//! and the sorted code list, without listing the value set; these tests hold that answer equal
-//! to the general path's, which a value set with an exclude (of a code no one has) forces.
+//! The expansion of a whole code system or one branch of it, with or without a text `filter`, is
+//! answered from the code system's indexes (the cached branch, the word index and the sorted code
+//! list), with members built for the page only; these tests hold that answer equal to the general
+//! path's, which a value set with an exclude (of a code no one has) forces.
 
 use crate::support::{app, sqlite, TestApp};
 use actix_web::http::StatusCode;
@@ -108,13 +109,50 @@ async fn indexed_text_search_answers_as_the_general_path_does() {
         (Some(("descendent-of", "B01")), vec![filter("varicella")], vec![]),
         (Some(("is-a", "no-such-code")), vec![filter("fever")], vec![]),
     ];
+    check_cases(&app, cases).await;
+}
+
+/// Each case answered alike by the indexed and the general path, with the codes expected.
+async fn check_cases(app: &TestApp, cases: Vec<Case<'_>>) {
     for (branch, parameters, expected) in cases {
-        let indexed = expand(&app, value_set(branch, false), &parameters).await;
-        let general = expand(&app, value_set(branch, true), &parameters).await;
+        let indexed = expand(app, value_set(branch, false), &parameters).await;
+        let general = expand(app, value_set(branch, true), &parameters).await;
         assert_eq!(indexed, general, "{branch:?} {parameters:?}");
         let codes: Vec<&str> = indexed.2.iter().map(|entry| entry.split('|').next().unwrap_or_default()).collect();
         assert_eq!(codes, expected, "{branch:?} {parameters:?}");
     }
+}
+
+#[actix_web::test]
+async fn indexed_paging_without_a_filter_answers_as_the_general_path_does() {
+    let backend = sqlite();
+    let app = app(&backend).await;
+    assert_eq!(app.put_json("/fhir/CodeSystem/coded", &coded_code_system()).await.status, StatusCode::CREATED);
+    let count = |n: u64| json!({"name": "count", "valueInteger": n});
+    let offset = |n: u64| json!({"name": "offset", "valueInteger": n});
+    let active_only = json!({"name": "activeOnly", "valueBoolean": true});
+    let everything = vec!["A00", "A00.0", "A00.1", "A00.9", "A00.8", "A01", "A01.0", "A01.1", "B01", "fever"];
+    let cases: Vec<Case> = vec![
+        (None, vec![], everything.clone()),
+        (None, vec![offset(2), count(3)], vec!["A00.1", "A00.9", "A00.8"]),
+        (None, vec![offset(8), count(5)], vec!["B01", "fever"]),
+        (None, vec![offset(10), count(5)], vec![]),
+        (None, vec![count(0)], vec![]),
+        (None, vec![active_only.clone(), offset(4), count(3)], vec!["A00.8", "A01", "A01.1"]),
+        (None, vec![date("2019-05-01"), count(4)], vec!["A00", "A00.0", "A00.1", "A00.8"]),
+        // A branch is its root and every descendant, in code-system order; paging it twice reads the cached branch.
+        (Some(("is-a", "A00")), vec![], vec!["A00", "A00.0", "A00.1", "A00.9", "A00.8"]),
+        (Some(("is-a", "A00")), vec![offset(1), count(2)], vec!["A00.0", "A00.1"]),
+        (Some(("is-a", "A00")), vec![offset(3), count(2)], vec!["A00.9", "A00.8"]),
+        (Some(("is-a", "a00")), vec![count(2)], vec![]),
+        (Some(("descendent-of", "A00")), vec![], vec!["A00.0", "A00.1", "A00.9", "A00.8"]),
+        (Some(("descendent-of", "A00")), vec![offset(3), count(9)], vec!["A00.8"]),
+        (Some(("descendent-of", "A01")), vec![active_only.clone()], vec!["A01.1"]),
+        (Some(("is-a", "A00")), vec![date("2025-05-01"), offset(1)], vec!["A00.0", "A00.1", "A00.9"]),
+        (Some(("descendent-of", "B01")), vec![], vec![]),
+        (Some(("is-a", "no-such-code")), vec![], vec![]),
+    ];
+    check_cases(&app, cases).await;
 }
 
 #[actix_web::test]
@@ -136,5 +174,39 @@ async fn the_implicit_value_set_answers_a_text_filter_as_an_inline_one() {
         assert_eq!(implicit["expansion"]["total"], 2, "{url}");
         assert_eq!(implicit["expansion"]["contains"][0]["code"], "A00.1", "{url}");
         assert_eq!(implicit["expansion"]["contains"].as_array().map(Vec::len), Some(1), "{url}");
+    }
+}
+
+#[actix_web::test]
+async fn many_text_matches_in_a_branch_answer_as_the_general_path_does() {
+    let backend = sqlite();
+    let app = app(&backend).await;
+    // Two branches of 150 "Item" concepts each, so that a filter in one branch has more matches
+    // than are checked one by one.
+    let branch = |root: &str| {
+        let children: Vec<Value> =
+            (0..150).map(|idx| json!({"code": format!("{root}.{idx}"), "display": format!("Item {idx} of {root}")})).collect();
+        json!({"code": root, "display": format!("Branch {root}"), "concept": children})
+    };
+    let system = "http://example.org/cs/items";
+    let code_system = json!({
+        "resourceType": "CodeSystem", "id": "items", "url": system, "version": "1", "status": "active",
+        "content": "complete", "hierarchyMeaning": "is-a", "concept": [branch("X"), branch("Y")]
+    });
+    assert_eq!(app.put_json("/fhir/CodeSystem/items", &code_system).await.status, StatusCode::CREATED);
+    for (op, root, query, expected_total) in [("is-a", "X", "item", 150), ("descendent-of", "Y", "item 1", 61), ("is-a", "Y", "branch", 1)]
+    {
+        let value_set = |general: bool| {
+            let mut compose = json!({"include": [{"system": system, "filter": [{"property": "concept", "op": op, "value": root}]}]});
+            if general {
+                compose["exclude"] = json!([{"system": system, "concept": [{"code": "no-such-code"}]}]);
+            }
+            json!({"resourceType": "ValueSet", "url": "http://example.org/vs/items", "status": "active", "compose": compose})
+        };
+        let parameters = [filter(query), json!({"name": "offset", "valueInteger": 5}), json!({"name": "count", "valueInteger": 10})];
+        let indexed = expand(&app, value_set(false), &parameters).await;
+        let general = expand(&app, value_set(true), &parameters).await;
+        assert_eq!(indexed, general, "{op} {root} {query}");
+        assert_eq!(indexed.0, expected_total, "{op} {root} {query}");
     }
 }

@@ -655,7 +655,7 @@ impl Evaluator<'_> {
                     let mut candidates = RoaringBitmap::new();
                     for term in terms {
                         if let SearchTerm::Match(words) = term {
-                            candidates.extend(self.index.words().search(&words.join(" ")));
+                            candidates.extend(self.index.text_search(&words.join(" ")));
                         }
                     }
                     set &= candidates;

@@ -62,7 +62,11 @@ impl Snapshot {
             })
             .collect();
         if index_text_in_background && !unindexed.is_empty() {
+            // The cheap sorted code lists of all come first, then the word indexes.
             std::thread::spawn(move || {
+                for index in &unindexed {
+                    index.build_code_list();
+                }
                 for index in unindexed {
                     index.build_text_indexes();
                 }

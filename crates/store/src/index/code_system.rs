@@ -4,7 +4,7 @@
 use super::text::WordIndex;
 use model::terminology::{lifecycle, CodeSystem, Concept, EffectivePeriod};
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What a concept's properties say about its status.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -19,6 +19,9 @@ pub struct ConceptFlags {
 #[derive(Debug)]
 pub struct CodeSystemIndex {
     pub code_system: CodeSystem,
+    /// The url and version, shared with every expansion member of this index.
+    shared_url: Arc<str>,
+    shared_version: Option<Arc<str>>,
     /// The resource id it is stored (or was sent) under.
     pub id: Option<String>,
     by_code: HashMap<String, u32>,
@@ -36,7 +39,17 @@ pub struct CodeSystemIndex {
     pub grammar: Option<Arc<super::GrammarBinding>>,
     /// What ECL evaluation reads (relationships by type, refsets, associations), built on first use.
     ecl: OnceLock<super::ecl_index::EclIndex>,
+    /// Recently asked is-a branches (a concept and all its descendants, sorted), by root, so that
+    /// paging through one costs the page; at most [`BRANCHES_KEPT`] are kept.
+    branches: Mutex<HashMap<u32, Arc<Vec<u32>>>>,
 }
+
+/// How many is-a branches one code system index keeps before starting afresh.
+const BRANCHES_KEPT: usize = 32;
+
+/// Code systems up to this size build their word index on a caller's first text filter (it
+/// costs less than a millisecond or so); larger ones are scanned until the background build is done.
+const WORD_INDEX_ON_FIRST_USE: usize = 1_000;
 
 /// Why a concept was not in force on a day.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,6 +133,8 @@ impl CodeSystemIndex {
         let flags = code_system.concepts.iter().map(|concept| flags_of(concept, &meanings)).collect();
         let effective_period = EffectivePeriod::of_resource(&code_system.resource);
         CodeSystemIndex {
+            shared_url: Arc::from(code_system.url.as_str()),
+            shared_version: code_system.version.as_deref().map(Arc::from),
             code_system,
             id,
             by_code,
@@ -133,6 +148,7 @@ impl CodeSystemIndex {
             folded_codes: OnceLock::new(),
             grammar: None,
             ecl: OnceLock::new(),
+            branches: Mutex::new(HashMap::new()),
         }
     }
 
@@ -142,6 +158,16 @@ impl CodeSystemIndex {
 
     pub fn version(&self) -> Option<&str> {
         self.code_system.version.as_deref()
+    }
+
+    /// The url, shared (an expansion member holds it without copying it).
+    pub fn shared_url(&self) -> Arc<str> {
+        self.shared_url.clone()
+    }
+
+    /// The version, shared as the url is.
+    pub fn shared_version(&self) -> Option<Arc<str>> {
+        self.shared_version.clone()
     }
 
     /// `url|version`, or the url when there is no version.
@@ -288,10 +314,39 @@ impl CodeSystemIndex {
         self.words.get().is_some()
     }
 
+    /// A concept and every descendant of it, in code-system order, kept for the next call that
+    /// asks for the same branch.
+    pub fn branch(&self, root: u32) -> Arc<Vec<u32>> {
+        if let Some(known) = self.branches.lock().ok().and_then(|branches| branches.get(&root).cloned()) {
+            return known;
+        }
+        let mut members = self.descendants(root);
+        let position = members.partition_point(|idx| *idx < root);
+        members.insert(position, root);
+        let members = Arc::new(members);
+        if let Ok(mut branches) = self.branches.lock() {
+            if branches.len() >= BRANCHES_KEPT {
+                branches.clear();
+            }
+            branches.insert(root, members.clone());
+        }
+        members
+    }
+
     /// The concepts whose lower-cased code starts with `folded_prefix` (itself lower-cased),
-    /// sorted; the sorted code list behind it is built with the word index.
+    /// sorted: from the sorted code list once it is built (with the word index), else by a scan.
     pub fn codes_starting_with(&self, folded_prefix: &str) -> Vec<u32> {
-        let folded_codes = self.folded_codes();
+        let Some(folded_codes) = self.folded_codes.get() else {
+            return self.concept_indexes_where(|concept| {
+                let code = concept.code.as_str();
+                if code.is_ascii() {
+                    code.len() >= folded_prefix.len()
+                        && code.as_bytes()[..folded_prefix.len()].eq_ignore_ascii_case(folded_prefix.as_bytes())
+                } else {
+                    code.to_lowercase().starts_with(folded_prefix)
+                }
+            });
+        };
         let start = folded_codes.partition_point(|(code, _)| code.as_str() < folded_prefix);
         let mut found: Vec<u32> =
             folded_codes[start..].iter().take_while(|(code, _)| code.starts_with(folded_prefix)).map(|(_, idx)| *idx).collect();
@@ -299,9 +354,48 @@ impl CodeSystemIndex {
         found
     }
 
-    /// Builds the word index and the sorted code list now, so no caller waits for them.
+    /// The concepts whose code starts with `prefix` exactly (case counts), sorted.
+    pub fn codes_with_prefix(&self, prefix: &str) -> Vec<u32> {
+        let folded_prefix = prefix.to_lowercase();
+        match self.folded_codes.get() {
+            Some(_) => {
+                let mut found = self.codes_starting_with(&folded_prefix);
+                found.retain(|idx| self.concept(*idx).code.starts_with(prefix));
+                found
+            }
+            None => self.concept_indexes_where(|concept| concept.code.starts_with(prefix)),
+        }
+    }
+
+    fn concept_indexes_where(&self, mut keep: impl FnMut(&Concept) -> bool) -> Vec<u32> {
+        self.code_system.concepts.iter().enumerate().filter(|(_, concept)| keep(concept)).map(|(idx, _)| idx as u32).collect()
+    }
+
+    /// The concepts whose display and designations have, for every word of the query, a word
+    /// starting with it; sorted. Answered from the word index when it is built or cheap to build,
+    /// else by scanning the texts with the same rule, so that no caller waits for the index.
+    pub fn text_search(&self, query: &str) -> Vec<u32> {
+        match self.words.get() {
+            Some(words) => words.search(query),
+            None if self.len() <= WORD_INDEX_ON_FIRST_USE => self.words().search(query),
+            None => self.scan_texts(query),
+        }
+    }
+
+    /// [`CodeSystemIndex::text_search`] without the word index: every concept's texts are read.
+    pub fn scan_texts(&self, query: &str) -> Vec<u32> {
+        let mut word_query = super::text::WordQuery::new(query);
+        self.concept_indexes_where(|concept| word_query.matches_concept(concept_texts(concept)))
+    }
+
+    /// Builds the sorted code list and the word index now, so no caller waits for them.
     pub fn build_text_indexes(&self) {
+        self.build_code_list();
         self.words();
+    }
+
+    /// Builds the sorted code list now (a fraction of the word index's cost).
+    pub fn build_code_list(&self) {
         self.folded_codes();
     }
 
@@ -318,15 +412,92 @@ impl CodeSystemIndex {
     /// system is published (`Snapshot::build`), else on first use.
     pub fn words(&self) -> &WordIndex {
         self.words.get_or_init(|| {
-            let texts = self.code_system.concepts.iter().enumerate().flat_map(|(idx, concept)| {
-                concept
-                    .display
-                    .iter()
-                    .map(String::as_str)
-                    .chain(concept.designations.iter().map(|designation| designation.value.as_str()))
-                    .map(move |text| (idx as u32, text))
-            });
+            let texts = self
+                .code_system
+                .concepts
+                .iter()
+                .enumerate()
+                .flat_map(|(idx, concept)| concept_texts(concept).map(move |text| (idx as u32, text)));
             WordIndex::build(texts)
         })
+    }
+}
+
+/// The texts a text filter reads of a concept: its display and its designations.
+fn concept_texts(concept: &Concept) -> impl Iterator<Item = &str> {
+    concept.display.as_deref().into_iter().chain(concept.designations.iter().map(|designation| designation.value.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A code system past the on-first-use size, whose texts mix case, accents, punctuation and
+    /// designations in other languages (FHIR JSON, the official layout for FHIR content).
+    fn large_code_system() -> CodeSystemIndex {
+        let stems = ["Fracture of femur", "Café-au-lait spots", "Closed FRACTURE, left femur", "Œdème du pied", "type 2 diabetes"];
+        let concepts: Vec<serde_json::Value> = (0..WORD_INDEX_ON_FIRST_USE + 200)
+            .map(|idx| {
+                let mut concept = json!({"code": format!("C{idx}"), "display": format!("{} {idx}", stems[idx % stems.len()])});
+                if idx % 7 == 0 {
+                    concept["designation"] = json!([{"language": "de", "value": format!("Oberschenkelbruch Nr{idx}")}]);
+                }
+                if idx % 11 == 0 {
+                    concept.as_object_mut().unwrap().remove("display");
+                }
+                concept
+            })
+            .collect();
+        let resource = json!({
+            "resourceType": "CodeSystem", "url": "http://example.org/fhirterm/test/texts", "status": "active",
+            "content": "complete", "concept": concepts
+        });
+        CodeSystemIndex::new(CodeSystem::from_json(&resource).unwrap(), None)
+    }
+
+    #[test]
+    fn a_text_filter_answers_alike_before_and_after_the_word_index_is_built() {
+        let index = large_code_system();
+        let queries = [
+            "fem",
+            "FRACT fem",
+            "cafe",
+            "café LAIT",
+            "oedeme",
+            "œdème pied",
+            "ober",
+            "nr14",
+            "12",
+            "fracture 1",
+            "type 2",
+            "-",
+            "emur",
+            "",
+            "  ",
+            "zzz",
+            "diabetes 10",
+        ];
+        let scanned: Vec<Vec<u32>> = queries.iter().map(|query| index.text_search(query)).collect();
+        let scanned_codes = index.codes_starting_with("c11");
+        assert!(!index.has_word_index(), "a large code system is scanned until its index is built");
+        index.build_text_indexes();
+        for (query, scanned) in queries.iter().zip(&scanned) {
+            assert_eq!(&index.text_search(query), scanned, "query {query:?}");
+            assert_eq!(&index.scan_texts(query), scanned, "query {query:?}");
+        }
+        // A one-word query matches a concept when one of its texts matches on its own.
+        let by_text = |query: &str| -> Vec<u32> {
+            (0..index.len() as u32)
+                .filter(|idx| concept_texts(index.concept(*idx)).any(|text| super::super::text::matches(text, query)))
+                .collect()
+        };
+        assert_eq!(scanned[0], by_text("fem"));
+        assert!(!scanned[0].is_empty());
+        assert_eq!(scanned[6], by_text("ober"));
+        assert!(scanned[6].len() > 100, "designations are searched");
+        let expected_codes: Vec<u32> = (0..index.len() as u32).filter(|idx| idx.to_string().starts_with("11")).collect();
+        assert_eq!(scanned_codes, expected_codes);
+        assert_eq!(index.codes_starting_with("c11"), expected_codes);
     }
 }

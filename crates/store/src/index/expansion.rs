@@ -7,11 +7,12 @@ use model::fhir::Json;
 use model::terminology::Designation;
 use std::sync::Arc;
 
-/// One code in an expansion.
+/// One code in an expansion. The system and version are shared with the code system index (and
+/// every other member of it), so a member costs one allocation for its code and one for its display.
 #[derive(Clone, Debug)]
 pub struct Member {
-    pub system: String,
-    pub version: Option<String>,
+    pub system: Arc<str>,
+    pub version: Option<Arc<str>>,
     pub code: String,
     pub display: Option<String>,
     pub code_system: Option<Arc<CodeSystemIndex>>,
@@ -24,15 +25,18 @@ pub struct Member {
 }
 
 impl Member {
-    pub fn key(&self) -> (String, String) {
+    pub fn key(&self) -> (Arc<str>, String) {
         (self.system.clone(), self.code.clone())
     }
 
     /// The same code in two versions of a system is two members.
-    pub fn versioned_key(&self) -> (String, Option<String>, String) {
+    pub fn versioned_key(&self) -> VersionedKey {
         (self.system.clone(), self.version.clone(), self.code.clone())
     }
 }
+
+/// A member's system, version and code: the same code in two versions of a system is two members.
+pub type VersionedKey = (Arc<str>, Option<Arc<str>>, String);
 
 /// A computed expansion, before filtering and paging.
 #[derive(Default, Debug)]
@@ -54,10 +58,10 @@ pub fn member_of(code_system: &Arc<CodeSystemIndex>, concept_idx: u32) -> Member
     let concept = code_system.concept(concept_idx);
     let flags = &code_system.flags[concept_idx as usize];
     Member {
-        system: code_system.url().to_owned(),
-        version: code_system.version().map(str::to_owned),
-        code: concept.code.clone(),
-        display: concept.display.clone(),
+        system: code_system.shared_url(),
+        version: code_system.shared_version(),
+        code: concept.code.to_string(),
+        display: concept.display.as_deref().map(str::to_owned),
         code_system: Some(code_system.clone()),
         concept_idx: Some(concept_idx),
         inactive: flags.inactive,

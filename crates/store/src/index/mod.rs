@@ -11,6 +11,6 @@ pub mod text;
 
 pub use adjacency::Adjacency;
 pub use code_system::{CodeSystemIndex, ConceptFlags, NotInForce};
-pub use expansion::{member_of, Expansion, Member};
+pub use expansion::{member_of, Expansion, Member, VersionedKey};
 pub use grammar_binding::{GrammarBinding, GrammarCodeSystem, NotACode, Resolved};
 pub use registry::{compare_versions, expansion_cache_counts, version_matches, ConceptMapEntry, Registry, ValueSetEntry};

@@ -1,6 +1,5 @@
 //! Word-prefix text search for `$expand`'s `filter`: case and accents are folded away.
 
-use std::collections::BTreeMap;
 use unicode_normalization::UnicodeNormalization;
 
 /// Lower-cases and strips combining marks, so "Café" and "cafe" fold to the same text.
@@ -13,27 +12,54 @@ pub fn words(text: &str) -> Vec<String> {
     fold(text).split(|c: char| !c.is_alphanumeric()).filter(|word| !word.is_empty()).map(str::to_owned).collect()
 }
 
-/// A sorted map from folded word to the concepts whose texts hold it.
+/// Calls `each` with every folded word of a text. ASCII text (most of it) is folded in one
+/// reused buffer, with the same words [`words`] gives.
+fn for_each_word(text: &str, buffer: &mut String, mut each: impl FnMut(&str)) {
+    if text.is_ascii() {
+        for word in text.split(|c: char| !c.is_ascii_alphanumeric()).filter(|word| !word.is_empty()) {
+            buffer.clear();
+            buffer.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+            each(buffer);
+        }
+    } else {
+        for word in words(text) {
+            each(&word);
+        }
+    }
+}
+
+/// A sorted list of folded words, each with the concepts whose texts hold it.
 #[derive(Default, Debug)]
 pub struct WordIndex {
-    words: BTreeMap<String, Vec<u32>>,
+    words: Vec<(Box<str>, Vec<u32>)>,
 }
 
 impl WordIndex {
     pub fn build<'a>(texts: impl Iterator<Item = (u32, &'a str)>) -> WordIndex {
-        let mut words: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        // Words are looked up by reference, so a word is allocated once, not once per occurrence.
+        let mut by_word: std::collections::HashMap<Box<str>, Vec<u32>> = std::collections::HashMap::new();
+        let mut buffer = String::new();
         for (concept_idx, text) in texts {
-            for word in self::words(text) {
-                let postings = words.entry(word).or_default();
-                if postings.last() != Some(&concept_idx) {
-                    postings.push(concept_idx);
+            for_each_word(text, &mut buffer, |word| match by_word.get_mut(word) {
+                Some(postings) => {
+                    if postings.last() != Some(&concept_idx) {
+                        postings.push(concept_idx);
+                    }
                 }
+                None => {
+                    by_word.insert(word.into(), vec![concept_idx]);
+                }
+            });
+        }
+        let mut words: Vec<(Box<str>, Vec<u32>)> = by_word.into_iter().collect();
+        for (_, postings) in &mut words {
+            if !postings.windows(2).all(|pair| pair[0] < pair[1]) {
+                postings.sort_unstable();
+                postings.dedup();
             }
+            postings.shrink_to_fit();
         }
-        for postings in words.values_mut() {
-            postings.sort_unstable();
-            postings.dedup();
-        }
+        words.sort_unstable_by(|left, right| left.0.cmp(&right.0));
         WordIndex { words }
     }
 
@@ -41,10 +67,10 @@ impl WordIndex {
     pub fn search(&self, query: &str) -> Vec<u32> {
         let mut result: Option<Vec<u32>> = None;
         for query_word in words(query) {
-            let postings: Vec<&[u32]> = self
-                .words
-                .range(query_word.clone()..)
-                .take_while(|(word, _)| word.starts_with(&query_word))
+            let start = self.words.partition_point(|(word, _)| **word < *query_word);
+            let postings: Vec<&[u32]> = self.words[start..]
+                .iter()
+                .take_while(|(word, _)| word.starts_with(query_word.as_str()))
                 .map(|(_, postings)| postings.as_slice())
                 .collect();
             // Posting lists are sorted: a few are merged, many are gathered and sorted.
@@ -62,6 +88,62 @@ impl WordIndex {
             });
         }
         result.unwrap_or_default()
+    }
+}
+
+/// A query's words, ready to test texts one by one without an index: the answer of
+/// [`WordIndex::search`] over the same texts, for when the index is not built yet.
+pub struct WordQuery {
+    words: Vec<String>,
+    buffer: String,
+    found: Vec<bool>,
+}
+
+impl WordQuery {
+    pub fn new(query: &str) -> WordQuery {
+        let words = words(query);
+        let found = vec![false; words.len()];
+        WordQuery { words, buffer: String::new(), found }
+    }
+
+    /// Whether one concept's texts (display and designations together) have, for every word of
+    /// the query, a word starting with it. An empty query matches nothing, as the index answers.
+    pub fn matches_concept<'a>(&mut self, texts: impl Iterator<Item = &'a str>) -> bool {
+        if self.words.is_empty() {
+            return false;
+        }
+        self.found.iter_mut().for_each(|found| *found = false);
+        let (query_words, found) = (&self.words, &mut self.found);
+        for text in texts {
+            if text.is_ascii() {
+                // Word starts are found on the bytes and compared ignoring ASCII case: no copy.
+                let bytes = text.as_bytes();
+                let mut at = 0;
+                while at < bytes.len() {
+                    if !bytes[at].is_ascii_alphanumeric() {
+                        at += 1;
+                        continue;
+                    }
+                    let end = bytes[at..].iter().position(|byte| !byte.is_ascii_alphanumeric()).map_or(bytes.len(), |len| at + len);
+                    let word = &bytes[at..end];
+                    for (query_word, found) in query_words.iter().zip(found.iter_mut()) {
+                        let query_word = query_word.as_bytes();
+                        *found |= word.len() >= query_word.len() && word[..query_word.len()].eq_ignore_ascii_case(query_word);
+                    }
+                    at = end;
+                }
+            } else {
+                for_each_word(text, &mut self.buffer, |word| {
+                    for (query_word, found) in query_words.iter().zip(found.iter_mut()) {
+                        *found |= word.starts_with(query_word.as_str());
+                    }
+                });
+            }
+            if found.iter().all(|found| *found) {
+                return true;
+            }
+        }
+        false
     }
 }
 

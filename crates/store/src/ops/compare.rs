@@ -427,7 +427,7 @@ fn from_expansions(context: &Context<'_>, this: &ValueSet, other: &ValueSet, lis
         let versioned = member.code_system.as_deref().is_some_and(version_needed);
         (member.system.clone(), member.code.clone(), if versioned { member.version.clone() } else { None })
     };
-    let mut unmatched_other: HashMap<(String, String, Option<String>), Vec<usize>> = HashMap::new();
+    let mut unmatched_other: HashMap<(std::sync::Arc<str>, String, Option<std::sync::Arc<str>>), Vec<usize>> = HashMap::new();
     for (position, member) in other_expansion.members.iter().enumerate().rev() {
         unmatched_other.entry(key(member)).or_default().push(position);
     }

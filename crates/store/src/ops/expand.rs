@@ -107,10 +107,10 @@ fn designation_matches(designation: &Designation, filter: &str) -> bool {
 
 /// Renders one entry; `implicit` is what [`implicit_properties`] found for it.
 fn render_member(member: &Member, options: &ExpandOptions, show_version: bool, implicit: &[(&'static str, &'static str, Json)]) -> Json {
-    let mut entry = json!({"system": member.system});
+    let mut entry = json!({"system": &*member.system});
     if show_version {
         if let Some(version) = &member.version {
-            entry["version"] = json!(version);
+            entry["version"] = json!(&**version);
         }
     }
     entry["code"] = json!(member.code);
@@ -200,10 +200,10 @@ fn render_member(member: &Member, options: &ExpandOptions, show_version: bool, i
 fn nest(members: &[&Member], rendered: Vec<Json>) -> Vec<Json> {
     let n_members = members.len();
     let mut parent_of: Vec<Option<usize>> = vec![None; n_members];
-    let position: HashMap<(String, u32), usize> = members
+    let position: HashMap<(&str, u32), usize> = members
         .iter()
         .enumerate()
-        .filter_map(|(position, member)| member.concept_idx.map(|idx| ((member.system.clone(), idx), position)))
+        .filter_map(|(position, member)| member.concept_idx.map(|idx| ((&*member.system, idx), position)))
         .collect();
     for (position_idx, member) in members.iter().enumerate() {
         let (Some(code_system), Some(concept_idx)) = (&member.code_system, member.concept_idx) else {
@@ -215,7 +215,7 @@ fn nest(members: &[&Member], rendered: Vec<Json>) -> Vec<Json> {
         while !frontier.is_empty() {
             let mut found = None;
             for ancestor in &frontier {
-                if let Some(parent_position) = position.get(&(member.system.clone(), *ancestor)) {
+                if let Some(parent_position) = position.get(&(&*member.system, *ancestor)) {
                     if *parent_position != position_idx {
                         found = Some(*parent_position);
                         break;
@@ -267,7 +267,7 @@ fn non_negative_parameter(params: &model::fhir::Parameters, name: &str) -> Resul
     }
 }
 
-/// A text search answered from one code system's indexes, with members built for the page only.
+/// An expansion answered from one code system's indexes, with members built for the page only.
 struct IndexedSearch {
     /// The page's members, and the code system used.
     expansion: Expansion,
@@ -277,16 +277,59 @@ struct IndexedSearch {
     source: Option<Arc<CodeSystemIndex>>,
 }
 
-/// Answers a text filter over a whole code system, or over one `is-a` or `descendent-of` branch
-/// of it, from the word index and the sorted code list, without listing the value set: the
-/// answer and its order are those of [`compute`] followed by the filters of [`expand_operation`].
-/// `None` when the value set has any other shape; the general path answers it.
-fn indexed_text_search(
-    context: &Context<'_>,
-    value_set: &ValueSet,
-    options: &ExpandOptions,
-    filter: &str,
-) -> Result<Option<IndexedSearch>, StoreError> {
+/// The concepts an indexed expansion selects, in code-system order, without copying a branch.
+enum Selection {
+    /// Every concept of the code system.
+    Everything(usize),
+    /// A cached is-a branch, less the concept at `skip` (the root of a `descendent-of`).
+    Branch {
+        members: Arc<Vec<u32>>,
+        skip: Option<usize>,
+    },
+    Listed(Vec<u32>),
+}
+
+impl Selection {
+    fn len(&self) -> usize {
+        match self {
+            Selection::Everything(n_concepts) => *n_concepts,
+            Selection::Branch { members, skip } => members.len() - usize::from(skip.is_some()),
+            Selection::Listed(listed) => listed.len(),
+        }
+    }
+
+    fn get(&self, position: usize) -> u32 {
+        match self {
+            Selection::Everything(_) => position as u32,
+            Selection::Branch { members, skip } => members[if skip.is_some_and(|skip| position >= skip) { position + 1 } else { position }],
+            Selection::Listed(listed) => listed[position],
+        }
+    }
+}
+
+/// From this many text matches on, a branch filter reads the branch's members rather than
+/// walking up from each match.
+const BRANCH_LOOKUP_FROM: usize = 64;
+
+/// The error for an expansion with more members than may be listed without `count`.
+fn too_costly(context: &Context<'_>, value_set: &ValueSet, count: Option<usize>, total: usize) -> Result<(), StoreError> {
+    let threshold = context.request.too_costly_threshold.unwrap_or(crate::TOO_COSTLY_DEFAULT);
+    if count.is_none() && total > threshold {
+        let message = format!("The value set '{}' expansion has too many codes to produce (>{threshold})", value_set_canonical(value_set));
+        return Err(StoreError::with_issue(
+            StoreErrorKind::TooCostly,
+            Issue::error("too-costly", message).message_id("VALUESET_TOO_COSTLY"),
+        ));
+    }
+    Ok(())
+}
+
+/// Answers the expansion of a whole code system, or of one `is-a` or `descendent-of` branch of
+/// it, with or without a text filter, from the code system's indexes (the cached branch, the word
+/// index and the sorted code list) without listing the value set: members are built for the page
+/// only. The answer and its order are those of [`compute`] followed by the filters of
+/// [`expand_operation`]. `None` when the value set has any other shape; the general path answers it.
+fn indexed_expansion(context: &Context<'_>, value_set: &ValueSet, options: &ExpandOptions) -> Result<Option<IndexedSearch>, StoreError> {
     let Some(compose) = &value_set.compose else { return Ok(None) };
     let [include] = compose.include.as_slice() else { return Ok(None) };
     let Some(system) = &include.system else { return Ok(None) };
@@ -323,23 +366,54 @@ fn indexed_text_search(
         None => !code_system.is_empty(),
         Some((root, strict)) => !strict || !code_system.children[root as usize].is_empty(),
     };
-    let candidates = text::union(&code_system.words().search(filter), &code_system.codes_starting_with(&filter.to_lowercase()));
-    let selected: Vec<u32> = candidates
-        .into_iter()
-        .filter(|idx| match branch {
-            None => true,
-            Some((root, strict)) => !(strict && root == *idx) && code_system.subsumes(root, *idx),
-        })
-        .filter(|idx| options.scope(context).admits_concept(&code_system, *idx))
-        .collect();
-    let total = selected.len();
+    let scope = options.scope(context);
+    let selection = match &options.filter {
+        Some(filter) => {
+            let candidates = text::union(&code_system.text_search(filter), &code_system.codes_starting_with(&filter.to_lowercase()));
+            // Many matches are checked against the (cached) branch, a few by walking up from each.
+            let branch_members = branch.filter(|_| candidates.len() > BRANCH_LOOKUP_FROM).map(|(root, _)| code_system.branch(root));
+            Selection::Listed(
+                candidates
+                    .into_iter()
+                    .filter(|idx| match branch {
+                        None => true,
+                        Some((root, strict)) => {
+                            !(strict && root == *idx)
+                                && match &branch_members {
+                                    Some(members) => members.binary_search(idx).is_ok(),
+                                    None => code_system.subsumes(root, *idx),
+                                }
+                        }
+                    })
+                    .filter(|idx| scope.admits_concept(&code_system, *idx))
+                    .collect(),
+            )
+        }
+        None => {
+            let unscoped = match branch {
+                None => Selection::Everything(code_system.len()),
+                Some((root, strict)) => {
+                    let members = code_system.branch(root);
+                    let skip = strict.then(|| members.partition_point(|idx| *idx < root));
+                    Selection::Branch { members, skip }
+                }
+            };
+            if scope.active_only || scope.date.is_some() {
+                let admitted = (0..unscoped.len()).map(|position| unscoped.get(position));
+                Selection::Listed(admitted.filter(|idx| scope.admits_concept(&code_system, *idx)).collect())
+            } else {
+                unscoped
+            }
+        }
+    };
+    let total = selection.len();
+    too_costly(context, value_set, options.count, total)?;
     let page_end = match options.count {
         Some(count) => options.offset.saturating_add(count).min(total),
         None => total,
     };
-    let page = selected.get(options.offset..page_end).unwrap_or_default();
     let expansion = Expansion {
-        members: page.iter().map(|idx| member_of(&code_system, *idx)).collect(),
+        members: (options.offset.min(page_end)..page_end).map(|position| member_of(&code_system, selection.get(position))).collect(),
         used_code_systems: vec![code_system.canonical()],
         ..Expansion::default()
     };
@@ -362,10 +436,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         designation_filters: params.strs("designation"),
         display_fallback: !context.wildcard_language_refused(),
     };
-    let indexed = match &options.filter {
-        Some(filter) => indexed_text_search(context, &value_set, &options, filter)?,
-        None => None,
-    };
+    let indexed = indexed_expansion(context, &value_set, &options)?;
     let (expansion, indexed_total, indexed_source) = match indexed {
         Some(search) => (Arc::new(search.expansion), Some(search.total), search.source),
         None => (cached_compute(context, &value_set)?, None, None),
@@ -377,7 +448,7 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
             let mut by_system = HashMap::new();
             for member in &expansion.members {
                 if let Some(code_system) = &member.code_system {
-                    by_system.entry(Arc::as_ptr(code_system) as usize).or_insert_with(|| code_system.words().search(filter));
+                    by_system.entry(Arc::as_ptr(code_system) as usize).or_insert_with(|| code_system.text_search(filter));
                 }
             }
             by_system
@@ -385,11 +456,13 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         _ => HashMap::new(),
     };
     let folded_filter = options.filter.as_deref().map(str::to_lowercase).unwrap_or_default();
-    // The indexed search has filtered and paged already: its members are the page.
+    // The indexed search has filtered and paged already: its members are the page. Without a
+    // filter or a scope, every listed member stays, and only the page is gathered.
+    let unfiltered = indexed_total.is_none() && options.filter.is_none() && !options.active_only && context.date.is_none();
     let members: Vec<&Member> = expansion
         .members
         .iter()
-        .filter(|_| indexed_total.is_none())
+        .filter(|_| indexed_total.is_none() && !unfiltered)
         .filter(|member| options.scope(context).admits(member))
         .filter(|member| match &options.filter {
             None => true,
@@ -413,28 +486,25 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
         })
         .collect();
     let indexed_page: Vec<&Member> = if indexed_total.is_some() { expansion.members.iter().collect() } else { Vec::new() };
-    let total = indexed_total.unwrap_or(members.len());
-    let threshold = context.request.too_costly_threshold.unwrap_or(crate::TOO_COSTLY_DEFAULT);
-    if options.count.is_none() && total > threshold {
-        let message = format!("The value set '{}' expansion has too many codes to produce (>{threshold})", value_set_canonical(&value_set));
-        return Err(StoreError::with_issue(
-            StoreErrorKind::TooCostly,
-            Issue::error("too-costly", message).message_id("VALUESET_TOO_COSTLY"),
-        ));
-    }
+    let total = indexed_total.unwrap_or(if unfiltered { expansion.members.len() } else { members.len() });
+    too_costly(context, &value_set, options.count, total)?;
     let page_end = match options.count {
         Some(count) => options.offset.saturating_add(count).min(total),
         None => total,
     };
+    let unfiltered_page: Vec<&Member> =
+        if unfiltered { expansion.members.get(options.offset..page_end).unwrap_or_default().iter().collect() } else { Vec::new() };
     let page: &[&Member] = if indexed_total.is_some() {
         &indexed_page
+    } else if unfiltered {
+        &unfiltered_page
     } else if options.offset < total {
         &members[options.offset..page_end]
     } else {
         &[]
     };
     // A version is shown only when the expansion holds several versions of one system.
-    let mut systems_seen: HashMap<&str, &Option<String>> = HashMap::new();
+    let mut systems_seen: HashMap<&str, &Option<Arc<str>>> = HashMap::new();
     let mut several_versions = value_set_parameter(&value_set, "versionsMatch").as_deref() == Some("false")
         || value_set.compose.as_ref().is_some_and(|compose| {
             compose.include.iter().enumerate().any(|(idx, include)| {
@@ -443,8 +513,14 @@ pub fn expand_operation(context: &Context<'_>) -> Result<Json, StoreError> {
                         || compose.exclude.iter().any(|exclude| exclude.system == include.system && exclude.version != include.version))
             })
         });
+    let mut last: Option<&Member> = None;
     for member in &expansion.members {
-        if let Some(previous) = systems_seen.insert(member.system.as_str(), &member.version) {
+        // Members come in runs of one system version: only a change needs looking up.
+        if last.is_some_and(|last| Arc::ptr_eq(&last.system, &member.system) && last.version == member.version) {
+            continue;
+        }
+        last = Some(member);
+        if let Some(previous) = systems_seen.insert(&*member.system, &member.version) {
             if previous != &member.version {
                 several_versions = true;
                 break;

@@ -4,7 +4,7 @@
 use super::definition::{list_versions, value_set_canonical, value_set_parameter};
 use super::filter::filtered_concepts;
 use super::walk::ImportWalk;
-use crate::index::{member_of, CodeSystemIndex, Expansion, Member};
+use crate::index::{member_of, CodeSystemIndex, Expansion, Member, VersionedKey};
 use crate::ops::context::Context;
 use crate::{StoreError, StoreErrorKind};
 use model::fhir::{Issue, Json};
@@ -100,7 +100,7 @@ fn concept_set_members(
     expansion: &mut Expansion,
     walk: &mut ImportWalk,
 ) -> Result<Vec<Member>, StoreError> {
-    let mut imported: Vec<HashSet<(String, String)>> = Vec::new();
+    let mut imported: Vec<HashSet<(Arc<str>, String)>> = Vec::new();
     let mut imported_members: Vec<Vec<Member>> = Vec::new();
     for canonical in &set.value_sets {
         let imported_value_set = context.imported_value_set(value_set, canonical).ok_or_else(|| {
@@ -225,8 +225,8 @@ pub(crate) fn compute(context: &Context<'_>, value_set: &ValueSet, walk: &mut Im
                     match code_system.as_ref().and_then(|code_system| code_system.find(code).map(|idx| member_of(code_system, idx))) {
                         Some(member) => member,
                         None => Member {
-                            system: system.to_owned(),
-                            version: model::fhir::str_of(contained, "version").map(str::to_owned),
+                            system: Arc::from(system),
+                            version: model::fhir::str_of(contained, "version").map(Arc::from),
                             code: code.to_owned(),
                             display: model::fhir::str_of(contained, "display").map(str::to_owned),
                             code_system: None,
@@ -246,7 +246,7 @@ pub(crate) fn compute(context: &Context<'_>, value_set: &ValueSet, walk: &mut Im
         let versions_match = value_set_parameter(value_set, "versionsMatch");
         let merge_versions = versions_match.as_deref() == Some("true");
         let exclude_by_version = versions_match.as_deref() == Some("false");
-        let mut seen: HashMap<(String, Option<String>, String), usize> = HashMap::new();
+        let mut seen: HashMap<VersionedKey, usize> = HashMap::new();
         // Includes of several versions of one system list the newest version first, as tx servers do.
         let mut includes: Vec<&ConceptSet> = compose.include.iter().collect();
         if !merge_versions {
@@ -270,8 +270,8 @@ pub(crate) fn compute(context: &Context<'_>, value_set: &ValueSet, walk: &mut Im
                 }
             }
         }
-        let mut excluded: HashSet<(String, Option<String>, String)> = HashSet::new();
-        let mut excluded_exact: HashSet<(String, Option<String>, String)> = HashSet::new();
+        let mut excluded: HashSet<VersionedKey> = HashSet::new();
+        let mut excluded_exact: HashSet<VersionedKey> = HashSet::new();
         for exclude in &compose.exclude {
             // An enumerated exclude of a pinned version removes that version only.
             let by_version = exclude_by_version || (exclude.version.is_some() && !exclude.concepts.is_empty());

@@ -285,18 +285,51 @@ pub(crate) fn validate_filter(code_system: &CodeSystemIndex, filter: &Filter) ->
     Ok(())
 }
 
+/// The literal text every full match of a regex starts with (`E1` for `E1[01]\..*`), read
+/// conservatively: plain and escaped punctuation characters up to the first other construct; none
+/// when the pattern has an alternation anywhere, or the last literal is optional or repeated.
+fn regex_literal_prefix(pattern: &str) -> String {
+    if pattern.contains('|') {
+        return String::new();
+    }
+    let mut prefix = String::new();
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        let literal = match c {
+            '\\' => match chars.peek() {
+                Some(escaped) if escaped.is_ascii_punctuation() => chars.next(),
+                _ => None,
+            },
+            c if c.is_alphanumeric()
+                || matches!(c, ' ' | '_' | '-' | ':' | '/' | ',' | ';' | '=' | '@' | '%' | '\'' | '"' | '<' | '>' | '!') =>
+            {
+                Some(c)
+            }
+            _ => None,
+        };
+        let Some(literal) = literal else { break };
+        if matches!(chars.peek(), Some('?' | '*' | '{')) {
+            break;
+        }
+        prefix.push(literal);
+    }
+    prefix
+}
+
 /// The concepts of one code system that satisfy every filter, in code system order.
 pub(crate) fn filtered_concepts(code_system: &CodeSystemIndex, filters: &[Filter]) -> Result<Vec<u32>, StoreError> {
     for filter in filters {
         validate_filter(code_system, filter)?;
     }
-    // Start from the cheapest candidate set a hierarchy filter gives, then test the rest.
+    // Start from the cheapest candidate set a hierarchy filter (or a regex's literal prefix)
+    // gives, then test the rest; the filter that gave exactly its own members is not tested again.
     let mut candidates: Option<Vec<u32>> = None;
+    let mut answered: Option<usize> = None;
+    let is_concept_filter = |filter: &Filter| matches!(filter.property.as_str(), "concept" | "code");
     if let Some(filter) = filters.iter().find(|filter| filter.property == "constraint") {
         candidates = Some(crate::ecl::constraint_members(code_system, &filter.value, None)?.iter().collect());
-    } else if let Some(filter) = filters.iter().find(|filter| {
-        matches!(filter.property.as_str(), "concept" | "code")
-            && matches!(filter.op.as_str(), "is-a" | "descendent-of" | "child-of" | "descendent-leaf" | "=")
+    } else if let Some((position, filter)) = filters.iter().enumerate().find(|(_, filter)| {
+        is_concept_filter(filter) && matches!(filter.op.as_str(), "is-a" | "descendent-of" | "child-of" | "descendent-leaf" | "=")
     }) {
         let root = code_system.find_lenient(&filter.value).map(|(idx, _)| idx);
         candidates = Some(match (filter.op.as_str(), root) {
@@ -307,15 +340,25 @@ pub(crate) fn filtered_concepts(code_system: &CodeSystemIndex, filters: &[Filter
                 children
             }
             ("=", Some(root)) => vec![root],
-            (_, Some(root)) => {
-                let mut all = code_system.descendants(root);
-                all.push(root);
-                all.sort_unstable();
-                all
-            }
+            (_, Some(root)) => code_system.branch(root).as_ref().clone(),
         });
+        if matches!(filter.op.as_str(), "is-a" | "child-of") && code_system.grammar.is_none() {
+            answered = Some(position);
+        }
+    } else if let Some(prefix) = filters
+        .iter()
+        .filter(|filter| is_concept_filter(filter) && filter.op == "regex")
+        .map(|filter| regex_literal_prefix(&filter.value))
+        .find(|prefix| !prefix.is_empty())
+    {
+        candidates = Some(code_system.codes_with_prefix(&prefix));
     }
-    let compiled = filters.iter().map(|filter| CompiledFilter::new(code_system, filter)).collect::<Result<Vec<_>, _>>()?;
+    let compiled = filters
+        .iter()
+        .enumerate()
+        .filter(|(position, _)| Some(*position) != answered)
+        .map(|(_, filter)| CompiledFilter::new(code_system, filter))
+        .collect::<Result<Vec<_>, _>>()?;
     // A filter that lists its members gives them in its own order (an answer list's sequence).
     if let Some(members) = compiled.iter().find_map(CompiledFilter::members_in_order) {
         if candidates.is_none() {
@@ -337,4 +380,21 @@ pub(crate) fn filtered_concepts(code_system: &CodeSystemIndex, filters: &[Filter
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::regex_literal_prefix;
+
+    #[test]
+    fn a_regex_literal_prefix_is_only_what_every_match_starts_with() {
+        assert_eq!(regex_literal_prefix(r"E1[01]\..*"), "E1");
+        assert_eq!(regex_literal_prefix(r"S72\.0.*"), "S72.0");
+        assert_eq!(regex_literal_prefix(r"E11?.*"), "E1");
+        assert_eq!(regex_literal_prefix(r"E1+"), "E1");
+        assert_eq!(regex_literal_prefix(r"E1|F2"), "");
+        assert_eq!(regex_literal_prefix(r"(?i)e1.*"), "");
+        assert_eq!(regex_literal_prefix(r"\d+"), "");
+        assert_eq!(regex_literal_prefix(r"A{2}"), "");
+    }
 }
