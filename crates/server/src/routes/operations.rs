@@ -105,10 +105,17 @@ async fn run(
     Ok(wire::respond(StatusCode::OK, &answer, format))
 }
 
+/// The `name=value` pairs of a query string or form, decoded once and kept as text: the typed
+/// request reads them directly, with no JSON built on the way.
+fn decoded_pairs(encoded: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(encoded).into_owned().collect()
+}
+
+/// The query string's parameters, but `_format`, which chose the response format.
 fn query_parameters(request: &HttpRequest) -> Parameters {
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(request.query_string().as_bytes()).into_owned().filter(|(key, _)| key != "_format").collect();
-    Parameters::from_query_pairs(pairs.iter().map(|(key, value)| (key.as_str(), value.as_str())))
+    let mut pairs = decoded_pairs(request.query_string().as_bytes());
+    pairs.retain(|(key, _)| key != "_format");
+    Parameters::from_pairs(pairs)
 }
 
 pub async fn run_get(
@@ -138,8 +145,7 @@ pub async fn run_post(
     let name = operation_name(resource_type, operation, format)?;
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let params = if content_type.starts_with("application/x-www-form-urlencoded") {
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
-        Parameters::from_query_pairs(pairs.iter().map(|(key, value)| (key.as_str(), value.as_str())))
+        Parameters::from_pairs(decoded_pairs(body))
     } else if body.iter().all(u8::is_ascii_whitespace) {
         query_parameters(request)
     } else {
@@ -152,7 +158,7 @@ pub async fn run_post(
             .in_format(format));
         }
         let mut params = Parameters::from_resource(&resource);
-        params.entries.extend(query_parameters(request).entries);
+        params.pairs = query_parameters(request).pairs;
         params
     };
     let op_request = op_request(state, principal, request, params, id);
