@@ -5,7 +5,7 @@
 //! release in force that day answers, and a code counts only if it was in force then.
 
 use super::context::Context;
-use super::membership::{include_for_coding, list_versions, requested_value_set, value_set_canonical, value_set_contains, ImportWalk};
+use super::membership::{include_for_coding, list_versions, requested_value_set, requested_value_set_contains, value_set_canonical};
 use super::presentation::{display_for, language_fits, status_label, status_message_id, value_set_language};
 use super::request::{CodedInput, Coding, InputShape, ValidateCodeRequest};
 use crate::index::{member_of, CodeSystemIndex, NotInForce};
@@ -376,22 +376,27 @@ fn choose_version(
 ) -> VersionChoice {
     let coding_version = coding.version.as_deref();
     let mut choice = VersionChoice { code_system: None, membership_unknown: false, issues: Vec::new(), unknown: None };
-    let known = context.known_versions(system);
+    // The known versions are listed only for a message, so only when one is written.
+    let known_cell = std::cell::OnceCell::new();
+    let known = || known_cell.get_or_init(|| context.known_versions(system));
     let not_found = |version: &str| {
+        let known = known();
         let text = if known.is_empty() {
             format!("A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. No versions of this code system are known")
         } else {
             format!(
                 "A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. Valid versions: {}",
-                list_versions(&known)
+                list_versions(known)
             )
         };
         let message_id = if known.is_empty() { "UNKNOWN_CODESYSTEM_VERSION_NONE" } else { "UNKNOWN_CODESYSTEM_VERSION" };
         Issue::error("not-found", text).tx("not-found").message_id(message_id).at(path(shape, coding_idx, "system"))
     };
     // The unknown version as `x-(caused-by-)unknown-system` names it: a system with no version known at all is named bare.
-    let unknown =
-        |version: &str| Some((if known.is_empty() { system.to_owned() } else { format!("{system}|{version}") }, !known.is_empty()));
+    let unknown = |version: &str| {
+        let known = known();
+        Some((if known.is_empty() { system.to_owned() } else { format!("{system}|{version}") }, !known.is_empty()))
+    };
     // The value set's include and the coding disagree on the version.
     let mismatch = |severity: IssueSeverity, text: String, message_id: &'static str| {
         Issue::new(severity, "invalid", text).tx("vs-invalid").message_id(message_id).at(path(shape, coding_idx, "version"))
@@ -512,11 +517,12 @@ fn check_coding(
     coding_idx: usize,
 ) -> Result<CodingFinding, StoreError> {
     let mut finding = CodingFinding::default();
-    let vs_canonical = value_set.map(value_set_canonical).unwrap_or_default();
+    // Written into messages only, so worked out only then.
+    let vs_canonical = || value_set.map(value_set_canonical).unwrap_or_default();
     // `valueset-membership-only`: say whether the code is in the value set, and nothing about its display or validity.
     let membership_only = value_set.is_some() && context.params.bool("valueset-membership-only") == Some(true);
     let not_in_value_set_as = |severity: IssueSeverity, tx_code: &'static str, system: &str| {
-        let text = format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(system, coding));
+        let text = format!("The provided code '{}' was not found in the value set '{}'", describe(system, coding), vs_canonical());
         Issue::new(severity, "code-invalid", text)
             .tx(tx_code)
             .message_id("None_of_the_provided_codes_are_in_the_value_set_one")
@@ -558,8 +564,11 @@ fn check_coding(
                     if value_set.is_some() {
                         finding.issues.push(not_in_value_set(""));
                     }
-                    let mut text =
-                        format!("The System URI could not be determined for the code '{}' in the ValueSet '{vs_canonical}'", coding.code);
+                    let mut text = format!(
+                        "The System URI could not be determined for the code '{}' in the ValueSet '{}'",
+                        coding.code,
+                        vs_canonical()
+                    );
                     let message_id = if matching.len() > 1 {
                         let listed: Vec<&str> = matching.iter().map(|system| system.as_str()).collect();
                         text.push_str(&format!(": value set expansion has multiple matches: [{}]", listed.join(", ")));
@@ -704,7 +713,7 @@ fn check_coding(
         Some(_) if membership_unknown => {
             return Ok(finding);
         }
-        Some(value_set) => value_set_contains(context, value_set, &code_system, concept_idx, &mut ImportWalk::default())?,
+        Some(value_set) => requested_value_set_contains(context, value_set, &code_system, concept_idx)?,
         None => true,
     };
     if let (Some(value_set), Some(binding), false) = (value_set, &code_system.grammar, finding.in_value_set) {
