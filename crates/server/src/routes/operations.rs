@@ -16,12 +16,12 @@ use store::{
 
 /// The operations each resource type offers, as `Type/$name`.
 pub use store::ops::OPERATIONS;
-fn operation_name(resource_type: &str, operation: &str, format: Format) -> Result<String, ApiError> {
+fn operation_name(resource_type: &str, operation: &str) -> Result<String, ApiError> {
     let name = format!("{resource_type}/{operation}");
     if OPERATIONS.contains(&name.as_str()) {
         Ok(name)
     } else {
-        Err(ApiError::not_found(format!("operation {operation} is not supported on {resource_type}")).in_format(format))
+        Err(ApiError::not_found(format!("operation {operation} is not supported on {resource_type}")))
     }
 }
 
@@ -60,8 +60,8 @@ async fn run(
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
     let refused = |error: store::StoreError| match error.kind {
-        StoreErrorKind::Forbidden => auth::refusal(principal, error.message()).in_format(format),
-        _ => ApiError::from(error).in_format(format),
+        StoreErrorKind::Forbidden => auth::refusal(principal, error.message()),
+        _ => ApiError::from(error),
     };
     // The hot path: a typed request, a typed answer written straight to the body.
     match name.as_str() {
@@ -79,7 +79,7 @@ async fn run(
             let state = state.clone();
             let outcome = web::block(move || state.terminology.validate_code_batch(&request))
                 .await
-                .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")).in_format(format))?
+                .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")))?
                 .map_err(refused)?;
             return Ok(wire::respond_typed(StatusCode::OK, &outcome, format));
         }
@@ -97,7 +97,7 @@ async fn run(
         let state = state.clone();
         web::block(move || state.terminology.operation(&name, &op_request))
             .await
-            .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")).in_format(format))?
+            .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")))?
     } else {
         state.terminology.operation(&name, &op_request)
     };
@@ -127,7 +127,7 @@ pub async fn run_get(
     operation: &str,
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
-    let name = operation_name(resource_type, operation, format)?;
+    let name = operation_name(resource_type, operation)?;
     let op_request = op_request(state, principal, request, query_parameters(request), id);
     run(state, principal, name, op_request, format).await
 }
@@ -142,20 +142,19 @@ pub async fn run_post(
     body: &[u8],
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
-    let name = operation_name(resource_type, operation, format)?;
+    let name = operation_name(resource_type, operation)?;
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let params = if content_type.starts_with("application/x-www-form-urlencoded") {
         Parameters::from_pairs(decoded_pairs(body))
     } else if body.iter().all(u8::is_ascii_whitespace) {
         query_parameters(request)
     } else {
-        let resource = wire::parse_resource(request, body).map_err(|error| error.in_format(format))?;
+        let resource = wire::parse_resource(request, body)?;
         if str_of(&resource, "resourceType") != Some("Parameters") {
             return Err(ApiError::bad_request(format!(
                 "an operation body must be a Parameters resource, not {}",
                 str_of(&resource, "resourceType").unwrap_or_default()
-            ))
-            .in_format(format));
+            )));
         }
         let mut params = Parameters::from_resource(&resource);
         params.pairs = query_parameters(request).pairs;
@@ -172,8 +171,7 @@ pub async fn instance_get(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id, operation) = path.into_inner();
-    let principal =
-        auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
+    let principal = auth::require_read(&state.config.auth, &request, &resource_type, Action::Read)?;
     run_get(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, format).await
 }
 
@@ -185,9 +183,8 @@ pub async fn instance_post(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id, operation) = path.into_inner();
-    let principal =
-        auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
-    let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
+    let principal = auth::require_read(&state.config.auth, &request, &resource_type, Action::Read)?;
+    let body = wire::read_body(payload, state.config.max_body_bytes).await?;
     run_post(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, &body, format).await
 }
 
@@ -201,6 +198,6 @@ pub fn system_operation(operation: &str, format: Format) -> Result<HttpResponse,
             ]});
             Ok(wire::respond(StatusCode::OK, &answer, format))
         }
-        other => Err(ApiError::not_found(format!("operation {other} is not supported at the system level")).in_format(format)),
+        other => Err(ApiError::not_found(format!("operation {other} is not supported at the system level"))),
     }
 }
