@@ -1,7 +1,7 @@
 //! The terminology operations over HTTP: parameters in (query string, form or `Parameters`
 //! body), the store facade, the answer out.
 
-use crate::auth::{self, Action, Principal};
+use crate::auth::{self, Action, Caller, Principal};
 use crate::error::ApiError;
 use crate::wire::{self, Format};
 use crate::AppState;
@@ -167,23 +167,25 @@ pub async fn run_post(
 pub async fn instance_get(
     state: web::Data<AppState>,
     format: Format,
+    caller: Caller,
     request: HttpRequest,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id, operation) = path.into_inner();
-    let principal = auth::require_read(&state.config.auth, &request, &resource_type, Action::Read)?;
+    let principal = caller.may_read(&state.config.auth, &resource_type, Action::Read)?;
     run_get(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, format).await
 }
 
 pub async fn instance_post(
     state: web::Data<AppState>,
     format: Format,
+    caller: Caller,
     request: HttpRequest,
     path: web::Path<(String, String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id, operation) = path.into_inner();
-    let principal = auth::require_read(&state.config.auth, &request, &resource_type, Action::Read)?;
+    let principal = caller.may_read(&state.config.auth, &resource_type, Action::Read)?;
     let body = wire::read_body(payload, state.config.max_body_bytes).await?;
     run_post(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, &body, format).await
 }
