@@ -860,7 +860,7 @@ fn validate(
     context: &Context<'_>,
     value_set: Option<&ValueSet>,
     shape: InputShape,
-    codings: Vec<Coding>,
+    codings: &[Coding],
     concept: Option<Json>,
 ) -> Result<ValidateCodeOutcome, StoreError> {
     let mut findings = Vec::new();
@@ -906,7 +906,7 @@ fn validate(
         }
     }
     let result = valid_coding && !issues.iter().any(|issue| issue.severity <= IssueSeverity::Error);
-    Ok(render(result, shape, &codings, concept, &findings, issues))
+    Ok(render(result, shape, codings, concept, &findings, issues))
 }
 
 /// Information issues for draft, experimental, deprecated or withdrawn content the answer relied on.
@@ -1007,35 +1007,33 @@ fn value_set_concept_status(value_set: &ValueSet, system: &str, code: &str, shap
 /// `CodeSystem/$validate-code`.
 pub fn validate_code_system(context: &Context<'_>, input: Option<&CodedInput>) -> Result<ValidateCodeOutcome, StoreError> {
     let input = input.ok_or_else(no_code_to_validate)?;
-    let (shape, mut codings, concept) = (input.shape, input.codings.clone(), input.codeable_concept.clone());
+    // The codings as sent, copied only when the instance or the `system` parameter fills them in.
+    let (shape, mut codings, concept) = (input.shape, std::borrow::Cow::Borrowed(&input.codings[..]), input.codeable_concept.clone());
     if let Some(id) = &context.request.instance_id {
         let code_system = context.code_system_by_id(id).ok_or_else(|| StoreError::not_found(format!("CodeSystem/{id} is not known")))?;
-        for coding in &mut codings {
+        for coding in codings.to_mut() {
             coding.system.get_or_insert_with(|| code_system.url().to_owned());
             if coding.version.is_none() {
                 coding.version = code_system.version().map(str::to_owned);
             }
         }
     }
-    if shape == InputShape::Code {
-        if let Some(coding) = codings.first_mut() {
-            if coding.system.is_none() {
-                coding.system = input.fallback_system.clone();
-            }
+    if shape == InputShape::Code && codings.first().is_some_and(|coding| coding.system.is_none()) {
+        if let Some(coding) = codings.to_mut().first_mut() {
+            coding.system = input.fallback_system.clone();
             if coding.system.is_none() {
                 return Err(StoreError::invalid("no code system was named: give url or system"));
             }
         }
     }
-    validate(context, None, shape, codings, concept)
+    validate(context, None, shape, &codings, concept)
 }
 
 /// `ValueSet/$validate-code`.
 pub fn validate_value_set(context: &Context<'_>, input: Option<&CodedInput>) -> Result<ValidateCodeOutcome, StoreError> {
     let value_set = requested_value_set(context)?;
     let input = input.ok_or_else(no_code_to_validate)?;
-    let (shape, codings, concept) = (input.shape, input.codings.clone(), input.codeable_concept.clone());
-    validate(context, Some(&value_set), shape, codings, concept)
+    validate(context, Some(&value_set), input.shape, &input.codings, input.codeable_concept.clone())
 }
 
 /// The answer of `$batch-validate-code`: per `validation` entry, in order, its outcome, or the
