@@ -81,3 +81,30 @@ async fn operation_errors_are_operation_outcomes() {
     let unknown_operation = app.get("/fhir/CodeSystem/$frobnicate").await;
     assert_eq!(unknown_operation.status, StatusCode::NOT_FOUND);
 }
+
+/// Handlers return errors without naming a format; every one comes back in the format the request
+/// asked for, whichever layer refused it: the operation, its parameters, the route table, the body.
+#[actix_web::test]
+async fn errors_answer_in_the_format_the_request_asked_for() {
+    let backend = sqlite();
+    let app = app(&backend).await;
+    let xml = [("accept", "application/fhir+xml")];
+    for (method, uri, status) in [
+        ("GET", "/fhir/ValueSet/$validate-code?url=http://example.org/vs/none&code=x&_format=xml", StatusCode::NOT_FOUND),
+        ("GET", "/fhir/CodeSystem/$frobnicate?_format=xml", StatusCode::NOT_FOUND),
+        ("GET", "/fhir/CodeSystem/$lookup?_format=xml", StatusCode::BAD_REQUEST),
+        ("GET", "/fhir/Patient/1?_format=xml", StatusCode::NOT_FOUND),
+        ("GET", "/nowhere?_format=xml", StatusCode::NOT_FOUND),
+        ("PUT", "/fhir/CodeSystem/x?_format=xml", StatusCode::BAD_REQUEST),
+    ] {
+        let answer = app.send(method, uri, &[], Some("{}")).await;
+        assert_eq!(answer.status, status, "{method} {uri}: {}", answer.body);
+        assert!(answer.content_type.starts_with("application/fhir+xml"), "{method} {uri}: {}", answer.content_type);
+        assert!(answer.body.contains("<OperationOutcome"), "{method} {uri}: {}", answer.body);
+    }
+    let by_accept = app.send("GET", "/fhir/CodeSystem/$lookup", &xml, None).await;
+    assert!(by_accept.body.contains("<OperationOutcome"), "{}", by_accept.body);
+    let as_json = app.get("/fhir/CodeSystem/$lookup").await;
+    assert_eq!(as_json.status, StatusCode::BAD_REQUEST);
+    assert!(as_json.content_type.starts_with("application/fhir+json"), "{}", as_json.content_type);
+}

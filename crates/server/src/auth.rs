@@ -8,7 +8,8 @@
 //!   and scopes), or refuses with 401: malformed header or token, `alg: none`, an algorithm no key
 //!   is configured for, a bad signature, expired, not yet valid, wrong issuer or audience.
 //! - [`require_write`], [`require_read`] and [`require_systems`] are what handlers call; a
-//!   missing scope is a 403 naming the scope that was needed.
+//!   missing scope is a 403 naming the scope that was needed. [`Caller`] is the principal as an
+//!   actix extractor, for handlers that take it as an argument.
 //!
 //! # Scopes
 //! SMART v1 and v2 are both understood, in the `system/` and `user/` contexts:
@@ -449,7 +450,40 @@ pub fn require_read(
     resource_type: &str,
     action: Action,
 ) -> Result<Option<Principal>, ApiError> {
-    let principal = authenticate(config, request)?;
+    read_allowed(config, authenticate(config, request)?, resource_type, action)
+}
+
+/// The caller, as an actix extractor: the principal its bearer token names (`None` without a
+/// token); a token that does not verify is refused with 401 before the handler runs. The scopes
+/// a call needs depend on what it does, so the handler checks them ([`Caller::may_read`]).
+pub struct Caller(pub Option<Principal>);
+
+impl actix_web::FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Caller, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let caller = match request.app_data::<actix_web::web::Data<crate::AppState>>() {
+            Some(state) => authenticate(&state.config.auth, request).map(Caller),
+            None => Err(ApiError::internal("the server's state is not configured for this route")),
+        };
+        std::future::ready(caller)
+    }
+}
+
+impl Caller {
+    /// As [`require_read`]: the principal, when the caller may do `action` on `resource_type`.
+    pub fn may_read(self, config: &AuthConfig, resource_type: &str, action: Action) -> Result<Option<Principal>, ApiError> {
+        read_allowed(config, self.0, resource_type, action)
+    }
+}
+
+fn read_allowed(
+    config: &AuthConfig,
+    principal: Option<Principal>,
+    resource_type: &str,
+    action: Action,
+) -> Result<Option<Principal>, ApiError> {
     if !config.read_requires_auth {
         return Ok(principal);
     }

@@ -1,9 +1,13 @@
 //! `ApiError`: every failure the HTTP surface reports, mapped in one table to a status and an
-//! OperationOutcome. Nothing else in the server builds error responses.
+//! OperationOutcome. Nothing else in the server builds error responses. Handlers return errors
+//! without naming a format: [`in_request_format`] writes each in the format the request asked for.
 
 use crate::wire::{self, Format};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use model::fhir::{Issue, OperationOutcome};
 use std::fmt;
@@ -13,15 +17,13 @@ use store::{StoreError, StoreErrorKind};
 pub struct ApiError {
     pub status: StatusCode,
     pub outcome: OperationOutcome,
-    /// The format the client asked for, so that errors come back in it.
-    pub format: Format,
     /// A `WWW-Authenticate` challenge, sent with 401.
     pub challenge: Option<String>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, outcome: OperationOutcome::single(Issue::error(code, message)), format: Format::Json, challenge: None }
+        ApiError { status, outcome: OperationOutcome::single(Issue::error(code, message)), challenge: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -72,10 +74,33 @@ impl ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", message)
     }
 
-    pub fn in_format(mut self, format: Format) -> ApiError {
-        self.format = format;
-        self
+    /// The response for this error in a format.
+    fn response_in(&self, format: Format) -> HttpResponse {
+        let mut response = wire::respond(self.status, &self.outcome.to_json(), format);
+        if let Some(challenge) = self.challenge.as_deref().and_then(|text| HeaderValue::from_str(text).ok()) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response
     }
+}
+
+/// Writes an `ApiError` in the format the request asked for (`_format`, else `Accept`): actix
+/// renders errors without the request, in JSON, and this middleware rewrites those the caller
+/// wanted in XML. A request whose format is neither (406) is answered in JSON.
+pub async fn in_request_format(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let response = next.call(request).await?;
+    let api_error = response.response().error().and_then(|error| error.as_error::<ApiError>());
+    let xml = match api_error {
+        Some(error) if wire::response_format(response.request()).ok() == Some(Format::Xml) => Some(error.response_in(Format::Xml)),
+        _ => None,
+    };
+    Ok(match xml {
+        Some(xml) => response.into_response(xml).map_into_right_body(),
+        None => response.map_into_left_body(),
+    })
 }
 
 /// The one table from store error kinds to HTTP statuses.
@@ -93,7 +118,7 @@ fn status_of(kind: StoreErrorKind) -> StatusCode {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
-        ApiError { status: status_of(error.kind), outcome: error.outcome, format: Format::Json, challenge: None }
+        ApiError { status: status_of(error.kind), outcome: error.outcome, challenge: None }
     }
 }
 
@@ -110,10 +135,6 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = wire::respond(self.status, &self.outcome.to_json(), self.format);
-        if let Some(challenge) = self.challenge.as_deref().and_then(|text| HeaderValue::from_str(text).ok()) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
-        }
-        response
+        self.response_in(Format::Json)
     }
 }

@@ -213,6 +213,7 @@ pub fn app(
     let cors = cors::middleware(&state.config.cors_origins);
     // The last `wrap` is the outermost: every request, CORS preflights included, is logged.
     actix_web::App::new()
+        .wrap(actix_web::middleware::from_fn(error::in_request_format))
         .wrap(cors)
         .wrap(actix_web::middleware::Compress::default())
         .wrap(actix_web::middleware::from_fn(logging::log_request))

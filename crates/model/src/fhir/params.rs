@@ -4,21 +4,36 @@ use super::{array_of, str_of, Json};
 use serde_json::{json, Map};
 
 /// The parameters of one operation call, in request order, whichever way they arrived.
+///
+/// A `Parameters` resource's entries stay JSON; `name=value` pairs from a query string or a form
+/// stay text, so that a GET builds no JSON at all. The pairs count as coming after the entries
+/// (a POST's query string adds to its body), and they carry only primitive values: no resource,
+/// no Coding.
 #[derive(Clone, Debug, Default)]
 pub struct Parameters {
     pub entries: Vec<Json>,
+    pub pairs: Vec<(String, String)>,
 }
 
 impl Parameters {
     /// Reads a `Parameters` resource; a body of another resource type is refused by the caller.
     pub fn from_resource(resource: &Json) -> Parameters {
-        Parameters { entries: array_of(resource, "parameter").to_vec() }
+        Parameters::from_entries(array_of(resource, "parameter").to_vec())
     }
 
-    /// Reads `name=value` pairs from a query string, as `valueString` parameters.
+    /// Reads `name=value` pairs from a query string, as primitive (`valueString`) parameters.
     pub fn from_query_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Parameters {
-        let entries = pairs.into_iter().map(|(name, value)| json!({"name": name, "valueString": value})).collect();
-        Parameters { entries }
+        Parameters::from_pairs(pairs.into_iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect())
+    }
+
+    /// As [`Parameters::from_query_pairs`], taking the decoded pairs as they are.
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Parameters {
+        Parameters { entries: Vec::new(), pairs }
+    }
+
+    /// The entries of a `Parameters` resource, with no query pairs.
+    pub fn from_entries(entries: Vec<Json>) -> Parameters {
+        Parameters { entries, pairs: Vec::new() }
     }
 
     pub fn push_value(&mut self, name: &str, value_key: &str, value: Json) {
@@ -37,10 +52,12 @@ impl Parameters {
     }
 
     pub fn to_resource(&self) -> Json {
-        json!({"resourceType": "Parameters", "parameter": self.entries})
+        let mut parameter = self.entries.clone();
+        parameter.extend(self.pairs.iter().map(|(name, value)| json!({"name": name, "valueString": value})));
+        json!({"resourceType": "Parameters", "parameter": parameter})
     }
 
-    /// Every entry with this name, in order.
+    /// Every resource entry with this name, in order (query pairs are not JSON entries).
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Json> + 'a {
         self.entries.iter().filter(move |entry| str_of(entry, "name") == Some(name))
     }
@@ -54,21 +71,45 @@ impl Parameters {
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.first(name).is_some()
+        self.first(name).is_some() || self.pair(name).is_some()
     }
 
-    /// The primitive value of the first entry with this name, as text.
+    fn pair(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+    }
+
+    /// The text of the first parameter with this name, borrowed: `None` when it is absent or its
+    /// first entry is not primitive (use [`Parameters::str`] for numbers and booleans in entries).
+    pub fn text(&self, name: &str) -> Option<&str> {
+        match self.first(name) {
+            Some(entry) => value_of(entry).and_then(|(_, value)| value.as_str()),
+            None => self.pair(name),
+        }
+    }
+
+    /// The primitive value of the first parameter with this name, as text.
     pub fn str(&self, name: &str) -> Option<String> {
-        self.first(name).and_then(primitive_text)
+        match self.first(name) {
+            Some(entry) => primitive_text(entry),
+            None => self.pair(name).map(str::to_owned),
+        }
     }
 
     /// Every primitive value with this name, as text.
     pub fn strs(&self, name: &str) -> Vec<String> {
-        self.all(name).filter_map(primitive_text).collect()
+        let pairs = self.pairs.iter().filter(|(key, _)| key == name).map(|(_, value)| value.clone());
+        self.all(name).filter_map(primitive_text).chain(pairs).collect()
     }
 
     pub fn bool(&self, name: &str) -> Option<bool> {
-        self.str(name).and_then(|text| text.parse().ok())
+        match self.first(name) {
+            Some(entry) => match value_of(entry)?.1 {
+                Json::Bool(flag) => Some(*flag),
+                Json::String(text) => text.parse().ok(),
+                _ => None,
+            },
+            None => self.pair(name).and_then(|text| text.parse().ok()),
+        }
     }
 
     pub fn int(&self, name: &str) -> Option<i64> {
@@ -121,5 +162,19 @@ mod tests {
             assert_eq!(params.bool("activeOnly"), Some(true));
             assert_eq!(params.str("missing"), None);
         }
+    }
+
+    #[test]
+    fn a_query_string_adds_to_a_posted_body_after_its_entries() {
+        let mut params = Parameters::from_resource(&json!({"resourceType": "Parameters", "parameter": [
+            {"name": "property", "valueCode": "a"}, {"name": "coding", "valueCoding": {"code": "x"}}
+        ]}));
+        params.pairs = vec![("property".to_owned(), "b".to_owned()), ("code".to_owned(), "y".to_owned())];
+        assert_eq!(params.strs("property"), ["a", "b"]);
+        assert_eq!(params.str("property").as_deref(), Some("a"));
+        assert_eq!(params.text("code"), Some("y"));
+        assert!(params.has("code") && params.has("coding") && !params.has("system"));
+        assert_eq!(params.complex("coding", "valueCoding"), Some(&json!({"code": "x"})));
+        assert_eq!(params.to_resource()["parameter"][3], json!({"name": "code", "valueString": "y"}));
     }
 }

@@ -173,7 +173,7 @@ pub async fn metadata(state: web::Data<AppState>, format: Format, request: HttpR
     let resource = match mode.as_deref() {
         None | Some("full") | Some("normative") => with_security(capability_statement(), &state.config.auth),
         Some("terminology") => terminology_capabilities(&state),
-        Some(other) => return Err(ApiError::bad_request(format!("unknown metadata mode '{other}'")).in_format(format)),
+        Some(other) => return Err(ApiError::bad_request(format!("unknown metadata mode '{other}'"))),
     };
     Ok(wire::respond(StatusCode::OK, &resource, format))
 }

@@ -1,7 +1,7 @@
 //! The terminology operations over HTTP: parameters in (query string, form or `Parameters`
 //! body), the store facade, the answer out.
 
-use crate::auth::{self, Action, Principal};
+use crate::auth::{self, Action, Caller, Principal};
 use crate::error::ApiError;
 use crate::wire::{self, Format};
 use crate::AppState;
@@ -16,12 +16,12 @@ use store::{
 
 /// The operations each resource type offers, as `Type/$name`.
 pub use store::ops::OPERATIONS;
-fn operation_name(resource_type: &str, operation: &str, format: Format) -> Result<String, ApiError> {
+fn operation_name(resource_type: &str, operation: &str) -> Result<String, ApiError> {
     let name = format!("{resource_type}/{operation}");
     if OPERATIONS.contains(&name.as_str()) {
         Ok(name)
     } else {
-        Err(ApiError::not_found(format!("operation {operation} is not supported on {resource_type}")).in_format(format))
+        Err(ApiError::not_found(format!("operation {operation} is not supported on {resource_type}")))
     }
 }
 
@@ -60,8 +60,8 @@ async fn run(
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
     let refused = |error: store::StoreError| match error.kind {
-        StoreErrorKind::Forbidden => auth::refusal(principal, error.message()).in_format(format),
-        _ => ApiError::from(error).in_format(format),
+        StoreErrorKind::Forbidden => auth::refusal(principal, error.message()),
+        _ => ApiError::from(error),
     };
     // The hot path: a typed request, a typed answer written straight to the body.
     match name.as_str() {
@@ -79,7 +79,7 @@ async fn run(
             let state = state.clone();
             let outcome = web::block(move || state.terminology.validate_code_batch(&request))
                 .await
-                .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")).in_format(format))?
+                .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")))?
                 .map_err(refused)?;
             return Ok(wire::respond_typed(StatusCode::OK, &outcome, format));
         }
@@ -97,7 +97,7 @@ async fn run(
         let state = state.clone();
         web::block(move || state.terminology.operation(&name, &op_request))
             .await
-            .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")).in_format(format))?
+            .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")))?
     } else {
         state.terminology.operation(&name, &op_request)
     };
@@ -105,10 +105,17 @@ async fn run(
     Ok(wire::respond(StatusCode::OK, &answer, format))
 }
 
+/// The `name=value` pairs of a query string or form, decoded once and kept as text: the typed
+/// request reads them directly, with no JSON built on the way.
+fn decoded_pairs(encoded: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(encoded).into_owned().collect()
+}
+
+/// The query string's parameters, but `_format`, which chose the response format.
 fn query_parameters(request: &HttpRequest) -> Parameters {
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(request.query_string().as_bytes()).into_owned().filter(|(key, _)| key != "_format").collect();
-    Parameters::from_query_pairs(pairs.iter().map(|(key, value)| (key.as_str(), value.as_str())))
+    let mut pairs = decoded_pairs(request.query_string().as_bytes());
+    pairs.retain(|(key, _)| key != "_format");
+    Parameters::from_pairs(pairs)
 }
 
 pub async fn run_get(
@@ -120,7 +127,7 @@ pub async fn run_get(
     operation: &str,
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
-    let name = operation_name(resource_type, operation, format)?;
+    let name = operation_name(resource_type, operation)?;
     let op_request = op_request(state, principal, request, query_parameters(request), id);
     run(state, principal, name, op_request, format).await
 }
@@ -135,24 +142,22 @@ pub async fn run_post(
     body: &[u8],
     format: Format,
 ) -> Result<HttpResponse, ApiError> {
-    let name = operation_name(resource_type, operation, format)?;
+    let name = operation_name(resource_type, operation)?;
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let params = if content_type.starts_with("application/x-www-form-urlencoded") {
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
-        Parameters::from_query_pairs(pairs.iter().map(|(key, value)| (key.as_str(), value.as_str())))
+        Parameters::from_pairs(decoded_pairs(body))
     } else if body.iter().all(u8::is_ascii_whitespace) {
         query_parameters(request)
     } else {
-        let resource = wire::parse_resource(request, body).map_err(|error| error.in_format(format))?;
+        let resource = wire::parse_resource(request, body)?;
         if str_of(&resource, "resourceType") != Some("Parameters") {
             return Err(ApiError::bad_request(format!(
                 "an operation body must be a Parameters resource, not {}",
                 str_of(&resource, "resourceType").unwrap_or_default()
-            ))
-            .in_format(format));
+            )));
         }
         let mut params = Parameters::from_resource(&resource);
-        params.entries.extend(query_parameters(request).entries);
+        params.pairs = query_parameters(request).pairs;
         params
     };
     let op_request = op_request(state, principal, request, params, id);
@@ -162,26 +167,26 @@ pub async fn run_post(
 pub async fn instance_get(
     state: web::Data<AppState>,
     format: Format,
+    caller: Caller,
     request: HttpRequest,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id, operation) = path.into_inner();
-    let principal =
-        auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
+    let principal = caller.may_read(&state.config.auth, &resource_type, Action::Read)?;
     run_get(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, format).await
 }
 
 pub async fn instance_post(
     state: web::Data<AppState>,
     format: Format,
+    caller: Caller,
     request: HttpRequest,
     path: web::Path<(String, String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id, operation) = path.into_inner();
-    let principal =
-        auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
-    let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
+    let principal = caller.may_read(&state.config.auth, &resource_type, Action::Read)?;
+    let body = wire::read_body(payload, state.config.max_body_bytes).await?;
     run_post(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, &body, format).await
 }
 
@@ -195,6 +200,6 @@ pub fn system_operation(operation: &str, format: Format) -> Result<HttpResponse,
             ]});
             Ok(wire::respond(StatusCode::OK, &answer, format))
         }
-        other => Err(ApiError::not_found(format!("operation {other} is not supported at the system level")).in_format(format)),
+        other => Err(ApiError::not_found(format!("operation {other} is not supported at the system level"))),
     }
 }

@@ -12,26 +12,20 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use model::fhir::{str_of, TERMINOLOGY_RESOURCE_TYPES};
 use store::{Created, SearchQuery};
 
-fn known_type(resource_type: &str, format: Format) -> Result<(), ApiError> {
+fn known_type(resource_type: &str) -> Result<(), ApiError> {
     if TERMINOLOGY_RESOURCE_TYPES.contains(&resource_type) {
         Ok(())
     } else {
         Err(ApiError::not_found(format!(
             "resource type '{resource_type}' is not served here; this server serves CodeSystem, ValueSet and ConceptMap"
-        ))
-        .in_format(format))
+        )))
     }
 }
 
-async fn blocking<T: Send + 'static>(
-    format: Format,
-    work: impl FnOnce() -> Result<T, store::StoreError> + Send + 'static,
-) -> Result<T, ApiError> {
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T, store::StoreError> + Send + 'static) -> Result<T, ApiError> {
     match web::block(work).await {
-        Ok(result) => result.map_err(|error| ApiError::from(error).in_format(format)),
-        Err(error) => {
-            Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", format!("worker failed: {error}")).in_format(format))
-        }
+        Ok(result) => result.map_err(|error| ApiError::from(error)),
+        Err(error) => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", format!("worker failed: {error}"))),
     }
 }
 
@@ -43,13 +37,11 @@ fn authorize_write(
     action: Action,
     verb: &str,
     target: &str,
-    format: Format,
 ) -> Result<Principal, ApiError> {
-    auth::require_write(&state.config.auth, request, resource_type, &[action]).map_err(|error| {
+    auth::require_write(&state.config.auth, request, resource_type, &[action]).inspect_err(|error| {
         let detail = error.outcome.issues.first().map(|issue| issue.text.clone());
         let known = auth::authenticate(&state.config.auth, request).ok().flatten().unwrap_or_default();
         crate::jobs::record(&state.terminology, &known, verb, target, &format!("refused {}", error.status.as_u16()), detail);
-        error.in_format(format)
     })
 }
 
@@ -82,8 +74,8 @@ fn located(status: StatusCode, request: &HttpRequest, resource: &model::Json, fo
 }
 
 /// The version `If-Match` asks for; a malformed header is a 400.
-fn if_match(request: &HttpRequest, format: Format) -> Result<Option<i64>, ApiError> {
-    conditional::if_match(request).map_err(|message| ApiError::bad_request(message).in_format(format))
+fn if_match(request: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    conditional::if_match(request).map_err(ApiError::bad_request)
 }
 
 /// The query pairs of a request.
@@ -92,14 +84,13 @@ fn query_pairs(request: &HttpRequest) -> Vec<(String, String)> {
 }
 
 /// Parses a body and checks it is a resource of the type the URL names.
-fn resource_of_type(request: &HttpRequest, body: &[u8], resource_type: &str, format: Format) -> Result<model::Json, ApiError> {
-    let resource = wire::parse_resource(request, body).map_err(|error| error.in_format(format))?;
+fn resource_of_type(request: &HttpRequest, body: &[u8], resource_type: &str) -> Result<model::Json, ApiError> {
+    let resource = wire::parse_resource(request, body)?;
     if str_of(&resource, "resourceType") != Some(resource_type) {
         return Err(ApiError::bad_request(format!(
             "the body is a {} but the URL names {resource_type}",
             str_of(&resource, "resourceType").unwrap_or_default()
-        ))
-        .in_format(format));
+        )));
     }
     Ok(resource)
 }
@@ -115,8 +106,8 @@ pub async fn get_type_level(
     if segment.starts_with('$') {
         return operations::system_operation(&segment, format);
     }
-    known_type(&segment, format)?;
-    let principal = auth::require_read(&state.config.auth, &request, &segment, Action::Search).map_err(|error| error.in_format(format))?;
+    known_type(&segment)?;
+    let principal = auth::require_read(&state.config.auth, &request, &segment, Action::Search)?;
     search(state, request, segment, principal, format).await
 }
 
@@ -132,13 +123,13 @@ pub async fn post_type_level(
     if resource_type.starts_with('$') {
         return operations::system_operation(&resource_type, format);
     }
-    known_type(&resource_type, format)?;
-    let principal = authorize_write(&state, &request, &resource_type, Action::Create, "create", &resource_type, format)?;
-    let condition = if_none_exist(&request, &resource_type).map_err(|error| error.in_format(format))?;
-    let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
-    let resource = resource_of_type(&request, &body, &resource_type, format)?;
+    known_type(&resource_type)?;
+    let principal = authorize_write(&state, &request, &resource_type, Action::Create, "create", &resource_type)?;
+    let condition = if_none_exist(&request, &resource_type)?;
+    let body = wire::read_body(payload, state.config.max_body_bytes).await?;
+    let resource = resource_of_type(&request, &body, &resource_type)?;
     let terminology = state.terminology.clone();
-    let created = blocking(format, move || {
+    let created = blocking(move || {
         let result = terminology.create_unless_exists(&resource_type, resource, condition.as_ref());
         let target = match &result {
             Ok(Created::New(created) | Created::Existing(created)) => {
@@ -191,9 +182,8 @@ pub async fn get_instance_level(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, segment) = path.into_inner();
-    known_type(&resource_type, format)?;
-    let principal =
-        auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
+    known_type(&resource_type)?;
+    let principal = auth::require_read(&state.config.auth, &request, &resource_type, Action::Read)?;
     if segment.starts_with('$') {
         return operations::run_get(&state, principal.as_ref(), &request, &resource_type, None, &segment, format).await;
     }
@@ -209,9 +199,8 @@ pub async fn vread(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id, version_id) = path.into_inner();
-    known_type(&resource_type, format)?;
-    let principal =
-        auth::require_read(&state.config.auth, &request, &resource_type, Action::Read).map_err(|error| error.in_format(format))?;
+    known_type(&resource_type)?;
+    let principal = auth::require_read(&state.config.auth, &request, &resource_type, Action::Read)?;
     read_current_or_version(state, request, principal, resource_type, id, Some(version_id), format).await
 }
 
@@ -227,16 +216,16 @@ async fn read_current_or_version(
 ) -> Result<HttpResponse, ApiError> {
     if resource_type == "CodeSystem" && !state.config.auth.restricted.is_empty() {
         if let Some(index) = state.terminology.registry().code_system_by_id(&id) {
-            auth::require_systems(&state.config.auth, principal.as_ref(), [index.url()]).map_err(|error| error.in_format(format))?;
+            auth::require_systems(&state.config.auth, principal.as_ref(), [index.url()])?;
         }
     }
-    let subset = Subset::from_query(&query_pairs(&request)).map_err(|message| ApiError::bad_request(message).in_format(format))?;
+    let subset = Subset::from_query(&query_pairs(&request)).map_err(|message| ApiError::bad_request(message))?;
     if subset == Subset::Summary(Summary::Count) {
-        return Err(ApiError::bad_request("_summary=count applies to searches, not to a read").in_format(format));
+        return Err(ApiError::bad_request("_summary=count applies to searches, not to a read"));
     }
     let terminology = state.terminology.clone();
     let with_concepts = subset.needs_concepts();
-    let mut resource = blocking(format, move || match version_id {
+    let mut resource = blocking(move || match version_id {
         None => terminology.read_parts(&resource_type, &id, with_concepts),
         Some(version_id) => terminology.read_version(&resource_type, &id, &version_id, with_concepts),
     })
@@ -254,9 +243,9 @@ pub async fn post_instance_level(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, segment) = path.into_inner();
-    known_type(&resource_type, format)?;
+    known_type(&resource_type)?;
     let action = if segment == "_search" { Action::Search } else { Action::Read };
-    let principal = auth::require_read(&state.config.auth, &request, &resource_type, action).map_err(|error| error.in_format(format))?;
+    let principal = auth::require_read(&state.config.auth, &request, &resource_type, action)?;
     if segment == "_search" {
         return search(state, request, resource_type, principal, format).await;
     }
@@ -265,10 +254,9 @@ pub async fn post_instance_level(
             StatusCode::METHOD_NOT_ALLOWED,
             "not-supported",
             format!("POST is not allowed on {resource_type}/{segment}; use PUT to update"),
-        )
-        .in_format(format));
+        ));
     }
-    let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
+    let body = wire::read_body(payload, state.config.max_body_bytes).await?;
     operations::run_post(&state, principal.as_ref(), &request, &resource_type, None, &segment, &body, format).await
 }
 
@@ -281,22 +269,22 @@ pub async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id) = path.into_inner();
-    known_type(&resource_type, format)?;
+    known_type(&resource_type)?;
     let target = format!("{resource_type}/{id}");
-    let principal = authorize_write(&state, &request, &resource_type, Action::Update, "update", &target, format)?;
-    let expected_version = if_match(&request, format)?;
-    let body = wire::read_body(payload, state.config.max_body_bytes).await.map_err(|error| error.in_format(format))?;
-    let resource = resource_of_type(&request, &body, &resource_type, format)?;
+    let principal = authorize_write(&state, &request, &resource_type, Action::Update, "update", &target)?;
+    let expected_version = if_match(&request)?;
+    let body = wire::read_body(payload, state.config.max_body_bytes).await?;
+    let resource = resource_of_type(&request, &body, &resource_type)?;
     if let Some(body_id) = str_of(&resource, "id") {
         if body_id != id {
-            return Err(ApiError::bad_request(format!("the body's id '{body_id}' differs from the id '{id}' in the URL")).in_format(format));
+            return Err(ApiError::bad_request(format!("the body's id '{body_id}' differs from the id '{id}' in the URL")));
         }
     }
     if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') || id.is_empty() || id.len() > 64 {
-        return Err(ApiError::bad_request(format!("'{id}' is not a valid resource id")).in_format(format));
+        return Err(ApiError::bad_request(format!("'{id}' is not a valid resource id")));
     }
     let terminology = state.terminology.clone();
-    let (stored, created) = blocking(format, move || {
+    let (stored, created) = blocking(move || {
         let result = terminology.update_if_version(&resource_type, &id, resource, expected_version);
         audited(&terminology, &principal, "update", &target, &result);
         result
@@ -305,20 +293,20 @@ pub async fn update(
     Ok(located(if created { StatusCode::CREATED } else { StatusCode::OK }, &request, &stored, format))
 }
 
-/// `DELETE /fhir/{type}/{id}`.
+/// `DELETE /fhir/{type}/{id}`: no body is answered, but an unacceptable format is still a 406.
 pub async fn delete(
     state: web::Data<AppState>,
-    format: Format,
+    _format: Format,
     request: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (resource_type, id) = path.into_inner();
-    known_type(&resource_type, format)?;
+    known_type(&resource_type)?;
     let target = format!("{resource_type}/{id}");
-    let principal = authorize_write(&state, &request, &resource_type, Action::Delete, "delete", &target, format)?;
-    let expected_version = if_match(&request, format)?;
+    let principal = authorize_write(&state, &request, &resource_type, Action::Delete, "delete", &target)?;
+    let expected_version = if_match(&request)?;
     let terminology = state.terminology.clone();
-    blocking(format, move || {
+    blocking(move || {
         let result = terminology.delete_if_version(&resource_type, &id, expected_version);
         audited(&terminology, &principal, "delete", &target, &result);
         result
@@ -361,29 +349,22 @@ async fn search(
     let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
     for (name, _) in &pairs {
         if !SEARCH_CRITERIA.contains(&name.as_str()) && !RESULT_PARAMETERS.contains(&name.as_str()) {
-            return Err(ApiError::bad_request(format!("unknown search parameter '{name}' for {resource_type}")).in_format(format));
+            return Err(ApiError::bad_request(format!("unknown search parameter '{name}' for {resource_type}")));
         }
     }
     let parse_number = |name: &str, default: usize| -> Result<usize, ApiError> {
         match get(name) {
             None => Ok(default),
-            Some(text) => text
-                .parse()
-                .map_err(|_| ApiError::bad_request(format!("{name} must be a non-negative number, not '{text}'")).in_format(format)),
+            Some(text) => text.parse().map_err(|_| ApiError::bad_request(format!("{name} must be a non-negative number, not '{text}'"))),
         }
     };
-    let subset = Subset::from_query(&pairs).map_err(|message| ApiError::bad_request(message).in_format(format))?;
+    let subset = Subset::from_query(&pairs).map_err(|message| ApiError::bad_request(message))?;
     let count = if subset == Subset::Summary(Summary::Count) { 0 } else { parse_number("_count", 20)?.min(1000) };
     let offset = parse_number("_offset", 0)?;
-    let query = SearchQuery {
-        offset,
-        count,
-        summary: !subset.needs_concepts(),
-        ..criteria(&pairs, &resource_type).map_err(|error| error.in_format(format))?
-    };
+    let query = SearchQuery { offset, count, summary: !subset.needs_concepts(), ..criteria(&pairs, &resource_type)? };
     let terminology = state.terminology.clone();
     let search_type = resource_type.clone();
-    let mut result = blocking(format, move || terminology.search(&search_type, &query)).await?;
+    let mut result = blocking(move || terminology.search(&search_type, &query)).await?;
     if resource_type == "CodeSystem" && !state.config.auth.restricted.is_empty() {
         // A restricted system the caller may not see is listed without its concepts.
         for resource in &mut result.resources {

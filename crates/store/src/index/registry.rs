@@ -36,10 +36,25 @@ pub struct Registry {
     current_versions: HashMap<String, String>,
     /// Expansions computed against this snapshot, by value set canonical.
     expansions: std::sync::Mutex<HashMap<String, Arc<super::Expansion>>>,
+    /// Which concepts of a code system version a stored value set holds, worked out once per
+    /// snapshot for `$validate-code` (`ops::membership`).
+    memberships: std::sync::RwLock<Vec<SnapshotMembership>>,
+}
+
+/// The members one stored value set draws from one code system index, as concept positions.
+/// The entry holds both `Arc`s, so their addresses, by which it is found, stay theirs.
+#[derive(Debug)]
+struct SnapshotMembership {
+    value_set: Arc<ValueSet>,
+    code_system: Arc<CodeSystemIndex>,
+    members: Arc<roaring::RoaringBitmap>,
 }
 
 /// How many expansions one snapshot keeps before starting afresh.
 const EXPANSION_CACHE_LIMIT: usize = 64;
+
+/// How many (value set, code system) memberships one snapshot keeps before starting afresh.
+const MEMBERSHIP_CACHE_LIMIT: usize = 256;
 
 /// Lookups of cacheable expansions that found one, and that did not, since the process started.
 static EXPANSION_CACHE_HITS: AtomicU64 = AtomicU64::new(0);
@@ -269,6 +284,29 @@ impl Registry {
                 expansions.clear();
             }
             expansions.insert(key, expansion);
+        }
+    }
+
+    /// The concepts of `code_system` that `value_set` holds, if worked out for this snapshot:
+    /// found by identity, so only the snapshot's own value sets and indexes ever match.
+    pub fn cached_membership(&self, value_set: &ValueSet, code_system: &Arc<CodeSystemIndex>) -> Option<Arc<roaring::RoaringBitmap>> {
+        let memberships = self.memberships.read().ok()?;
+        memberships
+            .iter()
+            .find(|entry| std::ptr::eq(Arc::as_ptr(&entry.value_set), value_set) && Arc::ptr_eq(&entry.code_system, code_system))
+            .map(|entry| entry.members.clone())
+    }
+
+    /// Keeps the concepts of `code_system` that `value_set` holds for the life of this snapshot.
+    pub fn cache_membership(&self, value_set: Arc<ValueSet>, code_system: Arc<CodeSystemIndex>, members: Arc<roaring::RoaringBitmap>) {
+        if let Ok(mut memberships) = self.memberships.write() {
+            if memberships.iter().any(|entry| Arc::ptr_eq(&entry.value_set, &value_set) && Arc::ptr_eq(&entry.code_system, &code_system)) {
+                return;
+            }
+            if memberships.len() >= MEMBERSHIP_CACHE_LIMIT {
+                memberships.clear();
+            }
+            memberships.push(SnapshotMembership { value_set, code_system, members });
         }
     }
 

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 pub struct Context<'a> {
     base: &'a Registry,
-    overlay: Registry,
+    /// The call's `tx-resource`s; `None` for the common call that sends none, which then builds nothing.
+    overlay: Option<Registry>,
     /// Supplements in force for this call (`useSupplement`, or named by the value set).
     supplements: RefCell<Vec<Arc<CodeSystemIndex>>>,
     /// Version rules that decided a version, for the expansion to echo.
@@ -57,8 +58,9 @@ fn canonical_pairs(params: &Parameters, name: &str) -> Vec<(String, String)> {
 impl<'a> Context<'a> {
     pub fn new(base: &'a Registry, request: &'a OpRequest) -> Result<Context<'a>, StoreError> {
         let params = &request.params;
-        let mut overlay = Registry::default();
+        let mut overlay: Option<Registry> = None;
         for resource in params.resources("tx-resource") {
+            let overlay = overlay.get_or_insert_with(Registry::default);
             match str_of(resource, "resourceType") {
                 Some("CodeSystem") => {
                     let code_system = CodeSystem::from_json(resource)
@@ -135,7 +137,12 @@ impl<'a> Context<'a> {
         if !self.admits(url) {
             return Vec::new();
         }
-        self.overlay.code_system_versions(url).iter().chain(self.base.code_system_versions(url)).cloned().collect()
+        self.overlay_versions(url).iter().chain(self.base.code_system_versions(url)).cloned().collect()
+    }
+
+    /// The versions of a code system the call's `tx-resource`s hold.
+    fn overlay_versions(&self, url: &str) -> &[Arc<CodeSystemIndex>] {
+        self.overlay.as_ref().map(|overlay| overlay.code_system_versions(url)).unwrap_or_default()
     }
 
     /// The version of a code system in force on `day`, among those that say when they are in
@@ -237,7 +244,7 @@ impl<'a> Context<'a> {
     /// Whether this call sees exactly the snapshot (no `tx-resource`, supplements or version rules),
     /// so that expansions computed for it can be shared with other calls.
     pub fn shares_snapshot_expansions(&self) -> bool {
-        self.overlay.is_empty()
+        self.overlay.as_ref().is_none_or(Registry::is_empty)
             && self.supplements.borrow().is_empty()
             && self.default_versions.is_empty()
             && self.check_versions.is_empty()
@@ -294,7 +301,8 @@ impl<'a> Context<'a> {
     /// The displays and designations that supplements sent with the request (`tx-resource`) give
     /// a code, whether or not the call names them: they define the displays of user-assigned codes.
     pub fn request_supplement_names(&self, base_url: &str, code: &str) -> Vec<String> {
-        self.overlay
+        let Some(overlay) = &self.overlay else { return Vec::new() };
+        overlay
             .all_code_systems()
             .iter()
             .filter(|supplement| {
@@ -412,7 +420,7 @@ impl<'a> Context<'a> {
                 DayChoice::Undated => {}
             }
         }
-        let from_overlay = self.overlay.code_system(url, version);
+        let from_overlay = self.overlay.as_ref().and_then(|overlay| overlay.code_system(url, version));
         let from_base = self.base.code_system(url, version);
         let chosen = match (from_overlay, from_base) {
             (Some(overlay), Some(base)) if version.is_none() => {
@@ -439,8 +447,7 @@ impl<'a> Context<'a> {
             return Vec::new();
         }
         let mut versions: Vec<String> = self
-            .overlay
-            .code_system_versions(url)
+            .overlay_versions(url)
             .iter()
             .chain(self.base.code_system_versions(url))
             .filter_map(|index| index.version().map(str::to_owned))
@@ -456,7 +463,11 @@ impl<'a> Context<'a> {
     pub fn value_set(&self, canonical: &str, version: Option<&str>) -> Option<Arc<ValueSetEntry>> {
         let (url, pinned) = crate::ecl::split_ecl_canonical(canonical).unwrap_or_else(|| model::uris::split_canonical(canonical));
         let version = pinned.or(version);
-        self.overlay.value_set(url, version).or_else(|| self.base.value_set(url, version)).or_else(|| self.implicit_value_set(url))
+        self.overlay
+            .as_ref()
+            .and_then(|overlay| overlay.value_set(url, version))
+            .or_else(|| self.base.value_set(url, version))
+            .or_else(|| self.implicit_value_set(url))
     }
 
     /// A value set that `owner` imports: `#id` names one of its contained resources.
@@ -543,7 +554,8 @@ impl<'a> Context<'a> {
     }
 
     pub fn concept_maps(&self) -> Vec<Arc<crate::index::ConceptMapEntry>> {
-        self.overlay.concept_maps().iter().chain(self.base.concept_maps()).cloned().collect()
+        let overlay = self.overlay.as_ref().map(Registry::concept_maps).unwrap_or_default();
+        overlay.iter().chain(self.base.concept_maps()).cloned().collect()
     }
 
     pub fn concept_map_by_id(&self, id: &str) -> Option<Arc<crate::index::ConceptMapEntry>> {

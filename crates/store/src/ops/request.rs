@@ -180,13 +180,14 @@ impl BatchValidateRequest {
             };
             let own_names: std::collections::HashSet<String> =
                 own.iter().filter_map(|parameter| str_of(parameter, "name")).map(str::to_owned).collect();
-            let mut inner = Parameters { entries: own };
+            let mut inner = Parameters::from_entries(own);
             for shared in &shared {
                 let name = str_of(shared, "name").unwrap_or_default();
                 if !own_names.contains(name) || name == "tx-resource" {
                     inner.entries.push((*shared).clone());
                 }
             }
+            inner.pairs = call.params.pairs.iter().filter(|(name, _)| !own_names.contains(name)).cloned().collect();
             let entry_call = OpRequest {
                 params: inner,
                 instance_id: call.instance_id.clone(),

@@ -242,6 +242,44 @@ fn expand() {
     );
 }
 
+/// A stored value set is answered from the snapshot's membership, worked out once; the same
+/// value set sent inline is worked out per call. Both must answer alike for every code, the
+/// second call on a snapshot (membership cached) as the first.
+#[test]
+fn stored_value_set_membership_answers_as_the_per_call_check() {
+    const LISTED: &str = "http://example.org/fhirterm/test/ValueSet/listed-active";
+    let listed = json!({
+        "resourceType": "ValueSet", "id": "listed-active", "url": LISTED, "version": "1", "status": "active",
+        "compose": {"inactive": false, "include": [
+            {"system": BODY, "concept": [{"code": "heart"}, {"code": "foot"}, {"code": "Hand"}]},
+            {"system": BODY, "filter": [{"property": "concept", "op": "is-a", "value": "leg"}]}
+        ], "exclude": [{"system": BODY, "concept": [{"code": "leg"}]}]}
+    });
+    let mut registry = registry();
+    registry.add_value_set(ValueSet::from_json(&listed).unwrap(), Some("listed-active".to_owned()));
+    let limbs = registry.value_set(LIMBS, None).unwrap().value_set.resource.clone();
+    let answer = |params: Vec<Json>| {
+        let call = OpRequest { params: Parameters::from_entries(params), ..OpRequest::default() };
+        dump(&validate_code(&registry, &ValidateCodeRequest::new(ValidateTarget::ValueSet, call)).map(|outcome| outcome.to_json()))
+    };
+    for (url, resource) in [(LIMBS, limbs), (LISTED, listed)] {
+        for code in ["limb", "arm", "hand", "Hand", "leg", "foot", "organ", "heart", "nose"] {
+            let coding = [json!({"name": "system", "valueUri": BODY}), json!({"name": "code", "valueCode": code})];
+            let stored = || answer([vec![json!({"name": "url", "valueUri": url})], coding.to_vec()].concat());
+            let inline = answer([vec![json!({"name": "valueSet", "resource": resource})], coding.to_vec()].concat());
+            let first = stored();
+            assert_eq!(first, inline, "{url} {code}");
+            assert_eq!(stored(), first, "{url} {code}, membership cached");
+        }
+    }
+    assert!(answer(vec![
+        json!({"name": "url", "valueUri": LISTED}),
+        json!({"name": "system", "valueUri": BODY}),
+        json!({"name": "code", "valueCode": "heart"})
+    ])
+    .contains("result=true"));
+}
+
 #[test]
 fn batch_validate_code() {
     let validation = |code: &str| {
@@ -249,7 +287,7 @@ fn batch_validate_code() {
             {"name": "system", "valueUri": BODY}, {"name": "code", "valueCode": code}
         ]}})
     };
-    let params = Parameters { entries: vec![json!({"name": "url", "valueUri": LIMBS}), validation("hand"), validation("heart")] };
+    let params = Parameters::from_entries(vec![json!({"name": "url", "valueUri": LIMBS}), validation("hand"), validation("heart")]);
     let request = OpRequest { params, ..OpRequest::default() };
     let actual = dump(&run("ValueSet/$batch-validate-code", &registry(), &request));
     let typed = validate_code_batch(&registry(), &BatchValidateRequest::new(request.clone())).unwrap();

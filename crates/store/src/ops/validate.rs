@@ -5,7 +5,7 @@
 //! release in force that day answers, and a code counts only if it was in force then.
 
 use super::context::Context;
-use super::membership::{include_for_coding, list_versions, requested_value_set, value_set_canonical, value_set_contains, ImportWalk};
+use super::membership::{include_for_coding, list_versions, requested_value_set, requested_value_set_contains, value_set_canonical};
 use super::presentation::{display_for, language_fits, status_label, status_message_id, value_set_language};
 use super::request::{CodedInput, Coding, InputShape, ValidateCodeRequest};
 use crate::index::{member_of, CodeSystemIndex, NotInForce};
@@ -376,22 +376,27 @@ fn choose_version(
 ) -> VersionChoice {
     let coding_version = coding.version.as_deref();
     let mut choice = VersionChoice { code_system: None, membership_unknown: false, issues: Vec::new(), unknown: None };
-    let known = context.known_versions(system);
+    // The known versions are listed only for a message, so only when one is written.
+    let known_cell = std::cell::OnceCell::new();
+    let known = || known_cell.get_or_init(|| context.known_versions(system));
     let not_found = |version: &str| {
+        let known = known();
         let text = if known.is_empty() {
             format!("A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. No versions of this code system are known")
         } else {
             format!(
                 "A definition for CodeSystem '{system}' version '{version}' could not be found, so the code cannot be validated. Valid versions: {}",
-                list_versions(&known)
+                list_versions(known)
             )
         };
         let message_id = if known.is_empty() { "UNKNOWN_CODESYSTEM_VERSION_NONE" } else { "UNKNOWN_CODESYSTEM_VERSION" };
         Issue::error("not-found", text).tx("not-found").message_id(message_id).at(path(shape, coding_idx, "system"))
     };
     // The unknown version as `x-(caused-by-)unknown-system` names it: a system with no version known at all is named bare.
-    let unknown =
-        |version: &str| Some((if known.is_empty() { system.to_owned() } else { format!("{system}|{version}") }, !known.is_empty()));
+    let unknown = |version: &str| {
+        let known = known();
+        Some((if known.is_empty() { system.to_owned() } else { format!("{system}|{version}") }, !known.is_empty()))
+    };
     // The value set's include and the coding disagree on the version.
     let mismatch = |severity: IssueSeverity, text: String, message_id: &'static str| {
         Issue::new(severity, "invalid", text).tx("vs-invalid").message_id(message_id).at(path(shape, coding_idx, "version"))
@@ -512,11 +517,12 @@ fn check_coding(
     coding_idx: usize,
 ) -> Result<CodingFinding, StoreError> {
     let mut finding = CodingFinding::default();
-    let vs_canonical = value_set.map(value_set_canonical).unwrap_or_default();
+    // Written into messages only, so worked out only then.
+    let vs_canonical = || value_set.map(value_set_canonical).unwrap_or_default();
     // `valueset-membership-only`: say whether the code is in the value set, and nothing about its display or validity.
     let membership_only = value_set.is_some() && context.params.bool("valueset-membership-only") == Some(true);
     let not_in_value_set_as = |severity: IssueSeverity, tx_code: &'static str, system: &str| {
-        let text = format!("The provided code '{}' was not found in the value set '{vs_canonical}'", describe(system, coding));
+        let text = format!("The provided code '{}' was not found in the value set '{}'", describe(system, coding), vs_canonical());
         Issue::new(severity, "code-invalid", text)
             .tx(tx_code)
             .message_id("None_of_the_provided_codes_are_in_the_value_set_one")
@@ -558,8 +564,11 @@ fn check_coding(
                     if value_set.is_some() {
                         finding.issues.push(not_in_value_set(""));
                     }
-                    let mut text =
-                        format!("The System URI could not be determined for the code '{}' in the ValueSet '{vs_canonical}'", coding.code);
+                    let mut text = format!(
+                        "The System URI could not be determined for the code '{}' in the ValueSet '{}'",
+                        coding.code,
+                        vs_canonical()
+                    );
                     let message_id = if matching.len() > 1 {
                         let listed: Vec<&str> = matching.iter().map(|system| system.as_str()).collect();
                         text.push_str(&format!(": value set expansion has multiple matches: [{}]", listed.join(", ")));
@@ -704,7 +713,7 @@ fn check_coding(
         Some(_) if membership_unknown => {
             return Ok(finding);
         }
-        Some(value_set) => value_set_contains(context, value_set, &code_system, concept_idx, &mut ImportWalk::default())?,
+        Some(value_set) => requested_value_set_contains(context, value_set, &code_system, concept_idx)?,
         None => true,
     };
     if let (Some(value_set), Some(binding), false) = (value_set, &code_system.grammar, finding.in_value_set) {
@@ -851,7 +860,7 @@ fn validate(
     context: &Context<'_>,
     value_set: Option<&ValueSet>,
     shape: InputShape,
-    codings: Vec<Coding>,
+    codings: &[Coding],
     concept: Option<Json>,
 ) -> Result<ValidateCodeOutcome, StoreError> {
     let mut findings = Vec::new();
@@ -897,7 +906,7 @@ fn validate(
         }
     }
     let result = valid_coding && !issues.iter().any(|issue| issue.severity <= IssueSeverity::Error);
-    Ok(render(result, shape, &codings, concept, &findings, issues))
+    Ok(render(result, shape, codings, concept, &findings, issues))
 }
 
 /// Information issues for draft, experimental, deprecated or withdrawn content the answer relied on.
@@ -998,35 +1007,33 @@ fn value_set_concept_status(value_set: &ValueSet, system: &str, code: &str, shap
 /// `CodeSystem/$validate-code`.
 pub fn validate_code_system(context: &Context<'_>, input: Option<&CodedInput>) -> Result<ValidateCodeOutcome, StoreError> {
     let input = input.ok_or_else(no_code_to_validate)?;
-    let (shape, mut codings, concept) = (input.shape, input.codings.clone(), input.codeable_concept.clone());
+    // The codings as sent, copied only when the instance or the `system` parameter fills them in.
+    let (shape, mut codings, concept) = (input.shape, std::borrow::Cow::Borrowed(&input.codings[..]), input.codeable_concept.clone());
     if let Some(id) = &context.request.instance_id {
         let code_system = context.code_system_by_id(id).ok_or_else(|| StoreError::not_found(format!("CodeSystem/{id} is not known")))?;
-        for coding in &mut codings {
+        for coding in codings.to_mut() {
             coding.system.get_or_insert_with(|| code_system.url().to_owned());
             if coding.version.is_none() {
                 coding.version = code_system.version().map(str::to_owned);
             }
         }
     }
-    if shape == InputShape::Code {
-        if let Some(coding) = codings.first_mut() {
-            if coding.system.is_none() {
-                coding.system = input.fallback_system.clone();
-            }
+    if shape == InputShape::Code && codings.first().is_some_and(|coding| coding.system.is_none()) {
+        if let Some(coding) = codings.to_mut().first_mut() {
+            coding.system = input.fallback_system.clone();
             if coding.system.is_none() {
                 return Err(StoreError::invalid("no code system was named: give url or system"));
             }
         }
     }
-    validate(context, None, shape, codings, concept)
+    validate(context, None, shape, &codings, concept)
 }
 
 /// `ValueSet/$validate-code`.
 pub fn validate_value_set(context: &Context<'_>, input: Option<&CodedInput>) -> Result<ValidateCodeOutcome, StoreError> {
     let value_set = requested_value_set(context)?;
     let input = input.ok_or_else(no_code_to_validate)?;
-    let (shape, codings, concept) = (input.shape, input.codings.clone(), input.codeable_concept.clone());
-    validate(context, Some(&value_set), shape, codings, concept)
+    validate(context, Some(&value_set), input.shape, &input.codings, input.codeable_concept.clone())
 }
 
 /// The answer of `$batch-validate-code`: per `validation` entry, in order, its outcome, or the

@@ -21,7 +21,7 @@ mod requested;
 mod walk;
 
 pub(crate) use compose::{cached_compute, compute, include_code_system};
-pub(crate) use contains::{include_for_coding, value_set_contains};
+pub(crate) use contains::{include_for_coding, requested_value_set_contains};
 pub(crate) use definition::{list_versions, value_set_canonical, value_set_parameter};
 pub(crate) use requested::{requested_value_set, value_set_not_found};
 pub(crate) use walk::ImportWalk;
