@@ -12,21 +12,9 @@ use model::terminology::CodeSystem;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-/// A small deterministic generator (xorshift), so runs are comparable.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound as u64) as usize
-    }
-}
+#[path = "support/random.rs"]
+mod random;
+use random::Random;
 
 /// The median of `runs` timings of `work`.
 fn median(runs: usize, mut work: impl FnMut()) -> Duration {
