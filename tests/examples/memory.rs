@@ -109,7 +109,8 @@ fn main() {
     breakdown(&code_system);
     let index = store::index::CodeSystemIndex::new(code_system, None);
     let after_index = LIVE.load(Ordering::Relaxed);
-    println!("code system index: +{}", megabytes(after_index - after_load));
+    // The index first shrinks the lists the loader grew, so this can be negative.
+    println!("code system index: {:+.1} MB", (after_index as f64 - after_load as f64) / 1e6);
     index.build_text_indexes();
     let after_text = LIVE.load(Ordering::Relaxed);
     println!("word index and sorted codes: +{}", megabytes(after_text - after_index));

@@ -642,11 +642,6 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
         }
         Ok::<(), StoreError>(())
     })?;
-    // Pushing one by one leaves up to half of each list unused.
-    for concept in &mut built {
-        concept.designations.shrink_to_fit();
-        concept.properties.shrink_to_fit();
-    }
     code_system.concepts = built;
     Ok(code_system)
 }
