@@ -16,12 +16,15 @@ pub enum Value<'a> {
     Json(&'a Json),
     /// A small object of text fields the outcome builds itself (a Coding), in this order.
     Fields(Vec<(&'a str, &'a str)>),
+    /// A concept property's typed value, written without a JSON value in between.
+    Property(&'a crate::terminology::PropertyValue),
 }
 
 impl Serialize for Value<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Value::Str(text) => serializer.serialize_str(text),
+            Value::Property(value) => value.serialize(serializer),
             Value::Bool(flag) => serializer.serialize_bool(*flag),
             Value::Json(value) => value.serialize(serializer),
             Value::Fields(fields) => {
@@ -49,6 +52,11 @@ impl<'a> Parameter<'a> {
 
     pub fn bool(name: &'a str, value: bool) -> Parameter<'a> {
         Parameter::Value { name, value_key: "valueBoolean", value: Value::Bool(value) }
+    }
+
+    /// A concept property's value, under the member its type names (`valueCode`, `valueCoding`, …).
+    pub fn property(name: &'a str, value: &'a crate::terminology::PropertyValue) -> Parameter<'a> {
+        Parameter::Value { name, value_key: value.key(), value: Value::Property(value) }
     }
 
     pub fn json(name: &'a str, value_key: &'a str, value: &'a Json) -> Parameter<'a> {

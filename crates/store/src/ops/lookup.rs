@@ -6,6 +6,7 @@ use crate::index::CodeSystemIndex;
 use crate::{StoreError, StoreErrorKind};
 use model::fhir::render::Parameter;
 use model::fhir::{Issue, Json};
+use model::terminology::PropertyValue;
 use serde_json::json;
 use std::sync::{Arc, LazyLock};
 
@@ -75,9 +76,8 @@ pub struct LookupDesignation {
 #[derive(Clone, Debug, PartialEq)]
 pub struct LookupProperty {
     pub code: String,
-    /// The value with its FHIR type's element name (`valueCode`, `valueCoding`, ...); `None` for
-    /// a group of subproperties (a SNOMED CT role group).
-    pub value: Option<(String, Json)>,
+    /// The typed value; `None` for a group of subproperties (a SNOMED CT role group).
+    pub value: Option<PropertyValue>,
     /// The display of a `parent` or `child` code.
     pub description: Option<String>,
     pub subproperties: Vec<LookupProperty>,
@@ -87,8 +87,8 @@ impl LookupProperty {
     fn parameter<'a>(&'a self, name: &'a str) -> Parameter<'a> {
         let mut parts = Vec::with_capacity(3 + self.subproperties.len());
         parts.push(Parameter::str("code", "valueCode", &self.code));
-        if let Some((value_key, value)) = &self.value {
-            parts.push(Parameter::json("value", value_key, value));
+        if let Some(value) = &self.value {
+            parts.push(Parameter::property("value", value));
         }
         if let Some(description) = &self.description {
             parts.push(Parameter::str("description", "valueString", description));
@@ -215,9 +215,9 @@ fn lookup(context: &Context<'_>, named: &Coding, has_code: bool, requested: &[St
         });
     }
     out.used_supplements = context.supplements_used(code_system.url());
-    let property = |code: &str, value_key: &str, value: Json, description: Option<&str>| LookupProperty {
+    let property = |code: &str, value: PropertyValue, description: Option<&str>| LookupProperty {
         code: code.to_owned(),
-        value: Some((value_key.to_owned(), value)),
+        value: Some(value),
         description: description.map(str::to_owned),
         subproperties: Vec::new(),
     };
@@ -230,7 +230,7 @@ fn lookup(context: &Context<'_>, named: &Coding, has_code: bool, requested: &[St
     for (concept_property, group) in concept.properties.iter().zip(&groups) {
         if *group != 0 || (is_snomed && concept_property.code == "roleGroup") {
             if concept_property.code != "roleGroup" && (wants(&concept_property.code) || wants("609096000")) {
-                let attribute = property(&concept_property.code, concept_property.value_key(), concept_property.value.to_json(), None);
+                let attribute = property(&concept_property.code, concept_property.value.clone(), None);
                 match role_groups.iter_mut().find(|(found, _)| found == group) {
                     Some((_, attributes)) => attributes.push(attribute),
                     None => role_groups.push((*group, vec![attribute])),
@@ -239,7 +239,7 @@ fn lookup(context: &Context<'_>, named: &Coding, has_code: bool, requested: &[St
             continue;
         }
         if wants(&concept_property.code) && !matches!(concept_property.code.as_str(), "parent" | "child") {
-            out.properties.push(property(&concept_property.code, concept_property.value_key(), concept_property.value.to_json(), None));
+            out.properties.push(property(&concept_property.code, concept_property.value.clone(), None));
         }
     }
     for (_, subproperties) in role_groups {
@@ -247,19 +247,18 @@ fn lookup(context: &Context<'_>, named: &Coding, has_code: bool, requested: &[St
     }
     if is_snomed && requested.iter().any(|wanted| wanted == "normalForm" || wanted == "*") {
         if let Some(normal_form) = crate::ecl::normal_form(&code_system, concept_idx) {
-            out.properties.push(property("normalForm", "valueString", Json::String(normal_form), None));
+            out.properties.push(property("normalForm", PropertyValue::String(normal_form.into()), None));
         }
     }
     if wants("inactive") && !concept.properties.iter().any(|concept_property| concept_property.code == "inactive") {
-        out.properties.push(property("inactive", "valueBoolean", Json::Bool(flags.inactive), None));
+        out.properties.push(property("inactive", PropertyValue::Boolean(flags.inactive), None));
     }
     if wants("parent") {
         for parent in &code_system.parents[concept_idx as usize] {
             let parent_concept = code_system.concept(*parent);
             out.properties.push(property(
                 "parent",
-                "valueCode",
-                Json::String(parent_concept.code.clone()),
+                PropertyValue::Code(parent_concept.code.as_str().into()),
                 parent_concept.display.as_deref(),
             ));
         }
@@ -267,7 +266,11 @@ fn lookup(context: &Context<'_>, named: &Coding, has_code: bool, requested: &[St
     if wants("child") {
         for child in &code_system.children[concept_idx as usize] {
             let child_concept = code_system.concept(*child);
-            out.properties.push(property("child", "valueCode", Json::String(child_concept.code.clone()), child_concept.display.as_deref()));
+            out.properties.push(property(
+                "child",
+                PropertyValue::Code(child_concept.code.as_str().into()),
+                child_concept.display.as_deref(),
+            ));
         }
     }
     Ok(out)
