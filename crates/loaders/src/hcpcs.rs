@@ -313,20 +313,16 @@ fn add_lifecycle(concepts: &mut [Concept], release_start: Option<&str>) {
         };
         let (added, terminated) = (date_of("addDate"), date_of("terminationDate"));
         if let Some(added) = added {
-            concept.properties.push(date_property(lifecycle::PROPERTY_EFFECTIVE_DATE, added));
+            concept.properties.push(ConceptProperty::date_time(lifecycle::PROPERTY_EFFECTIVE_DATE, &added));
         }
         if let Some(terminated) = terminated {
             let retired = release_start.is_some_and(|start| terminated.as_str() < start);
-            concept.properties.push(date_property(lifecycle::PROPERTY_RETIREMENT_DATE, terminated));
+            concept.properties.push(ConceptProperty::date_time(lifecycle::PROPERTY_RETIREMENT_DATE, &terminated));
             if retired {
                 concept.properties.push(ConceptProperty::new("status", "valueCode", json!("retired")));
             }
         }
     }
-}
-
-fn date_property(code: &str, date: String) -> ConceptProperty {
-    ConceptProperty::new(code, "valueDateTime", Json::String(date))
 }
 
 fn header(version: Option<&str>, n_concepts: usize, period: Option<&EffectivePeriod>) -> Json {

@@ -482,14 +482,6 @@ fn read_tabular_nodes(path: &str, text: &str, diagnostics: &mut Vec<Diagnostic>)
     Ok(TabularContent { version: xml_version, nodes, exceptions })
 }
 
-fn string_property(code: &str, value: &str) -> ConceptProperty {
-    ConceptProperty::new(code, "valueString", Json::String(value.to_owned()))
-}
-
-fn boolean_property(code: &str, value: bool) -> ConceptProperty {
-    ConceptProperty::new(code, "valueBoolean", Json::Bool(value))
-}
-
 fn designation_with_use(use_code: &str, use_display: &str, value: &str) -> Designation {
     Designation {
         language: None,
@@ -626,15 +618,15 @@ fn load_tabular(path: &str, bytes: &[u8], options: &LoadOptions, diagnostics: &m
         let billable = is_diag && node.n_children == 0 && seventh_character_codes.is_empty();
         let mut concept = new_concept(node.code.clone(), node.display.clone(), nest_parent);
         concept.designations = node.inclusion_terms.iter().map(|term| designation_with_use("inclusion", "Inclusion term", term)).collect();
-        concept.properties.push(boolean_property("billable", billable));
+        concept.properties.push(ConceptProperty::boolean("billable", billable));
         if !is_diag {
-            concept.properties.push(boolean_property("notSelectable", true));
+            concept.properties.push(ConceptProperty::boolean("notSelectable", true));
         }
         for note in &node.excludes1 {
-            concept.properties.push(string_property("excludes1", note));
+            concept.properties.push(ConceptProperty::string("excludes1", note));
         }
         for note in &node.excludes2 {
-            concept.properties.push(string_property("excludes2", note));
+            concept.properties.push(ConceptProperty::string("excludes2", note));
         }
         let parent_concept = concepts.len();
         concepts.push(concept);
@@ -648,7 +640,7 @@ fn load_tabular(path: &str, bytes: &[u8], options: &LoadOptions, diagnostics: &m
                 });
             }
             let mut concept = new_concept(code, display, Some(parent_concept));
-            concept.properties.push(boolean_property("billable", true));
+            concept.properties.push(ConceptProperty::boolean("billable", true));
             concepts.push(concept);
         }
     }
@@ -734,7 +726,7 @@ fn load_order_file(path: &str, bytes: &[u8], options: &LoadOptions, diagnostics:
         if !short_description.is_empty() {
             concept.designations.push(designation_with_use("short", "Short description", &short_description));
         }
-        concept.properties.push(boolean_property("billable", billable));
+        concept.properties.push(ConceptProperty::boolean("billable", billable));
         concepts.push(concept);
     }
     if concepts.is_empty() {

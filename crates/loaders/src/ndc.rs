@@ -183,14 +183,6 @@ fn version_in_path_part(part: &str) -> Option<String> {
     year_in_file_name(part)
 }
 
-fn string_property(code: &str, value: &str) -> ConceptProperty {
-    ConceptProperty::new(code, "valueString", Json::String(value.to_owned()))
-}
-
-fn code_property(code: &str, value: &str) -> ConceptProperty {
-    ConceptProperty::new(code, "valueCode", Json::String(value.to_owned()))
-}
-
 /// Loads one FDA NDC directory.
 pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadError> {
     let names = source.names();
@@ -245,7 +237,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             report(&products.path, *line_number, product_id, "PRODUCTID listed twice; the second row is skipped".into());
             continue;
         }
-        let mut properties = vec![string_property("product-ndc", products.field(row, "PRODUCTNDC"))];
+        let mut properties = vec![ConceptProperty::string("product-ndc", products.field(row, "PRODUCTNDC"))];
         for (column, property_code) in [
             ("PRODUCTTYPENAME", "product-type"),
             ("PROPRIETARYNAME", "proprietary-name"),
@@ -254,15 +246,15 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
         ] {
             let value = products.field(row, column);
             if !value.is_empty() {
-                properties.push(string_property(property_code, value));
+                properties.push(ConceptProperty::string(property_code, value));
             }
         }
         for route in products.field(row, "ROUTENAME").split(';').map(str::trim).filter(|route| !route.is_empty()) {
-            properties.push(string_property("route", route));
+            properties.push(ConceptProperty::string("route", route));
         }
         let labeler = products.field(row, "LABELERNAME");
         if !labeler.is_empty() {
-            properties.push(string_property("labeler", labeler));
+            properties.push(ConceptProperty::string("labeler", labeler));
         }
         let proprietary_name = products.field(row, "PROPRIETARYNAME");
         let name = if proprietary_name.is_empty() {
@@ -332,7 +324,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                     product_id,
                     "PRODUCTID not in product.txt; the package is kept without product properties".into(),
                 );
-                properties.push(string_property("product-ndc", product_ndc));
+                properties.push(ConceptProperty::string("product-ndc", product_ndc));
                 package_description.to_owned()
             }
         };
@@ -347,14 +339,13 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             }
             match fhir_date(text) {
                 Some(date) => {
-                    let date_property = |code: &str| ConceptProperty::new(code, "valueDateTime", Json::String(date.clone()));
-                    properties.push(date_property(property_code));
-                    lifecycle_properties.push(date_property(lifecycle_code));
+                    properties.push(ConceptProperty::date_time(property_code, &date));
+                    lifecycle_properties.push(ConceptProperty::date_time(lifecycle_code, &date));
                     // Off the market before the directory was published: retired, kept for older claims.
                     if lifecycle_code == lifecycle::PROPERTY_RETIREMENT_DATE
                         && release_day.as_deref().is_some_and(|day| date.as_str() < day)
                     {
-                        lifecycle_properties.push(code_property("status", "retired"));
+                        lifecycle_properties.push(ConceptProperty::code("status", "retired"));
                     }
                 }
                 None => report(&packages.path, line_number, text, format!("{column} of {ten_digit_code} is not a YYYYMMDD date; left out")),
@@ -367,9 +358,11 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             _ => {}
         }
         let display = (!display.is_empty()).then_some(display);
-        let mut eleven_digit_properties = vec![code_property("ndc-form", "11-digit"), code_property("hyphenated-form", ten_digit_code)];
+        let mut eleven_digit_properties =
+            vec![ConceptProperty::code("ndc-form", "11-digit"), ConceptProperty::code("hyphenated-form", ten_digit_code)];
         eleven_digit_properties.extend(properties.iter().cloned());
-        let mut ten_digit_properties = vec![code_property("ndc-form", "10-digit"), code_property("billing-form", &eleven_digit_code)];
+        let mut ten_digit_properties =
+            vec![ConceptProperty::code("ndc-form", "10-digit"), ConceptProperty::code("billing-form", &eleven_digit_code)];
         ten_digit_properties.extend(properties);
         let mut target = json!({"code": eleven_digit_code, "equivalence": "equivalent"});
         if let Some(display) = &display {

@@ -389,20 +389,20 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             };
             let mut properties = Vec::with_capacity(4);
             if !is_active {
-                properties.push(property("inactive", "valueBoolean", json!(true)));
+                properties.push(ConceptProperty::boolean("inactive", true));
             }
-            properties.push(property("sufficientlyDefined", "valueBoolean", json!(*definition_status == SUFFICIENTLY_DEFINED)));
-            properties.push(property("moduleId", "valueCode", json!(module)));
-            properties.push(property("effectiveTime", "valueString", json!(effective_time)));
+            properties.push(ConceptProperty::boolean("sufficientlyDefined", *definition_status == SUFFICIENTLY_DEFINED));
+            properties.push(ConceptProperty::code("moduleId", module));
+            properties.push(ConceptProperty::string("effectiveTime", effective_time));
             if let Some(day) = fhir_day(effective_time) {
                 if is_active {
-                    properties.push(property(lifecycle::PROPERTY_EFFECTIVE_DATE, "valueDateTime", json!(day)));
+                    properties.push(ConceptProperty::date_time(lifecycle::PROPERTY_EFFECTIVE_DATE, &day));
                 } else {
-                    properties.push(property(lifecycle::PROPERTY_RETIREMENT_DATE, "valueDateTime", json!(day)));
+                    properties.push(ConceptProperty::date_time(lifecycle::PROPERTY_RETIREMENT_DATE, &day));
                 }
             }
             if !is_active {
-                properties.push(property("status", "valueCode", json!("retired")));
+                properties.push(ConceptProperty::code("status", "retired"));
             }
             let state = ConceptState {
                 effective_time: effective_time.to_string(),
@@ -566,11 +566,11 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
                 if !properties.iter().any(|found| found.code == "parent" && found.value.as_str() == Some(destination_id)) {
                     // Parents go before every attribute, so they never fall inside a role group.
                     let position = properties.iter().position(|found| is_attribute_code(&found.code) || found.code == ROLE_GROUP_PROPERTY);
-                    properties.insert(position.unwrap_or(properties.len()), property("parent", "valueCode", json!(destination_id)));
+                    properties.insert(position.unwrap_or(properties.len()), ConceptProperty::code("parent", destination_id));
                 }
                 return;
             }
-            if add_grouped(properties, group, property(type_id, "valueCode", json!(destination_id))) {
+            if add_grouped(properties, group, ConceptProperty::code(type_id, destination_id)) {
                 attribute_types.insert(type_id.to_string());
             }
         })?;
@@ -621,7 +621,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             };
             let properties = &mut builder.concepts[concept_idx].properties;
             if !properties.iter().any(|found| found.code == "refset" && found.value.as_str() == Some(refset_id)) {
-                properties.push(property("refset", "valueCode", json!(refset_id)));
+                properties.push(ConceptProperty::code("refset", refset_id));
                 has_refsets = true;
             }
         })?;
@@ -650,7 +650,7 @@ pub fn load(source: &dyn Source, options: &LoadOptions) -> Result<Loaded, LoadEr
             let code = association_property(refset_id);
             let properties = &mut builder.concepts[concept_idx].properties;
             if !properties.iter().any(|found| found.code == code && found.value.as_str() == Some(target_component_id)) {
-                properties.push(property(&code, "valueCode", json!(target_component_id)));
+                properties.push(ConceptProperty::code(&code, target_component_id));
                 association_codes.insert(code);
             }
         })?;
