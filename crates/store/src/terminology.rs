@@ -85,17 +85,13 @@ fn read_code_system_indexes(
 ) -> Result<Vec<(String, CodeSystemIndex)>, StoreError> {
     let workers =
         std::thread::available_parallelism().map_or(1, usize::from).min(database.max_connections()).min(code_systems.len()).max(1);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<(i64, String, Json)>>> =
-        code_systems.into_iter().map(|(pk, _, id, json)| Mutex::new(Some((pk, id, json)))).collect();
+    let queue = Mutex::new(code_systems.into_iter());
     let read_some = || -> Result<Vec<(String, CodeSystemIndex)>, StoreError> {
         let mut read = Vec::new();
         loop {
-            let Some(slot) = slots.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) else {
+            let next = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).next();
+            let Some((pk, _, id, header)) = next else {
                 return Ok(read);
-            };
-            let Some((pk, id, header)) = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take() else {
-                continue;
             };
             let index = CodeSystemIndex::new(repo::read_code_system(database, pk, header)?, Some(id.clone()));
             read.push((id, index));
