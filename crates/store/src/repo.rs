@@ -155,7 +155,7 @@ pub fn is_a_edges(code_system: &CodeSystem) -> Vec<(usize, usize)> {
                 _ => continue,
             };
             let owned;
-            let target = match property.value.code().or_else(|| property.value.as_str()) {
+            let target = match property.value.text() {
                 Some(text) => Some(text),
                 None => {
                     owned = property.value_text();

@@ -208,6 +208,16 @@ impl PropertyValue {
         }
     }
 
+    /// The value as text without allocating, where it has one: a code, string, date or decimal,
+    /// a Coding's code, a boolean as `true`/`false`, a JSON string kept as it came. `None` for
+    /// integers and other JSON ([`ConceptProperty::value_text`] writes those out).
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            PropertyValue::Boolean(flag) => Some(if *flag { "true" } else { "false" }),
+            value => value.code().or_else(|| value.as_str()),
+        }
+    }
+
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             PropertyValue::Boolean(flag) => Some(*flag),

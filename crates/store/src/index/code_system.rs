@@ -77,10 +77,7 @@ fn flags_of(concept: &Concept, meanings: &HashMap<String, String>) -> ConceptFla
     let mut flags = ConceptFlags::default();
     for property in &concept.properties {
         // Runs over every property of every concept at each start: read the value in place.
-        let value = match &property.value {
-            model::terminology::PropertyValue::Boolean(true) => "true",
-            value => value.code().or_else(|| value.as_str()).unwrap_or_default(),
-        };
+        let value = property.value.text().unwrap_or_default();
         let meaning = meanings.get(property.code.as_str()).map(String::as_str).unwrap_or(property.code.as_str());
         match meaning {
             "status" => {
