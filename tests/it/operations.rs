@@ -287,3 +287,54 @@ async fn typed_answers_say_the_same_in_json_and_xml() {
     assert_eq!(refused.status, StatusCode::NOT_ACCEPTABLE);
     assert_eq!(refused.issue().0, "not-supported");
 }
+
+/// An expansion of more than a thousand entries is streamed to the body as it is written; it must
+/// be the same answer, nested and with designations, as the one built whole.
+#[actix_web::test]
+async fn large_expansions_stream_the_same_answer() {
+    let backend = sqlite();
+    let app = app(&backend).await;
+    // A binary tree of 2,500 concepts, eleven levels deep, some with designations and inactive.
+    let concepts: Vec<Value> = (0..2_500)
+        .map(|n| {
+            let mut concept = json!({"code": format!("c{n}"), "display": format!("Concept number {n}")});
+            let mut properties = Vec::new();
+            if n > 0 {
+                properties.push(json!({"code": "parent", "valueCode": format!("c{}", (n - 1) / 2)}));
+            }
+            if n % 89 == 0 {
+                properties.push(json!({"code": "status", "valueCode": "retired"}));
+            }
+            concept["property"] = Value::Array(properties);
+            if n % 97 == 0 {
+                concept["designation"] = json!([{"language": "de", "value": format!("Begriff {n}")}]);
+            }
+            concept
+        })
+        .collect();
+    let code_system = json!({"resourceType": "CodeSystem", "id": "big", "url": "http://example.org/cs/big", "version": "1",
+        "status": "active", "content": "complete", "hierarchyMeaning": "is-a",
+        "property": [{"code": "parent", "type": "code"}, {"code": "status", "type": "code", "uri": "http://hl7.org/fhir/concept-properties#status"}],
+        "concept": concepts});
+    assert_eq!(app.put_json("/fhir/CodeSystem/big", &code_system).await.status, StatusCode::CREATED);
+    for query in
+        ["url=http://example.org/cs/big?fhir_vs&includeDesignations=true", "url=http://example.org/cs/big?fhir_vs&count=2000&offset=10"]
+    {
+        let streamed = app.get(&format!("/fhir/ValueSet/$expand?{query}")).await;
+        assert_eq!(streamed.status, StatusCode::OK, "{}", streamed.body);
+        let mut streamed = streamed.json();
+        let pairs = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let request = store::OpRequest { params: model::fhir::Parameters::from_pairs(pairs), ..store::OpRequest::default() };
+        let mut whole = app.terminology.operation("ValueSet/$expand", &request).expect("expansion");
+        for answer in [&mut streamed, &mut whole] {
+            let expansion = answer["expansion"].as_object_mut().expect("expansion");
+            expansion.remove("identifier");
+            expansion.remove("timestamp");
+        }
+        assert_eq!(streamed, whole, "{query}");
+        let listed = codes(&streamed);
+        assert_eq!(listed.len(), if query.contains("count") { 2_000 } else { 2_500 }, "{query}");
+    }
+    let nested = app.get("/fhir/ValueSet/$expand?url=http://example.org/cs/big?fhir_vs").await.json();
+    assert_eq!(nested["expansion"]["contains"][0]["contains"][1]["contains"][0]["code"], "c5");
+}

@@ -159,6 +159,66 @@ pub fn respond_typed<T: serde::Serialize>(status: StatusCode, resource: &T, form
     }
 }
 
+/// How many bytes a streamed answer writes before it hands them to the body.
+const STREAM_CHUNK_BYTES: usize = 64 * 1024;
+
+/// How many written chunks may wait for a slow reader before the writer waits too: a streamed
+/// answer holds at most this many chunks, whatever its size.
+const STREAM_CHUNKS_WAITING: usize = 4;
+
+/// Answers a large typed resource: its JSON is written on the blocking pool, in chunks that go
+/// to the body as they are written, so the answer is never held whole in memory and a reader that
+/// goes away stops the writing. XML goes through its JSON value.
+pub fn respond_streamed<T: serde::Serialize + Send + 'static>(status: StatusCode, resource: T, format: Format) -> HttpResponse {
+    if format == Format::Xml {
+        return respond(status, &model::fhir::render::to_json(&resource), format);
+    }
+    let (sender, receiver) = tokio::sync::mpsc::channel(STREAM_CHUNKS_WAITING);
+    tokio::task::spawn_blocking(move || {
+        let mut writer = ChunkWriter { chunk: Vec::with_capacity(STREAM_CHUNK_BYTES), sender };
+        let written = serde_json::to_writer(&mut writer, &resource).map_err(std::io::Error::from).and_then(|()| writer.send_chunk());
+        if let Err(error) = written {
+            // Mostly a reader that went away; the body then ends early.
+            tracing::debug!(%error, "a streamed answer stopped");
+            let _ = writer.sender.blocking_send(Err(error));
+        }
+    });
+    let body = futures_util::stream::unfold(receiver, |mut receiver| async move { receiver.recv().await.map(|chunk| (chunk, receiver)) });
+    HttpResponse::build(status).content_type(format.media_type()).streaming(body)
+}
+
+/// An `io::Write` that hands what is written to a streamed body, a chunk at a time.
+struct ChunkWriter {
+    chunk: Vec<u8>,
+    sender: tokio::sync::mpsc::Sender<Result<actix_web::web::Bytes, std::io::Error>>,
+}
+
+impl ChunkWriter {
+    fn send_chunk(&mut self) -> std::io::Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(STREAM_CHUNK_BYTES));
+        self.sender
+            .blocking_send(Ok(chunk.into()))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the reader of the answer went away"))
+    }
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.chunk.extend_from_slice(bytes);
+        if self.chunk.len() >= STREAM_CHUNK_BYTES {
+            self.send_chunk()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send_chunk()
+    }
+}
+
 /// Writes a resource in the chosen format.
 pub fn respond(status: StatusCode, resource: &Json, format: Format) -> HttpResponse {
     let body = match format {
@@ -182,6 +242,22 @@ fn render_failure(format_name: &str, error: impl std::fmt::Display) -> HttpRespo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A streamed answer is the same bytes as one written whole, handed over in several chunks.
+    #[actix_web::test]
+    async fn a_streamed_answer_arrives_in_chunks_and_whole() {
+        use actix_web::body::{BodySize, MessageBody};
+        let entries: Vec<String> = (0..20_000).map(|n| format!("entry number {n}")).collect();
+        let mut body = respond_streamed(StatusCode::OK, entries.clone(), Format::Json).into_body();
+        assert_eq!(body.size(), BodySize::Stream);
+        let (mut written, mut n_chunks) = (Vec::new(), 0);
+        while let Some(chunk) = futures_util::future::poll_fn(|context| std::pin::Pin::new(&mut body).poll_next(context)).await {
+            written.extend_from_slice(&chunk.expect("a chunk"));
+            n_chunks += 1;
+        }
+        assert_eq!(written, serde_json::to_vec(&entries).unwrap());
+        assert!(n_chunks > 1, "{n_chunks} chunk(s)");
+    }
 
     #[test]
     fn the_highest_quality_fhir_format_wins() {

@@ -49,7 +49,8 @@ pub use diff::CodeSystemDiff;
 pub use error::{StoreError, StoreErrorKind};
 pub use jobs::{AuditEntry, JobRecord, JobUpdate, NewJob};
 pub use ops::{
-    BatchValidateOutcome, BatchValidateRequest, DeniedSystem, LookupOutcome, LookupRequest, OpRequest, SubsumesOutcome, SubsumesRequest,
-    TranslateOutcome, TranslateRequest, ValidateCodeOutcome, ValidateCodeRequest, ValidateTarget, MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT,
+    BatchValidateOutcome, BatchValidateRequest, DeniedSystem, ExpandOutcome, ExpandRequest, LookupOutcome, LookupRequest, OpRequest,
+    SubsumesOutcome, SubsumesRequest, TranslateOutcome, TranslateRequest, ValidateCodeOutcome, ValidateCodeRequest, ValidateTarget,
+    MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT,
 };
 pub use terminology::{CodeSystemSummary, CodeSystemVersionSummary, Created, LoadSummary, SearchQuery, SearchResult, Terminology};

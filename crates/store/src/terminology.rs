@@ -800,6 +800,12 @@ impl Terminology {
     pub fn lookup(&self, request: &ops::LookupRequest) -> Result<ops::LookupOutcome, StoreError> {
         ops::lookup(&self.registry(), request)
     }
+
+    /// `ValueSet/$expand`: a typed request, and an answer whose entries are written when it is
+    /// serialized (so a large one can be streamed).
+    pub fn expand(&self, request: &ops::ExpandRequest) -> Result<ops::ExpandOutcome, StoreError> {
+        ops::expand(&self.registry(), request)
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use model::fhir::{str_of, Parameters};
 use serde_json::json;
 use std::time::Instant;
 use store::{
-    BatchValidateRequest, LookupRequest, OpRequest, StoreErrorKind, SubsumesRequest, TranslateRequest, ValidateCodeRequest, ValidateTarget,
+    BatchValidateRequest, ExpandRequest, LookupRequest, OpRequest, StoreErrorKind, SubsumesRequest, TranslateRequest, ValidateCodeRequest,
+    ValidateTarget,
 };
 
 /// The operations each resource type offers, as `Type/$name`.
@@ -45,12 +46,8 @@ fn op_request(
     }
 }
 
-/// Operations whose cost grows with the content or the request, not with one code: they run on
-/// the blocking pool, so that they never hold up an HTTP worker and the cheap calls behind it.
-fn is_heavy(name: &str) -> bool {
-    // `$batch-validate-code` is typed and goes to the blocking pool on its own path in `run`.
-    matches!(name, "ValueSet/$expand")
-}
+/// From this many entries on, an expansion is streamed to the body as it is written.
+const STREAM_FROM_ENTRIES: usize = 1_000;
 
 async fn run(
     state: &web::Data<AppState>,
@@ -87,21 +84,33 @@ async fn run(
             let outcome = state.terminology.translate(&TranslateRequest::new(op_request)).map_err(refused)?;
             return Ok(wire::respond_typed(StatusCode::OK, &outcome, format));
         }
+        // Its cost grows with the content and the request: it runs on the blocking pool, so that
+        // it never holds up an HTTP worker and the cheap calls behind it.
+        "ValueSet/$expand" => {
+            let request = ExpandRequest::new(op_request);
+            let state = state.clone();
+            let outcome = web::block(move || state.terminology.expand(&request))
+                .await
+                .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")))?
+                .map_err(refused)?;
+            return Ok(if outcome.len() >= STREAM_FROM_ENTRIES {
+                wire::respond_streamed(StatusCode::OK, outcome, format)
+            } else {
+                wire::respond_typed(StatusCode::OK, &outcome, format)
+            });
+        }
         "CodeSystem/$subsumes" => {
             let outcome = state.terminology.subsumes(&SubsumesRequest::new(op_request)).map_err(refused)?;
             return Ok(wire::respond_typed(StatusCode::OK, &outcome, format));
         }
         _ => {}
     }
-    let answer = if is_heavy(&name) {
-        let state = state.clone();
-        web::block(move || state.terminology.operation(&name, &op_request))
-            .await
-            .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")))?
-    } else {
-        state.terminology.operation(&name, &op_request)
-    };
-    let answer = answer.map_err(refused)?;
+    // `$compare` expands two value sets: the blocking pool, as `$expand`.
+    let state = state.clone();
+    let answer = web::block(move || state.terminology.operation(&name, &op_request))
+        .await
+        .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")))?
+        .map_err(refused)?;
     Ok(wire::respond(StatusCode::OK, &answer, format))
 }
 

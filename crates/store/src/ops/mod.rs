@@ -1,9 +1,9 @@
 //! The terminology operations, answered from a registry snapshot plus the request's own content.
 //!
 //! Each operation reads its input from [`OpRequest`] (a `Parameters` resource, whichever way it
-//! arrived). The hot path is typed: `$validate-code` and `$lookup` take a request parsed once
-//! ([`ValidateCodeRequest`], [`LookupRequest`]) and answer a typed outcome that serializes straight
-//! to FHIR JSON; the others return FHIR JSON values (a `Parameters` or an expanded `ValueSet`).
+//! arrived). Every operation but the draft `$compare` is typed: it takes a request parsed once
+//! ([`ValidateCodeRequest`], [`LookupRequest`], [`ExpandRequest`], …) and answers a typed outcome
+//! that serializes straight to FHIR JSON; `$compare` returns a JSON value.
 //! Request-level content sent as `tx-resource` lives in an overlay registry that dies with the request.
 
 mod compare;
@@ -17,10 +17,11 @@ mod translate;
 mod validate;
 
 pub use context::Context;
+pub use expand::ExpandOutcome;
 pub use lookup::{LookupOutcome, SubsumesOutcome};
 pub use request::{
-    BatchValidateRequest, CodedInput, Coding, DeniedSystem, InputShape, LookupRequest, OpRequest, SubsumesRequest, TranslateQuery,
-    TranslateRequest, ValidateCodeRequest, ValidateTarget, MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT,
+    BatchValidateRequest, CodedInput, Coding, DeniedSystem, ExpandParameters, ExpandRequest, InputShape, LookupRequest, OpRequest,
+    SubsumesRequest, TranslateQuery, TranslateRequest, ValidateCodeRequest, ValidateTarget, MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT,
 };
 pub use translate::{TranslateCoding, TranslateMatch, TranslateOutcome};
 pub use validate::{BatchValidateOutcome, ValidateCodeOutcome};
@@ -71,6 +72,13 @@ pub fn validate_code_batch(registry: &Registry, request: &BatchValidateRequest) 
     context.conclude(answer)
 }
 
+/// `ValueSet/$expand`, typed: the answer's entries are written when it is serialized.
+pub fn expand(registry: &Registry, request: &ExpandRequest) -> Result<ExpandOutcome, StoreError> {
+    let context = Context::new(registry, &request.call)?;
+    let answer = expand::expand(&context, request.parameters.clone());
+    context.conclude(answer)
+}
+
 /// `ConceptMap/$translate`, typed.
 pub fn translate(registry: &Registry, request: &TranslateRequest) -> Result<TranslateOutcome, StoreError> {
     let context = Context::new(registry, &request.call)?;
@@ -105,7 +113,7 @@ fn run_in(name: &str, context: &Context<'_>) -> Result<Json, StoreError> {
         "ValueSet/$batch-validate-code" => {
             validate::batch_validate(context, &BatchValidateRequest::entries_of(context.request)).map(|outcome| outcome.to_json())
         }
-        "ValueSet/$expand" => expand::expand_operation(context),
+        "ValueSet/$expand" => expand::expand(context, ExpandParameters::parse(context.params)).map(|outcome| outcome.to_json()),
         "ValueSet/$compare" => compare::compare(context),
         "ConceptMap/$translate" => translate::translate_by_name(context).map(|outcome| outcome.to_json()),
         other => Err(StoreError::new(crate::StoreErrorKind::NotFound, format!("unknown operation '{other}'"))),

@@ -266,6 +266,68 @@ impl LookupRequest {
     }
 }
 
+/// A typed `$expand` call: its own parameters, read once. Which value set, and the languages its
+/// displays are shown in, are worked out against the call's content.
+#[derive(Clone, Debug)]
+pub struct ExpandRequest {
+    /// The parameters, or why they cannot be read (answered once the value set is found, so a
+    /// call naming an unknown value set hears that first).
+    pub parameters: Result<ExpandParameters, crate::StoreError>,
+    pub call: OpRequest,
+}
+
+/// What `$expand` reads from its parameters.
+#[derive(Clone, Debug, Default)]
+pub struct ExpandParameters {
+    pub active_only: bool,
+    /// The text `filter`, when it holds more than spaces.
+    pub filter: Option<String>,
+    pub offset: usize,
+    pub count: Option<usize>,
+    pub include_designations: bool,
+    pub include_definition: bool,
+    pub exclude_nested: bool,
+    /// The `property` codes each entry is to show.
+    pub properties: Vec<String>,
+    /// The `designation` parameters: which designations entries show.
+    pub designation_filters: Vec<String>,
+}
+
+impl ExpandRequest {
+    pub fn new(call: OpRequest) -> ExpandRequest {
+        ExpandRequest { parameters: ExpandParameters::parse(&call.params), call }
+    }
+}
+
+impl ExpandParameters {
+    pub fn parse(params: &Parameters) -> Result<ExpandParameters, crate::StoreError> {
+        Ok(ExpandParameters {
+            active_only: params.bool("activeOnly").unwrap_or(false),
+            filter: params.str("filter").filter(|filter| !filter.trim().is_empty()),
+            offset: non_negative_parameter(params, "offset")?.unwrap_or(0),
+            count: non_negative_parameter(params, "count")?,
+            include_designations: params.bool("includeDesignations").unwrap_or(false),
+            include_definition: params.bool("includeDefinition").unwrap_or(false),
+            exclude_nested: params.bool("excludeNested").unwrap_or(false),
+            properties: params.strs("property"),
+            designation_filters: params.strs("designation"),
+        })
+    }
+}
+
+/// A paging parameter: absent, or a whole number of zero or more; anything else is refused.
+fn non_negative_parameter(params: &Parameters, name: &str) -> Result<Option<usize>, crate::StoreError> {
+    let Some(text) = params.str(name) else { return Ok(None) };
+    match text.trim().parse::<usize>() {
+        Ok(value) => Ok(Some(value)),
+        Err(_) => Err(crate::StoreError::with_issue(
+            crate::StoreErrorKind::Invalid,
+            model::fhir::Issue::error("invalid", format!("The parameter '{name}' must be a whole number of zero or more, not '{text}'"))
+                .at(name),
+        )),
+    }
+}
+
 /// A typed `$subsumes` call: codes A and B, each by `codeX` with `system`/`version` or by `codingX`.
 #[derive(Clone, Debug)]
 pub struct SubsumesRequest {
