@@ -378,7 +378,7 @@ async fn jobs_persist_and_a_restart_fails_interrupted_jobs(backend: &Backend) {
     terminology
         .update_job(
             "running-job",
-            &store::JobUpdate { state: Some("running".into()), bytes_done: Some(5), started: true, ..Default::default() },
+            &store::JobUpdate { state: Some(store::JobState::Running), bytes_done: Some(5), started: true, ..Default::default() },
         )
         .expect("update");
     terminology.create_job(&new_job("done-job")).expect("create");
@@ -386,7 +386,7 @@ async fn jobs_persist_and_a_restart_fails_interrupted_jobs(backend: &Backend) {
         .update_job(
             "done-job",
             &store::JobUpdate {
-                state: Some("succeeded".into()),
+                state: Some(store::JobState::Succeeded),
                 diff: Some(json!([{"counts": {"added": 1}}])),
                 finished: true,
                 ..Default::default()

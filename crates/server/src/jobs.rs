@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use store::{AuditEntry, JobRecord, JobUpdate, LoadSummary, Terminology};
+use store::{AuditEntry, JobRecord, JobState, JobUpdate, LoadSummary, Terminology};
 
 /// How many diagnostics and diff entries per list a job keeps.
 pub const MAX_KEPT: usize = 1000;
@@ -108,7 +108,7 @@ pub fn record(terminology: &Terminology, principal: &Principal, action: &str, ta
 }
 
 fn run(terminology: &Terminology, spec: JobSpec) {
-    let started = JobUpdate { state: Some("running".into()), phase: Some("parsing".into()), started: true, ..JobUpdate::default() };
+    let started = JobUpdate { state: Some(JobState::Running), phase: Some("parsing".into()), started: true, ..JobUpdate::default() };
     if let Err(error) = terminology.update_job(&spec.id, &started) {
         tracing::error!(job = spec.id, %error, "cannot start the job");
     }
@@ -120,13 +120,13 @@ fn run(terminology: &Terminology, spec: JobSpec) {
         Ok(summary) => {
             let detail = format!("{summary}");
             (
-                JobUpdate { state: Some("succeeded".into()), phase: Some("done".into()), finished: true, ..JobUpdate::default() },
+                JobUpdate { state: Some(JobState::Succeeded), phase: Some("done".into()), finished: true, ..JobUpdate::default() },
                 "succeeded",
                 detail,
             )
         }
         Err(message) => (
-            JobUpdate { state: Some("failed".into()), error: Some(message.clone()), finished: true, ..JobUpdate::default() },
+            JobUpdate { state: Some(JobState::Failed), error: Some(message.clone()), finished: true, ..JobUpdate::default() },
             "failed",
             message,
         ),
@@ -364,8 +364,8 @@ pub fn job_json(job: &JobRecord) -> Json {
     let rate = |amount: i64| elapsed.filter(|seconds| *seconds > 0.0).map(|seconds| (amount as f64 / seconds).round());
     // Parsing is measured in bytes read; the other phases are steps. Percent is an estimate.
     let parse_share = if job.bytes_total > 0 { (job.bytes_done as f64 / job.bytes_total as f64).min(1.0) } else { 0.0 };
-    let percent = match (job.state.as_str(), job.phase.as_str()) {
-        ("succeeded", _) => 100.0,
+    let percent = match (job.state, job.phase.as_str()) {
+        (JobState::Succeeded, _) => 100.0,
         (_, "staged") => 0.0,
         (_, "parsing") => 60.0 * parse_share,
         (_, "diffing") => 65.0,

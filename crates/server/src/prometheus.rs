@@ -118,7 +118,7 @@ pub async fn metrics(state: web::Data<AppState>, request: HttpRequest) -> Result
     metrics::counter!("fhirterm_expansion_cache_misses_total").absolute(misses);
     let terminology = state.terminology.clone();
     if let Ok(Ok(job_counts)) = web::block(move || terminology.job_counts()).await {
-        for state_name in ["queued", "running", "succeeded", "failed"] {
+        for state_name in store::JobState::ALL.map(store::JobState::as_str) {
             let n_jobs = job_counts.iter().find(|(name, _)| name == state_name).map(|(_, n_jobs)| *n_jobs).unwrap_or(0);
             metrics::gauge!("fhirterm_upload_jobs", "state" => state_name).set(n_jobs as f64);
         }

@@ -13,8 +13,59 @@ use crate::{StoreError, StoreErrorKind, Terminology};
 use diesel::prelude::*;
 use model::Json;
 
-/// The states a job goes through, in order; `failed` can follow any other.
-pub const JOB_STATES: [&str; 4] = ["queued", "running", "succeeded", "failed"];
+/// Where a job is in its life: `queued`, `running`, then `succeeded` or `failed` (which can
+/// follow any other). Stored and shown as its lower-case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobState {
+    /// Every state, in the order a job goes through them.
+    pub const ALL: [JobState; 4] = [JobState::Queued, JobState::Running, JobState::Succeeded, JobState::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+        }
+    }
+
+    /// Whether the job is over, one way or the other.
+    pub fn is_finished(self) -> bool {
+        matches!(self, JobState::Succeeded | JobState::Failed)
+    }
+
+    fn from_stored(text: &str) -> Result<JobState, StoreError> {
+        JobState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == text)
+            .ok_or_else(|| StoreError::new(StoreErrorKind::Database, format!("corrupt job column state: '{text}' is not a job state")))
+    }
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for JobState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for JobState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// The message a job gets when the server stopped while it was queued or running.
 pub const INTERRUPTED: &str = "server restarted during the job";
@@ -23,7 +74,7 @@ pub const INTERRUPTED: &str = "server restarted during the job";
 #[derive(Clone, Debug, PartialEq)]
 pub struct JobRecord {
     pub id: String,
-    pub state: String,
+    pub state: JobState,
     pub phase: String,
     pub format: String,
     pub version: Option<String>,
@@ -62,7 +113,7 @@ pub struct NewJob {
 /// A change to a job: only the fields that are `Some` are written.
 #[derive(Clone, Debug, Default)]
 pub struct JobUpdate {
-    pub state: Option<String>,
+    pub state: Option<JobState>,
     pub phase: Option<String>,
     pub format: Option<String>,
     pub version: Option<String>,
@@ -145,7 +196,7 @@ impl JobChanges {
     pub(crate) fn of(update: &JobUpdate) -> JobChanges {
         let stamp = now();
         JobChanges {
-            state: update.state.clone(),
+            state: update.state.map(|state| state.as_str().to_owned()),
             phase: update.phase.clone(),
             format: update.format.clone(),
             version: update.version.clone(),
@@ -206,8 +257,8 @@ impl JobRow {
             counts: parse_opt(self.counts, "counts")?,
             diagnostics: parse_opt(self.diagnostics, "diagnostics")?,
             diff: parse_opt(self.diff, "diff")?,
+            state: JobState::from_stored(&self.state)?,
             id: self.id,
-            state: self.state,
             phase: self.phase,
             format: self.format,
             version: self.version,
@@ -233,7 +284,7 @@ impl Terminology {
         let created_at = now();
         let row = JobRow {
             id: new_job.id.clone(),
-            state: "queued".into(),
+            state: JobState::Queued.as_str().into(),
             phase: "staged".into(),
             format: new_job.format.clone(),
             version: new_job.version.clone(),
@@ -303,25 +354,29 @@ impl Terminology {
         // A job whose release was committed (phase `stored`, written in the release's own
         // transaction) succeeded, whatever stopped it from saying so.
         with_conn!(self.database(), |conn| diesel::update(
-            jobs::table.filter(jobs::state.eq_any(["queued", "running"])).filter(jobs::phase.eq("stored"))
+            jobs::table
+                .filter(jobs::state.eq_any([JobState::Queued.as_str(), JobState::Running.as_str()]))
+                .filter(jobs::phase.eq("stored"))
         )
         .set((
-            jobs::state.eq("succeeded"),
+            jobs::state.eq(JobState::Succeeded.as_str()),
             jobs::phase.eq("done"),
             jobs::finished_at.eq(Some(stamp.as_str())),
             jobs::updated_at.eq(stamp.as_str())
         ))
         .execute(conn)
         .map_err(StoreError::from))?;
-        with_conn!(self.database(), |conn| diesel::update(jobs::table.filter(jobs::state.eq_any(["queued", "running"])))
-            .set((
-                jobs::state.eq("failed"),
-                jobs::error.eq(Some(INTERRUPTED)),
-                jobs::finished_at.eq(Some(stamp.as_str())),
-                jobs::updated_at.eq(stamp.as_str()),
-            ))
-            .execute(conn)
-            .map_err(StoreError::from))
+        with_conn!(self.database(), |conn| diesel::update(
+            jobs::table.filter(jobs::state.eq_any([JobState::Queued.as_str(), JobState::Running.as_str()]))
+        )
+        .set((
+            jobs::state.eq(JobState::Failed.as_str()),
+            jobs::error.eq(Some(INTERRUPTED)),
+            jobs::finished_at.eq(Some(stamp.as_str())),
+            jobs::updated_at.eq(stamp.as_str()),
+        ))
+        .execute(conn)
+        .map_err(StoreError::from))
     }
 
     /// Appends one entry to the audit log.

@@ -47,7 +47,7 @@ pub use billing::{BillingOptions, BillingPlan, BillingRejected};
 pub use changes::ChangeListener;
 pub use diff::CodeSystemDiff;
 pub use error::{StoreError, StoreErrorKind};
-pub use jobs::{AuditEntry, JobRecord, JobUpdate, NewJob};
+pub use jobs::{AuditEntry, JobRecord, JobState, JobUpdate, NewJob};
 pub use ops::{
     BatchValidateOutcome, BatchValidateRequest, DeniedSystem, ExpandOutcome, ExpandRequest, LookupOutcome, LookupRequest, OpRequest,
     SubsumesOutcome, SubsumesRequest, TranslateOutcome, TranslateRequest, ValidateCodeOutcome, ValidateCodeRequest, ValidateTarget,
