@@ -163,8 +163,9 @@ fn snapshot_members(context: &Context<'_>, value_set: &ValueSet, code_system: &A
     if !registry.code_system_versions(code_system.url()).iter().any(|held| Arc::ptr_eq(held, code_system)) {
         return None;
     }
-    // A filter this code system cannot apply is reported by the per-call path, as before.
-    let members = Arc::new(compose_members(compose, code_system).ok()?);
+    // A filter this code system cannot apply is reported by the per-call path, as before; so is
+    // running past the call's time budget (the per-call check of one code is cheap).
+    let members = Arc::new(compose_members(compose, code_system, || context.check_budget()).ok()?);
     registry.cache_membership(stored.value_set.clone(), code_system.clone(), members.clone());
     Some(members)
 }
@@ -217,13 +218,21 @@ fn compiled_sets<'s>(sets: &'s [ConceptSet], code_system: &CodeSystemIndex) -> R
 
 /// Every concept of a code system index that a compose without imports or version-pinned
 /// excludes holds: in some include, in no exclude, and active when the compose asks for that.
-fn compose_members(compose: &Compose, code_system: &CodeSystemIndex) -> Result<RoaringBitmap, StoreError> {
+fn compose_members(
+    compose: &Compose,
+    code_system: &CodeSystemIndex,
+    check_budget: impl Fn() -> Result<(), StoreError>,
+) -> Result<RoaringBitmap, StoreError> {
     let (includes, excludes) = (compiled_sets(&compose.include, code_system)?, compiled_sets(&compose.exclude, code_system)?);
     let mut members = RoaringBitmap::new();
     if includes.is_empty() {
         return Ok(members);
     }
     'concepts: for concept_idx in 0..code_system.len() as u32 {
+        // A large code system takes a while: the call that pays for it keeps to its time budget.
+        if concept_idx % 4096 == 4095 {
+            check_budget()?;
+        }
         if compose.inactive == Some(false) && code_system.flags[concept_idx as usize].inactive {
             continue;
         }
