@@ -251,6 +251,63 @@ async fn cached_expansions_follow_writes() {
     assert_eq!(after["expansion"]["total"], 7, "{after}");
 }
 
+/// A write publishes a new snapshot; the expansions and value set memberships it cannot change
+/// (those that looked up nothing the write touched) are carried into it, and the others are not.
+#[actix_web::test]
+async fn cached_expansions_outlive_writes_that_cannot_change_them() {
+    let (_backend, app) = seeded().await;
+    let other = |display: &str| {
+        json!({"resourceType": "CodeSystem", "id": "other", "url": "http://example.org/cs/other", "version": "1", "status": "active",
+            "content": "complete", "identifier": [{"system": "urn:ietf:rfc:3986", "value": "urn:oid:1.2.3.4.5"}],
+            "concept": [{"code": "x", "display": display}]})
+    };
+    assert_eq!(app.put_json("/fhir/CodeSystem/other", &other("Ex")).await.status, StatusCode::CREATED);
+    // Two includes, so the general path (which caches) answers rather than the indexes.
+    let value_set = |id: &str, system: &str| {
+        json!({"resourceType": "ValueSet", "id": id, "url": format!("http://example.org/vs/{id}"), "version": "1", "status": "active",
+            "compose": {"include": [{"system": system}, {"system": system}]}})
+    };
+    for (id, system) in
+        [("on-sample", "http://example.org/cs/sample"), ("on-other", "http://example.org/cs/other"), ("by-oid", "urn:oid:1.2.3.4.5")]
+    {
+        assert_eq!(app.put_json(&format!("/fhir/ValueSet/{id}"), &value_set(id, system)).await.status, StatusCode::CREATED);
+        let expanded = app.get(&format!("/fhir/ValueSet/{id}/$expand")).await;
+        assert_eq!(expanded.status, StatusCode::OK, "{}", expanded.body);
+    }
+    let validated = app.get("/fhir/ValueSet/on-sample/$validate-code?system=http://example.org/cs/sample&code=lung").await.json();
+    assert_eq!(parameter(&validated, "result").expect("result")["valueBoolean"], true);
+    let cached = |id: &str| app.terminology.registry().cached_expansion(&format!("http://example.org/vs/{id}|1")).is_some();
+    let membership_cached = || {
+        let registry = app.terminology.registry();
+        let value_set = registry.value_set("http://example.org/vs/on-sample", None).expect("value set");
+        let code_system = registry.code_system_versions("http://example.org/cs/sample")[0].clone();
+        registry.cached_membership(&value_set.value_set, &code_system).is_some()
+    };
+    assert!(cached("on-sample") && cached("on-other") && cached("by-oid") && membership_cached());
+
+    // A write to the other code system: what drew on it goes, by its URL and by its OID.
+    assert_eq!(app.put_json("/fhir/CodeSystem/other", &other("Ex, renamed")).await.status, StatusCode::OK);
+    assert!(cached("on-sample") && membership_cached(), "the sample's expansion and membership are kept");
+    assert!(!cached("on-other") && !cached("by-oid"), "what drew on the other code system is worked out again");
+    for id in ["on-other", "by-oid"] {
+        let expanded = app.get(&format!("/fhir/ValueSet/{id}/$expand")).await.json();
+        assert_eq!(expanded["expansion"]["contains"][0]["display"], "Ex, renamed", "{id}");
+    }
+    // A new value set, and the deletion of the other code system, leave the sample's alone.
+    assert_eq!(app.put_json("/fhir/ValueSet/new", &value_set("new", "http://example.org/cs/other")).await.status, StatusCode::CREATED);
+    assert_eq!(app.send("DELETE", "/fhir/CodeSystem/other", &[], None).await.status, StatusCode::NO_CONTENT);
+    assert!(cached("on-sample") && membership_cached());
+    // A write to the value set itself, or to the code system it draws on, does not.
+    let mut changed = value_set("on-sample", "http://example.org/cs/sample");
+    changed["title"] = json!("Changed");
+    assert_eq!(app.put_json("/fhir/ValueSet/on-sample", &changed).await.status, StatusCode::OK);
+    assert!(!cached("on-sample"));
+    app.get("/fhir/ValueSet/on-sample/$expand").await;
+    assert!(cached("on-sample"));
+    assert_eq!(app.put_json("/fhir/CodeSystem/sample", &sample_code_system()).await.status, StatusCode::OK);
+    assert!(!cached("on-sample"));
+}
+
 /// `$lookup`, `$validate-code` and `$subsumes` are written straight from typed outcomes in JSON and through
 /// their JSON values in XML: both formats carry the same answer, errors included, and a format
 /// neither JSON nor XML is refused before the operation runs.

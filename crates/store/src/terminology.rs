@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 #[derive(Clone)]
 enum Entry {
     CodeSystem(Arc<CodeSystemIndex>),
-    ValueSet(ValueSet),
+    /// Shared by every snapshot while unchanged, which is how a snapshot tells what a write changed.
+    ValueSet(Arc<ValueSet>),
     ConceptMap(Json),
 }
 
@@ -48,7 +49,7 @@ impl Snapshot {
             let id = Some(key.1.clone());
             match entry {
                 Entry::CodeSystem(index) => registry.add_code_system_arc(index.clone()),
-                Entry::ValueSet(value_set) => registry.add_value_set(value_set.clone(), id),
+                Entry::ValueSet(value_set) => registry.add_value_set_arc(value_set.clone(), id),
                 Entry::ConceptMap(resource) => registry.add_concept_map(resource.clone(), id),
             }
         }
@@ -318,7 +319,7 @@ impl Terminology {
         for (_pk, resource_type, id, json) in others {
             let entry = match resource_type.as_str() {
                 "ValueSet" => match ValueSet::from_json(&json) {
-                    Ok(value_set) => Entry::ValueSet(value_set),
+                    Ok(value_set) => Entry::ValueSet(Arc::new(value_set)),
                     Err(error) => {
                         tracing::warn!(id, %error, "stored ValueSet cannot be indexed");
                         continue;
@@ -381,7 +382,7 @@ impl Terminology {
                 let code_system = CodeSystem::from_json(resource).map_err(invalid)?;
                 Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system, Some(id.to_owned()))))
             }
-            "ValueSet" => Entry::ValueSet(ValueSet::from_json(resource).map_err(invalid)?),
+            "ValueSet" => Entry::ValueSet(Arc::new(ValueSet::from_json(resource).map_err(invalid)?)),
             _ => Entry::ConceptMap(resource.clone()),
         })
     }
@@ -444,6 +445,7 @@ impl Terminology {
         let mut current_versions = current.current_versions.clone();
         current_versions.extend(make_current.iter().cloned());
         let mut next = Snapshot::build(&self.base, entries, current_versions, current.generation, !self.loading_only);
+        next.registry.carry_caches_from(&current.registry);
         let (written, generation) = repo::put_all(&self.database, &put_items, make_current, finish_job)?;
         next.generation = generation;
         self.snapshot.store(Arc::new(next));
@@ -552,13 +554,9 @@ impl Terminology {
         let mut entries = current.entries.clone();
         entries.remove(&(resource_type.to_owned(), id.to_owned()));
         let generation = repo::generation(&self.database).unwrap_or(current.generation + 1);
-        self.snapshot.store(Arc::new(Snapshot::build(
-            &self.base,
-            entries,
-            current.current_versions.clone(),
-            generation,
-            !self.loading_only,
-        )));
+        let next = Snapshot::build(&self.base, entries, current.current_versions.clone(), generation, !self.loading_only);
+        next.registry.carry_caches_from(&current.registry);
+        self.snapshot.store(Arc::new(next));
         Ok(())
     }
 

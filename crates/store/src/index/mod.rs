@@ -13,4 +13,4 @@ pub use adjacency::Adjacency;
 pub use code_system::{CodeSystemIndex, ConceptFlags, NotInForce};
 pub use expansion::{member_of, Expansion, Member, VersionedKey};
 pub use grammar_binding::{GrammarBinding, GrammarCodeSystem, NotACode, Resolved};
-pub use registry::{compare_versions, expansion_cache_counts, version_matches, ConceptMapEntry, Registry, ValueSetEntry};
+pub use registry::{compare_versions, expansion_cache_counts, version_matches, CachedExpansion, ConceptMapEntry, Registry, ValueSetEntry};

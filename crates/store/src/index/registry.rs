@@ -6,7 +6,7 @@ use model::fhir::{array_of, str_of};
 use model::terminology::ValueSet;
 use model::Json;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
@@ -35,7 +35,7 @@ pub struct Registry {
     /// The version that answers when none is named, by canonical URL (else the latest).
     current_versions: HashMap<String, String>,
     /// Expansions computed against this snapshot, by value set canonical.
-    expansions: std::sync::Mutex<HashMap<String, Arc<super::Expansion>>>,
+    expansions: std::sync::Mutex<HashMap<String, CachedExpansion>>,
     /// Which concepts of a code system version a stored value set holds, worked out once per
     /// snapshot for `$validate-code` (`ops::membership`).
     memberships: std::sync::RwLock<Vec<SnapshotMembership>>,
@@ -48,6 +48,15 @@ struct SnapshotMembership {
     value_set: Arc<ValueSet>,
     code_system: Arc<CodeSystemIndex>,
     members: Arc<roaring::RoaringBitmap>,
+}
+
+/// An expansion kept for the life of a snapshot, with the canonical URLs (and `urn:oid:` aliases)
+/// of everything its computation looked up, found or not: a later snapshot in which none of them
+/// changed gives the same expansion, so it takes this one over (see [`Registry::carry_caches_from`]).
+#[derive(Clone, Debug)]
+pub struct CachedExpansion {
+    pub expansion: Arc<super::Expansion>,
+    pub reads: Arc<[String]>,
 }
 
 /// How many expansions one snapshot keeps before starting afresh.
@@ -149,7 +158,12 @@ impl Registry {
     }
 
     pub fn add_value_set(&mut self, value_set: ValueSet, id: Option<String>) {
-        let entry = Arc::new(ValueSetEntry { value_set: Arc::new(value_set), id });
+        self.add_value_set_arc(Arc::new(value_set), id);
+    }
+
+    /// As [`Registry::add_value_set`], for a value set other snapshots share.
+    pub fn add_value_set_arc(&mut self, value_set: Arc<ValueSet>, id: Option<String>) {
+        let entry = Arc::new(ValueSetEntry { value_set, id });
         if let Some(id) = &entry.id {
             self.value_sets_by_id.insert(id.clone(), entry.clone());
         }
@@ -260,7 +274,7 @@ impl Registry {
         list
     }
 
-    pub fn cached_expansion(&self, key: &str) -> Option<Arc<super::Expansion>> {
+    pub fn cached_expansion(&self, key: &str) -> Option<CachedExpansion> {
         let found = self.expansions.lock().ok()?.get(key).cloned();
         let counter = if found.is_some() { &EXPANSION_CACHE_HITS } else { &EXPANSION_CACHE_MISSES };
         counter.fetch_add(1, AtomicOrdering::Relaxed);
@@ -278,12 +292,73 @@ impl Registry {
             .fold((0, 0), |(n_code_systems, n_concepts), index| (n_code_systems + 1, n_concepts + index.len()))
     }
 
-    pub fn cache_expansion(&self, key: String, expansion: Arc<super::Expansion>) {
+    pub fn cache_expansion(&self, key: String, cached: CachedExpansion) {
         if let Ok(mut expansions) = self.expansions.lock() {
             if expansions.len() >= EXPANSION_CACHE_LIMIT {
                 expansions.clear();
             }
-            expansions.insert(key, expansion);
+            expansions.insert(key, cached);
+        }
+    }
+
+    /// The canonical URLs (and `urn:oid:` aliases) under which `previous` and this registry hold
+    /// different code systems or value sets, or mark a different version current.
+    fn changed_since(&self, previous: &Registry) -> HashSet<String> {
+        // Each snapshot makes its own entries; what they hold is shared while it is unchanged.
+        fn differ<T, U>(left: Option<&Vec<Arc<T>>>, right: Option<&Vec<Arc<T>>>, held: impl Fn(&Arc<T>) -> &Arc<U>) -> bool {
+            let (left, right) = (left.map(Vec::as_slice).unwrap_or(&[]), right.map(Vec::as_slice).unwrap_or(&[]));
+            left.len() != right.len() || left.iter().zip(right).any(|(left, right)| !Arc::ptr_eq(held(left), held(right)))
+        }
+        let mut changed = HashSet::new();
+        for key in self.code_systems.keys().chain(previous.code_systems.keys()) {
+            if differ(self.code_systems.get(key), previous.code_systems.get(key), |index: &Arc<CodeSystemIndex>| index) {
+                changed.insert(key.clone());
+            }
+        }
+        for key in self.value_sets.keys().chain(previous.value_sets.keys()) {
+            if differ(self.value_sets.get(key), previous.value_sets.get(key), |entry: &Arc<ValueSetEntry>| &entry.value_set) {
+                changed.insert(key.clone());
+            }
+        }
+        for key in self.current_versions.keys().chain(previous.current_versions.keys()) {
+            if self.current_versions.get(key) != previous.current_versions.get(key) {
+                changed.insert(key.clone());
+            }
+        }
+        changed
+    }
+
+    /// Takes over what `previous` (the snapshot this one replaces) worked out that this one would
+    /// work out alike: the expansions none of whose lookups changed, and the value set memberships
+    /// whose value set and code system index this snapshot still holds. A write to one code
+    /// system then leaves the cached expansions of the others in place.
+    pub fn carry_caches_from(&self, previous: &Registry) {
+        let changed = self.changed_since(previous);
+        if let (Ok(previous), Ok(mut expansions)) = (previous.expansions.lock(), self.expansions.lock()) {
+            for (key, cached) in previous.iter() {
+                if !cached.reads.iter().any(|read| changed.contains(read)) {
+                    expansions.entry(key.clone()).or_insert_with(|| cached.clone());
+                }
+            }
+        }
+        if let (Ok(previous), Ok(mut memberships)) = (previous.memberships.read(), self.memberships.write()) {
+            for entry in previous.iter() {
+                let value_set = &entry.value_set;
+                let same_value_set = value_set
+                    .url
+                    .as_deref()
+                    .and_then(|url| self.value_set(url, value_set.version.as_deref()))
+                    .is_some_and(|held| Arc::ptr_eq(&held.value_set, value_set));
+                let same_code_system =
+                    self.code_system_versions(entry.code_system.url()).iter().any(|held| Arc::ptr_eq(held, &entry.code_system));
+                if same_value_set && same_code_system && memberships.len() < MEMBERSHIP_CACHE_LIMIT {
+                    memberships.push(SnapshotMembership {
+                        value_set: value_set.clone(),
+                        code_system: entry.code_system.clone(),
+                        members: entry.members.clone(),
+                    });
+                }
+            }
         }
     }
 

@@ -35,6 +35,9 @@ pub struct Context<'a> {
     pub date: Option<String>,
     /// Why no version of a dated code system was in force on `date`; the call then says so.
     out_of_period: RefCell<Option<String>>,
+    /// While an expansion that snapshots may share is worked out: the canonical URLs it looked
+    /// up in the snapshot, found or not (see [`Context::recording_reads`]).
+    reads: RefCell<Option<Vec<String>>>,
 }
 
 /// What a date of service chooses among the versions of a code system.
@@ -108,6 +111,7 @@ impl<'a> Context<'a> {
         let context = Context {
             date,
             out_of_period: RefCell::new(None),
+            reads: RefCell::new(None),
             base,
             overlay,
             supplements: RefCell::new(Vec::new()),
@@ -137,6 +141,7 @@ impl<'a> Context<'a> {
         if !self.admits(url) {
             return Vec::new();
         }
+        self.note_read(url);
         self.overlay_versions(url).iter().chain(self.base.code_system_versions(url)).cloned().collect()
     }
 
@@ -421,6 +426,7 @@ impl<'a> Context<'a> {
             }
         }
         let from_overlay = self.overlay.as_ref().and_then(|overlay| overlay.code_system(url, version));
+        self.note_read(url);
         let from_base = self.base.code_system(url, version);
         let chosen = match (from_overlay, from_base) {
             (Some(overlay), Some(base)) if version.is_none() => {
@@ -446,6 +452,7 @@ impl<'a> Context<'a> {
         if !self.admits(url) {
             return Vec::new();
         }
+        self.note_read(url);
         let mut versions: Vec<String> = self
             .overlay_versions(url)
             .iter()
@@ -463,6 +470,7 @@ impl<'a> Context<'a> {
     pub fn value_set(&self, canonical: &str, version: Option<&str>) -> Option<Arc<ValueSetEntry>> {
         let (url, pinned) = crate::ecl::split_ecl_canonical(canonical).unwrap_or_else(|| model::uris::split_canonical(canonical));
         let version = pinned.or(version);
+        self.note_read(url);
         self.overlay
             .as_ref()
             .and_then(|overlay| overlay.value_set(url, version))
@@ -560,6 +568,36 @@ impl<'a> Context<'a> {
 
     pub fn concept_map_by_id(&self, id: &str) -> Option<Arc<crate::index::ConceptMapEntry>> {
         self.base.concept_map_by_id(id)
+    }
+
+    /// Runs `work`, and gives the canonical URLs (and `urn:oid:` aliases) it looked up in the
+    /// snapshot besides its answer; an enclosing recording gets them too, since what an import
+    /// drew on, its importer drew on.
+    pub fn recording_reads<T>(&self, work: impl FnOnce() -> T) -> (T, Vec<String>) {
+        let enclosing = self.reads.replace(Some(Vec::new()));
+        let answer = work();
+        let mut reads = self.reads.replace(enclosing).unwrap_or_default();
+        reads.sort_unstable();
+        reads.dedup();
+        self.note_reads(&reads);
+        (answer, reads)
+    }
+
+    /// Adds lookups made earlier (by a cached expansion's computation) to the recording under way.
+    pub fn note_reads(&self, reads: &[String]) {
+        if let Some(recording) = self.reads.borrow_mut().as_mut() {
+            recording.extend(reads.iter().cloned());
+        }
+    }
+
+    fn note_read(&self, url: &str) {
+        if let Some(recording) = self.reads.borrow_mut().as_mut() {
+            recording.push(url.to_owned());
+            // The registry files a well-known OID under the canonical URL it stands for.
+            if let Some(canonical) = model::uris::canonical_for_oid(url) {
+                recording.push(canonical.to_owned());
+            }
+        }
     }
 
     pub fn base_registry(&self) -> &'a Registry {

@@ -4,7 +4,7 @@
 use super::definition::{list_versions, value_set_canonical, value_set_parameter};
 use super::filter::filtered_concepts;
 use super::walk::ImportWalk;
-use crate::index::{member_of, CodeSystemIndex, Expansion, Member, VersionedKey};
+use crate::index::{member_of, CachedExpansion, CodeSystemIndex, Expansion, Member, VersionedKey};
 use crate::ops::context::Context;
 use crate::{StoreError, StoreErrorKind};
 use model::fhir::{Issue, Json};
@@ -198,16 +198,22 @@ pub(crate) fn cached_compute(context: &Context<'_>, value_set: &ValueSet) -> Res
     if let Some(key) = &key {
         if let Some(cached) = context.base_registry().cached_expansion(key) {
             // A cached expansion skips resolution, so the caller's access is checked on what it drew on.
-            for used in &cached.used_code_systems {
+            for used in &cached.expansion.used_code_systems {
                 context.admits(used);
             }
-            return Ok(cached);
+            context.note_reads(&cached.reads);
+            return Ok(cached.expansion);
         }
     }
-    let computed = Arc::new(compute(context, value_set, &mut ImportWalk::default())?);
-    if let Some(key) = key {
-        context.base_registry().cache_expansion(key, computed.clone());
-    }
+    let Some(key) = key else {
+        return Ok(Arc::new(compute(context, value_set, &mut ImportWalk::default())?));
+    };
+    let (computed, mut reads) = context.recording_reads(|| compute(context, value_set, &mut ImportWalk::default()));
+    let computed = Arc::new(computed?);
+    // The value set itself is part of what the expansion depends on, however it was found.
+    reads.extend(value_set.url.iter().cloned());
+    let cached = CachedExpansion { expansion: computed.clone(), reads: reads.into() };
+    context.base_registry().cache_expansion(key, cached);
     Ok(computed)
 }
 
