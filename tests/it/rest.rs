@@ -155,6 +155,28 @@ async fn metadata_tells_the_truth(backend: &Backend) {
     assert_eq!(app.get("/health/ready").await.status, StatusCode::OK);
 }
 
+/// Paths under `/fhir/` are taken apart by segment, percent-decoded, whatever the method; a shape
+/// no handler takes is a 404 OperationOutcome.
+#[actix_web::test]
+async fn paths_are_read_by_their_segments() {
+    let backend = crate::support::sqlite();
+    let app = app(&backend).await;
+    assert_eq!(app.put_json("/fhir/CodeSystem/sample", &sample_code_system()).await.status, StatusCode::CREATED);
+    let encoded = app.get("/fhir/CodeSystem/%24lookup?system=http://example.org/cs/sample&code=lung").await;
+    assert_eq!(encoded.status, StatusCode::OK, "{}", encoded.body);
+    assert_eq!(encoded.json()["parameter"][0]["valueCode"], "lung");
+    let instance = app.get("/fhir/CodeSystem/sam%70le/$validate-code?code=lung").await;
+    assert_eq!(instance.status, StatusCode::OK, "{}", instance.body);
+    assert_eq!(app.get("/fhir/CodeSystem/sample/_history/1").await.status, StatusCode::OK);
+    for path in ["/fhir/CodeSystem//sample", "/fhir/CodeSystem/sample/x/y", "/fhir/CodeSystem/sample/_history/1/x", "/fhir", "/fhir/%FF"] {
+        let answer = app.get(path).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}: {}", answer.body);
+        assert_eq!(answer.json()["resourceType"], "OperationOutcome", "{path}");
+    }
+    let wrong_method = app.send("PATCH", "/fhir/CodeSystem/sample", &[], None).await;
+    assert_eq!(wrong_method.status, StatusCode::NOT_FOUND);
+}
+
 backend_tests! {
     crud_json => crud_in_json;
     crud_xml => crud_in_xml;

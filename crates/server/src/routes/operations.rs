@@ -178,9 +178,8 @@ pub async fn instance_get(
     format: Format,
     caller: Caller,
     request: HttpRequest,
-    path: web::Path<(String, String, String)>,
+    (resource_type, id, operation): (String, String, String),
 ) -> Result<HttpResponse, ApiError> {
-    let (resource_type, id, operation) = path.into_inner();
     let principal = caller.may_read(&state.config.auth, &resource_type, Action::Read)?;
     run_get(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, format).await
 }
@@ -190,10 +189,9 @@ pub async fn instance_post(
     format: Format,
     caller: Caller,
     request: HttpRequest,
-    path: web::Path<(String, String, String)>,
+    (resource_type, id, operation): (String, String, String),
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (resource_type, id, operation) = path.into_inner();
     let principal = caller.may_read(&state.config.auth, &resource_type, Action::Read)?;
     let body = wire::read_body(payload, state.config.max_body_bytes).await?;
     run_post(&state, principal.as_ref(), &request, &resource_type, Some(id), &operation, &body, format).await

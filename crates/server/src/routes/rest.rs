@@ -100,9 +100,8 @@ pub async fn get_type_level(
     state: web::Data<AppState>,
     format: Format,
     request: HttpRequest,
-    path: web::Path<String>,
+    segment: String,
 ) -> Result<HttpResponse, ApiError> {
-    let segment = path.into_inner();
     if segment.starts_with('$') {
         return operations::system_operation(&segment, format);
     }
@@ -116,10 +115,9 @@ pub async fn post_type_level(
     state: web::Data<AppState>,
     format: Format,
     request: HttpRequest,
-    path: web::Path<String>,
+    resource_type: String,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let resource_type = path.into_inner();
     if resource_type.starts_with('$') {
         return operations::system_operation(&resource_type, format);
     }
@@ -179,9 +177,8 @@ pub async fn get_instance_level(
     state: web::Data<AppState>,
     format: Format,
     request: HttpRequest,
-    path: web::Path<(String, String)>,
+    (resource_type, segment): (String, String),
 ) -> Result<HttpResponse, ApiError> {
-    let (resource_type, segment) = path.into_inner();
     known_type(&resource_type)?;
     let principal = auth::require_read(&state.config.auth, &request, &resource_type, Action::Read)?;
     if segment.starts_with('$') {
@@ -196,9 +193,8 @@ pub async fn vread(
     state: web::Data<AppState>,
     format: Format,
     request: HttpRequest,
-    path: web::Path<(String, String, String)>,
+    (resource_type, id, version_id): (String, String, String),
 ) -> Result<HttpResponse, ApiError> {
-    let (resource_type, id, version_id) = path.into_inner();
     known_type(&resource_type)?;
     let principal = auth::require_read(&state.config.auth, &request, &resource_type, Action::Read)?;
     read_current_or_version(state, request, principal, resource_type, id, Some(version_id), format).await
@@ -239,10 +235,9 @@ pub async fn post_instance_level(
     state: web::Data<AppState>,
     format: Format,
     request: HttpRequest,
-    path: web::Path<(String, String)>,
+    (resource_type, segment): (String, String),
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (resource_type, segment) = path.into_inner();
     known_type(&resource_type)?;
     let action = if segment == "_search" { Action::Search } else { Action::Read };
     let principal = auth::require_read(&state.config.auth, &request, &resource_type, action)?;
@@ -265,10 +260,9 @@ pub async fn update(
     state: web::Data<AppState>,
     format: Format,
     request: HttpRequest,
-    path: web::Path<(String, String)>,
+    (resource_type, id): (String, String),
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (resource_type, id) = path.into_inner();
     known_type(&resource_type)?;
     let target = format!("{resource_type}/{id}");
     let principal = authorize_write(&state, &request, &resource_type, Action::Update, "update", &target)?;
@@ -298,9 +292,8 @@ pub async fn delete(
     state: web::Data<AppState>,
     _format: Format,
     request: HttpRequest,
-    path: web::Path<(String, String)>,
+    (resource_type, id): (String, String),
 ) -> Result<HttpResponse, ApiError> {
-    let (resource_type, id) = path.into_inner();
     known_type(&resource_type)?;
     let target = format!("{resource_type}/{id}");
     let principal = authorize_write(&state, &request, &resource_type, Action::Delete, "delete", &target)?;
