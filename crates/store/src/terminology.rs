@@ -142,6 +142,7 @@ fn read_code_system_indexes(
             let Some(stored) = next else {
                 return Ok(read);
             };
+            let started = std::time::Instant::now();
             let saved = index_dir.and_then(|dir| match dir.read(&stored.id, &stored.write_key, &stored.json) {
                 Ok(found) => found,
                 Err(error) => {
@@ -161,6 +162,13 @@ fn read_code_system_indexes(
                     (CodeSystemIndex::new(code_system, Some(stored.id.clone())), IndexSource::Rows)
                 }
             };
+            tracing::debug!(
+                id = stored.id,
+                n_concepts = index.len(),
+                source = source.as_str(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "code system indexed"
+            );
             read.push((stored.id, index, IndexOrigin { write_key: Some(stored.write_key), source }));
         }
     };
