@@ -284,11 +284,13 @@ fn serve(
     builtin: bool,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let mut terminology = open_database_with(database, |url| Terminology::open_with_index_dir(url, index_dir))?;
+    // The built-in content goes in before the stored content is read, so that the registry is
+    // built once, over both.
+    let mut terminology = open_database_with(database, |url| Terminology::open_unread(url, index_dir))?;
     if builtin {
         terminology = crate::with_fhir_core(terminology)?;
     }
-    let terminology = Arc::new(terminology);
+    let terminology = Arc::new(open_database_with(database, |_| terminology.reload().map(|()| terminology))?);
     let startup_ms = started.elapsed().as_millis() as u64;
     let sources: Vec<store::IndexSource> = terminology
         .code_system_summaries()

@@ -100,15 +100,20 @@ impl Snapshot {
             }
         }
         // Text filters must not pay for the word index on a caller's request: large code systems
-        // get theirs built in the background as soon as they are published.
+        // get theirs built in the background as soon as they are first published (the snapshots
+        // published after it, at start and after each write, find it claimed).
         let unindexed: Vec<Arc<CodeSystemIndex>> = entries
             .values()
             .filter_map(|entry| match entry {
-                Entry::CodeSystem(index, _) if index.len() >= WORD_INDEX_IN_BACKGROUND && !index.has_word_index() => Some(index.clone()),
+                Entry::CodeSystem(index, _)
+                    if index_text_in_background && index.len() >= WORD_INDEX_IN_BACKGROUND && index.claim_text_indexing() =>
+                {
+                    Some(index.clone())
+                }
                 _ => None,
             })
             .collect();
-        if index_text_in_background && !unindexed.is_empty() {
+        if !unindexed.is_empty() {
             // The cheap sorted code lists of all come first, then the word indexes.
             std::thread::spawn(move || {
                 for index in &unindexed {
@@ -315,6 +320,13 @@ impl Terminology {
         let terminology = Self::open_unindexed(url, false, index_dir)?;
         terminology.reload()?;
         Ok(terminology)
+    }
+
+    /// As [`Terminology::open_with_index_dir`], without reading what is stored: base content
+    /// ([`Terminology::with_base_content`]) goes in first, and [`Terminology::reload`] then builds
+    /// the snapshot of everything once. Not ready until then.
+    pub fn open_unread(url: &str, index_dir: Option<&Path>) -> Result<Terminology, StoreError> {
+        Self::open_unindexed(url, false, index_dir)
     }
 
     /// Opens and migrates the database to store releases into it (`fhirterm load`), without

@@ -4,6 +4,7 @@
 use super::text::WordIndex;
 use model::terminology::{lifecycle, CodeSystem, Concept, EffectivePeriod};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// What a concept's properties say about its status.
@@ -33,6 +34,9 @@ pub struct CodeSystemIndex {
     /// When this release is in force, when it says (`effectivePeriod`).
     pub effective_period: Option<EffectivePeriod>,
     words: OnceLock<WordIndex>,
+    /// Whether a background build of the text indexes was started, so that each snapshot that
+    /// publishes this index (at start, and after every write) does not start another.
+    text_indexing_claimed: AtomicBool,
     /// Every concept as (lower-cased code, index), sorted, for code-prefix search.
     folded_codes: OnceLock<Vec<(String, u32)>>,
     /// The grammar behind a code system that cannot list all its codes (UCUM, BCP-47, MIME types).
@@ -211,6 +215,7 @@ impl CodeSystemIndex {
             flags,
             effective_period,
             words: OnceLock::new(),
+            text_indexing_claimed: AtomicBool::new(false),
             folded_codes: OnceLock::new(),
             grammar: None,
             ecl: OnceLock::new(),
@@ -378,6 +383,12 @@ impl CodeSystemIndex {
     /// Whether the word index is built (see [`CodeSystemIndex::words`]).
     pub fn has_word_index(&self) -> bool {
         self.words.get().is_some()
+    }
+
+    /// True the first time it is called, for whoever is to build the text indexes in the
+    /// background; false once someone has (the build may still be under way).
+    pub fn claim_text_indexing(&self) -> bool {
+        !self.has_word_index() && !self.text_indexing_claimed.swap(true, Ordering::AcqRel)
     }
 
     /// A concept and every descendant of it, in code-system order, kept for the next call that
