@@ -292,11 +292,8 @@ fn serve(
     }
     let terminology = Arc::new(open_database_with(database, |_| terminology.reload().map(|()| terminology))?);
     let startup_ms = started.elapsed().as_millis() as u64;
-    let sources: Vec<store::IndexSource> = terminology
-        .code_system_summaries()
-        .map(|summaries| summaries.iter().flat_map(|summary| summary.versions.iter().filter_map(|version| version.index_source)).collect())
-        .unwrap_or_default();
-    let count = |source: store::IndexSource| sources.iter().filter(|found| **found == source).count();
+    let sources = terminology.index_source_counts();
+    let count = |source: store::IndexSource| sources.get(&source).copied().unwrap_or(0);
     tracing::info!(
         database = %store::db::redact(database),
         backend = terminology.backend_name(),

@@ -450,7 +450,8 @@ impl SectionReader {
 
 fn read_index(file: File, id: &str, write_key: &str, header: &Json) -> Result<CodeSystemIndex, String> {
     let length = file.metadata().map_err(|error| error.to_string())?.len();
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+    // Most code systems are small (HL7 Terminology has hundreds): no larger buffer than the file.
+    let mut reader = BufReader::with_capacity((length as usize).clamp(64, 1 << 20), file);
     let mut start = [0u8; 20];
     if length < start.len() as u64 {
         return Err(format!("{length} bytes is too short for a saved index: truncated"));

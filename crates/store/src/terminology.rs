@@ -42,7 +42,7 @@ impl IndexOrigin {
 
 /// How the index of a stored code system was made, as [`Terminology::code_system_summaries`]
 /// reports it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IndexSource {
     /// From the content this server stored (a load, an upload, a REST write).
     Written,
@@ -436,11 +436,13 @@ impl Terminology {
     /// there are, or from rows. Indexes read from rows are then saved in the background, and the
     /// files of code systems no longer stored are removed.
     pub fn reload(&self) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
         let generation = repo::generation(&self.database)?;
         let current = self.snapshot.load_full();
         let mut entries = HashMap::new();
         let (code_systems, others): (Vec<_>, Vec<_>) =
             repo::all_resources(&self.database)?.into_iter().partition(|stored| stored.resource_type == "CodeSystem");
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "resource rows read");
         let live_keys: HashSet<String> = code_systems.iter().map(|stored| stored.write_key.clone()).collect();
         let mut to_read = Vec::new();
         for stored in code_systems {
@@ -464,6 +466,7 @@ impl Terminology {
             }
             entries.insert(("CodeSystem".to_owned(), id), Entry::CodeSystem(index, origin));
         }
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "code systems indexed");
         for stored in others {
             let repo::StoredResource { resource_type, id, json, .. } = stored;
             let entry = match resource_type.as_str() {
@@ -480,7 +483,9 @@ impl Terminology {
             entries.insert((resource_type, id), entry);
         }
         let current_versions = repo::current_versions(&self.database)?;
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "value sets and concept maps read");
         self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, current_versions, generation, !self.loading_only)));
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "snapshot published");
         if let Some(saver) = &self.saver {
             saver.submit(to_save, Some(live_keys));
         }
@@ -820,6 +825,17 @@ impl Terminology {
             .collect();
         summaries.sort_by(|left, right| family_rank(left.family).cmp(&family_rank(right.family)).then_with(|| left.url.cmp(&right.url)));
         Ok(summaries)
+    }
+
+    /// How many stored code systems have their index from each source, in the current snapshot.
+    pub fn index_source_counts(&self) -> HashMap<IndexSource, usize> {
+        let mut counts = HashMap::new();
+        for entry in self.snapshot.load().entries.values() {
+            if let Entry::CodeSystem(_, origin) = entry {
+                *counts.entry(origin.source).or_insert(0) += 1;
+            }
+        }
+        counts
     }
 
     /// How many code systems the built-in base content holds (never stored, never listed by REST).
