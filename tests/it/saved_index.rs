@@ -1,6 +1,7 @@
 //! The saved index files (`store::index_files`): a restart reads them and answers as a rebuild
 //! from rows does; a write makes the old file unused; a damaged file is ignored and the start
-//! succeeds with the same answers. Storage tests, on SQLite and PostgreSQL.
+//! succeeds with the same answers; a folder that cannot be written is only a warning. Storage
+//! tests, on SQLite and PostgreSQL.
 
 use crate::support::{app, app_saving_indexes, backend_tests, Backend, TestApp};
 use serde_json::{json, Value};
@@ -11,6 +12,7 @@ backend_tests! {
     restart_reads_the_files => a_restart_reads_the_saved_index_and_answers_as_the_rows_do;
     writes_make_files_unused => a_write_makes_the_old_file_unused;
     damaged_files_are_ignored => a_damaged_file_is_ignored_and_the_rows_are_read;
+    unwritable_folder_is_a_warning => a_folder_that_cannot_be_written_is_only_a_warning;
 }
 
 /// A folder of index files for one test, removed when it ends.
@@ -337,4 +339,22 @@ async fn a_damaged_file_is_ignored_and_the_rows_are_read(backend: &Backend) {
     let restarted = app_saving_indexes(backend, folder.path()).await;
     assert_eq!(sources(&restarted), [(ID.to_owned(), IndexSource::SavedFile)]);
     assert_same_answers(&calls, &answers(&restarted, &calls).await, &expected, "saved again");
+}
+
+/// A folder that cannot be made (its parent is a file, as on a read-only or misconfigured disk):
+/// writes and starts succeed, from rows, and nothing is saved.
+async fn a_folder_that_cannot_be_written_is_only_a_warning(backend: &Backend) {
+    let folder = IndexFolder::new();
+    std::fs::write(folder.path(), "a file where the folder should be").expect("a file in the way");
+    let unwritable = folder.path().join("index");
+    let serving = app_saving_indexes(backend, &unwritable).await;
+    assert_eq!(serving.put_json(&format!("/fhir/CodeSystem/{ID}"), &code_system("Alpha")).await.status.as_u16(), 201);
+    serving.terminology.wait_for_saved_indexes();
+    drop(serving);
+    let restarted = app_saving_indexes(backend, &unwritable).await;
+    assert_eq!(sources(&restarted), [(ID.to_owned(), IndexSource::Rows)]);
+    assert_eq!(display_of_a(&restarted).await, "Alpha");
+    restarted.terminology.wait_for_saved_indexes();
+    assert!(!unwritable.exists());
+    std::fs::remove_file(folder.path()).expect("remove the file in the way");
 }
