@@ -470,6 +470,10 @@ fn read_index(file: File, id: &str, write_key: &str, header: &Json) -> Result<Co
         return Err(format!("it holds {}/{}, not {id}/{write_key}", head.id, head.write_key));
     }
     let n_concepts = head.n_concepts as usize;
+    // Every concept takes at least a byte: a count past the bytes left is not to be allocated.
+    if n_concepts as u64 > sections.remaining {
+        return Err(format!("{n_concepts} concepts in {} bytes", sections.remaining));
+    }
     if head.n_blocks as usize != n_concepts.div_ceil(CONCEPTS_PER_BLOCK) {
         return Err(format!("{} blocks for {n_concepts} concepts", head.n_blocks));
     }
@@ -588,7 +592,10 @@ impl IndexSaver {
         let thread_pending = pending.clone();
         let spawned = std::thread::Builder::new().name("fhirterm-index-saver".to_owned()).spawn(move || {
             for job in receiver {
-                run_job(&thread_dir, job);
+                // A panic must not leave the job counted as pending, or `wait` would never return.
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(&thread_dir, job))).is_err() {
+                    tracing::warn!(dir = %thread_dir.path().display(), "saving index files failed; the next start reads rows");
+                }
                 let (count, done) = &*thread_pending;
                 let mut count = count.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 *count -= 1;
