@@ -13,6 +13,7 @@ backend_tests! {
     writes_make_files_unused => a_write_makes_the_old_file_unused;
     damaged_files_are_ignored => a_damaged_file_is_ignored_and_the_rows_are_read;
     unwritable_folder_is_a_warning => a_folder_that_cannot_be_written_is_only_a_warning;
+    refresh_keeps_unchanged_indexes => a_refresh_keeps_the_index_of_each_code_system_not_written_since;
 }
 
 /// A folder of index files for one test, removed when it ends.
@@ -357,4 +358,29 @@ async fn a_folder_that_cannot_be_written_is_only_a_warning(backend: &Backend) {
     restarted.terminology.wait_for_saved_indexes();
     assert!(!unwritable.exists());
     std::fs::remove_file(folder.path()).expect("remove the file in the way");
+}
+
+/// Another server (a replica) writes: a refresh rebuilds what it wrote, from the rows, and keeps
+/// the index of every other code system as it was, without reading it again.
+async fn a_refresh_keeps_the_index_of_each_code_system_not_written_since(backend: &Backend) {
+    let folder = IndexFolder::new();
+    let replica = app_saving_indexes(backend, folder.path()).await;
+    let other = app(backend).await;
+    let mut second = code_system("Second");
+    second["id"] = json!("second");
+    second["url"] = json!("http://example.org/fhirterm/test/saved-index-second");
+    assert_eq!(other.put_json(&format!("/fhir/CodeSystem/{ID}"), &code_system("Alpha")).await.status.as_u16(), 201);
+    assert_eq!(other.put_json("/fhir/CodeSystem/second", &second).await.status.as_u16(), 201);
+    assert!(replica.terminology.refresh_if_changed().expect("refresh"));
+    let before = replica.terminology.registry().code_system(URL, None).expect("indexed");
+    second["concept"][0]["display"] = json!("Root, renamed");
+    assert_eq!(other.put_json("/fhir/CodeSystem/second", &second).await.status.as_u16(), 200);
+    assert!(replica.terminology.refresh_if_changed().expect("refresh"));
+    let after = replica.terminology.registry().code_system(URL, None).expect("indexed");
+    assert!(std::sync::Arc::ptr_eq(&before, &after), "the code system not written keeps its index");
+    let renamed = replica.terminology.registry().code_system("http://example.org/fhirterm/test/saved-index-second", None).expect("indexed");
+    assert_eq!(renamed.concept(0).display.as_deref(), Some("Root, renamed"));
+    assert_eq!(sources(&replica), [(ID.to_owned(), IndexSource::Rows), ("second".to_owned(), IndexSource::Rows)]);
+    replica.terminology.wait_for_saved_indexes();
+    assert_eq!(folder.files().len(), 2, "each index read from rows is saved: {:?}", folder.files());
 }
