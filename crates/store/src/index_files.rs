@@ -748,7 +748,7 @@ mod tests {
         let good = std::fs::read(&path).unwrap();
         let refused = |bytes: &[u8]| -> String {
             std::fs::write(&path, bytes).unwrap();
-            let error = dir.read("saved", KEY, &header_of(&resource)).err().expect("refused");
+            let error = dir.read("saved", KEY, &header_of(&resource)).expect_err("refused");
             assert_eq!(error.path, path);
             error.reason
         };
@@ -769,7 +769,7 @@ mod tests {
         std::fs::write(&path, &good).unwrap();
         let other_key = "fedcba9876543210fedcba9876543210";
         std::fs::rename(&path, dir.file_of("saved", other_key)).unwrap();
-        assert!(dir.read("saved", other_key, &header_of(&resource)).err().expect("refused").reason.contains(KEY));
+        assert!(dir.read("saved", other_key, &header_of(&resource)).expect_err("refused").reason.contains(KEY));
         std::fs::remove_dir_all(dir.path()).unwrap();
     }
 
