@@ -270,6 +270,8 @@ def table(path):
     whole_times = [float(value) for value in facts.get("whole_times", [])]
     whole_rss = [int(value) for value in facts.get("whole_rss_kb", [])]
     out.append(f"start on the loaded database     {int(fact('start_ms') or 0) / 1000:.2f} s to /health/ready 200 (server log: indexes built in {fact('startup_log_ms')} ms)")
+    if fact("start_rows_ms"):
+        out.append(f"  the same start from rows       {int(fact('start_rows_ms')) / 1000:.2f} s (--no-index-files: no saved index file read)")
     if fact("first_filter"):
         out.append(f"first filtered $expand at ready  {float(fact('first_filter')) * 1000:.1f} ms ({fact('first_filter', 1)}; curl, word index possibly still building)")
     out.append(f"RSS after loading (at ready)     {mb(fact('rss_ready_kb'))}")

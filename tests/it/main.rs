@@ -23,6 +23,7 @@ mod real_data;
 mod replicas;
 mod rest;
 mod rest_promises;
+mod saved_index;
 mod terminology_rules;
 mod text_filter;
 mod upload;

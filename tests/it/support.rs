@@ -139,6 +139,14 @@ pub async fn app_with_fhir_core(backend: &Backend) -> TestApp {
     app_on(terminology, anonymous_writes()).await
 }
 
+/// The app as `fhirterm serve` runs it on `backend` with its index files in `index_dir`: a start
+/// reads each code system's saved index when it is current, and every index is saved there.
+pub async fn app_saving_indexes(backend: &Backend, index_dir: &std::path::Path) -> TestApp {
+    let terminology = Terminology::open_with_index_dir(&backend.url, Some(index_dir))
+        .unwrap_or_else(|error| panic!("open {} with index files in {}: {error}", backend.url, index_dir.display()));
+    app_on(terminology, anonymous_writes()).await
+}
+
 fn anonymous_writes() -> ServerConfig {
     ServerConfig { auth: server::AuthConfig::anonymous_writes(), ..ServerConfig::default() }
 }

@@ -52,6 +52,8 @@ pub enum Command {
         auth: AuthArgs,
         #[command(flatten)]
         upload: UploadArgs,
+        #[command(flatten)]
+        index: IndexArgs,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
@@ -82,7 +84,33 @@ pub enum Command {
         custom_system: String,
         #[command(flatten)]
         billing: BillingArgs,
+        #[command(flatten)]
+        index: IndexArgs,
     },
+}
+
+/// Where the index of each stored code system is saved as a file, read back at start instead of
+/// its rows.
+#[derive(clap::Args, Debug)]
+pub struct IndexArgs {
+    /// The folder of saved index files (default: beside a SQLite database, `FILE.index/`; for
+    /// PostgreSQL, under the user's cache folder, `fhirterm/index/postgres-HOST-PORT-DATABASE/`).
+    #[arg(long, env = "FHIRTERM_INDEX_DIR")]
+    pub index_dir: Option<PathBuf>,
+    /// Neither save nor read index files: every start reads the database rows.
+    #[arg(long, env = "FHIRTERM_NO_INDEX_FILES", conflicts_with = "index_dir")]
+    pub no_index_files: bool,
+}
+
+impl IndexArgs {
+    /// The folder for the database at `database`, or `None` when index files are off (or the
+    /// database is in memory).
+    pub fn dir_for(&self, database: &str) -> Option<PathBuf> {
+        if self.no_index_files {
+            return None;
+        }
+        self.index_dir.clone().or_else(|| store::default_index_dir(database))
+    }
 }
 
 /// Who may write and read: tokens, scopes and restricted code systems.
@@ -203,6 +231,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             metrics_token,
             auth,
             upload,
+            index,
         } => {
             let config = ServerConfig {
                 max_body_bytes,
@@ -213,16 +242,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 cors_origins: crate::cors::parse_origins(&cors_origins).map_err(|message| anyhow::anyhow!(message))?,
                 metrics_token: metrics_token.filter(|token| !token.is_empty()),
             };
-            serve(&listen, &database, config, workers, !no_builtin)
+            let index_dir = index.dir_for(&database);
+            serve(&listen, &database, index_dir.as_deref(), config, workers, !no_builtin)
         }
         Command::Migrate { database } => {
             open_database(&database)?;
             println!("database {} is migrated", store::db::redact(&database));
             Ok(())
         }
-        Command::Load { format, paths, version, make_current, database, code_type, custom_system, billing } => {
+        Command::Load { format, paths, version, make_current, database, code_type, custom_system, billing, index } => {
             let billing_load = BillingLoad { code_type, custom_system, billing };
-            load(&format, &paths, version, make_current, &database, &billing_load)
+            load(&format, &paths, version, make_current, &database, index.dir_for(&database).as_deref(), &billing_load)
         }
     }
 }
@@ -233,7 +263,7 @@ fn open_database(database: &str) -> anyhow::Result<Terminology> {
 }
 
 /// As [`open_database`], opening with `open`.
-fn open_database_with(database: &str, open: fn(&str) -> Result<Terminology, store::StoreError>) -> anyhow::Result<Terminology> {
+fn open_database_with(database: &str, open: impl FnOnce(&str) -> Result<Terminology, store::StoreError>) -> anyhow::Result<Terminology> {
     open(database).map_err(|error| {
         let shown = store::db::redact(database);
         let message = error.to_string();
@@ -245,18 +275,33 @@ fn open_database_with(database: &str, open: fn(&str) -> Result<Terminology, stor
     })
 }
 
-fn serve(listen: &str, database: &str, config: ServerConfig, workers: Option<usize>, builtin: bool) -> anyhow::Result<()> {
+fn serve(
+    listen: &str,
+    database: &str,
+    index_dir: Option<&std::path::Path>,
+    config: ServerConfig,
+    workers: Option<usize>,
+    builtin: bool,
+) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let mut terminology = open_database(database)?;
+    // The built-in content goes in before the stored content is read, so that the registry is
+    // built once, over both.
+    let mut terminology = open_database_with(database, |url| Terminology::open_unread(url, index_dir))?;
     if builtin {
         terminology = crate::with_fhir_core(terminology)?;
     }
-    let terminology = Arc::new(terminology);
+    let terminology = Arc::new(open_database_with(database, |_| terminology.reload().map(|()| terminology))?);
+    let startup_ms = started.elapsed().as_millis() as u64;
+    let sources = terminology.index_source_counts();
+    let count = |source: store::IndexSource| sources.get(&source).copied().unwrap_or(0);
     tracing::info!(
         database = %store::db::redact(database),
         backend = terminology.backend_name(),
         code_systems = terminology.registry().code_system_list().len(),
-        startup_ms = started.elapsed().as_millis() as u64,
+        from_saved_files = count(store::IndexSource::SavedFile),
+        from_rows = count(store::IndexSource::Rows),
+        index_dir = index_dir.map(|dir| dir.display().to_string()).unwrap_or_else(|| "none".to_owned()),
+        startup_ms,
         "indexes built"
     );
     let n_interrupted =
@@ -365,6 +410,7 @@ fn load(
     version: Option<String>,
     make_current: bool,
     database: &str,
+    index_dir: Option<&std::path::Path>,
     billing_load: &BillingLoad,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
@@ -398,7 +444,7 @@ fn load(
         };
         let (sheet, warnings) = loaders::csv_codes::read_sheet(&source, code_type).map_err(|error| anyhow::anyhow!("{error}"))?;
         reading.finish(&format!("{} rows, {} unreadable", sheet.rows.len(), sheet.problems.len()));
-        return load_billing(sheet, warnings, version, make_current, database, billing_load, started);
+        return load_billing(sheet, warnings, version, make_current, database, index_dir, billing_load, started);
     }
     if billing_load.code_type.is_some() {
         anyhow::bail!("--code-type goes with a billing list (format csv), not {format_name}");
@@ -416,10 +462,17 @@ fn load(
     let parsed_in = started.elapsed();
     let phase = Progress::start(&format!("storing into {}", store::db::redact(database)));
     // Only stores: what the database already holds is not read into indexes.
-    let terminology = open_database_with(database, Terminology::open_for_loading)?;
+    let terminology = open_database_with(database, |url| Terminology::open_for_loading_with_index_dir(url, index_dir))?;
     let summary =
         terminology.load_release(loaded.code_systems, loaded.resources, make_current).map_err(|error| anyhow::anyhow!("{error}"))?;
     phase.finish("one transaction, committed");
+    if let Some(index_dir) = terminology.index_dir() {
+        // The next start reads the files instead of the rows; a file that cannot be written is
+        // only a warning, and that start reads the rows.
+        let saving = Progress::start(&format!("saving the index files in {}", index_dir.display()));
+        terminology.wait_for_saved_indexes();
+        saving.finish("done");
+    }
     println!(
         "loaded {} code systems ({} concepts), {} value sets, {} concept maps with {} diagnostics in {:.1}s (parse {:.1}s)",
         summary.n_code_systems,
@@ -435,19 +488,23 @@ fn load(
 
 /// `load csv`: the billing list checked against the releases in the database; any bad row stores
 /// nothing, and each is printed on a line of its own naming file, line and value.
+#[allow(clippy::too_many_arguments)]
 fn load_billing(
     sheet: model::terminology::billing::BillingSheet,
     warnings: Vec<loaders::Diagnostic>,
     version: Option<String>,
     make_current: bool,
     database: &str,
+    index_dir: Option<&std::path::Path>,
     billing_load: &BillingLoad,
     started: std::time::Instant,
 ) -> anyhow::Result<()> {
     for warning in &warnings {
         eprintln!("fhirterm: warning: {warning}");
     }
-    let terminology = open_database(database)?;
+    // The list is checked against the releases stored, so they are read, from their saved index
+    // files where there are.
+    let terminology = open_database_with(database, |url| Terminology::open_with_index_dir(url, index_dir))?;
     let options = store::BillingOptions {
         value_set_base: billing_load.billing.billing_value_set_base.clone(),
         code_system_base: billing_load.billing.billing_code_system_base.clone(),
@@ -471,6 +528,7 @@ fn load_billing(
     let phase = Progress::start(&format!("storing into {}", store::db::redact(database)));
     let summary = terminology.store_billing(plan, make_current).map_err(|error| anyhow::anyhow!("{error}"))?;
     phase.finish("one transaction, committed");
+    terminology.wait_for_saved_indexes();
     println!(
         "{summary_line}; stored {} code systems ({} concepts), {} value sets in {:.1}s",
         summary.n_code_systems,

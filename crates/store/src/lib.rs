@@ -9,6 +9,8 @@
 //! - `index` derives the in-memory [`index::Registry`] from those rows: code lookup, the is-a
 //!   graph, word indexes. It is immutable and swapped atomically after each write, so readers never
 //!   wait and never see half a change.
+//! - [`index_files`] saves each stored code system's index as a file beside the database, which
+//!   a start reads back instead of the rows while its write key is current.
 //! - `billing` checks a practice's billing list against the loaded releases and makes its
 //!   categories value sets (and a fragment or local code system where no release is loaded).
 //! - `jobs` stores upload jobs and the audit log; `diff` says what a new release of a code
@@ -37,6 +39,7 @@ mod error;
 pub mod grammar;
 mod ids;
 pub mod index;
+pub mod index_files;
 pub mod jobs;
 pub mod ops;
 mod repo;
@@ -47,10 +50,13 @@ pub use billing::{BillingOptions, BillingPlan, BillingRejected};
 pub use changes::ChangeListener;
 pub use diff::CodeSystemDiff;
 pub use error::{StoreError, StoreErrorKind};
+pub use index_files::{default_index_dir, FORMAT_VERSION as INDEX_FILE_FORMAT_VERSION};
 pub use jobs::{AuditEntry, JobRecord, JobState, JobUpdate, NewJob};
 pub use ops::{
     BatchValidateOutcome, BatchValidateRequest, DeniedSystem, ExpandOutcome, ExpandRequest, LookupOutcome, LookupRequest, OpRequest,
     SubsumesOutcome, SubsumesRequest, TranslateOutcome, TranslateRequest, ValidateCodeOutcome, ValidateCodeRequest, ValidateTarget,
     MAX_IMPORT_DEPTH, TOO_COSTLY_DEFAULT,
 };
-pub use terminology::{CodeSystemSummary, CodeSystemVersionSummary, Created, LoadSummary, SearchQuery, SearchResult, Terminology};
+pub use terminology::{
+    CodeSystemSummary, CodeSystemVersionSummary, Created, IndexSource, LoadSummary, SearchQuery, SearchResult, Terminology,
+};

@@ -32,6 +32,7 @@ struct NewResource<'a> {
     version_id: i64,
     last_updated: &'a str,
     json: &'a str,
+    write_key: &'a str,
 }
 
 #[derive(Insertable, Queryable)]
@@ -211,6 +212,9 @@ pub struct PutItem<'a> {
     pub expected_version: Option<i64>,
     /// Whether [`Written::resource`] is wanted; when not, it is `null`.
     pub answer_resource: bool,
+    /// A fresh random key for this write (see `migrations/*/…_write_key`): what keys the saved
+    /// index file of a CodeSystem.
+    pub write_key: &'a str,
 }
 
 /// Refuses a write when the stored version is not the one the caller expects.
@@ -268,7 +272,7 @@ pub fn put_all(
         conn.transaction::<(Vec<Written>, i64), StoreError, _>(|conn| {
             let mut written = Vec::with_capacity(items.len());
             for item in items {
-                let PutItem { resource_type, id, resource, code_system, expected_version, answer_resource } = *item;
+                let PutItem { resource_type, id, resource, code_system, expected_version, answer_resource, write_key } = *item;
                 let mut shell = match code_system {
                     Some(code_system) => code_system.resource.clone(),
                     None => resource.clone(),
@@ -320,6 +324,7 @@ pub fn put_all(
                         version_id,
                         last_updated: &now,
                         json: &json_text,
+                        write_key,
                     })
                     .execute(conn)?;
                 let pk: i64 = resources::table
@@ -646,19 +651,30 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
     Ok(code_system)
 }
 
-/// Every stored resource as (type, id, JSON header), for building the indexes.
-pub fn all_resources(database: &Database) -> Result<Vec<(i64, String, String, Json)>, StoreError> {
-    let rows: Vec<(i64, String, String, String)> = with_conn!(database, |conn| {
+/// One stored resource as the indexes are built from it: its row, without concept rows.
+pub struct StoredResource {
+    pub pk: i64,
+    pub resource_type: String,
+    pub id: String,
+    /// The key its last write gave it (see [`PutItem::write_key`]).
+    pub write_key: String,
+    /// The resource JSON; for a CodeSystem, its header without concepts.
+    pub json: Json,
+}
+
+/// Every stored resource, for building the indexes.
+pub fn all_resources(database: &Database) -> Result<Vec<StoredResource>, StoreError> {
+    let rows: Vec<(i64, String, String, String, String)> = with_conn!(database, |conn| {
         resources::table
-            .select((resources::pk, resources::resource_type, resources::id, resources::json))
+            .select((resources::pk, resources::resource_type, resources::id, resources::write_key, resources::json))
             .order(resources::pk.asc())
             .load(conn)?
     });
     rows.into_iter()
-        .map(|(pk, resource_type, id, json_text)| {
+        .map(|(pk, resource_type, id, write_key, json_text)| {
             let json = serde_json::from_str(&json_text)
                 .map_err(|error| StoreError::new(StoreErrorKind::Database, format!("corrupt resource row {pk}: {error}")))?;
-            Ok((pk, resource_type, id, json))
+            Ok(StoredResource { pk, resource_type, id, write_key, json })
         })
         .collect()
 }

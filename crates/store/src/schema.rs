@@ -13,6 +13,7 @@ diesel::table! {
         version_id -> BigInt,
         last_updated -> Text,
         json -> Text,
+        write_key -> Text,
     }
 }
 

@@ -3,22 +3,69 @@
 use crate::db::Database;
 use crate::ids::slug;
 use crate::index::{CodeSystemIndex, Registry};
+use crate::index_files::{IndexDir, IndexSaver};
 use crate::ops::{self, OpRequest};
 use crate::repo::{self, PutItem};
 use crate::{StoreError, StoreErrorKind};
 use arc_swap::ArcSwap;
 use model::fhir::{str_of, Json, TERMINOLOGY_RESOURCE_TYPES};
 use model::terminology::{CodeSystem, ValueSet};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One stored resource as the registry sees it.
 #[derive(Clone)]
 enum Entry {
-    CodeSystem(Arc<CodeSystemIndex>),
+    CodeSystem(Arc<CodeSystemIndex>, IndexOrigin),
     /// Shared by every snapshot while unchanged, which is how a snapshot tells what a write changed.
     ValueSet(Arc<ValueSet>),
     ConceptMap(Json),
+}
+
+/// Where the index of a code system came from, and the write key of the row it is the index of.
+#[derive(Clone)]
+struct IndexOrigin {
+    /// `None` for base content, which is not stored.
+    write_key: Option<String>,
+    source: IndexSource,
+}
+
+impl IndexOrigin {
+    fn written(write_key: &str) -> IndexOrigin {
+        IndexOrigin { write_key: Some(write_key.to_owned()), source: IndexSource::Written }
+    }
+
+    fn base() -> IndexOrigin {
+        IndexOrigin { write_key: None, source: IndexSource::Written }
+    }
+}
+
+/// How the index of a stored code system was made, as [`Terminology::code_system_summaries`]
+/// reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IndexSource {
+    /// From the content this server stored (a load, an upload, a REST write).
+    Written,
+    /// Rebuilt from the database rows (at start, or after another replica wrote).
+    Rows,
+    /// Read back from its saved index file.
+    SavedFile,
+}
+
+impl IndexSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndexSource::Written => "written",
+            IndexSource::Rows => "rows",
+            IndexSource::SavedFile => "saved-file",
+        }
+    }
+}
+
+/// A fresh write key (see `repo::PutItem::write_key`).
+fn new_write_key() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// What the operations read: the registry, and the stored entries it was derived from.
@@ -48,21 +95,26 @@ impl Snapshot {
         for (key, entry) in base.iter().map(|(key, entry)| (key, entry)).chain(stored) {
             let id = Some(key.1.clone());
             match entry {
-                Entry::CodeSystem(index) => registry.add_code_system_arc(index.clone()),
+                Entry::CodeSystem(index, _) => registry.add_code_system_arc(index.clone()),
                 Entry::ValueSet(value_set) => registry.add_value_set_arc(value_set.clone(), id),
                 Entry::ConceptMap(resource) => registry.add_concept_map(resource.clone(), id),
             }
         }
         // Text filters must not pay for the word index on a caller's request: large code systems
-        // get theirs built in the background as soon as they are published.
+        // get theirs built in the background as soon as they are first published (the snapshots
+        // published after it, at start and after each write, find it claimed).
         let unindexed: Vec<Arc<CodeSystemIndex>> = entries
             .values()
             .filter_map(|entry| match entry {
-                Entry::CodeSystem(index) if index.len() >= WORD_INDEX_IN_BACKGROUND && !index.has_word_index() => Some(index.clone()),
+                Entry::CodeSystem(index, _)
+                    if index_text_in_background && index.len() >= WORD_INDEX_IN_BACKGROUND && index.claim_text_indexing() =>
+                {
+                    Some(index.clone())
+                }
                 _ => None,
             })
             .collect();
-        if index_text_in_background && !unindexed.is_empty() {
+        if !unindexed.is_empty() {
             // The cheap sorted code lists of all come first, then the word indexes.
             std::thread::spawn(move || {
                 for index in &unindexed {
@@ -79,23 +131,51 @@ impl Snapshot {
 
 /// Reads and indexes the stored code systems, several at once (a release's rows take seconds to
 /// read, and each code system reads on its own connection): one worker per core, as many as the
-/// pool has connections for.
+/// pool has connections for. A code system with a saved index file for its write key is read from
+/// the file instead; a file that cannot be used is named in a warning and the rows are read.
 fn read_code_system_indexes(
     database: &Database,
-    code_systems: Vec<(i64, String, String, Json)>,
-) -> Result<Vec<(String, CodeSystemIndex)>, StoreError> {
+    index_dir: Option<&IndexDir>,
+    code_systems: Vec<repo::StoredResource>,
+) -> Result<Vec<(String, CodeSystemIndex, IndexOrigin)>, StoreError> {
     let workers =
         std::thread::available_parallelism().map_or(1, usize::from).min(database.max_connections()).min(code_systems.len()).max(1);
     let queue = Mutex::new(code_systems.into_iter());
-    let read_some = || -> Result<Vec<(String, CodeSystemIndex)>, StoreError> {
+    let read_some = || -> Result<Vec<(String, CodeSystemIndex, IndexOrigin)>, StoreError> {
         let mut read = Vec::new();
         loop {
             let next = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).next();
-            let Some((pk, _, id, header)) = next else {
+            let Some(stored) = next else {
                 return Ok(read);
             };
-            let index = CodeSystemIndex::new(repo::read_code_system(database, pk, header)?, Some(id.clone()));
-            read.push((id, index));
+            let started = std::time::Instant::now();
+            let saved = index_dir.and_then(|dir| match dir.read(&stored.id, &stored.write_key, &stored.json) {
+                Ok(found) => found,
+                Err(error) => {
+                    tracing::warn!(
+                        path = %error.path.display(),
+                        reason = %error.reason,
+                        "the saved index of code system {} cannot be used; reading it from rows",
+                        stored.id
+                    );
+                    None
+                }
+            });
+            let (index, source) = match saved {
+                Some(index) => (index, IndexSource::SavedFile),
+                None => {
+                    let code_system = repo::read_code_system(database, stored.pk, stored.json)?;
+                    (CodeSystemIndex::new(code_system, Some(stored.id.clone())), IndexSource::Rows)
+                }
+            };
+            tracing::debug!(
+                id = stored.id,
+                n_concepts = index.len(),
+                source = source.as_str(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "code system indexed"
+            );
+            read.push((stored.id, index, IndexOrigin { write_key: Some(stored.write_key), source }));
         }
     };
     std::thread::scope(|scope| {
@@ -143,6 +223,9 @@ struct Prepared {
     /// Whether the caller wants the stored resource back (REST create and update do; a bulk load
     /// does not, and building a large CodeSystem's JSON again would double its memory).
     answer_resource: bool,
+    /// The key this write gives the row (`repo::PutItem::write_key`), which the entry's origin
+    /// holds too.
+    write_key: String,
 }
 
 pub struct SearchResult {
@@ -170,6 +253,8 @@ pub struct CodeSystemVersionSummary {
     pub last_updated: String,
     /// Whether a call naming the system without a version gets this one.
     pub current: bool,
+    /// How its index was made (`None` when it is not indexed: a server opened only to load).
+    pub index_source: Option<IndexSource>,
 }
 
 /// Every stored version of one code system, newest first.
@@ -199,6 +284,9 @@ pub struct Terminology {
     /// Opened only to store releases ([`Terminology::open_for_loading`]): nothing stored is read
     /// into indexes and no word index is built.
     loading_only: bool,
+    /// Saves the index of each code system as a file, and reads them back at start
+    /// ([`Terminology::open_with_index_dir`]).
+    saver: Option<IndexSaver>,
 }
 
 fn prefix_matches(value: &Option<String>, wanted: &Option<String>) -> bool {
@@ -220,21 +308,56 @@ fn exact_matches(value: &Option<String>, wanted: &Option<String>) -> bool {
 }
 
 impl Terminology {
-    /// Opens the database at `url`, migrates it and builds the indexes.
+    /// Opens the database at `url`, migrates it and builds the indexes from its rows.
     pub fn open(url: &str) -> Result<Terminology, StoreError> {
-        let terminology = Self::open_unindexed(url, false)?;
+        Self::open_with_index_dir(url, None)
+    }
+
+    /// As [`Terminology::open`], with the index of each stored code system saved as a file in
+    /// `index_dir` (see `store::index_files`): a code system whose file is there and current is
+    /// read from it instead of from rows, and the index of each one read from rows or written
+    /// later is saved in the background.
+    pub fn open_with_index_dir(url: &str, index_dir: Option<&Path>) -> Result<Terminology, StoreError> {
+        let terminology = Self::open_unindexed(url, false, index_dir)?;
         terminology.reload()?;
         Ok(terminology)
+    }
+
+    /// As [`Terminology::open_with_index_dir`], without reading what is stored: base content
+    /// ([`Terminology::with_base_content`]) goes in first, and [`Terminology::reload`] then builds
+    /// the snapshot of everything once. Not ready until then.
+    pub fn open_unread(url: &str, index_dir: Option<&Path>) -> Result<Terminology, StoreError> {
+        Self::open_unindexed(url, false, index_dir)
     }
 
     /// Opens and migrates the database to store releases into it (`fhirterm load`), without
     /// reading what it holds into indexes: a load then costs the memory and time of the release
     /// it stores, not of everything stored before. Operations on it answer nothing stored.
     pub fn open_for_loading(url: &str) -> Result<Terminology, StoreError> {
-        Self::open_unindexed(url, true)
+        Self::open_for_loading_with_index_dir(url, None)
     }
 
-    fn open_unindexed(url: &str, loading_only: bool) -> Result<Terminology, StoreError> {
+    /// As [`Terminology::open_for_loading`], saving the index of each code system it stores as a
+    /// file in `index_dir`, for the next start; [`Terminology::wait_for_saved_indexes`] waits for
+    /// the files.
+    pub fn open_for_loading_with_index_dir(url: &str, index_dir: Option<&Path>) -> Result<Terminology, StoreError> {
+        Self::open_unindexed(url, true, index_dir)
+    }
+
+    /// Waits until every index file queued so far is saved (or has failed, with a warning): the
+    /// CLI's `load` waits before it exits, and tests before they start again.
+    pub fn wait_for_saved_indexes(&self) {
+        if let Some(saver) = &self.saver {
+            saver.wait();
+        }
+    }
+
+    /// The folder index files are saved in, when they are.
+    pub fn index_dir(&self) -> Option<&Path> {
+        self.saver.as_ref().map(|saver| saver.dir().path())
+    }
+
+    fn open_unindexed(url: &str, loading_only: bool, index_dir: Option<&Path>) -> Result<Terminology, StoreError> {
         let database = Database::open(url)?;
         let database_is_postgres = matches!(database, Database::Postgres(_));
         Ok(Terminology {
@@ -244,6 +367,7 @@ impl Terminology {
             base: Vec::new(),
             postgres_url: database_is_postgres.then(|| crate::db::with_connect_timeout(url)),
             loading_only,
+            saver: index_dir.map(|dir| IndexSaver::start(IndexDir::new(dir))),
         })
     }
 
@@ -254,7 +378,8 @@ impl Terminology {
         let mut base = Vec::with_capacity(code_systems.len() + resources.len());
         for code_system in code_systems {
             let id = code_system.resource.get("id").and_then(Json::as_str).map(str::to_owned).unwrap_or_else(|| slug(&code_system.url));
-            base.push((("CodeSystem".to_owned(), id.clone()), Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system, Some(id))))));
+            let index = Arc::new(CodeSystemIndex::new(code_system, Some(id.clone())));
+            base.push((("CodeSystem".to_owned(), id), Entry::CodeSystem(index, IndexOrigin::base())));
         }
         for resource in resources {
             let resource_type = match str_of(&resource, "resourceType") {
@@ -262,7 +387,7 @@ impl Terminology {
                 _ => continue,
             };
             let id = str_of(&resource, "id").map(str::to_owned).unwrap_or_else(|| slug(str_of(&resource, "url").unwrap_or(&resource_type)));
-            let entry = Self::entry_of(&resource_type, &id, &resource)?;
+            let entry = Self::entry_of(&resource_type, &id, &resource, "")?;
             base.push(((resource_type, id), entry));
         }
         self.base = base;
@@ -289,7 +414,7 @@ impl Terminology {
         for grammar in grammars {
             let index = crate::grammar::grammar_index(grammar);
             let id = index.id.clone().unwrap_or_default();
-            self.base.push((("CodeSystem".to_owned(), id), Entry::CodeSystem(Arc::new(index))));
+            self.base.push((("CodeSystem".to_owned(), id), Entry::CodeSystem(Arc::new(index), IndexOrigin::base())));
         }
         self.rebuild_over_base();
         self
@@ -307,16 +432,44 @@ impl Terminology {
         self.postgres_url.as_deref()
     }
 
-    /// Rebuilds every index from the database.
+    /// Rebuilds every index from the database. A code system whose row has the write key of the
+    /// one indexed now keeps its index; the others are read from their saved index files, when
+    /// there are, or from rows. Indexes read from rows are then saved in the background, and the
+    /// files of code systems no longer stored are removed.
     pub fn reload(&self) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
         let generation = repo::generation(&self.database)?;
+        let current = self.snapshot.load_full();
         let mut entries = HashMap::new();
         let (code_systems, others): (Vec<_>, Vec<_>) =
-            repo::all_resources(&self.database)?.into_iter().partition(|(_, resource_type, _, _)| resource_type == "CodeSystem");
-        for (id, index) in read_code_system_indexes(&self.database, code_systems)? {
-            entries.insert(("CodeSystem".to_owned(), id), Entry::CodeSystem(Arc::new(index)));
+            repo::all_resources(&self.database)?.into_iter().partition(|stored| stored.resource_type == "CodeSystem");
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "resource rows read");
+        let live_keys: HashSet<String> = code_systems.iter().map(|stored| stored.write_key.clone()).collect();
+        let mut to_read = Vec::new();
+        for stored in code_systems {
+            let key = ("CodeSystem".to_owned(), stored.id.clone());
+            match current.entries.get(&key) {
+                Some(entry @ Entry::CodeSystem(_, origin))
+                    if !stored.write_key.is_empty() && origin.write_key.as_deref() == Some(stored.write_key.as_str()) =>
+                {
+                    entries.insert(key, entry.clone());
+                }
+                _ => to_read.push(stored),
+            }
         }
-        for (_pk, resource_type, id, json) in others {
+        let mut to_save = Vec::new();
+        for (id, index, origin) in read_code_system_indexes(&self.database, self.saver.as_ref().map(IndexSaver::dir), to_read)? {
+            let index = Arc::new(index);
+            if let (IndexSource::Rows, Some(write_key)) = (origin.source, &origin.write_key) {
+                if crate::index_files::is_file_key(write_key) {
+                    to_save.push((id.clone(), write_key.clone(), index.clone()));
+                }
+            }
+            entries.insert(("CodeSystem".to_owned(), id), Entry::CodeSystem(index, origin));
+        }
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "code systems indexed");
+        for stored in others {
+            let repo::StoredResource { resource_type, id, json, .. } = stored;
             let entry = match resource_type.as_str() {
                 "ValueSet" => match ValueSet::from_json(&json) {
                     Ok(value_set) => Entry::ValueSet(Arc::new(value_set)),
@@ -331,7 +484,15 @@ impl Terminology {
             entries.insert((resource_type, id), entry);
         }
         let current_versions = repo::current_versions(&self.database)?;
-        self.snapshot.store(Arc::new(Snapshot::build(&self.base, entries, current_versions, generation, !self.loading_only)));
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "value sets and concept maps read");
+        let next = Snapshot::build(&self.base, entries, current_versions, generation, !self.loading_only);
+        // Another server's write, or a start: what it cannot have changed is kept.
+        next.registry.carry_caches_from(&current.registry);
+        self.snapshot.store(Arc::new(next));
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "snapshot published");
+        if let Some(saver) = &self.saver {
+            saver.submit(to_save, Some(live_keys));
+        }
         Ok(())
     }
 
@@ -375,12 +536,12 @@ impl Terminology {
 
     /// The index entry of a resource; a CodeSystem's index holds the typed CodeSystem that is
     /// also what gets stored, so it is parsed once and never copied.
-    fn entry_of(resource_type: &str, id: &str, resource: &Json) -> Result<Entry, StoreError> {
+    fn entry_of(resource_type: &str, id: &str, resource: &Json, write_key: &str) -> Result<Entry, StoreError> {
         let invalid = |error: model::terminology::ModelError| StoreError::invalid(format!("invalid {resource_type}: {error}"));
         Ok(match resource_type {
             "CodeSystem" => {
                 let code_system = CodeSystem::from_json(resource).map_err(invalid)?;
-                Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system, Some(id.to_owned()))))
+                Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system, Some(id.to_owned()))), IndexOrigin::written(write_key))
             }
             "ValueSet" => Entry::ValueSet(Arc::new(ValueSet::from_json(resource).map_err(invalid)?)),
             _ => Entry::ConceptMap(resource.clone()),
@@ -405,8 +566,9 @@ impl Terminology {
         let mut prepared = Vec::new();
         for (resource_type, id, resource, expected_version) in items {
             Self::check_type(&resource_type)?;
-            let entry = Self::entry_of(&resource_type, &id, &resource)?;
-            prepared.push(Prepared { resource_type, id, resource, entry, expected_version, answer_resource: true });
+            let write_key = new_write_key();
+            let entry = Self::entry_of(&resource_type, &id, &resource, &write_key)?;
+            prepared.push(Prepared { resource_type, id, resource, entry, expected_version, answer_resource: true, write_key });
         }
         Ok(prepared)
     }
@@ -427,11 +589,12 @@ impl Terminology {
                 id: &item.id,
                 resource: &item.resource,
                 code_system: match &item.entry {
-                    Entry::CodeSystem(index) => Some(&index.code_system),
+                    Entry::CodeSystem(index, _) => Some(&index.code_system),
                     _ => None,
                 },
                 expected_version: item.expected_version,
                 answer_resource: item.answer_resource,
+                write_key: &item.write_key,
             })
             .collect();
         // The next snapshot is built before the transaction, so that it is published the moment
@@ -448,8 +611,36 @@ impl Terminology {
         next.registry.carry_caches_from(&current.registry);
         let (written, generation) = repo::put_all(&self.database, &put_items, make_current, finish_job)?;
         next.generation = generation;
-        self.snapshot.store(Arc::new(next));
+        let saved: Vec<(String, String, Arc<CodeSystemIndex>)> = prepared
+            .iter()
+            .filter_map(|item| match &item.entry {
+                Entry::CodeSystem(index, _) => Some((item.id.clone(), item.write_key.clone(), index.clone())),
+                _ => None,
+            })
+            .collect();
+        let next = Arc::new(next);
+        self.snapshot.store(next.clone());
+        self.save_indexes_after_write(saved, &next);
         Ok(written)
+    }
+
+    /// After a write committed and its snapshot is published: queues saving the index files of the
+    /// code systems it wrote, and removing the files of any it replaced or deleted. Opened only to
+    /// load, the snapshot does not hold everything stored, so nothing is removed then (the next
+    /// start does it).
+    fn save_indexes_after_write(&self, saved: Vec<(String, String, Arc<CodeSystemIndex>)>, published: &Snapshot) {
+        let Some(saver) = &self.saver else { return };
+        let keep_only = (!self.loading_only).then(|| {
+            published
+                .entries
+                .values()
+                .filter_map(|entry| match entry {
+                    Entry::CodeSystem(_, origin) => origin.write_key.clone(),
+                    _ => None,
+                })
+                .collect::<HashSet<String>>()
+        });
+        saver.submit(saved, keep_only);
     }
 
     /// `POST /Type`: stores a new resource under a fresh id.
@@ -554,9 +745,12 @@ impl Terminology {
         let mut entries = current.entries.clone();
         entries.remove(&(resource_type.to_owned(), id.to_owned()));
         let generation = repo::generation(&self.database).unwrap_or(current.generation + 1);
-        let next = Snapshot::build(&self.base, entries, current.current_versions.clone(), generation, !self.loading_only);
+        let next = Arc::new(Snapshot::build(&self.base, entries, current.current_versions.clone(), generation, !self.loading_only));
         next.registry.carry_caches_from(&current.registry);
-        self.snapshot.store(Arc::new(next));
+        self.snapshot.store(next.clone());
+        if resource_type == "CodeSystem" {
+            self.save_indexes_after_write(Vec::new(), &next);
+        }
         Ok(())
     }
 
@@ -607,8 +801,12 @@ impl Terminology {
                     .iter()
                     .map(|header| {
                         let n_concepts = match snapshot.entries.get(&("CodeSystem".to_owned(), header.id.clone())) {
-                            Some(Entry::CodeSystem(index)) => index.len(),
+                            Some(Entry::CodeSystem(index, _)) => index.len(),
                             _ => 0,
+                        };
+                        let index_source = match snapshot.entries.get(&("CodeSystem".to_owned(), header.id.clone())) {
+                            Some(Entry::CodeSystem(_, origin)) => Some(origin.source),
+                            _ => None,
                         };
                         CodeSystemVersionSummary {
                             id: header.id.clone(),
@@ -616,6 +814,7 @@ impl Terminology {
                             n_concepts,
                             last_updated: header.last_updated.clone(),
                             current: header.version == current_version,
+                            index_source,
                         }
                     })
                     .collect();
@@ -634,9 +833,20 @@ impl Terminology {
         Ok(summaries)
     }
 
+    /// How many stored code systems have their index from each source, in the current snapshot.
+    pub fn index_source_counts(&self) -> HashMap<IndexSource, usize> {
+        let mut counts = HashMap::new();
+        for entry in self.snapshot.load().entries.values() {
+            if let Entry::CodeSystem(_, origin) = entry {
+                *counts.entry(origin.source).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
     /// How many code systems the built-in base content holds (never stored, never listed by REST).
     pub fn n_base_code_systems(&self) -> usize {
-        self.base.iter().filter(|(_, entry)| matches!(entry, Entry::CodeSystem(_))).count()
+        self.base.iter().filter(|(_, entry)| matches!(entry, Entry::CodeSystem(..))).count()
     }
 
     /// Stores a whole release (code systems, value sets, concept maps) in one transaction.
@@ -696,7 +906,7 @@ impl Terminology {
         let mut taken: HashMap<(String, String), (Option<String>, Option<String>)> = HashMap::new();
         for ((resource_type, id), entry) in &snapshot.entries {
             let key = match entry {
-                Entry::CodeSystem(index) => (Some(index.url().to_owned()), index.version().map(str::to_owned)),
+                Entry::CodeSystem(index, _) => (Some(index.url().to_owned()), index.version().map(str::to_owned)),
                 Entry::ValueSet(value_set) => (value_set.url.clone(), value_set.version.clone()),
                 Entry::ConceptMap(resource) => (str_of(resource, "url").map(str::to_owned), str_of(resource, "version").map(str::to_owned)),
             };
@@ -754,14 +964,17 @@ impl Terminology {
                 }
             };
             taken.insert((resource_type.clone(), id.clone()), key);
+            let write_key = new_write_key();
             let entry = match code_system {
-                Some(code_system) => Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system, Some(id.clone())))),
+                Some(code_system) => {
+                    Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system, Some(id.clone()))), IndexOrigin::written(&write_key))
+                }
                 None => {
                     Self::check_type(&resource_type)?;
-                    Self::entry_of(&resource_type, &id, &resource)?
+                    Self::entry_of(&resource_type, &id, &resource, &write_key)?
                 }
             };
-            items.push(Prepared { resource_type, id, resource, entry, expected_version: None, answer_resource: false });
+            items.push(Prepared { resource_type, id, resource, entry, expected_version: None, answer_resource: false, write_key });
         }
         let finish_job = finish_job.map(|(job_id, finish)| (job_id, crate::jobs::JobChanges::of(&finish(&summary))));
         self.write_finishing(items, &current_marks, finish_job.as_ref().map(|(job_id, changes)| (*job_id, changes)))?;

@@ -33,7 +33,8 @@ pub async fn code_systems(state: web::Data<AppState>, request: HttpRequest) -> R
                         .iter()
                         .map(|version| {
                             json!({"id": version.id, "version": version.version, "concepts": version.n_concepts,
-                                   "loadedAt": version.last_updated, "current": version.current})
+                                   "loadedAt": version.last_updated, "current": version.current,
+                                   "indexSource": version.index_source.map(store::IndexSource::as_str)})
                         })
                         .collect();
                     json!({

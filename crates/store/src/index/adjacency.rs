@@ -32,6 +32,32 @@ impl Adjacency {
         Adjacency { offsets, targets }
     }
 
+    /// The graph from its two arrays as [`Adjacency::offsets`] and [`Adjacency::targets`] gave
+    /// them (read back from a saved index file), checked: offsets start at 0, never decrease and
+    /// end at the number of targets, and every target is one of the `n_concepts` concepts.
+    pub fn from_parts(n_concepts: usize, offsets: Vec<u32>, targets: Vec<u32>) -> Result<Adjacency, String> {
+        if offsets.len() != n_concepts + 1 {
+            return Err(format!("{} offsets for {n_concepts} concepts", offsets.len()));
+        }
+        if offsets[0] != 0 || offsets.windows(2).any(|pair| pair[0] > pair[1]) || offsets[n_concepts] as usize != targets.len() {
+            return Err(format!("offsets out of order or not ending at the {} targets", targets.len()));
+        }
+        if let Some(target) = targets.iter().find(|target| **target as usize >= n_concepts) {
+            return Err(format!("target {target} is not one of the {n_concepts} concepts"));
+        }
+        Ok(Adjacency { offsets, targets })
+    }
+
+    /// Where each concept's neighbours start in [`Adjacency::targets`], and one past the last.
+    pub fn offsets(&self) -> &[u32] {
+        &self.offsets
+    }
+
+    /// Every concept's neighbours, one after the other.
+    pub fn targets(&self) -> &[u32] {
+        &self.targets
+    }
+
     /// How many concepts the graph is over.
     pub fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
@@ -67,5 +93,16 @@ mod tests {
         assert!(graph[1].is_empty());
         assert_eq!(&graph[2], &[0, 3, 1]);
         assert_eq!(graph.iter().map(<[u32]>::len).collect::<Vec<_>>(), [1, 0, 3, 0]);
+    }
+
+    #[test]
+    fn parts_read_back_are_checked() {
+        let graph = Adjacency::from_edges(3, &[(0, 1), (2, 1)]);
+        let again = Adjacency::from_parts(3, graph.offsets().to_vec(), graph.targets().to_vec()).unwrap();
+        assert_eq!(again.iter().collect::<Vec<_>>(), graph.iter().collect::<Vec<_>>());
+        assert!(Adjacency::from_parts(3, vec![0, 1, 1], vec![1]).is_err(), "too few offsets");
+        assert!(Adjacency::from_parts(2, vec![0, 2, 1], vec![1, 0]).is_err(), "offsets going back");
+        assert!(Adjacency::from_parts(2, vec![0, 1, 2], vec![1, 2]).is_err(), "a target past the concepts");
+        assert!(Adjacency::from_parts(2, vec![0, 1, 3], vec![1, 0]).is_err(), "offsets past the targets");
     }
 }

@@ -4,6 +4,7 @@
 use super::text::WordIndex;
 use model::terminology::{lifecycle, CodeSystem, Concept, EffectivePeriod};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// What a concept's properties say about its status.
@@ -33,6 +34,9 @@ pub struct CodeSystemIndex {
     /// When this release is in force, when it says (`effectivePeriod`).
     pub effective_period: Option<EffectivePeriod>,
     words: OnceLock<WordIndex>,
+    /// Whether a background build of the text indexes was started, so that each snapshot that
+    /// publishes this index (at start, and after every write) does not start another.
+    text_indexing_claimed: AtomicBool,
     /// Every concept as (lower-cased code, index), sorted, for code-prefix search.
     folded_codes: OnceLock<Vec<(String, u32)>>,
     /// The grammar behind a code system that cannot list all its codes (UCUM, BCP-47, MIME types).
@@ -50,6 +54,30 @@ const BRANCHES_KEPT: usize = 32;
 /// Code systems up to this size build their word index on a caller's first text filter (it
 /// costs less than a millisecond or so); larger ones are scanned until the background build is done.
 const WORD_INDEX_ON_FIRST_USE: usize = 1_000;
+
+/// The statuses a concept's `status` property is reported with (see [`ConceptFlags::status`]).
+const STANDARD_STATUSES: [&str; 7] = ["active", "retired", "inactive", "deprecated", "withdrawn", "draft", "experimental"];
+
+impl ConceptFlags {
+    /// The flags in one byte, as a saved index file keeps them: three bits for the flags and the
+    /// position of the status among [`STANDARD_STATUSES`] (plus one; 0 for none) above them.
+    pub fn to_bits(&self) -> u8 {
+        let status = self.status.and_then(|status| STANDARD_STATUSES.iter().position(|standard| *standard == status));
+        u8::from(self.inactive)
+            | u8::from(self.deprecated) << 1
+            | u8::from(self.not_selectable) << 2
+            | status.map_or(0, |at| at as u8 + 1) << 3
+    }
+
+    /// The flags [`ConceptFlags::to_bits`] wrote; `None` for a byte it cannot have written.
+    pub fn from_bits(bits: u8) -> Option<ConceptFlags> {
+        let status = match bits >> 3 {
+            0 => None,
+            at => Some(*STANDARD_STATUSES.get(at as usize - 1)?),
+        };
+        Some(ConceptFlags { inactive: bits & 1 != 0, deprecated: bits & 2 != 0, not_selectable: bits & 4 != 0, status })
+    }
+}
 
 /// Why a concept was not in force on a day.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,8 +115,7 @@ fn flags_of(concept: &Concept, meanings: &HashMap<String, String>) -> ConceptFla
                     _ => {}
                 }
                 // Only the standard statuses are reported; a code system's own codes ("A", "R") are not.
-                const STANDARD: [&str; 7] = ["active", "retired", "inactive", "deprecated", "withdrawn", "draft", "experimental"];
-                if let Some(standard) = STANDARD.iter().find(|standard| **standard == value) {
+                if let Some(standard) = STANDARD_STATUSES.iter().find(|standard| **standard == value) {
                     flags.status = Some(standard);
                 }
             }
@@ -119,6 +146,52 @@ impl CodeSystemIndex {
             concept.properties.shrink_to_fit();
         }
         let n_concepts = code_system.concepts.len();
+        let upwards: Vec<(u32, u32)> =
+            crate::repo::is_a_edges(&code_system).into_iter().map(|(child, parent)| (child as u32, parent as u32)).collect();
+        let downwards: Vec<(u32, u32)> = upwards.iter().map(|(child, parent)| (*parent, *child)).collect();
+        let parents = super::Adjacency::from_edges(n_concepts, &upwards);
+        let children = super::Adjacency::from_edges(n_concepts, &downwards);
+        let roots = (0..n_concepts as u32).filter(|idx| parents[*idx as usize].is_empty()).collect();
+        let meanings = property_meanings(&code_system);
+        let flags = code_system.concepts.iter().map(|concept| flags_of(concept, &meanings)).collect();
+        Self::assemble(code_system, id, parents, children, roots, flags)
+    }
+
+    /// The index of `code_system` with its is-a graph, roots and status flags as
+    /// [`CodeSystemIndex::new`] derived them before (read back from a saved index file): only the
+    /// code lookup is built again. Parts that do not fit the concepts are refused.
+    pub fn with_derived_parts(
+        code_system: CodeSystem,
+        id: Option<String>,
+        parents: super::Adjacency,
+        children: super::Adjacency,
+        roots: Vec<u32>,
+        flags: Vec<ConceptFlags>,
+    ) -> Result<CodeSystemIndex, String> {
+        let n_concepts = code_system.concepts.len();
+        if parents.len() != n_concepts || children.len() != n_concepts || flags.len() != n_concepts {
+            return Err(format!(
+                "{n_concepts} concepts, but parents of {}, children of {} and flags of {}",
+                parents.len(),
+                children.len(),
+                flags.len()
+            ));
+        }
+        if let Some(root) = roots.iter().find(|root| **root as usize >= n_concepts || !parents[**root as usize].is_empty()) {
+            return Err(format!("root {root} is not a concept without parents"));
+        }
+        Ok(Self::assemble(code_system, id, parents, children, roots, flags))
+    }
+
+    fn assemble(
+        code_system: CodeSystem,
+        id: Option<String>,
+        parents: super::Adjacency,
+        children: super::Adjacency,
+        roots: Vec<u32>,
+        flags: Vec<ConceptFlags>,
+    ) -> CodeSystemIndex {
+        let n_concepts = code_system.concepts.len();
         let mut by_code = HashMap::with_capacity(n_concepts);
         let mut by_folded_code = HashMap::new();
         let case_sensitive = code_system.case_sensitive.unwrap_or(true);
@@ -128,14 +201,6 @@ impl CodeSystemIndex {
                 by_folded_code.entry(concept.code.to_lowercase()).or_insert(idx as u32);
             }
         }
-        let upwards: Vec<(u32, u32)> =
-            crate::repo::is_a_edges(&code_system).into_iter().map(|(child, parent)| (child as u32, parent as u32)).collect();
-        let downwards: Vec<(u32, u32)> = upwards.iter().map(|(child, parent)| (*parent, *child)).collect();
-        let parents = super::Adjacency::from_edges(n_concepts, &upwards);
-        let children = super::Adjacency::from_edges(n_concepts, &downwards);
-        let roots = (0..n_concepts as u32).filter(|idx| parents[*idx as usize].is_empty()).collect();
-        let meanings = property_meanings(&code_system);
-        let flags = code_system.concepts.iter().map(|concept| flags_of(concept, &meanings)).collect();
         let effective_period = EffectivePeriod::of_resource(&code_system.resource);
         CodeSystemIndex {
             shared_url: Arc::from(code_system.url.as_str()),
@@ -150,6 +215,7 @@ impl CodeSystemIndex {
             flags,
             effective_period,
             words: OnceLock::new(),
+            text_indexing_claimed: AtomicBool::new(false),
             folded_codes: OnceLock::new(),
             grammar: None,
             ecl: OnceLock::new(),
@@ -319,6 +385,12 @@ impl CodeSystemIndex {
         self.words.get().is_some()
     }
 
+    /// True the first time it is called, for whoever is to build the text indexes in the
+    /// background; false once someone has (the build may still be under way).
+    pub fn claim_text_indexing(&self) -> bool {
+        !self.has_word_index() && !self.text_indexing_claimed.swap(true, Ordering::AcqRel)
+    }
+
     /// A concept and every descendant of it, in code-system order, kept for the next call that
     /// asks for the same branch.
     pub fn branch(&self, root: u32) -> Arc<Vec<u32>> {
@@ -437,6 +509,25 @@ fn concept_texts(concept: &Concept) -> impl Iterator<Item = &str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn flags_survive_their_byte() {
+        let mut every = vec![ConceptFlags::default()];
+        for status in STANDARD_STATUSES {
+            for bits in 0..8u8 {
+                every.push(ConceptFlags {
+                    inactive: bits & 1 != 0,
+                    deprecated: bits & 2 != 0,
+                    not_selectable: bits & 4 != 0,
+                    status: Some(status),
+                });
+            }
+        }
+        for flags in every {
+            assert_eq!(ConceptFlags::from_bits(flags.to_bits()), Some(flags.clone()), "{flags:?}");
+        }
+        assert_eq!(ConceptFlags::from_bits(0xff), None, "a status past the standard ones");
+    }
 
     /// A code system past the on-first-use size, whose texts mix case, accents, punctuation and
     /// designations in other languages (FHIR JSON, the official layout for FHIR content).
