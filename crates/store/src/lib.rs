@@ -42,6 +42,7 @@ pub mod ops;
 mod repo;
 mod schema;
 mod terminology;
+mod timing;
 
 pub use billing::{BillingOptions, BillingPlan, BillingRejected};
 pub use changes::ChangeListener;

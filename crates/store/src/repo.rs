@@ -10,13 +10,18 @@ use diesel::prelude::*;
 use model::fhir::{array_of, str_of};
 use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation, PropertyValue};
 use model::Json;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// SQLite allows 32,766 bound parameters per statement; rows have at most 7 columns.
+/// Rows per multi-row INSERT of a release's rows. Every full batch has the same shape (a
+/// `&[Row; ROWS_PER_BATCH]` has a static query id in diesel), so each connection prepares its
+/// statement once and reuses it for the whole load; only the last, shorter batch of each table is
+/// prepared on its own. 7 columns × 256 rows stays far below SQLite's 32,766 and PostgreSQL's
+/// 65,535 bound parameters per statement.
+const ROWS_PER_BATCH: usize = 256;
+/// Rows per statement elsewhere (concept map elements): each such statement is prepared anew.
 const INSERT_CHUNK: usize = 4000;
-/// How many concepts' rows are built at a time when a CodeSystem is stored.
-const CONCEPTS_PER_SLICE: usize = 20_000;
 
 #[derive(Insertable)]
 #[diesel(table_name = resources)]
@@ -34,10 +39,42 @@ struct NewResource<'a> {
     json: &'a str,
 }
 
-#[derive(Insertable, Queryable)]
+/// A concept row as read back (in ordinal order, so the ordinal itself is not read).
+#[derive(Queryable)]
+struct ConceptRow {
+    code: String,
+    display: Option<String>,
+    definition: Option<String>,
+    nest_parent: Option<i32>,
+    extra: Option<String>,
+}
+
+/// A designation row as read back (in order).
+#[derive(Queryable)]
+struct DesignationRow {
+    concept_ordinal: i32,
+    language: Option<String>,
+    use_coding: Option<String>,
+    value: String,
+    extra: Option<String>,
+}
+
+/// A property row as read back (in order).
+#[derive(Queryable)]
+struct PropertyRow {
+    concept_ordinal: i32,
+    code: String,
+    value_key: String,
+    value: String,
+    extra: Option<String>,
+}
+
+/// A concept row to write. Rows own their text: diesel reuses a full batch's prepared statement
+/// only when the rows' type is `'static` (the batch's type is the statement's cache key).
+#[derive(Insertable)]
 #[diesel(table_name = concepts)]
 #[diesel(treat_none_as_default_value = false)]
-struct ConceptRow {
+struct NewConceptRow {
     resource_pk: i64,
     ordinal: i32,
     code: String,
@@ -47,10 +84,11 @@ struct ConceptRow {
     extra: Option<String>,
 }
 
-#[derive(Insertable, Queryable)]
+/// A designation row to write; `use_coding` is the text of a shared use, written out once per use.
+#[derive(Insertable)]
 #[diesel(table_name = designations)]
 #[diesel(treat_none_as_default_value = false)]
-struct DesignationRow {
+struct NewDesignationRow {
     resource_pk: i64,
     concept_ordinal: i32,
     ordinal: i32,
@@ -60,16 +98,17 @@ struct DesignationRow {
     extra: Option<String>,
 }
 
-#[derive(Insertable, Queryable)]
+/// A property row to write: the value as JSON text, written straight from the typed value.
+#[derive(Insertable)]
 #[diesel(table_name = concept_properties)]
 #[diesel(treat_none_as_default_value = false)]
-struct PropertyRow {
+struct NewPropertyRow {
     resource_pk: i64,
     concept_ordinal: i32,
     ordinal: i32,
     code: String,
-    value_key: String,
-    value: String,
+    value_key: Cow<'static, str>,
+    value: Cow<'static, str>,
     extra: Option<String>,
 }
 
@@ -186,12 +225,139 @@ macro_rules! delete_children {
     };
 }
 
+/// Adds `$row` to `$batch`, and writes the batch as one multi-row INSERT once it is full; the
+/// statement of a full batch is prepared once per connection (see [`ROWS_PER_BATCH`]).
+macro_rules! push_row {
+    ($conn:expr, $table:expr, $batch:expr, $row:expr) => {
+        $batch.push($row);
+        if $batch.len() == ROWS_PER_BATCH {
+            let full: &[_; ROWS_PER_BATCH] = $batch.as_slice().try_into().expect("a full batch");
+            diesel::insert_into($table).values(full).execute($conn)?;
+            $batch.clear();
+        }
+    };
+}
+
+/// Writes what is left in `$batch` (fewer than [`ROWS_PER_BATCH`] rows) as one INSERT.
+macro_rules! flush_rows {
+    ($conn:expr, $table:expr, $batch:expr) => {
+        if !$batch.is_empty() {
+            diesel::insert_into($table).values($batch.as_slice()).execute($conn)?;
+            $batch.clear();
+        }
+    };
+}
+
 macro_rules! insert_chunked {
     ($conn:expr, $table:expr, $rows:expr) => {
         for chunk in $rows.chunks(INSERT_CHUNK) {
             diesel::insert_into($table).values(chunk).execute($conn)?;
         }
     };
+}
+
+/// The JSON text of each distinct designation use of a code system, by the address of its
+/// shared value: a release has a handful of uses across its designations, each written out once.
+fn use_texts(code_system: &CodeSystem) -> HashMap<*const Json, String> {
+    let mut texts = HashMap::new();
+    for concept in &code_system.concepts {
+        for designation in &concept.designations {
+            if let Some(shared) = &designation.use_coding {
+                texts.entry(Arc::as_ptr(shared)).or_insert_with(|| shared.to_string());
+            }
+        }
+    }
+    texts
+}
+
+/// A property value as the JSON text its row keeps, written from the typed value (no JSON tree
+/// in between); booleans, the most common value of some releases, need no allocation at all.
+fn property_value_text(value: &PropertyValue) -> Cow<'static, str> {
+    match value {
+        PropertyValue::Boolean(true) => Cow::Borrowed("true"),
+        PropertyValue::Boolean(false) => Cow::Borrowed("false"),
+        value => Cow::Owned(serde_json::to_string(value).expect("a property value serialises")),
+    }
+}
+
+/// The member a property value is written as (`valueCode`, …), without allocating for FHIR's own.
+fn property_value_key(value: &PropertyValue) -> Cow<'static, str> {
+    match value {
+        PropertyValue::Code(_) => Cow::Borrowed("valueCode"),
+        PropertyValue::String(_) => Cow::Borrowed("valueString"),
+        PropertyValue::DateTime(_) => Cow::Borrowed("valueDateTime"),
+        PropertyValue::Boolean(_) => Cow::Borrowed("valueBoolean"),
+        PropertyValue::Integer(_) => Cow::Borrowed("valueInteger"),
+        PropertyValue::Decimal(_) => Cow::Borrowed("valueDecimal"),
+        PropertyValue::Coding(_) => Cow::Borrowed("valueCoding"),
+        PropertyValue::Other { key, .. } => Cow::Owned(key.to_string()),
+    }
+}
+
+/// Writes a CodeSystem's concept, designation, property and is-a edge rows under `pk`, in full
+/// batches of [`ROWS_PER_BATCH`] rows (one prepared statement per table, reused), straight from
+/// the typed concepts: the rows borrow their text, and nothing is cloned or turned into JSON values.
+macro_rules! write_concept_rows {
+    ($conn:expr, $pk:expr, $code_system:expr, $edges:expr, $phases:expr) => {{
+        let code_system: &CodeSystem = $code_system;
+        let pk: i64 = $pk;
+        let use_texts = use_texts(code_system);
+        let mut concept_batch: Vec<NewConceptRow> = Vec::with_capacity(ROWS_PER_BATCH);
+        let mut designation_batch: Vec<NewDesignationRow> = Vec::with_capacity(ROWS_PER_BATCH);
+        let mut property_batch: Vec<NewPropertyRow> = Vec::with_capacity(ROWS_PER_BATCH);
+        let (mut n_designations, mut n_properties) = (0, 0);
+        for (idx, concept) in code_system.concepts.iter().enumerate() {
+            let ordinal = idx as i32;
+            let row = NewConceptRow {
+                resource_pk: pk,
+                ordinal,
+                code: concept.code.clone(),
+                display: concept.display.clone(),
+                definition: concept.definition.clone(),
+                nest_parent: concept.nest_parent.map(|parent| parent as i32),
+                extra: to_text(concept.extra.as_deref()),
+            };
+            push_row!($conn, concepts::table, concept_batch, row);
+            for (designation_idx, designation) in concept.designations.iter().enumerate() {
+                let row = NewDesignationRow {
+                    resource_pk: pk,
+                    concept_ordinal: ordinal,
+                    ordinal: designation_idx as i32,
+                    language: designation.language.as_deref().map(str::to_owned),
+                    use_coding: designation.use_coding.as_ref().map(|shared| use_texts[&Arc::as_ptr(shared)].clone()),
+                    value: designation.value.clone(),
+                    extra: to_text(designation.extra.as_deref()),
+                };
+                push_row!($conn, designations::table, designation_batch, row);
+            }
+            n_designations += concept.designations.len();
+            for (property_idx, property) in concept.properties.iter().enumerate() {
+                let row = NewPropertyRow {
+                    resource_pk: pk,
+                    concept_ordinal: ordinal,
+                    ordinal: property_idx as i32,
+                    code: property.code.to_string(),
+                    value_key: property_value_key(&property.value),
+                    value: property_value_text(&property.value),
+                    extra: to_text(property.extra.as_deref()),
+                };
+                push_row!($conn, concept_properties::table, property_batch, row);
+            }
+            n_properties += concept.properties.len();
+        }
+        flush_rows!($conn, concepts::table, concept_batch);
+        flush_rows!($conn, designations::table, designation_batch);
+        flush_rows!($conn, concept_properties::table, property_batch);
+        $phases.lap("concept, designation and property rows", code_system.concepts.len() + n_designations + n_properties);
+        let edges: Vec<(usize, usize)> = $edges;
+        let mut parent_batch: Vec<ParentRow> = Vec::with_capacity(ROWS_PER_BATCH);
+        for &(child, parent) in &edges {
+            let row = ParentRow { resource_pk: pk, child_ordinal: child as i32, parent_ordinal: parent as i32 };
+            push_row!($conn, concept_parents::table, parent_batch, row);
+        }
+        flush_rows!($conn, concept_parents::table, parent_batch);
+        $phases.lap("is-a edge rows", edges.len());
+    }};
 }
 
 /// What a write produced: the stored resource (`null` unless [`PutItem::answer_resource`]) and
@@ -264,7 +430,8 @@ pub fn put_all(
     finish_job: Option<(&str, &crate::jobs::JobChanges)>,
 ) -> Result<(Vec<Written>, i64), StoreError> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    with_conn!(database, |conn| {
+    let mut phases = crate::timing::Phases::start();
+    let outcome = with_conn!(database, |conn| {
         conn.transaction::<(Vec<Written>, i64), StoreError, _>(|conn| {
             let mut written = Vec::with_capacity(items.len());
             for item in items {
@@ -327,21 +494,9 @@ pub fn put_all(
                     .filter(resources::id.eq(id))
                     .select(resources::pk)
                     .first(conn)?;
+                phases.lap("resource row", 1);
                 if let Some(code_system) = code_system {
-                    // Rows are made a slice of concepts at a time, so that a large release never
-                    // has all its rows in memory beside its concepts.
-                    let n_concepts = code_system.concepts.len();
-                    for start in (0..n_concepts).step_by(CONCEPTS_PER_SLICE) {
-                        let rows = ConceptRows::of(pk, code_system, start..(start + CONCEPTS_PER_SLICE).min(n_concepts));
-                        insert_chunked!(conn, concepts::table, rows.concepts);
-                        insert_chunked!(conn, designations::table, rows.designations);
-                        insert_chunked!(conn, concept_properties::table, rows.properties);
-                    }
-                    let parents: Vec<ParentRow> = is_a_edges(code_system)
-                        .into_iter()
-                        .map(|(child, parent)| ParentRow { resource_pk: pk, child_ordinal: child as i32, parent_ordinal: parent as i32 })
-                        .collect();
-                    insert_chunked!(conn, concept_parents::table, parents);
+                    write_concept_rows!(conn, pk, code_system, is_a_edges(code_system), phases);
                 }
                 if resource_type == "ConceptMap" {
                     let rows = concept_map_rows(pk, resource);
@@ -371,9 +526,12 @@ pub fn put_all(
             if let Some((job_id, changes)) = finish_job {
                 diesel::update(crate::schema::jobs::table.find(job_id)).set(changes).execute(conn)?;
             }
+            phases.lap("counters and marks", make_current.len());
             Ok((written, generation_after))
         })
-    })
+    });
+    phases.lap("commit", 0);
+    outcome
 }
 
 fn concept_map_rows(pk: i64, resource: &Json) -> Vec<MapElementRow> {
@@ -403,55 +561,6 @@ fn concept_map_rows(pk: i64, resource: &Json) -> Vec<MapElementRow> {
         }
     }
     rows
-}
-
-/// A slice of a CodeSystem's concepts as rows.
-struct ConceptRows {
-    concepts: Vec<ConceptRow>,
-    designations: Vec<DesignationRow>,
-    properties: Vec<PropertyRow>,
-}
-
-impl ConceptRows {
-    fn of(pk: i64, code_system: &CodeSystem, slice: std::ops::Range<usize>) -> ConceptRows {
-        let mut rows = ConceptRows { concepts: Vec::with_capacity(slice.len()), designations: Vec::new(), properties: Vec::new() };
-        let start = slice.start;
-        for (idx, concept) in code_system.concepts[slice].iter().enumerate() {
-            let ordinal = (start + idx) as i32;
-            rows.concepts.push(ConceptRow {
-                resource_pk: pk,
-                ordinal,
-                code: concept.code.clone(),
-                display: concept.display.clone(),
-                definition: concept.definition.clone(),
-                nest_parent: concept.nest_parent.map(|parent| parent as i32),
-                extra: to_text(concept.extra.as_deref()),
-            });
-            for (designation_idx, designation) in concept.designations.iter().enumerate() {
-                rows.designations.push(DesignationRow {
-                    resource_pk: pk,
-                    concept_ordinal: ordinal,
-                    ordinal: designation_idx as i32,
-                    language: designation.language.as_deref().map(str::to_owned),
-                    use_coding: designation.use_coding.as_ref().map(|shared| shared.to_string()),
-                    value: designation.value.clone(),
-                    extra: designation.extra.as_ref().map(|extra| extra.to_string()),
-                });
-            }
-            for (property_idx, property) in concept.properties.iter().enumerate() {
-                rows.properties.push(PropertyRow {
-                    resource_pk: pk,
-                    concept_ordinal: ordinal,
-                    ordinal: property_idx as i32,
-                    code: property.code.to_string(),
-                    value_key: property.value_key().to_owned(),
-                    value: property.value.to_json().to_string(),
-                    extra: property.extra.as_ref().map(|extra| extra.to_string()),
-                });
-            }
-        }
-        rows
-    }
 }
 
 /// Deletes `resource_type/id` and everything stored under it; false when there was nothing.
@@ -583,6 +692,7 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
         let concept_rows = concepts::table
             .filter(concepts::resource_pk.eq(pk))
             .order(concepts::ordinal.asc())
+            .select((concepts::code, concepts::display, concepts::definition, concepts::nest_parent, concepts::extra))
             .load_iter::<ConceptRow, DefaultLoadingMode>(conn)?;
         for row in concept_rows {
             let row = row?;
@@ -599,6 +709,13 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
         let designation_rows = designations::table
             .filter(designations::resource_pk.eq(pk))
             .order((designations::concept_ordinal.asc(), designations::ordinal.asc()))
+            .select((
+                designations::concept_ordinal,
+                designations::language,
+                designations::use_coding,
+                designations::value,
+                designations::extra,
+            ))
             .load_iter::<DesignationRow, DefaultLoadingMode>(conn)?;
         for row in designation_rows {
             let row = row?;
@@ -614,6 +731,13 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
         let property_rows = concept_properties::table
             .filter(concept_properties::resource_pk.eq(pk))
             .order((concept_properties::concept_ordinal.asc(), concept_properties::ordinal.asc()))
+            .select((
+                concept_properties::concept_ordinal,
+                concept_properties::code,
+                concept_properties::value_key,
+                concept_properties::value,
+                concept_properties::extra,
+            ))
             .load_iter::<PropertyRow, DefaultLoadingMode>(conn)?;
         for row in property_rows {
             let row = row?;

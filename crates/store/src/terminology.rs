@@ -443,10 +443,14 @@ impl Terminology {
         }
         let mut current_versions = current.current_versions.clone();
         current_versions.extend(make_current.iter().cloned());
+        let mut phases = crate::timing::Phases::start();
         let mut next = Snapshot::build(&self.base, entries, current_versions, current.generation, !self.loading_only);
+        phases.lap("next snapshot built", 0);
         let (written, generation) = repo::put_all(&self.database, &put_items, make_current, finish_job)?;
+        phases.lap("transaction committed", put_items.len());
         next.generation = generation;
         self.snapshot.store(Arc::new(next));
+        phases.lap("snapshot swapped", 0);
         Ok(written)
     }
 
@@ -693,6 +697,7 @@ impl Terminology {
         } else {
             Vec::new()
         };
+        let mut phases = crate::timing::Phases::start();
         let mut summary = LoadSummary::default();
         let snapshot = self.snapshot.load();
         let mut taken: HashMap<(String, String), (Option<String>, Option<String>)> = HashMap::new();
@@ -712,6 +717,7 @@ impl Terminology {
                 }
             }
         }
+        phases.lap("ids taken", taken.len());
         let mut items = Vec::new();
         // A code system goes to the index and the rows as the typed value the loader made, with
         // its resource (which has no concepts) for the header: never as one JSON of every concept.
@@ -765,8 +771,10 @@ impl Terminology {
             };
             items.push(Prepared { resource_type, id, resource, entry, expected_version: None, answer_resource: false });
         }
+        phases.lap("indexed", summary.n_concepts);
         let finish_job = finish_job.map(|(job_id, finish)| (job_id, crate::jobs::JobChanges::of(&finish(&summary))));
         self.write_finishing(items, &current_marks, finish_job.as_ref().map(|(job_id, changes)| (*job_id, changes)))?;
+        phases.lap("stored and published", summary.n_concepts);
         Ok(summary)
     }
 
