@@ -1,10 +1,9 @@
 //! Persistence of resources: one row per resource, and for a CodeSystem one row per concept,
-//! designation, property and is-a edge. Every write is one transaction.
+//! designation and property (the is-a graph is worked out from them when a code system is
+//! indexed, by [`is_a_edges`]). Every write is one transaction.
 
 use crate::db::{with_conn, Database};
-use crate::schema::{
-    concept_map_elements, concept_parents, concept_properties, concepts, current_versions, designations, generation, resources,
-};
+use crate::schema::{concept_map_elements, concept_properties, concepts, current_versions, designations, generation, resources};
 use crate::{StoreError, StoreErrorKind};
 use diesel::prelude::*;
 use model::fhir::{array_of, str_of};
@@ -113,14 +112,6 @@ struct NewPropertyRow {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = concept_parents)]
-struct ParentRow {
-    resource_pk: i64,
-    child_ordinal: i32,
-    parent_ordinal: i32,
-}
-
-#[derive(Insertable)]
 #[diesel(table_name = concept_map_elements)]
 #[diesel(treat_none_as_default_value = false)]
 struct MapElementRow {
@@ -220,7 +211,6 @@ macro_rules! delete_children {
         diesel::delete(concepts::table.filter(concepts::resource_pk.eq($pk))).execute($conn)?;
         diesel::delete(designations::table.filter(designations::resource_pk.eq($pk))).execute($conn)?;
         diesel::delete(concept_properties::table.filter(concept_properties::resource_pk.eq($pk))).execute($conn)?;
-        diesel::delete(concept_parents::table.filter(concept_parents::resource_pk.eq($pk))).execute($conn)?;
         diesel::delete(concept_map_elements::table.filter(concept_map_elements::resource_pk.eq($pk))).execute($conn)?;
     };
 }
@@ -294,11 +284,11 @@ fn property_value_key(value: &PropertyValue) -> Cow<'static, str> {
     }
 }
 
-/// Writes a CodeSystem's concept, designation, property and is-a edge rows under `pk`, in full
+/// Writes a CodeSystem's concept, designation and property rows under `pk`, in full
 /// batches of [`ROWS_PER_BATCH`] rows (one prepared statement per table, reused), straight from
 /// the typed concepts: the rows borrow their text, and nothing is cloned or turned into JSON values.
 macro_rules! write_concept_rows {
-    ($conn:expr, $pk:expr, $code_system:expr, $edges:expr, $phases:expr) => {{
+    ($conn:expr, $pk:expr, $code_system:expr, $phases:expr) => {{
         let code_system: &CodeSystem = $code_system;
         let pk: i64 = $pk;
         let use_texts = use_texts(code_system);
@@ -349,14 +339,6 @@ macro_rules! write_concept_rows {
         flush_rows!($conn, designations::table, designation_batch);
         flush_rows!($conn, concept_properties::table, property_batch);
         $phases.lap("concept, designation and property rows", code_system.concepts.len() + n_designations + n_properties);
-        let edges: Vec<(usize, usize)> = $edges;
-        let mut parent_batch: Vec<ParentRow> = Vec::with_capacity(ROWS_PER_BATCH);
-        for &(child, parent) in &edges {
-            let row = ParentRow { resource_pk: pk, child_ordinal: child as i32, parent_ordinal: parent as i32 };
-            push_row!($conn, concept_parents::table, parent_batch, row);
-        }
-        flush_rows!($conn, concept_parents::table, parent_batch);
-        $phases.lap("is-a edge rows", edges.len());
     }};
 }
 
@@ -496,7 +478,7 @@ pub fn put_all(
                     .first(conn)?;
                 phases.lap("resource row", 1);
                 if let Some(code_system) = code_system {
-                    write_concept_rows!(conn, pk, code_system, is_a_edges(code_system), phases);
+                    write_concept_rows!(conn, pk, code_system, phases);
                 }
                 if resource_type == "ConceptMap" {
                     let rows = concept_map_rows(pk, resource);

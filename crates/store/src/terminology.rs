@@ -137,11 +137,19 @@ struct Prepared {
     resource_type: String,
     id: String,
     resource: Json,
-    entry: Entry,
+    entry: PreparedEntry,
     expected_version: Option<i64>,
     /// Whether the caller wants the stored resource back (REST create and update do; a bulk load
     /// does not, and building a large CodeSystem's JSON again would double its memory).
     answer_resource: bool,
+}
+
+/// What a prepared resource brings to the write: the index entry the next snapshot serves, or,
+/// on a store opened only to load ([`Terminology::open_for_loading`]), which serves nothing it
+/// stores, the code system alone: its rows are written and no index is built for it.
+enum PreparedEntry {
+    Served(Entry),
+    StoredOnly(CodeSystem),
 }
 
 pub struct SearchResult {
@@ -405,7 +413,14 @@ impl Terminology {
         for (resource_type, id, resource, expected_version) in items {
             Self::check_type(&resource_type)?;
             let entry = Self::entry_of(&resource_type, &id, &resource)?;
-            prepared.push(Prepared { resource_type, id, resource, entry, expected_version, answer_resource: true });
+            prepared.push(Prepared {
+                resource_type,
+                id,
+                resource,
+                entry: PreparedEntry::Served(entry),
+                expected_version,
+                answer_resource: true,
+            });
         }
         Ok(prepared)
     }
@@ -426,8 +441,9 @@ impl Terminology {
                 id: &item.id,
                 resource: &item.resource,
                 code_system: match &item.entry {
-                    Entry::CodeSystem(index) => Some(&index.code_system),
-                    _ => None,
+                    PreparedEntry::Served(Entry::CodeSystem(index)) => Some(&index.code_system),
+                    PreparedEntry::StoredOnly(code_system) => Some(code_system),
+                    PreparedEntry::Served(_) => None,
                 },
                 expected_version: item.expected_version,
                 answer_resource: item.answer_resource,
@@ -439,7 +455,9 @@ impl Terminology {
         let current = self.snapshot.load();
         let mut entries = current.entries.clone();
         for item in &prepared {
-            entries.insert((item.resource_type.clone(), item.id.clone()), item.entry.clone());
+            if let PreparedEntry::Served(entry) = &item.entry {
+                entries.insert((item.resource_type.clone(), item.id.clone()), entry.clone());
+            }
         }
         let mut current_versions = current.current_versions.clone();
         current_versions.extend(make_current.iter().cloned());
@@ -763,15 +781,20 @@ impl Terminology {
             };
             taken.insert((resource_type.clone(), id.clone()), key);
             let entry = match code_system {
-                Some(code_system) => Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system, Some(id.clone())))),
+                // Indexing a release costs about a tenth of storing it, for nothing when it will
+                // not be served from here (`fhirterm load`).
+                Some(code_system) if self.loading_only => PreparedEntry::StoredOnly(code_system),
+                Some(code_system) => {
+                    PreparedEntry::Served(Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system, Some(id.clone())))))
+                }
                 None => {
                     Self::check_type(&resource_type)?;
-                    Self::entry_of(&resource_type, &id, &resource)?
+                    PreparedEntry::Served(Self::entry_of(&resource_type, &id, &resource)?)
                 }
             };
             items.push(Prepared { resource_type, id, resource, entry, expected_version: None, answer_resource: false });
         }
-        phases.lap("indexed", summary.n_concepts);
+        phases.lap("ids chosen, code systems indexed", summary.n_concepts);
         let finish_job = finish_job.map(|(job_id, finish)| (job_id, crate::jobs::JobChanges::of(&finish(&summary))));
         self.write_finishing(items, &current_marks, finish_job.as_ref().map(|(job_id, changes)| (*job_id, changes)))?;
         phases.lap("stored and published", summary.n_concepts);
