@@ -13,12 +13,15 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Rows per multi-row INSERT of a release's rows. Every full batch has the same shape (a
-/// `&[Row; ROWS_PER_BATCH]` has a static query id in diesel), so each connection prepares its
-/// statement once and reuses it for the whole load; only the last, shorter batch of each table is
-/// prepared on its own. 7 columns × 256 rows stays far below SQLite's 32,766 and PostgreSQL's
-/// 65,535 bound parameters per statement.
-const ROWS_PER_BATCH: usize = 256;
+/// Rows per multi-row INSERT of a release's rows on SQLite. Every full batch has the same shape
+/// (a `&[Row; SQLITE_ROWS_PER_BATCH]` has a static query id in diesel), so each connection
+/// prepares its statement once and reuses it for the whole load; only the last, shorter batch of
+/// each table is prepared on its own. 7 columns × 256 rows stays far below SQLite's 32,766 bound
+/// parameters per statement.
+const SQLITE_ROWS_PER_BATCH: usize = 256;
+/// Rows per `COPY … FROM STDIN (FORMAT binary)` of a release's rows on PostgreSQL: one round trip
+/// and no statement to plan per batch, with a bounded buffer of rows in memory.
+const POSTGRES_ROWS_PER_COPY: usize = 16_384;
 /// Rows per statement elsewhere (concept map elements): each such statement is prepared anew.
 const INSERT_CHUNK: usize = 4000;
 
@@ -215,29 +218,6 @@ macro_rules! delete_children {
     };
 }
 
-/// Adds `$row` to `$batch`, and writes the batch as one multi-row INSERT once it is full; the
-/// statement of a full batch is prepared once per connection (see [`ROWS_PER_BATCH`]).
-macro_rules! push_row {
-    ($conn:expr, $table:expr, $batch:expr, $row:expr) => {
-        $batch.push($row);
-        if $batch.len() == ROWS_PER_BATCH {
-            let full: &[_; ROWS_PER_BATCH] = $batch.as_slice().try_into().expect("a full batch");
-            diesel::insert_into($table).values(full).execute($conn)?;
-            $batch.clear();
-        }
-    };
-}
-
-/// Writes what is left in `$batch` (fewer than [`ROWS_PER_BATCH`] rows) as one INSERT.
-macro_rules! flush_rows {
-    ($conn:expr, $table:expr, $batch:expr) => {
-        if !$batch.is_empty() {
-            diesel::insert_into($table).values($batch.as_slice()).execute($conn)?;
-            $batch.clear();
-        }
-    };
-}
-
 macro_rules! insert_chunked {
     ($conn:expr, $table:expr, $rows:expr) => {
         for chunk in $rows.chunks(INSERT_CHUNK) {
@@ -284,62 +264,118 @@ fn property_value_key(value: &PropertyValue) -> Cow<'static, str> {
     }
 }
 
-/// Writes a CodeSystem's concept, designation and property rows under `pk`, in full
-/// batches of [`ROWS_PER_BATCH`] rows (one prepared statement per table, reused), straight from
-/// the typed concepts: the rows borrow their text, and nothing is cloned or turned into JSON values.
-macro_rules! write_concept_rows {
-    ($conn:expr, $pk:expr, $code_system:expr, $phases:expr) => {{
-        let code_system: &CodeSystem = $code_system;
-        let pk: i64 = $pk;
-        let use_texts = use_texts(code_system);
-        let mut concept_batch: Vec<NewConceptRow> = Vec::with_capacity(ROWS_PER_BATCH);
-        let mut designation_batch: Vec<NewDesignationRow> = Vec::with_capacity(ROWS_PER_BATCH);
-        let mut property_batch: Vec<NewPropertyRow> = Vec::with_capacity(ROWS_PER_BATCH);
-        let (mut n_designations, mut n_properties) = (0, 0);
-        for (idx, concept) in code_system.concepts.iter().enumerate() {
-            let ordinal = idx as i32;
-            let row = NewConceptRow {
-                resource_pk: pk,
-                ordinal,
-                code: concept.code.clone(),
-                display: concept.display.clone(),
-                definition: concept.definition.clone(),
-                nest_parent: concept.nest_parent.map(|parent| parent as i32),
-                extra: to_text(concept.extra.as_deref()),
-            };
-            push_row!($conn, concepts::table, concept_batch, row);
-            for (designation_idx, designation) in concept.designations.iter().enumerate() {
-                let row = NewDesignationRow {
-                    resource_pk: pk,
-                    concept_ordinal: ordinal,
-                    ordinal: designation_idx as i32,
-                    language: designation.language.as_deref().map(str::to_owned),
-                    use_coding: designation.use_coding.as_ref().map(|shared| use_texts[&Arc::as_ptr(shared)].clone()),
-                    value: designation.value.clone(),
-                    extra: to_text(designation.extra.as_deref()),
+/// How a backend writes a batch of a release's rows of one table, and how many it gathers first.
+trait BatchWrite<Row> {
+    const ROWS_PER_BATCH: usize;
+    fn write_batch(&mut self, rows: &[Row]) -> Result<(), StoreError>;
+}
+
+/// SQLite: a multi-row INSERT, prepared once for full batches; PostgreSQL: binary `COPY`.
+macro_rules! batch_write {
+    ($row:ty, $table:expr) => {
+        impl BatchWrite<$row> for diesel::SqliteConnection {
+            const ROWS_PER_BATCH: usize = SQLITE_ROWS_PER_BATCH;
+            fn write_batch(&mut self, rows: &[$row]) -> Result<(), StoreError> {
+                match <&[$row; SQLITE_ROWS_PER_BATCH]>::try_from(rows) {
+                    Ok(full) => diesel::insert_into($table).values(full).execute(self)?,
+                    Err(_) => diesel::insert_into($table).values(rows).execute(self)?,
                 };
-                push_row!($conn, designations::table, designation_batch, row);
+                Ok(())
             }
-            n_designations += concept.designations.len();
-            for (property_idx, property) in concept.properties.iter().enumerate() {
-                let row = NewPropertyRow {
-                    resource_pk: pk,
-                    concept_ordinal: ordinal,
-                    ordinal: property_idx as i32,
-                    code: property.code.to_string(),
-                    value_key: property_value_key(&property.value),
-                    value: property_value_text(&property.value),
-                    extra: to_text(property.extra.as_deref()),
-                };
-                push_row!($conn, concept_properties::table, property_batch, row);
-            }
-            n_properties += concept.properties.len();
         }
-        flush_rows!($conn, concepts::table, concept_batch);
-        flush_rows!($conn, designations::table, designation_batch);
-        flush_rows!($conn, concept_properties::table, property_batch);
-        $phases.lap("concept, designation and property rows", code_system.concepts.len() + n_designations + n_properties);
-    }};
+
+        impl BatchWrite<$row> for diesel::PgConnection {
+            const ROWS_PER_BATCH: usize = POSTGRES_ROWS_PER_COPY;
+            fn write_batch(&mut self, rows: &[$row]) -> Result<(), StoreError> {
+                diesel::copy_from($table).from_insertable(rows).execute(self)?;
+                Ok(())
+            }
+        }
+    };
+}
+batch_write!(NewConceptRow, concepts::table);
+batch_write!(NewDesignationRow, designations::table);
+batch_write!(NewPropertyRow, concept_properties::table);
+
+/// Rows of one table gathered until a batch is full.
+struct Batch<Row>(Vec<Row>);
+
+impl<Row> Batch<Row> {
+    fn new<C: BatchWrite<Row>>() -> Batch<Row> {
+        Batch(Vec::with_capacity(C::ROWS_PER_BATCH))
+    }
+
+    fn push<C: BatchWrite<Row>>(&mut self, conn: &mut C, row: Row) -> Result<(), StoreError> {
+        self.0.push(row);
+        if self.0.len() == C::ROWS_PER_BATCH {
+            self.flush(conn)?;
+        }
+        Ok(())
+    }
+
+    fn flush<C: BatchWrite<Row>>(&mut self, conn: &mut C) -> Result<(), StoreError> {
+        if !self.0.is_empty() {
+            conn.write_batch(&self.0)?;
+            self.0.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Writes a CodeSystem's concept, designation and property rows under `pk` in batches (see
+/// [`BatchWrite`]), straight from the typed concepts: each value is written as the text its
+/// column keeps, with no JSON value in between. Answers how many rows it wrote.
+fn write_concept_rows<C>(conn: &mut C, pk: i64, code_system: &CodeSystem) -> Result<usize, StoreError>
+where
+    C: BatchWrite<NewConceptRow> + BatchWrite<NewDesignationRow> + BatchWrite<NewPropertyRow>,
+{
+    let use_texts = use_texts(code_system);
+    let mut concept_batch = Batch::new::<C>();
+    let mut designation_batch = Batch::new::<C>();
+    let mut property_batch = Batch::new::<C>();
+    let mut n_rows = 0;
+    for (idx, concept) in code_system.concepts.iter().enumerate() {
+        let ordinal = idx as i32;
+        let row = NewConceptRow {
+            resource_pk: pk,
+            ordinal,
+            code: concept.code.clone(),
+            display: concept.display.clone(),
+            definition: concept.definition.clone(),
+            nest_parent: concept.nest_parent.map(|parent| parent as i32),
+            extra: to_text(concept.extra.as_deref()),
+        };
+        concept_batch.push(conn, row)?;
+        for (designation_idx, designation) in concept.designations.iter().enumerate() {
+            let row = NewDesignationRow {
+                resource_pk: pk,
+                concept_ordinal: ordinal,
+                ordinal: designation_idx as i32,
+                language: designation.language.as_deref().map(str::to_owned),
+                use_coding: designation.use_coding.as_ref().map(|shared| use_texts[&Arc::as_ptr(shared)].clone()),
+                value: designation.value.clone(),
+                extra: to_text(designation.extra.as_deref()),
+            };
+            designation_batch.push(conn, row)?;
+        }
+        for (property_idx, property) in concept.properties.iter().enumerate() {
+            let row = NewPropertyRow {
+                resource_pk: pk,
+                concept_ordinal: ordinal,
+                ordinal: property_idx as i32,
+                code: property.code.to_string(),
+                value_key: property_value_key(&property.value),
+                value: property_value_text(&property.value),
+                extra: to_text(property.extra.as_deref()),
+            };
+            property_batch.push(conn, row)?;
+        }
+        n_rows += 1 + concept.designations.len() + concept.properties.len();
+    }
+    concept_batch.flush(conn)?;
+    designation_batch.flush(conn)?;
+    property_batch.flush(conn)?;
+    Ok(n_rows)
 }
 
 /// What a write produced: the stored resource (`null` unless [`PutItem::answer_resource`]) and
@@ -413,8 +449,12 @@ pub fn put_all(
 ) -> Result<(Vec<Written>, i64), StoreError> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mut phases = crate::timing::Phases::start();
+    let bulk = items.iter().any(|item| item.code_system.is_some_and(|code_system| code_system.concepts.len() >= BULK_WRITE_CONCEPTS));
     let outcome = with_conn!(database, |conn| {
-        conn.transaction::<(Vec<Written>, i64), StoreError, _>(|conn| {
+        if bulk {
+            conn.start_bulk_write()?;
+        }
+        let outcome = conn.transaction::<(Vec<Written>, i64), StoreError, _>(|conn| {
             let mut written = Vec::with_capacity(items.len());
             for item in items {
                 let PutItem { resource_type, id, resource, code_system, expected_version, answer_resource } = *item;
@@ -478,7 +518,8 @@ pub fn put_all(
                     .first(conn)?;
                 phases.lap("resource row", 1);
                 if let Some(code_system) = code_system {
-                    write_concept_rows!(conn, pk, code_system, phases);
+                    let n_rows = write_concept_rows(conn, pk, code_system)?;
+                    phases.lap("concept, designation and property rows", n_rows);
                 }
                 if resource_type == "ConceptMap" {
                     let rows = concept_map_rows(pk, resource);
@@ -510,10 +551,54 @@ pub fn put_all(
             }
             phases.lap("counters and marks", make_current.len());
             Ok((written, generation_after))
-        })
+        });
+        // The connection goes back to the pool as it was, whether the write succeeded or not.
+        if bulk {
+            conn.end_bulk_write()?;
+        }
+        outcome
     });
     phases.lap("commit", 0);
     outcome
+}
+
+/// A write storing a code system of at least this many concepts is a bulk write.
+const BULK_WRITE_CONCEPTS: usize = 10_000;
+
+/// What a connection changes for the length of a bulk write (a release's rows), and back.
+trait BulkWrite {
+    fn start_bulk_write(&mut self) -> Result<(), StoreError>;
+    fn end_bulk_write(&mut self) -> Result<(), StoreError>;
+}
+
+/// SQLite's page cache while a release is written, in KiB: with the default 2 MB, the rows'
+/// pages were spilled to the write-ahead log and faulted in again all through the transaction.
+/// Durability and atomicity are unchanged (same journal, same synchronous setting); the cache is
+/// memory, given back when the write ends.
+const SQLITE_BULK_CACHE_KIB: i64 = 256 * 1024;
+/// SQLite's own default page cache (`PRAGMA cache_size = -2000`), which connections use otherwise.
+const SQLITE_DEFAULT_CACHE_KIB: i64 = 2000;
+
+impl BulkWrite for diesel::SqliteConnection {
+    fn start_bulk_write(&mut self) -> Result<(), StoreError> {
+        diesel::connection::SimpleConnection::batch_execute(self, &format!("PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}"))?;
+        Ok(())
+    }
+
+    fn end_bulk_write(&mut self) -> Result<(), StoreError> {
+        diesel::connection::SimpleConnection::batch_execute(self, &format!("PRAGMA cache_size = -{SQLITE_DEFAULT_CACHE_KIB}"))?;
+        Ok(())
+    }
+}
+
+impl BulkWrite for diesel::PgConnection {
+    fn start_bulk_write(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn end_bulk_write(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 fn concept_map_rows(pk: i64, resource: &Json) -> Vec<MapElementRow> {
