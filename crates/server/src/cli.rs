@@ -421,7 +421,7 @@ fn load(
         terminology.load_release(loaded.code_systems, loaded.resources, make_current).map_err(|error| anyhow::anyhow!("{error}"))?;
     phase.finish("one transaction, committed");
     println!(
-        "loaded {} code systems ({} concepts), {} value sets, {} concept maps with {} diagnostics in {:.1}s (parse {:.1}s)",
+        "loaded {} code systems ({} concepts), {} value sets, {} concept maps with {} diagnostics in {:.2}s (parse {:.2}s)",
         summary.n_code_systems,
         summary.n_concepts,
         summary.n_value_sets,
