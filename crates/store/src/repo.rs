@@ -6,6 +6,10 @@ use crate::db::{with_conn, Database};
 use crate::schema::{concept_map_elements, concept_properties, concepts, current_versions, designations, generation, resources};
 use crate::{StoreError, StoreErrorKind};
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::sqlite::Sqlite;
+use diesel::QueryResult;
 use model::fhir::{array_of, str_of};
 use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation, PropertyValue};
 use model::Json;
@@ -71,17 +75,16 @@ struct PropertyRow {
     extra: Option<String>,
 }
 
-/// A concept row to write. Rows own their text: diesel reuses a full batch's prepared statement
-/// only when the rows' type is `'static` (the batch's type is the statement's cache key).
+/// A concept row to write, borrowing the typed concept's text.
 #[derive(Insertable)]
 #[diesel(table_name = concepts)]
 #[diesel(treat_none_as_default_value = false)]
-struct NewConceptRow {
+struct NewConceptRow<'a> {
     resource_pk: i64,
     ordinal: i32,
-    code: String,
-    display: Option<String>,
-    definition: Option<String>,
+    code: &'a str,
+    display: Option<&'a str>,
+    definition: Option<&'a str>,
     nest_parent: Option<i32>,
     extra: Option<String>,
 }
@@ -90,13 +93,13 @@ struct NewConceptRow {
 #[derive(Insertable)]
 #[diesel(table_name = designations)]
 #[diesel(treat_none_as_default_value = false)]
-struct NewDesignationRow {
+struct NewDesignationRow<'a> {
     resource_pk: i64,
     concept_ordinal: i32,
     ordinal: i32,
-    language: Option<String>,
-    use_coding: Option<String>,
-    value: String,
+    language: Option<&'a str>,
+    use_coding: Option<&'a str>,
+    value: &'a str,
     extra: Option<String>,
 }
 
@@ -104,15 +107,112 @@ struct NewDesignationRow {
 #[derive(Insertable)]
 #[diesel(table_name = concept_properties)]
 #[diesel(treat_none_as_default_value = false)]
-struct NewPropertyRow {
+struct NewPropertyRow<'a> {
     resource_pk: i64,
     concept_ordinal: i32,
     ordinal: i32,
-    code: String,
-    value_key: Cow<'static, str>,
-    value: Cow<'static, str>,
+    code: &'a str,
+    value_key: &'a str,
+    value: Cow<'a, str>,
     extra: Option<String>,
 }
+
+/// A row SQLite takes through [`SqliteRowsInsert`]: its table's INSERT up to `VALUES`, and its
+/// values as bound parameters in the same column order.
+trait SqliteRow {
+    const INSERT_INTO: &'static str;
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()>;
+}
+
+impl SqliteRow for NewConceptRow<'_> {
+    const INSERT_INTO: &'static str = "INSERT INTO concepts (resource_pk, ordinal, code, display, definition, nest_parent, extra) VALUES ";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_bind_param::<BigInt, _>(&self.resource_pk)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.ordinal)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.code)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.display)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.definition)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Integer>, _>(&self.nest_parent)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.extra)
+    }
+}
+
+impl SqliteRow for NewDesignationRow<'_> {
+    const INSERT_INTO: &'static str =
+        "INSERT INTO designations (resource_pk, concept_ordinal, ordinal, language, use_coding, value, extra) VALUES ";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_bind_param::<BigInt, _>(&self.resource_pk)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.concept_ordinal)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.ordinal)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.language)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.use_coding)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.value)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.extra)
+    }
+}
+
+impl SqliteRow for NewPropertyRow<'_> {
+    const INSERT_INTO: &'static str =
+        "INSERT INTO concept_properties (resource_pk, concept_ordinal, ordinal, code, value_key, value, extra) VALUES ";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_bind_param::<BigInt, _>(&self.resource_pk)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.concept_ordinal)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.ordinal)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.code)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.value_key)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&*self.value)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.extra)
+    }
+}
+
+/// One multi-row INSERT of borrowed rows on SQLite. diesel's own batch insert is prepared once
+/// only for rows of a `'static` type (the rows' type is the statement's cache key), which would
+/// mean copying every code and display; this statement's cache key is the table's marker type, and
+/// only a full batch of [`SQLITE_ROWS_PER_BATCH`] rows (always the same SQL) is cached.
+struct SqliteRowsInsert<'r, Row, Marker> {
+    rows: &'r [Row],
+    marker: std::marker::PhantomData<Marker>,
+}
+
+impl<Row, Marker: 'static> QueryId for SqliteRowsInsert<'_, Row, Marker> {
+    type QueryId = Marker;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Row: SqliteRow, Marker> QueryFragment<Sqlite> for SqliteRowsInsert<'_, Row, Marker> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        if self.rows.len() != SQLITE_ROWS_PER_BATCH {
+            out.unsafe_to_cache_prepared();
+        }
+        out.push_sql(Row::INSERT_INTO);
+        for (idx, row) in self.rows.iter().enumerate() {
+            out.push_sql(if idx == 0 { "(" } else { ", (" });
+            row.push_values(&mut out)?;
+            out.push_sql(")");
+        }
+        Ok(())
+    }
+}
+
+impl<Row, Marker> RunQueryDsl<diesel::SqliteConnection> for SqliteRowsInsert<'_, Row, Marker> {}
 
 #[derive(Insertable)]
 #[diesel(table_name = concept_map_elements)]
@@ -242,25 +342,11 @@ fn use_texts(code_system: &CodeSystem) -> HashMap<*const Json, String> {
 
 /// A property value as the JSON text its row keeps, written from the typed value (no JSON tree
 /// in between); booleans, the most common value of some releases, need no allocation at all.
-fn property_value_text(value: &PropertyValue) -> Cow<'static, str> {
+fn property_value_text(value: &PropertyValue) -> Cow<'_, str> {
     match value {
         PropertyValue::Boolean(true) => Cow::Borrowed("true"),
         PropertyValue::Boolean(false) => Cow::Borrowed("false"),
         value => Cow::Owned(serde_json::to_string(value).expect("a property value serialises")),
-    }
-}
-
-/// The member a property value is written as (`valueCode`, …), without allocating for FHIR's own.
-fn property_value_key(value: &PropertyValue) -> Cow<'static, str> {
-    match value {
-        PropertyValue::Code(_) => Cow::Borrowed("valueCode"),
-        PropertyValue::String(_) => Cow::Borrowed("valueString"),
-        PropertyValue::DateTime(_) => Cow::Borrowed("valueDateTime"),
-        PropertyValue::Boolean(_) => Cow::Borrowed("valueBoolean"),
-        PropertyValue::Integer(_) => Cow::Borrowed("valueInteger"),
-        PropertyValue::Decimal(_) => Cow::Borrowed("valueDecimal"),
-        PropertyValue::Coding(_) => Cow::Borrowed("valueCoding"),
-        PropertyValue::Other { key, .. } => Cow::Owned(key.to_string()),
     }
 }
 
@@ -272,30 +358,27 @@ trait BatchWrite<Row> {
 
 /// SQLite: a multi-row INSERT, prepared once for full batches; PostgreSQL: binary `COPY`.
 macro_rules! batch_write {
-    ($row:ty, $table:expr) => {
-        impl BatchWrite<$row> for diesel::SqliteConnection {
+    ($row:ident, $table:ident) => {
+        impl<'a> BatchWrite<$row<'a>> for diesel::SqliteConnection {
             const ROWS_PER_BATCH: usize = SQLITE_ROWS_PER_BATCH;
-            fn write_batch(&mut self, rows: &[$row]) -> Result<(), StoreError> {
-                match <&[$row; SQLITE_ROWS_PER_BATCH]>::try_from(rows) {
-                    Ok(full) => diesel::insert_into($table).values(full).execute(self)?,
-                    Err(_) => diesel::insert_into($table).values(rows).execute(self)?,
-                };
+            fn write_batch(&mut self, rows: &[$row<'a>]) -> Result<(), StoreError> {
+                SqliteRowsInsert::<_, $table::table> { rows, marker: std::marker::PhantomData }.execute(self)?;
                 Ok(())
             }
         }
 
-        impl BatchWrite<$row> for diesel::PgConnection {
+        impl<'a> BatchWrite<$row<'a>> for diesel::PgConnection {
             const ROWS_PER_BATCH: usize = POSTGRES_ROWS_PER_COPY;
-            fn write_batch(&mut self, rows: &[$row]) -> Result<(), StoreError> {
-                diesel::copy_from($table).from_insertable(rows).execute(self)?;
+            fn write_batch(&mut self, rows: &[$row<'a>]) -> Result<(), StoreError> {
+                diesel::copy_from($table::table).from_insertable(rows).execute(self)?;
                 Ok(())
             }
         }
     };
 }
-batch_write!(NewConceptRow, concepts::table);
-batch_write!(NewDesignationRow, designations::table);
-batch_write!(NewPropertyRow, concept_properties::table);
+batch_write!(NewConceptRow, concepts);
+batch_write!(NewDesignationRow, designations);
+batch_write!(NewPropertyRow, concept_properties);
 
 /// Rows of one table gathered until a batch is full.
 struct Batch<Row>(Vec<Row>);
@@ -327,7 +410,7 @@ impl<Row> Batch<Row> {
 /// column keeps, with no JSON value in between. Answers how many rows it wrote.
 fn write_concept_rows<C>(conn: &mut C, pk: i64, code_system: &CodeSystem) -> Result<usize, StoreError>
 where
-    C: BatchWrite<NewConceptRow> + BatchWrite<NewDesignationRow> + BatchWrite<NewPropertyRow>,
+    C: for<'a> BatchWrite<NewConceptRow<'a>> + for<'a> BatchWrite<NewDesignationRow<'a>> + for<'a> BatchWrite<NewPropertyRow<'a>>,
 {
     let use_texts = use_texts(code_system);
     let mut concept_batch = Batch::new::<C>();
@@ -339,9 +422,9 @@ where
         let row = NewConceptRow {
             resource_pk: pk,
             ordinal,
-            code: concept.code.clone(),
-            display: concept.display.clone(),
-            definition: concept.definition.clone(),
+            code: &concept.code,
+            display: concept.display.as_deref(),
+            definition: concept.definition.as_deref(),
             nest_parent: concept.nest_parent.map(|parent| parent as i32),
             extra: to_text(concept.extra.as_deref()),
         };
@@ -351,9 +434,9 @@ where
                 resource_pk: pk,
                 concept_ordinal: ordinal,
                 ordinal: designation_idx as i32,
-                language: designation.language.as_deref().map(str::to_owned),
-                use_coding: designation.use_coding.as_ref().map(|shared| use_texts[&Arc::as_ptr(shared)].clone()),
-                value: designation.value.clone(),
+                language: designation.language.as_deref(),
+                use_coding: designation.use_coding.as_ref().map(|shared| use_texts[&Arc::as_ptr(shared)].as_str()),
+                value: &designation.value,
                 extra: to_text(designation.extra.as_deref()),
             };
             designation_batch.push(conn, row)?;
@@ -363,8 +446,8 @@ where
                 resource_pk: pk,
                 concept_ordinal: ordinal,
                 ordinal: property_idx as i32,
-                code: property.code.to_string(),
-                value_key: property_value_key(&property.value),
+                code: &property.code,
+                value_key: property.value_key(),
                 value: property_value_text(&property.value),
                 extra: to_text(property.extra.as_deref()),
             };
