@@ -257,12 +257,12 @@ def table(path):
     out.append(f"{'release':<22}  {'concepts':>8}  {'load wall':>9}  {'load (cli)':>10}  {'parse':>6}  {'load/parse':>10}  warnings")
     for load in loads:
         ratio = f"{load['total'] / load['parse']:.1f}x" if load["parse"] else "n/a"
-        total = f"{load['total']:.1f} s" if load["total"] is not None else "?"
-        parse = f"{load['parse']:.1f} s" if load["parse"] is not None else "?"
+        total = f"{load['total']:.2f} s" if load["total"] is not None else "?"
+        parse = f"{load['parse']:.2f} s" if load["parse"] is not None else "?"
         out.append(
-            f"{load['name']:<22}  {load['concepts'] or '?':>8}  {load['wall']:>7.1f} s  {total:>10}  {parse:>6}  {ratio:>10}  {load['warnings']}"
+            f"{load['name']:<22}  {load['concepts'] or '?':>8}  {load['wall']:>7.2f} s  {total:>10}  {parse:>6}  {ratio:>10}  {load['warnings']}"
         )
-    out.append("  (load wall: the whole `fhirterm load` process; load and parse (cli): its last line, 0.1 s resolution;")
+    out.append("  (load wall: the whole `fhirterm load` process; load and parse (cli): its last line, 0.01 s resolution;")
     out.append("   the CLI has no parse-only mode, so parse is the time before the database is opened)")
     out.append(f"  database file {int(fact('db_bytes') or 0) / 1e6:.0f} MB")
     out.append("")

@@ -131,6 +131,48 @@ async fn large_code_system_round_trips(backend: &Backend) {
     assert_eq!(parent.expect("parent property")["part"][1]["valueCode"], "C9999");
 }
 
+/// Every kind of value a concept row keeps is stored and read back unchanged, after a restart
+/// (which reads the rows again): each property value type, a Coding with and without members of
+/// its own, designations with and without language, use and extensions, extensions on concepts
+/// and properties, definitions and nesting.
+async fn every_row_value_round_trips(backend: &Backend) {
+    let app = app(backend).await;
+    let extension = json!([{"url": "http://example.org/ext", "valueString": "kept"}]);
+    let code_system = json!({"resourceType": "CodeSystem", "id": "kinds", "url": "http://example.org/cs/kinds", "version": "1",
+        "status": "active", "content": "complete",
+        "property": [{"code": "kind", "type": "code"}, {"code": "note", "type": "string"}, {"code": "since", "type": "dateTime"},
+            {"code": "flag", "type": "boolean"}, {"code": "rank", "type": "integer"}, {"code": "weight", "type": "decimal"},
+            {"code": "link", "type": "Coding"}],
+        "concept": [
+            {"code": "a", "display": "A", "definition": "The first \"quoted\" one, with a back\\slash",
+             "extension": extension.clone(),
+             "designation": [
+                {"language": "de", "use": {"system": "http://snomed.info/sct", "code": "900000000000013009", "display": "Synonym"}, "value": "Ä"},
+                {"use": {"system": "http://snomed.info/sct", "code": "900000000000013009", "display": "Synonym"}, "value": "a, again"},
+                {"language": "fr", "value": "à", "extension": extension.clone()}],
+             "property": [
+                {"code": "kind", "valueCode": "letter"},
+                {"code": "note", "valueString": "line one\nline two \u{2603}"},
+                {"code": "since", "valueDateTime": "2024-10-01"},
+                {"code": "flag", "valueBoolean": true},
+                {"code": "flag", "valueBoolean": false},
+                {"code": "rank", "valueInteger": -3},
+                {"code": "weight", "valueDecimal": 1.50},
+                {"code": "link", "valueCoding": {"system": "http://example.org/cs/other", "version": "2", "code": "x", "display": "X"}},
+                {"code": "link", "valueCoding": {"code": "y", "userSelected": true}},
+                {"code": "note", "valueString": "with an extension", "extension": extension.clone()}],
+             "concept": [{"code": "a1", "display": "A one", "property": [{"code": "rank", "valueInteger": 12345678901_i64}]}]},
+            {"code": "b"}]});
+    let stored = app.put_json("/fhir/CodeSystem/kinds", &code_system).await;
+    assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.body);
+    assert_eq!(without_meta(app.get("/fhir/CodeSystem/kinds").await.json()), code_system);
+    let restarted = crate::support::app(backend).await;
+    assert_eq!(without_meta(restarted.get("/fhir/CodeSystem/kinds").await.json()), code_system);
+    let lookup = restarted.get("/fhir/CodeSystem/$lookup?system=http://example.org/cs/kinds&code=a1").await;
+    assert_eq!(lookup.status, StatusCode::OK, "{}", lookup.body);
+    assert!(lookup.body.contains("\"valueCode\":\"a\""), "the nesting parent is read back: {}", lookup.body);
+}
+
 async fn metadata_tells_the_truth(backend: &Backend) {
     let app = app(backend).await;
     app.put_json("/fhir/CodeSystem/sample", &sample_code_system()).await;
@@ -182,5 +224,6 @@ backend_tests! {
     crud_xml => crud_in_xml;
     search => search_and_paging;
     hundred_thousand_concepts => large_code_system_round_trips;
+    row_values => every_row_value_round_trips;
     metadata => metadata_tells_the_truth;
 }

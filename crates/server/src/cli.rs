@@ -474,7 +474,7 @@ fn load(
         saving.finish("done");
     }
     println!(
-        "loaded {} code systems ({} concepts), {} value sets, {} concept maps with {} diagnostics in {:.1}s (parse {:.1}s)",
+        "loaded {} code systems ({} concepts), {} value sets, {} concept maps with {} diagnostics in {:.2}s (parse {:.2}s)",
         summary.n_code_systems,
         summary.n_concepts,
         summary.n_value_sets,

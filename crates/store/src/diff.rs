@@ -11,10 +11,11 @@
 //! complete in the typed [`CodeSystemDiff`]; [`CodeSystemDiff::to_json`] keeps the counts exact and
 //! cuts each list at a limit, saying when it did.
 
-use crate::index::CodeSystemIndex;
-use model::terminology::CodeSystem;
+use crate::index::{Adjacency, CodeSystemIndex, ConceptFlags};
+use model::terminology::{CodeSystem, Concept};
 use model::Json;
 use serde_json::json;
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 /// A change of display: code, before, after.
@@ -48,37 +49,52 @@ pub struct CodeSystemDiff {
     pub moved: Vec<HierarchyMove>,
 }
 
+/// One version as the diff reads it: its concepts, their status flags and their is-a parents.
 struct Side<'a> {
-    index: &'a CodeSystemIndex,
+    concepts: &'a [Concept],
+    flags: Cow<'a, [ConceptFlags]>,
+    parents: Cow<'a, Adjacency>,
     by_code: HashMap<&'a str, usize>,
 }
 
 impl<'a> Side<'a> {
-    fn new(index: &'a CodeSystemIndex) -> Side<'a> {
-        let by_code = index.code_system.concepts.iter().enumerate().map(|(idx, concept)| (concept.code.as_str(), idx)).collect();
-        Side { index, by_code }
+    fn of_index(index: &'a CodeSystemIndex) -> Side<'a> {
+        Side::new(&index.code_system.concepts, Cow::Borrowed(&index.flags), Cow::Borrowed(&index.parents))
+    }
+
+    /// The release as it came, read in place: its flags and is-a graph are worked out as an index
+    /// would (the index itself is built once, when the release is stored).
+    fn of_release(code_system: &'a CodeSystem) -> Side<'a> {
+        Side::new(
+            &code_system.concepts,
+            Cow::Owned(CodeSystemIndex::concept_flags(code_system)),
+            Cow::Owned(CodeSystemIndex::upward_graph(code_system)),
+        )
+    }
+
+    fn new(concepts: &'a [Concept], flags: Cow<'a, [ConceptFlags]>, parents: Cow<'a, Adjacency>) -> Side<'a> {
+        let by_code = concepts.iter().enumerate().map(|(idx, concept)| (concept.code.as_str(), idx)).collect();
+        Side { concepts, flags, parents, by_code }
     }
 
     fn active(&self, idx: usize) -> bool {
-        !self.index.flags.get(idx).is_some_and(|flags| flags.inactive)
+        !self.flags.get(idx).is_some_and(|flags| flags.inactive)
     }
 
     fn parent_codes(&self, idx: usize) -> Vec<String> {
-        let codes: BTreeSet<String> =
-            self.index.parents[idx].iter().map(|parent| self.index.code_system.concepts[*parent as usize].code.clone()).collect();
+        let codes: BTreeSet<String> = self.parents[idx].iter().map(|parent| self.concepts[*parent as usize].code.clone()).collect();
         codes.into_iter().collect()
     }
 }
 
 /// Compares the served version `before` with the release `after`.
 pub fn diff_code_systems(before: &CodeSystemIndex, after: &CodeSystem) -> CodeSystemDiff {
-    let after_index = CodeSystemIndex::new(after.clone(), None);
-    let old = Side::new(before);
-    let new = Side::new(&after_index);
+    let old = Side::of_index(before);
+    let new = Side::of_release(after);
     let mut diff = CodeSystemDiff {
         url: after.url.clone(),
         from_version: before.version().map(str::to_owned),
-        to_version: after_index.version().map(str::to_owned),
+        to_version: after.version.clone(),
         n_before: before.code_system.concepts.len(),
         n_after: after.concepts.len(),
         ..CodeSystemDiff::default()
@@ -96,8 +112,8 @@ pub fn diff_code_systems(before: &CodeSystemIndex, after: &CodeSystem) -> CodeSy
                     (false, true) => diff.reactivated.push((*code).to_owned()),
                     _ => {}
                 }
-                let before_display = &old.index.code_system.concepts[old_idx].display;
-                let after_display = &new.index.code_system.concepts[new_idx].display;
+                let before_display = &old.concepts[old_idx].display;
+                let after_display = &new.concepts[new_idx].display;
                 if before_display != after_display {
                     diff.display_changed.push(DisplayChange {
                         code: (*code).to_owned(),

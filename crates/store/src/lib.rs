@@ -45,6 +45,7 @@ pub mod ops;
 mod repo;
 mod schema;
 mod terminology;
+mod timing;
 
 pub use billing::{BillingOptions, BillingPlan, BillingRejected};
 pub use changes::ChangeListener;

@@ -1,22 +1,33 @@
 //! Persistence of resources: one row per resource, and for a CodeSystem one row per concept,
-//! designation, property and is-a edge. Every write is one transaction.
+//! designation and property (the is-a graph is worked out from them when a code system is
+//! indexed, by [`is_a_edges`]). Every write is one transaction.
 
 use crate::db::{with_conn, Database};
-use crate::schema::{
-    concept_map_elements, concept_parents, concept_properties, concepts, current_versions, designations, generation, resources,
-};
+use crate::schema::{concept_map_elements, concept_properties, concepts, current_versions, designations, generation, resources};
 use crate::{StoreError, StoreErrorKind};
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::sqlite::Sqlite;
+use diesel::QueryResult;
 use model::fhir::{array_of, str_of};
 use model::terminology::{CodeSystem, Concept, ConceptProperty, Designation, PropertyValue};
 use model::Json;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// SQLite allows 32,766 bound parameters per statement; rows have at most 7 columns.
+/// Rows per multi-row INSERT of a release's rows on SQLite. Every full batch has the same shape
+/// (a `&[Row; SQLITE_ROWS_PER_BATCH]` has a static query id in diesel), so each connection
+/// prepares its statement once and reuses it for the whole load; only the last, shorter batch of
+/// each table is prepared on its own. 7 columns × 256 rows stays far below SQLite's 32,766 bound
+/// parameters per statement.
+const SQLITE_ROWS_PER_BATCH: usize = 256;
+/// Rows per `COPY … FROM STDIN (FORMAT binary)` of a release's rows on PostgreSQL: one round trip
+/// and no statement to plan per batch, with a bounded buffer of rows in memory.
+const POSTGRES_ROWS_PER_COPY: usize = 16_384;
+/// Rows per statement elsewhere (concept map elements): each such statement is prepared anew.
 const INSERT_CHUNK: usize = 4000;
-/// How many concepts' rows are built at a time when a CodeSystem is stored.
-const CONCEPTS_PER_SLICE: usize = 20_000;
 
 #[derive(Insertable)]
 #[diesel(table_name = resources)]
@@ -35,12 +46,9 @@ struct NewResource<'a> {
     write_key: &'a str,
 }
 
-#[derive(Insertable, Queryable)]
-#[diesel(table_name = concepts)]
-#[diesel(treat_none_as_default_value = false)]
+/// A concept row as read back (in ordinal order, so the ordinal itself is not read).
+#[derive(Queryable)]
 struct ConceptRow {
-    resource_pk: i64,
-    ordinal: i32,
     code: String,
     display: Option<String>,
     definition: Option<String>,
@@ -48,39 +56,164 @@ struct ConceptRow {
     extra: Option<String>,
 }
 
-#[derive(Insertable, Queryable)]
-#[diesel(table_name = designations)]
-#[diesel(treat_none_as_default_value = false)]
+/// A designation row as read back (in order).
+#[derive(Queryable)]
 struct DesignationRow {
-    resource_pk: i64,
     concept_ordinal: i32,
-    ordinal: i32,
     language: Option<String>,
     use_coding: Option<String>,
     value: String,
     extra: Option<String>,
 }
 
-#[derive(Insertable, Queryable)]
-#[diesel(table_name = concept_properties)]
-#[diesel(treat_none_as_default_value = false)]
+/// A property row as read back (in order).
+#[derive(Queryable)]
 struct PropertyRow {
-    resource_pk: i64,
     concept_ordinal: i32,
-    ordinal: i32,
     code: String,
     value_key: String,
     value: String,
     extra: Option<String>,
 }
 
+/// A concept row to write, borrowing the typed concept's text.
 #[derive(Insertable)]
-#[diesel(table_name = concept_parents)]
-struct ParentRow {
+#[diesel(table_name = concepts)]
+#[diesel(treat_none_as_default_value = false)]
+struct NewConceptRow<'a> {
     resource_pk: i64,
-    child_ordinal: i32,
-    parent_ordinal: i32,
+    ordinal: i32,
+    code: &'a str,
+    display: Option<&'a str>,
+    definition: Option<&'a str>,
+    nest_parent: Option<i32>,
+    extra: Option<String>,
 }
+
+/// A designation row to write; `use_coding` is the text of a shared use, written out once per use.
+#[derive(Insertable)]
+#[diesel(table_name = designations)]
+#[diesel(treat_none_as_default_value = false)]
+struct NewDesignationRow<'a> {
+    resource_pk: i64,
+    concept_ordinal: i32,
+    ordinal: i32,
+    language: Option<&'a str>,
+    use_coding: Option<&'a str>,
+    value: &'a str,
+    extra: Option<String>,
+}
+
+/// A property row to write: the value as JSON text, written straight from the typed value.
+#[derive(Insertable)]
+#[diesel(table_name = concept_properties)]
+#[diesel(treat_none_as_default_value = false)]
+struct NewPropertyRow<'a> {
+    resource_pk: i64,
+    concept_ordinal: i32,
+    ordinal: i32,
+    code: &'a str,
+    value_key: &'a str,
+    value: Cow<'a, str>,
+    extra: Option<String>,
+}
+
+/// A row SQLite takes through [`SqliteRowsInsert`]: its table's INSERT up to `VALUES`, and its
+/// values as bound parameters in the same column order.
+trait SqliteRow {
+    const INSERT_INTO: &'static str;
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()>;
+}
+
+impl SqliteRow for NewConceptRow<'_> {
+    const INSERT_INTO: &'static str = "INSERT INTO concepts (resource_pk, ordinal, code, display, definition, nest_parent, extra) VALUES ";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_bind_param::<BigInt, _>(&self.resource_pk)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.ordinal)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.code)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.display)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.definition)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Integer>, _>(&self.nest_parent)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.extra)
+    }
+}
+
+impl SqliteRow for NewDesignationRow<'_> {
+    const INSERT_INTO: &'static str =
+        "INSERT INTO designations (resource_pk, concept_ordinal, ordinal, language, use_coding, value, extra) VALUES ";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_bind_param::<BigInt, _>(&self.resource_pk)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.concept_ordinal)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.ordinal)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.language)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.use_coding)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.value)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.extra)
+    }
+}
+
+impl SqliteRow for NewPropertyRow<'_> {
+    const INSERT_INTO: &'static str =
+        "INSERT INTO concept_properties (resource_pk, concept_ordinal, ordinal, code, value_key, value, extra) VALUES ";
+    fn push_values<'b>(&'b self, out: &mut AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_bind_param::<BigInt, _>(&self.resource_pk)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.concept_ordinal)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.ordinal)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.code)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.value_key)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&*self.value)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.extra)
+    }
+}
+
+/// One multi-row INSERT of borrowed rows on SQLite. diesel's own batch insert is prepared once
+/// only for rows of a `'static` type (the rows' type is the statement's cache key), which would
+/// mean copying every code and display; this statement's cache key is the table's marker type, and
+/// only a full batch of [`SQLITE_ROWS_PER_BATCH`] rows (always the same SQL) is cached.
+struct SqliteRowsInsert<'r, Row, Marker> {
+    rows: &'r [Row],
+    marker: std::marker::PhantomData<Marker>,
+}
+
+impl<Row, Marker: 'static> QueryId for SqliteRowsInsert<'_, Row, Marker> {
+    type QueryId = Marker;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Row: SqliteRow, Marker> QueryFragment<Sqlite> for SqliteRowsInsert<'_, Row, Marker> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        if self.rows.len() != SQLITE_ROWS_PER_BATCH {
+            out.unsafe_to_cache_prepared();
+        }
+        out.push_sql(Row::INSERT_INTO);
+        for (idx, row) in self.rows.iter().enumerate() {
+            out.push_sql(if idx == 0 { "(" } else { ", (" });
+            row.push_values(&mut out)?;
+            out.push_sql(")");
+        }
+        Ok(())
+    }
+}
+
+impl<Row, Marker> RunQueryDsl<diesel::SqliteConnection> for SqliteRowsInsert<'_, Row, Marker> {}
 
 #[derive(Insertable)]
 #[diesel(table_name = concept_map_elements)]
@@ -182,7 +315,6 @@ macro_rules! delete_children {
         diesel::delete(concepts::table.filter(concepts::resource_pk.eq($pk))).execute($conn)?;
         diesel::delete(designations::table.filter(designations::resource_pk.eq($pk))).execute($conn)?;
         diesel::delete(concept_properties::table.filter(concept_properties::resource_pk.eq($pk))).execute($conn)?;
-        diesel::delete(concept_parents::table.filter(concept_parents::resource_pk.eq($pk))).execute($conn)?;
         diesel::delete(concept_map_elements::table.filter(concept_map_elements::resource_pk.eq($pk))).execute($conn)?;
     };
 }
@@ -193,6 +325,141 @@ macro_rules! insert_chunked {
             diesel::insert_into($table).values(chunk).execute($conn)?;
         }
     };
+}
+
+/// The JSON text of each distinct designation use of a code system, by the address of its
+/// shared value: a release has a handful of uses across its designations, each written out once.
+fn use_texts(code_system: &CodeSystem) -> HashMap<*const Json, String> {
+    let mut texts = HashMap::new();
+    for concept in &code_system.concepts {
+        for designation in &concept.designations {
+            if let Some(shared) = &designation.use_coding {
+                texts.entry(Arc::as_ptr(shared)).or_insert_with(|| shared.to_string());
+            }
+        }
+    }
+    texts
+}
+
+/// A property value as the JSON text its row keeps, written from the typed value (no JSON tree
+/// in between); booleans, the most common value of some releases, need no allocation at all.
+fn property_value_text(value: &PropertyValue) -> Cow<'_, str> {
+    match value {
+        PropertyValue::Boolean(true) => Cow::Borrowed("true"),
+        PropertyValue::Boolean(false) => Cow::Borrowed("false"),
+        value => Cow::Owned(serde_json::to_string(value).expect("a property value serialises")),
+    }
+}
+
+/// How a backend writes a batch of a release's rows of one table, and how many it gathers first.
+trait BatchWrite<Row> {
+    const ROWS_PER_BATCH: usize;
+    fn write_batch(&mut self, rows: &[Row]) -> Result<(), StoreError>;
+}
+
+/// SQLite: a multi-row INSERT, prepared once for full batches; PostgreSQL: binary `COPY`.
+macro_rules! batch_write {
+    ($row:ident, $table:ident) => {
+        impl<'a> BatchWrite<$row<'a>> for diesel::SqliteConnection {
+            const ROWS_PER_BATCH: usize = SQLITE_ROWS_PER_BATCH;
+            fn write_batch(&mut self, rows: &[$row<'a>]) -> Result<(), StoreError> {
+                SqliteRowsInsert::<_, $table::table> { rows, marker: std::marker::PhantomData }.execute(self)?;
+                Ok(())
+            }
+        }
+
+        impl<'a> BatchWrite<$row<'a>> for diesel::PgConnection {
+            const ROWS_PER_BATCH: usize = POSTGRES_ROWS_PER_COPY;
+            fn write_batch(&mut self, rows: &[$row<'a>]) -> Result<(), StoreError> {
+                diesel::copy_from($table::table).from_insertable(rows).execute(self)?;
+                Ok(())
+            }
+        }
+    };
+}
+batch_write!(NewConceptRow, concepts);
+batch_write!(NewDesignationRow, designations);
+batch_write!(NewPropertyRow, concept_properties);
+
+/// Rows of one table gathered until a batch is full.
+struct Batch<Row>(Vec<Row>);
+
+impl<Row> Batch<Row> {
+    fn new<C: BatchWrite<Row>>() -> Batch<Row> {
+        Batch(Vec::with_capacity(C::ROWS_PER_BATCH))
+    }
+
+    fn push<C: BatchWrite<Row>>(&mut self, conn: &mut C, row: Row) -> Result<(), StoreError> {
+        self.0.push(row);
+        if self.0.len() == C::ROWS_PER_BATCH {
+            self.flush(conn)?;
+        }
+        Ok(())
+    }
+
+    fn flush<C: BatchWrite<Row>>(&mut self, conn: &mut C) -> Result<(), StoreError> {
+        if !self.0.is_empty() {
+            conn.write_batch(&self.0)?;
+            self.0.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Writes a CodeSystem's concept, designation and property rows under `pk` in batches (see
+/// [`BatchWrite`]), straight from the typed concepts: each value is written as the text its
+/// column keeps, with no JSON value in between. Answers how many rows it wrote.
+fn write_concept_rows<C>(conn: &mut C, pk: i64, code_system: &CodeSystem) -> Result<usize, StoreError>
+where
+    C: for<'a> BatchWrite<NewConceptRow<'a>> + for<'a> BatchWrite<NewDesignationRow<'a>> + for<'a> BatchWrite<NewPropertyRow<'a>>,
+{
+    let use_texts = use_texts(code_system);
+    let mut concept_batch = Batch::new::<C>();
+    let mut designation_batch = Batch::new::<C>();
+    let mut property_batch = Batch::new::<C>();
+    let mut n_rows = 0;
+    for (idx, concept) in code_system.concepts.iter().enumerate() {
+        let ordinal = idx as i32;
+        let row = NewConceptRow {
+            resource_pk: pk,
+            ordinal,
+            code: &concept.code,
+            display: concept.display.as_deref(),
+            definition: concept.definition.as_deref(),
+            nest_parent: concept.nest_parent.map(|parent| parent as i32),
+            extra: to_text(concept.extra.as_deref()),
+        };
+        concept_batch.push(conn, row)?;
+        for (designation_idx, designation) in concept.designations.iter().enumerate() {
+            let row = NewDesignationRow {
+                resource_pk: pk,
+                concept_ordinal: ordinal,
+                ordinal: designation_idx as i32,
+                language: designation.language.as_deref(),
+                use_coding: designation.use_coding.as_ref().map(|shared| use_texts[&Arc::as_ptr(shared)].as_str()),
+                value: &designation.value,
+                extra: to_text(designation.extra.as_deref()),
+            };
+            designation_batch.push(conn, row)?;
+        }
+        for (property_idx, property) in concept.properties.iter().enumerate() {
+            let row = NewPropertyRow {
+                resource_pk: pk,
+                concept_ordinal: ordinal,
+                ordinal: property_idx as i32,
+                code: &property.code,
+                value_key: property.value_key(),
+                value: property_value_text(&property.value),
+                extra: to_text(property.extra.as_deref()),
+            };
+            property_batch.push(conn, row)?;
+        }
+        n_rows += 1 + concept.designations.len() + concept.properties.len();
+    }
+    concept_batch.flush(conn)?;
+    designation_batch.flush(conn)?;
+    property_batch.flush(conn)?;
+    Ok(n_rows)
 }
 
 /// What a write produced: the stored resource (`null` unless [`PutItem::answer_resource`]) and
@@ -268,8 +535,13 @@ pub fn put_all(
     finish_job: Option<(&str, &crate::jobs::JobChanges)>,
 ) -> Result<(Vec<Written>, i64), StoreError> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    with_conn!(database, |conn| {
-        conn.transaction::<(Vec<Written>, i64), StoreError, _>(|conn| {
+    let mut phases = crate::timing::Phases::start();
+    let bulk = items.iter().any(|item| item.code_system.is_some_and(|code_system| code_system.concepts.len() >= BULK_WRITE_CONCEPTS));
+    let outcome = with_conn!(database, |conn| {
+        if bulk {
+            conn.start_bulk_write()?;
+        }
+        let outcome = conn.transaction::<(Vec<Written>, i64), StoreError, _>(|conn| {
             let mut written = Vec::with_capacity(items.len());
             for item in items {
                 let PutItem { resource_type, id, resource, code_system, expected_version, answer_resource, write_key } = *item;
@@ -332,21 +604,10 @@ pub fn put_all(
                     .filter(resources::id.eq(id))
                     .select(resources::pk)
                     .first(conn)?;
+                phases.lap("resource row", 1);
                 if let Some(code_system) = code_system {
-                    // Rows are made a slice of concepts at a time, so that a large release never
-                    // has all its rows in memory beside its concepts.
-                    let n_concepts = code_system.concepts.len();
-                    for start in (0..n_concepts).step_by(CONCEPTS_PER_SLICE) {
-                        let rows = ConceptRows::of(pk, code_system, start..(start + CONCEPTS_PER_SLICE).min(n_concepts));
-                        insert_chunked!(conn, concepts::table, rows.concepts);
-                        insert_chunked!(conn, designations::table, rows.designations);
-                        insert_chunked!(conn, concept_properties::table, rows.properties);
-                    }
-                    let parents: Vec<ParentRow> = is_a_edges(code_system)
-                        .into_iter()
-                        .map(|(child, parent)| ParentRow { resource_pk: pk, child_ordinal: child as i32, parent_ordinal: parent as i32 })
-                        .collect();
-                    insert_chunked!(conn, concept_parents::table, parents);
+                    let n_rows = write_concept_rows(conn, pk, code_system)?;
+                    phases.lap("concept, designation and property rows", n_rows);
                 }
                 if resource_type == "ConceptMap" {
                     let rows = concept_map_rows(pk, resource);
@@ -376,9 +637,56 @@ pub fn put_all(
             if let Some((job_id, changes)) = finish_job {
                 diesel::update(crate::schema::jobs::table.find(job_id)).set(changes).execute(conn)?;
             }
+            phases.lap("counters and marks", make_current.len());
             Ok((written, generation_after))
-        })
-    })
+        });
+        // The connection goes back to the pool as it was, whether the write succeeded or not.
+        if bulk {
+            conn.end_bulk_write()?;
+        }
+        outcome
+    });
+    phases.lap("commit", 0);
+    outcome
+}
+
+/// A write storing a code system of at least this many concepts is a bulk write.
+const BULK_WRITE_CONCEPTS: usize = 10_000;
+
+/// What a connection changes for the length of a bulk write (a release's rows), and back.
+trait BulkWrite {
+    fn start_bulk_write(&mut self) -> Result<(), StoreError>;
+    fn end_bulk_write(&mut self) -> Result<(), StoreError>;
+}
+
+/// SQLite's page cache while a release is written, in KiB: with the default 2 MB, the rows'
+/// pages were spilled to the write-ahead log and faulted in again all through the transaction.
+/// Durability and atomicity are unchanged (same journal, same synchronous setting); the cache is
+/// memory, given back when the write ends.
+const SQLITE_BULK_CACHE_KIB: i64 = 256 * 1024;
+/// SQLite's own default page cache (`PRAGMA cache_size = -2000`), which connections use otherwise.
+const SQLITE_DEFAULT_CACHE_KIB: i64 = 2000;
+
+impl BulkWrite for diesel::SqliteConnection {
+    fn start_bulk_write(&mut self) -> Result<(), StoreError> {
+        diesel::connection::SimpleConnection::batch_execute(self, &format!("PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}"))?;
+        Ok(())
+    }
+
+    fn end_bulk_write(&mut self) -> Result<(), StoreError> {
+        diesel::connection::SimpleConnection::batch_execute(self, &format!("PRAGMA cache_size = -{SQLITE_DEFAULT_CACHE_KIB}"))?;
+        Ok(())
+    }
+}
+
+impl BulkWrite for diesel::PgConnection {
+    fn start_bulk_write(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn end_bulk_write(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 fn concept_map_rows(pk: i64, resource: &Json) -> Vec<MapElementRow> {
@@ -408,55 +716,6 @@ fn concept_map_rows(pk: i64, resource: &Json) -> Vec<MapElementRow> {
         }
     }
     rows
-}
-
-/// A slice of a CodeSystem's concepts as rows.
-struct ConceptRows {
-    concepts: Vec<ConceptRow>,
-    designations: Vec<DesignationRow>,
-    properties: Vec<PropertyRow>,
-}
-
-impl ConceptRows {
-    fn of(pk: i64, code_system: &CodeSystem, slice: std::ops::Range<usize>) -> ConceptRows {
-        let mut rows = ConceptRows { concepts: Vec::with_capacity(slice.len()), designations: Vec::new(), properties: Vec::new() };
-        let start = slice.start;
-        for (idx, concept) in code_system.concepts[slice].iter().enumerate() {
-            let ordinal = (start + idx) as i32;
-            rows.concepts.push(ConceptRow {
-                resource_pk: pk,
-                ordinal,
-                code: concept.code.clone(),
-                display: concept.display.clone(),
-                definition: concept.definition.clone(),
-                nest_parent: concept.nest_parent.map(|parent| parent as i32),
-                extra: to_text(concept.extra.as_deref()),
-            });
-            for (designation_idx, designation) in concept.designations.iter().enumerate() {
-                rows.designations.push(DesignationRow {
-                    resource_pk: pk,
-                    concept_ordinal: ordinal,
-                    ordinal: designation_idx as i32,
-                    language: designation.language.as_deref().map(str::to_owned),
-                    use_coding: designation.use_coding.as_ref().map(|shared| shared.to_string()),
-                    value: designation.value.clone(),
-                    extra: designation.extra.as_ref().map(|extra| extra.to_string()),
-                });
-            }
-            for (property_idx, property) in concept.properties.iter().enumerate() {
-                rows.properties.push(PropertyRow {
-                    resource_pk: pk,
-                    concept_ordinal: ordinal,
-                    ordinal: property_idx as i32,
-                    code: property.code.to_string(),
-                    value_key: property.value_key().to_owned(),
-                    value: property.value.to_json().to_string(),
-                    extra: property.extra.as_ref().map(|extra| extra.to_string()),
-                });
-            }
-        }
-        rows
-    }
 }
 
 /// Deletes `resource_type/id` and everything stored under it; false when there was nothing.
@@ -588,6 +847,7 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
         let concept_rows = concepts::table
             .filter(concepts::resource_pk.eq(pk))
             .order(concepts::ordinal.asc())
+            .select((concepts::code, concepts::display, concepts::definition, concepts::nest_parent, concepts::extra))
             .load_iter::<ConceptRow, DefaultLoadingMode>(conn)?;
         for row in concept_rows {
             let row = row?;
@@ -604,6 +864,13 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
         let designation_rows = designations::table
             .filter(designations::resource_pk.eq(pk))
             .order((designations::concept_ordinal.asc(), designations::ordinal.asc()))
+            .select((
+                designations::concept_ordinal,
+                designations::language,
+                designations::use_coding,
+                designations::value,
+                designations::extra,
+            ))
             .load_iter::<DesignationRow, DefaultLoadingMode>(conn)?;
         for row in designation_rows {
             let row = row?;
@@ -619,6 +886,13 @@ pub fn read_code_system(database: &Database, pk: i64, header: Json) -> Result<Co
         let property_rows = concept_properties::table
             .filter(concept_properties::resource_pk.eq(pk))
             .order((concept_properties::concept_ordinal.asc(), concept_properties::ordinal.asc()))
+            .select((
+                concept_properties::concept_ordinal,
+                concept_properties::code,
+                concept_properties::value_key,
+                concept_properties::value,
+                concept_properties::extra,
+            ))
             .load_iter::<PropertyRow, DefaultLoadingMode>(conn)?;
         for row in property_rows {
             let row = row?;

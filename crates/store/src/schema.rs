@@ -54,14 +54,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    concept_parents (resource_pk, child_ordinal, parent_ordinal) {
-        resource_pk -> BigInt,
-        child_ordinal -> Integer,
-        parent_ordinal -> Integer,
-    }
-}
-
-diesel::table! {
     concept_map_elements (resource_pk, ordinal) {
         resource_pk -> BigInt,
         ordinal -> Integer,
@@ -130,7 +122,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     concepts,
     designations,
     concept_properties,
-    concept_parents,
     concept_map_elements,
     generation,
     jobs,

@@ -218,7 +218,7 @@ struct Prepared {
     resource_type: String,
     id: String,
     resource: Json,
-    entry: Entry,
+    entry: PreparedEntry,
     expected_version: Option<i64>,
     /// Whether the caller wants the stored resource back (REST create and update do; a bulk load
     /// does not, and building a large CodeSystem's JSON again would double its memory).
@@ -226,6 +226,14 @@ struct Prepared {
     /// The key this write gives the row (`repo::PutItem::write_key`), which the entry's origin
     /// holds too.
     write_key: String,
+}
+
+/// What a prepared resource brings to the write: the index entry the next snapshot serves, or,
+/// on a store opened only to load ([`Terminology::open_for_loading`]), which serves nothing it
+/// stores, the code system alone: its rows are written and no index is built for it.
+enum PreparedEntry {
+    Served(Entry),
+    StoredOnly(CodeSystem),
 }
 
 pub struct SearchResult {
@@ -568,7 +576,15 @@ impl Terminology {
             Self::check_type(&resource_type)?;
             let write_key = new_write_key();
             let entry = Self::entry_of(&resource_type, &id, &resource, &write_key)?;
-            prepared.push(Prepared { resource_type, id, resource, entry, expected_version, answer_resource: true, write_key });
+            prepared.push(Prepared {
+                resource_type,
+                id,
+                resource,
+                entry: PreparedEntry::Served(entry),
+                expected_version,
+                answer_resource: true,
+                write_key,
+            });
         }
         Ok(prepared)
     }
@@ -589,8 +605,9 @@ impl Terminology {
                 id: &item.id,
                 resource: &item.resource,
                 code_system: match &item.entry {
-                    Entry::CodeSystem(index, _) => Some(&index.code_system),
-                    _ => None,
+                    PreparedEntry::Served(Entry::CodeSystem(index, _)) => Some(&index.code_system),
+                    PreparedEntry::StoredOnly(code_system) => Some(code_system),
+                    PreparedEntry::Served(_) => None,
                 },
                 expected_version: item.expected_version,
                 answer_resource: item.answer_resource,
@@ -603,23 +620,29 @@ impl Terminology {
         let current = self.snapshot.load();
         let mut entries = current.entries.clone();
         for item in &prepared {
-            entries.insert((item.resource_type.clone(), item.id.clone()), item.entry.clone());
+            if let PreparedEntry::Served(entry) = &item.entry {
+                entries.insert((item.resource_type.clone(), item.id.clone()), entry.clone());
+            }
         }
         let mut current_versions = current.current_versions.clone();
         current_versions.extend(make_current.iter().cloned());
+        let mut phases = crate::timing::Phases::start();
         let mut next = Snapshot::build(&self.base, entries, current_versions, current.generation, !self.loading_only);
         next.registry.carry_caches_from(&current.registry);
+        phases.lap("next snapshot built", 0);
         let (written, generation) = repo::put_all(&self.database, &put_items, make_current, finish_job)?;
+        phases.lap("transaction committed", put_items.len());
         next.generation = generation;
         let saved: Vec<(String, String, Arc<CodeSystemIndex>)> = prepared
             .iter()
             .filter_map(|item| match &item.entry {
-                Entry::CodeSystem(index, _) => Some((item.id.clone(), item.write_key.clone(), index.clone())),
+                PreparedEntry::Served(Entry::CodeSystem(index, _)) => Some((item.id.clone(), item.write_key.clone(), index.clone())),
                 _ => None,
             })
             .collect();
         let next = Arc::new(next);
         self.snapshot.store(next.clone());
+        phases.lap("snapshot swapped", 0);
         self.save_indexes_after_write(saved, &next);
         Ok(written)
     }
@@ -901,6 +924,7 @@ impl Terminology {
         } else {
             Vec::new()
         };
+        let mut phases = crate::timing::Phases::start();
         let mut summary = LoadSummary::default();
         let snapshot = self.snapshot.load();
         let mut taken: HashMap<(String, String), (Option<String>, Option<String>)> = HashMap::new();
@@ -920,6 +944,7 @@ impl Terminology {
                 }
             }
         }
+        phases.lap("ids taken", taken.len());
         let mut items = Vec::new();
         // A code system goes to the index and the rows as the typed value the loader made, with
         // its resource (which has no concepts) for the header: never as one JSON of every concept.
@@ -966,18 +991,24 @@ impl Terminology {
             taken.insert((resource_type.clone(), id.clone()), key);
             let write_key = new_write_key();
             let entry = match code_system {
-                Some(code_system) => {
-                    Entry::CodeSystem(Arc::new(CodeSystemIndex::new(code_system, Some(id.clone()))), IndexOrigin::written(&write_key))
-                }
+                // Indexing a release costs about a tenth of storing it, for nothing when it will
+                // be neither served from here (`fhirterm load`) nor saved as an index file.
+                Some(code_system) if self.loading_only && self.saver.is_none() => PreparedEntry::StoredOnly(code_system),
+                Some(code_system) => PreparedEntry::Served(Entry::CodeSystem(
+                    Arc::new(CodeSystemIndex::new(code_system, Some(id.clone()))),
+                    IndexOrigin::written(&write_key),
+                )),
                 None => {
                     Self::check_type(&resource_type)?;
-                    Self::entry_of(&resource_type, &id, &resource, &write_key)?
+                    PreparedEntry::Served(Self::entry_of(&resource_type, &id, &resource, &write_key)?)
                 }
             };
             items.push(Prepared { resource_type, id, resource, entry, expected_version: None, answer_resource: false, write_key });
         }
+        phases.lap("ids chosen, code systems indexed", summary.n_concepts);
         let finish_job = finish_job.map(|(job_id, finish)| (job_id, crate::jobs::JobChanges::of(&finish(&summary))));
         self.write_finishing(items, &current_marks, finish_job.as_ref().map(|(job_id, changes)| (*job_id, changes)))?;
+        phases.lap("stored and published", summary.n_concepts);
         Ok(summary)
     }
 

@@ -152,8 +152,7 @@ impl CodeSystemIndex {
         let parents = super::Adjacency::from_edges(n_concepts, &upwards);
         let children = super::Adjacency::from_edges(n_concepts, &downwards);
         let roots = (0..n_concepts as u32).filter(|idx| parents[*idx as usize].is_empty()).collect();
-        let meanings = property_meanings(&code_system);
-        let flags = code_system.concepts.iter().map(|concept| flags_of(concept, &meanings)).collect();
+        let flags = Self::concept_flags(&code_system);
         Self::assemble(code_system, id, parents, children, roots, flags)
     }
 
@@ -221,6 +220,20 @@ impl CodeSystemIndex {
             ecl: OnceLock::new(),
             branches: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The status flags of every concept of `code_system`, in concept order, as an index of it
+    /// holds them.
+    pub fn concept_flags(code_system: &CodeSystem) -> Vec<ConceptFlags> {
+        let meanings = property_meanings(code_system);
+        code_system.concepts.iter().map(|concept| flags_of(concept, &meanings)).collect()
+    }
+
+    /// The is-a graph of `code_system` upwards (each concept's parents), as an index of it holds it.
+    pub fn upward_graph(code_system: &CodeSystem) -> super::Adjacency {
+        let upwards: Vec<(u32, u32)> =
+            crate::repo::is_a_edges(code_system).into_iter().map(|(child, parent)| (child as u32, parent as u32)).collect();
+        super::Adjacency::from_edges(code_system.concepts.len(), &upwards)
     }
 
     pub fn url(&self) -> &str {
