@@ -2,39 +2,40 @@
 //! (property codes, languages), interned so equal names share one allocation.
 
 use std::borrow::Borrow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// A property code or language tag: 16 bytes, cloned by reference count.
+/// A property code or language tag: 8 bytes (a thin pointer, since millions of properties and
+/// designations each hold one), cloned by reference count.
 ///
 /// [`Name::new`] interns: a release's few hundred property codes each get one allocation however
 /// many concepts use them. The interner is bounded ([`MAX_INTERNED`]), so names sent by callers
 /// (inline `tx-resource` content) cannot grow it without end; past the bound a name is simply
 /// allocated on its own.
 #[derive(Clone, PartialOrd, Ord, Hash)]
-pub struct Name(Arc<str>);
+pub struct Name(Arc<Box<str>>);
 
 /// How many distinct names the interner keeps.
 pub const MAX_INTERNED: usize = 1 << 18;
 
-fn interner() -> &'static Mutex<HashSet<Arc<str>>> {
-    static INTERNER: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
-    INTERNER.get_or_init(|| Mutex::new(HashSet::new()))
+fn interner() -> &'static Mutex<HashMap<Box<str>, Name>> {
+    static INTERNER: OnceLock<Mutex<HashMap<Box<str>, Name>>> = OnceLock::new();
+    INTERNER.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 impl Name {
     pub fn new(text: &str) -> Name {
         let mut interned = interner().lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(found) = interned.get(text) {
-            return Name(found.clone());
+            return found.clone();
         }
-        let name: Arc<str> = Arc::from(text);
+        let name = Name(Arc::new(Box::from(text)));
         if interned.len() < MAX_INTERNED {
-            interned.insert(name.clone());
+            interned.insert(Box::from(text), name.clone());
         }
-        Name(name)
+        name
     }
 
     pub fn as_str(&self) -> &str {
@@ -63,25 +64,25 @@ impl Names {
 impl Deref for Name {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl AsRef<str> for Name {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl Borrow<str> for Name {
     fn borrow(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl PartialEq for Name {
     fn eq(&self, other: &Name) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+        Arc::ptr_eq(&self.0, &other.0) || self.as_str() == other.as_str()
     }
 }
 
@@ -89,37 +90,37 @@ impl Eq for Name {}
 
 impl PartialEq<str> for Name {
     fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Name {
     fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
+        self.as_str() == *other
     }
 }
 
 impl PartialEq<String> for Name {
     fn eq(&self, other: &String) -> bool {
-        *self.0 == **other
+        self.as_str() == other.as_str()
     }
 }
 
 impl PartialEq<Name> for str {
     fn eq(&self, other: &Name) -> bool {
-        self == &*other.0
+        self == other.as_str()
     }
 }
 
 impl PartialEq<Name> for &str {
     fn eq(&self, other: &Name) -> bool {
-        *self == &*other.0
+        *self == other.as_str()
     }
 }
 
 impl PartialEq<Name> for String {
     fn eq(&self, other: &Name) -> bool {
-        **self == *other.0
+        self.as_str() == other.as_str()
     }
 }
 
@@ -143,19 +144,19 @@ impl From<String> for Name {
 
 impl fmt::Display for Name {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.0, formatter)
+        fmt::Display::fmt(self.as_str(), formatter)
     }
 }
 
 impl fmt::Debug for Name {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, formatter)
+        fmt::Debug::fmt(self.as_str(), formatter)
     }
 }
 
 impl serde::Serialize for Name {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -169,6 +170,7 @@ mod tests {
         let second = Name::from(String::from("moduleId"));
         assert!(Arc::ptr_eq(&first.0, &second.0));
         assert_eq!(first, "moduleId");
-        assert_eq!(std::mem::size_of::<Name>(), 16);
+        assert_eq!(std::mem::size_of::<Name>(), 8);
+        assert_eq!(std::mem::size_of::<Option<Name>>(), 8);
     }
 }
