@@ -25,8 +25,9 @@ pub struct CodeSystemIndex {
     shared_version: Option<Arc<str>>,
     /// The resource id it is stored (or was sent) under.
     pub id: Option<String>,
-    by_code: HashMap<String, u32>,
-    by_folded_code: HashMap<String, u32>,
+    by_code: super::code_lookup::CodeLookup,
+    /// For a code system that is not case sensitive: codes in any case.
+    by_folded_code: super::code_lookup::CodeLookup,
     pub parents: super::Adjacency,
     pub children: super::Adjacency,
     pub roots: Vec<u32>,
@@ -191,15 +192,13 @@ impl CodeSystemIndex {
         flags: Vec<ConceptFlags>,
     ) -> CodeSystemIndex {
         let n_concepts = code_system.concepts.len();
-        let mut by_code = HashMap::with_capacity(n_concepts);
-        let mut by_folded_code = HashMap::new();
-        let case_sensitive = code_system.case_sensitive.unwrap_or(true);
-        for (idx, concept) in code_system.concepts.iter().enumerate() {
-            by_code.entry(concept.code.clone()).or_insert(idx as u32);
-            if !case_sensitive {
-                by_folded_code.entry(concept.code.to_lowercase()).or_insert(idx as u32);
-            }
-        }
+        let concepts = &code_system.concepts;
+        let code_of = |idx: u32| concepts[idx as usize].code.as_str();
+        let by_code = super::code_lookup::CodeLookup::build(n_concepts, false, code_of);
+        let by_folded_code = match code_system.case_sensitive.unwrap_or(true) {
+            true => super::code_lookup::CodeLookup::default(),
+            false => super::code_lookup::CodeLookup::build(n_concepts, true, code_of),
+        };
         let effective_period = EffectivePeriod::of_resource(&code_system.resource);
         CodeSystemIndex {
             shared_url: Arc::from(code_system.url.as_str()),
@@ -280,12 +279,12 @@ impl CodeSystemIndex {
 
     /// Whether no two concepts share a code.
     pub fn has_unique_codes(&self) -> bool {
-        self.by_code.len() == self.len()
+        self.by_code.n_codes() == self.len()
     }
 
     /// Finds a code exactly.
     pub fn find(&self, code: &str) -> Option<u32> {
-        self.by_code.get(code).copied()
+        self.by_code.get(code, |idx| self.code_system.concepts[idx as usize].code.as_str())
     }
 
     /// Finds a code exactly, or ignoring case when the code system is not case sensitive.
@@ -297,7 +296,7 @@ impl CodeSystemIndex {
         if self.case_sensitive() {
             return None;
         }
-        self.by_folded_code.get(&code.to_lowercase()).map(|idx| (*idx, true))
+        self.by_folded_code.get(code, |idx| self.code_system.concepts[idx as usize].code.as_str()).map(|idx| (idx, true))
     }
 
     /// Finds a code as [`CodeSystemIndex::find_lenient`] does; a grammar code system also reads a

@@ -2,6 +2,7 @@
 //! and published as one immutable [`Registry`] snapshot that readers share through an `Arc`.
 
 mod adjacency;
+mod code_lookup;
 mod code_system;
 pub(crate) mod ecl_index;
 mod expansion;
