@@ -635,9 +635,12 @@ pub fn put_all(
             phases.lap("counters and marks", make_current.len());
             Ok((written, generation_after))
         });
-        // The connection goes back to the pool as it was, whether the write succeeded or not.
+        // The connection goes back to the pool as it was, whether the write succeeded or not; the
+        // outcome is the transaction's, since a committed write must be published even if this fails.
         if bulk {
-            conn.end_bulk_write()?;
+            if let Err(error) = conn.end_bulk_write() {
+                tracing::warn!(%error, "cannot restore the connection's settings after a bulk write");
+            }
         }
         outcome
     });
