@@ -5,7 +5,7 @@
 //! - [`db::Database`] holds a pool for SQLite (the embedded default) or PostgreSQL, chosen by URL,
 //!   with the migrations of `migrations/` embedded and run on open.
 //! - `repo` writes and reads rows: one per resource, and for a CodeSystem one per concept,
-//!   designation, property and is-a edge. Every write is one transaction.
+//!   designation and property. Every write is one transaction. `timing` logs a load's phases.
 //! - `index` derives the in-memory [`index::Registry`] from those rows: code lookup, the is-a
 //!   graph, word indexes. It is immutable and swapped atomically after each write, so readers never
 //!   wait and never see half a change.
