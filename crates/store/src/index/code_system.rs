@@ -38,8 +38,9 @@ pub struct CodeSystemIndex {
     /// Whether a background build of the text indexes was started, so that each snapshot that
     /// publishes this index (at start, and after every write) does not start another.
     text_indexing_claimed: AtomicBool,
-    /// Every concept as (lower-cased code, index), sorted, for code-prefix search.
-    folded_codes: OnceLock<Vec<(String, u32)>>,
+    /// Every concept's position, sorted by its code in lower case, for code-prefix search (the
+    /// codes are read from the concepts, not copied).
+    folded_codes: OnceLock<Vec<u32>>,
     /// The grammar behind a code system that cannot list all its codes (UCUM, BCP-47, MIME types).
     pub grammar: Option<Arc<super::GrammarBinding>>,
     /// What ECL evaluation reads (relationships by type, refsets, associations), built on first use.
@@ -436,9 +437,16 @@ impl CodeSystemIndex {
                 }
             });
         };
-        let start = folded_codes.partition_point(|(code, _)| code.as_str() < folded_prefix);
-        let mut found: Vec<u32> =
-            folded_codes[start..].iter().take_while(|(code, _)| code.starts_with(folded_prefix)).map(|(_, idx)| *idx).collect();
+        let folded = |idx: u32| self.concept(idx).code.chars().flat_map(char::to_lowercase);
+        let start = folded_codes.partition_point(|idx| folded(*idx).lt(folded_prefix.chars()));
+        let mut found: Vec<u32> = folded_codes[start..]
+            .iter()
+            .take_while(|idx| {
+                let mut code = folded(**idx);
+                folded_prefix.chars().all(|wanted| code.next() == Some(wanted))
+            })
+            .copied()
+            .collect();
         found.sort_unstable();
         found
     }
@@ -488,11 +496,10 @@ impl CodeSystemIndex {
         self.folded_codes();
     }
 
-    fn folded_codes(&self) -> &[(String, u32)] {
+    fn folded_codes(&self) -> &[u32] {
         self.folded_codes.get_or_init(|| {
-            let mut folded_codes: Vec<(String, u32)> =
-                self.code_system.concepts.iter().enumerate().map(|(idx, concept)| (concept.code.to_lowercase(), idx as u32)).collect();
-            folded_codes.sort_unstable();
+            let mut folded_codes: Vec<u32> = (0..self.len() as u32).collect();
+            folded_codes.sort_by_cached_key(|idx| self.concept(*idx).code.to_lowercase());
             folded_codes
         })
     }
@@ -588,6 +595,8 @@ mod tests {
         ];
         let scanned: Vec<Vec<u32>> = queries.iter().map(|query| index.text_search(query)).collect();
         let scanned_codes = index.codes_starting_with("c11");
+        let prefixes = ["", "c", "c1", "c110", "c9999", "x"];
+        let scanned_prefixes: Vec<Vec<u32>> = prefixes.iter().map(|prefix| index.codes_starting_with(prefix)).collect();
         assert!(!index.has_word_index(), "a large code system is scanned until its index is built");
         index.build_text_indexes();
         for (query, scanned) in queries.iter().zip(&scanned) {
@@ -607,5 +616,9 @@ mod tests {
         let expected_codes: Vec<u32> = (0..index.len() as u32).filter(|idx| idx.to_string().starts_with("11")).collect();
         assert_eq!(scanned_codes, expected_codes);
         assert_eq!(index.codes_starting_with("c11"), expected_codes);
+        for (prefix, scanned) in prefixes.iter().zip(&scanned_prefixes) {
+            assert_eq!(&index.codes_starting_with(prefix), scanned, "prefix {prefix:?}");
+        }
+        assert_eq!(scanned_prefixes[0].len(), index.len());
     }
 }
