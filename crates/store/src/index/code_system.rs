@@ -7,14 +7,16 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// What a concept's properties say about its status.
+/// What a concept's properties say about its status: four bytes, one per concept of every
+/// code system served.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConceptFlags {
     pub inactive: bool,
     pub deprecated: bool,
     pub not_selectable: bool,
-    /// The `status` property value, when it is one of FHIR's standard statuses.
-    pub status: Option<&'static str>,
+    /// The `status` property value, as its position among [`STANDARD_STATUSES`] plus one (0 for
+    /// none); read with [`ConceptFlags::status`].
+    status: u8,
 }
 
 #[derive(Debug)]
@@ -61,22 +63,28 @@ const WORD_INDEX_ON_FIRST_USE: usize = 1_000;
 const STANDARD_STATUSES: [&str; 7] = ["active", "retired", "inactive", "deprecated", "withdrawn", "draft", "experimental"];
 
 impl ConceptFlags {
+    /// The `status` property value, when it is one of FHIR's standard statuses.
+    pub fn status(&self) -> Option<&'static str> {
+        STANDARD_STATUSES.get(usize::from(self.status).checked_sub(1)?).copied()
+    }
+
+    fn set_status(&mut self, status: Option<&'static str>) {
+        self.status =
+            status.and_then(|status| STANDARD_STATUSES.iter().position(|standard| *standard == status)).map_or(0, |at| at as u8 + 1);
+    }
+
     /// The flags in one byte, as a saved index file keeps them: three bits for the flags and the
     /// position of the status among [`STANDARD_STATUSES`] (plus one; 0 for none) above them.
     pub fn to_bits(&self) -> u8 {
-        let status = self.status.and_then(|status| STANDARD_STATUSES.iter().position(|standard| *standard == status));
-        u8::from(self.inactive)
-            | u8::from(self.deprecated) << 1
-            | u8::from(self.not_selectable) << 2
-            | status.map_or(0, |at| at as u8 + 1) << 3
+        u8::from(self.inactive) | u8::from(self.deprecated) << 1 | u8::from(self.not_selectable) << 2 | self.status << 3
     }
 
     /// The flags [`ConceptFlags::to_bits`] wrote; `None` for a byte it cannot have written.
     pub fn from_bits(bits: u8) -> Option<ConceptFlags> {
-        let status = match bits >> 3 {
-            0 => None,
-            at => Some(*STANDARD_STATUSES.get(at as usize - 1)?),
-        };
+        let status = bits >> 3;
+        if usize::from(status) > STANDARD_STATUSES.len() {
+            return None;
+        }
         Some(ConceptFlags { inactive: bits & 1 != 0, deprecated: bits & 2 != 0, not_selectable: bits & 4 != 0, status })
     }
 }
@@ -118,7 +126,7 @@ fn flags_of(concept: &Concept, meanings: &HashMap<String, String>) -> ConceptFla
                 }
                 // Only the standard statuses are reported; a code system's own codes ("A", "R") are not.
                 if let Some(standard) = STANDARD_STATUSES.iter().find(|standard| **standard == value) {
-                    flags.status = Some(standard);
+                    flags.set_status(Some(standard));
                 }
             }
             "inactive" if value == "true" => flags.inactive = true,
@@ -130,9 +138,9 @@ fn flags_of(concept: &Concept, meanings: &HashMap<String, String>) -> ConceptFla
     // A concept marked deprecated by the standards-status extension (and no status property).
     let extensions = model::fhir::extensions_of(concept.extra.as_deref());
     let standards_status = model::fhir::extension_value(extensions, model::fhir::EXT_STANDARDS_STATUS).and_then(serde_json::Value::as_str);
-    if standards_status == Some("deprecated") && flags.status.is_none() {
+    if standards_status == Some("deprecated") && flags.status().is_none() {
         flags.deprecated = true;
-        flags.status = Some("deprecated");
+        flags.set_status(Some("deprecated"));
     }
     flags
 }
@@ -531,15 +539,19 @@ mod tests {
 
     #[test]
     fn flags_survive_their_byte() {
+        assert_eq!(std::mem::size_of::<ConceptFlags>(), 4);
         let mut every = vec![ConceptFlags::default()];
         for status in STANDARD_STATUSES {
             for bits in 0..8u8 {
-                every.push(ConceptFlags {
+                let mut flags = ConceptFlags {
                     inactive: bits & 1 != 0,
                     deprecated: bits & 2 != 0,
                     not_selectable: bits & 4 != 0,
-                    status: Some(status),
-                });
+                    ..ConceptFlags::default()
+                };
+                flags.set_status(Some(status));
+                assert_eq!(flags.status(), Some(status));
+                every.push(flags);
             }
         }
         for flags in every {

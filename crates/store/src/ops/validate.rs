@@ -284,7 +284,7 @@ fn status_issues(code_system: &CodeSystemIndex, concept_idx: u32, shape: InputSh
     let code = &code_system.concept(concept_idx).code;
     let mut issues = Vec::new();
     if flags.inactive {
-        let status = flags.status.unwrap_or("inactive").to_owned();
+        let status = flags.status().unwrap_or("inactive").to_owned();
         let described = if status == "inactive" { status } else { format!("{status} and inactive") };
         issues.push(
             Issue::warning("business-rule", format!("The concept '{code}' has a status of {described} and its use should be reviewed"))
@@ -821,7 +821,7 @@ fn render(
                 if flags.inactive {
                     out.inactive = true;
                 }
-                if let Some(status) = flags.status.as_deref().filter(|status| *status != "active") {
+                if let Some(status) = flags.status().filter(|status| *status != "active") {
                     out.status = Some(status.to_owned());
                 }
             }

@@ -105,7 +105,7 @@ pub(super) fn implicit_properties(member: &Member) -> Vec<(&'static str, &'stati
     let value_set_extensions = extensions_of(member.value_set_extra.as_ref());
     let concept = member.code_system.as_ref().zip(member.concept_idx);
     let concept_extensions = concept.map(|(code_system, idx)| extensions_of(code_system.concept(idx).extra.as_deref())).unwrap_or(&[]);
-    let status = concept.and_then(|(code_system, idx)| code_system.flags[idx as usize].status).filter(|status| *status != "active");
+    let status = concept.and_then(|(code_system, idx)| code_system.flags[idx as usize].status()).filter(|status| *status != "active");
     if let Some(status) = status {
         properties.push(("status", "valueCode", json!(status)));
     }
