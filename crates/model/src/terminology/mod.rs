@@ -7,12 +7,14 @@
 
 pub mod billing;
 mod code_system;
+mod coded;
 pub mod lifecycle;
 pub mod loinc;
 pub mod snomed;
 mod value_set;
 
 pub use code_system::{CodeSystem, Concept, ConceptProperty, Designation, PropertyCoding, PropertyDef, PropertyValue};
+pub use coded::{Code, SystemUrl, Version};
 pub use lifecycle::EffectivePeriod;
 pub use value_set::{Compose, ConceptReference, ConceptSet, Filter, ValueSet};
 

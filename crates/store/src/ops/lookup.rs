@@ -28,7 +28,7 @@ fn named_concept(
         (None, Some(system)) => context.code_system(system, version.as_deref()).ok_or_else(|| {
             let shown = match version {
                 Some(version) => format!("{system}' version '{version}"),
-                None => system.clone(),
+                None => system.to_string(),
             };
             StoreError::with_issue(
                 StoreErrorKind::NotFound,

@@ -2,6 +2,7 @@
 //! come with the caller (size guard, deadline, denied code systems).
 
 use model::fhir::{array_of, str_of, Json, Parameters};
+use model::terminology::{Code, SystemUrl, Version};
 
 /// The default size guard for `$expand`: larger unbounded expansions answer `too-costly`.
 pub const TOO_COSTLY_DEFAULT: usize = 10_000;
@@ -53,18 +54,18 @@ pub enum InputShape {
 /// One coding to check or look up, as the caller gave it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Coding {
-    pub system: Option<String>,
-    pub version: Option<String>,
-    pub code: String,
+    pub system: Option<SystemUrl>,
+    pub version: Option<Version>,
+    pub code: Code,
     pub display: Option<String>,
 }
 
 impl Coding {
     fn from_json(value: &Json) -> Coding {
         Coding {
-            system: str_of(value, "system").map(str::to_owned),
-            version: str_of(value, "version").map(str::to_owned),
-            code: str_of(value, "code").unwrap_or_default().to_owned(),
+            system: str_of(value, "system").map(SystemUrl::from),
+            version: str_of(value, "version").map(Version::from),
+            code: Code::from(str_of(value, "code").unwrap_or_default()),
             display: str_of(value, "display").map(str::to_owned),
         }
     }
@@ -79,7 +80,7 @@ pub struct CodedInput {
     pub codeable_concept: Option<Json>,
     /// For a CodeSystem `$validate-code` by `code`: the `system` parameter, used when neither
     /// `url` nor the instance names the code system.
-    pub fallback_system: Option<String>,
+    pub fallback_system: Option<SystemUrl>,
 }
 
 /// A typed `$validate-code` call: the codes parsed once, and the call they came with (whose
@@ -144,13 +145,13 @@ fn coded_input(params: &Parameters, system_param: &str, target: ValidateTarget) 
     Some(CodedInput {
         shape: InputShape::Code,
         codings: vec![Coding {
-            system,
-            version: params.str("systemVersion").or_else(|| params.str("version")).or(canonical_version),
-            code,
+            system: system.map(SystemUrl::from),
+            version: params.str("systemVersion").or_else(|| params.str("version")).or(canonical_version).map(Version::from),
+            code: Code::from(code),
             display: params.str("display"),
         }],
         codeable_concept: None,
-        fallback_system: if target == ValidateTarget::CodeSystem { params.str("system") } else { None },
+        fallback_system: if target == ValidateTarget::CodeSystem { params.str("system").map(SystemUrl::from) } else { None },
     })
 }
 
@@ -368,5 +369,11 @@ pub(crate) fn named_code(params: &Parameters, code_name: &str, coding_name: &str
         None => (system, version),
     };
     let has_code = code.is_some();
-    (Coding { system, version, code: code.unwrap_or_default(), display: None }, has_code)
+    let coding = Coding {
+        system: system.map(SystemUrl::from),
+        version: version.map(Version::from),
+        code: Code::from(code.unwrap_or_default()),
+        display: None,
+    };
+    (coding, has_code)
 }

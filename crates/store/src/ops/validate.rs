@@ -12,7 +12,7 @@ use crate::index::{member_of, CodeSystemIndex, NotInForce};
 use crate::{StoreError, StoreErrorKind};
 use model::fhir::render::Parameter;
 use model::fhir::{str_of, Issue, IssueSeverity, Json, OperationOutcome};
-use model::terminology::{ConceptSet, ValueSet};
+use model::terminology::{ConceptSet, ValueSet, Version};
 use std::sync::Arc;
 
 /// The answer of `$validate-code`, field by field in the order FHIR JSON lists them; it
@@ -535,7 +535,7 @@ fn check_coding(
         _ => not_in_value_set(system),
     };
     let system = match &coding.system {
-        Some(system) => system.clone(),
+        Some(system) => system.to_string(),
         None if shape != InputShape::Code => {
             if value_set.is_some() {
                 finding.issues.push(not_in_value_set(""));
@@ -801,7 +801,7 @@ fn render(
             // version and display it found, but not the code and system as an answer.
             let judged = shape != InputShape::CodeableConcept || Some(chosen) == valid || finding.fragment_unknown;
             if judged {
-                out.code = Some(coding.code.clone());
+                out.code = Some(coding.code.to_string());
             }
             if let Some(code_system) = &finding.code_system {
                 if judged {
@@ -811,7 +811,7 @@ fn render(
                     out.version = Some(version.to_owned());
                 }
             } else if let Some(system) = &coding.system {
-                out.system = Some(system.clone());
+                out.system = Some(system.to_string());
             }
             if let Some(display) = &finding.display {
                 out.display = Some(display.clone());
@@ -1012,9 +1012,9 @@ pub fn validate_code_system(context: &Context<'_>, input: Option<&CodedInput>) -
     if let Some(id) = &context.request.instance_id {
         let code_system = context.code_system_by_id(id).ok_or_else(|| StoreError::not_found(format!("CodeSystem/{id} is not known")))?;
         for coding in codings.to_mut() {
-            coding.system.get_or_insert_with(|| code_system.url().to_owned());
+            coding.system.get_or_insert_with(|| code_system.url().into());
             if coding.version.is_none() {
-                coding.version = code_system.version().map(str::to_owned);
+                coding.version = code_system.version().map(Version::from);
             }
         }
     }
