@@ -338,7 +338,7 @@ def targets(rows, loads, facts, whole_times, whole_rss):
     icd = next((load for load in loads if load["name"] == "ICD-10-CM 2026"), None)
     if icd and icd["total"] is not None and icd["parse"]:
         ratio = icd["total"] / icd["parse"]
-        verdict(ratio <= 2, f"ICD-10-CM 2026 load: {icd['total']:.1f} s = {ratio:.1f}x parse {icd['parse']:.1f} s (target <= 2x)")
+        verdict(ratio <= 2, f"ICD-10-CM 2026 load: {icd['total']:.2f} s = {ratio:.1f}x parse {icd['parse']:.2f} s (target <= 2x)")
     rss = int(facts.get("rss_ready_kb", ["0"])[0] or 0)
     verdict(0 < rss <= 350 * 1024, f"RSS with the four releases loaded, at ready: {mb(rss)} (target <= 350 MB)")
     in_use = max(int(facts.get(key, ["0"])[0] or 0) for key in ("rss_rows_kb", "rss_end_kb"))

@@ -76,6 +76,18 @@ impl Database {
             let path = rest.trim_start_matches("//");
             let in_memory = path == ":memory:" || path.is_empty();
             let target = if in_memory { ":memory:".to_owned() } else { path.to_owned() };
+            if !in_memory {
+                // A new file is switched to WAL by one connection first: the pool opens all its
+                // connections at once, and on a new file each tried to switch it, waited on the
+                // others' locks and was retried after r2d2's back-off ("database is locked"): the
+                // first load into a new file took twice as long as the next.
+                let mut first = SqliteConnection::establish(&target).map_err(|error| {
+                    StoreError::new(StoreErrorKind::Unavailable, format!("cannot open SQLite database '{path}': {error}"))
+                })?;
+                SqlitePragmas.on_acquire(&mut first).map_err(|error| {
+                    StoreError::new(StoreErrorKind::Unavailable, format!("cannot open SQLite database '{path}': {error}"))
+                })?;
+            }
             let manager = ConnectionManager::<SqliteConnection>::new(target);
             let pool = Pool::builder()
                 .max_size(if in_memory { 1 } else { 8 })
