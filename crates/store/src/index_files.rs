@@ -32,7 +32,7 @@ use std::sync::{mpsc, Arc, Condvar, Mutex};
 const MAGIC: &[u8; 16] = b"fhirterm-index\n\0";
 /// Raised whenever the layout or the meaning of a field changes: files of another version are
 /// ignored (and replaced once rebuilt from rows).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// How saved index files end their name.
 const SUFFIX: &str = ".csindex";
 /// How many concepts one section holds: reading needs one section in memory at a time.
@@ -162,6 +162,21 @@ struct Derived<A> {
     /// [`ConceptFlags::to_bits`] of each concept.
     flags: Vec<u8>,
 }
+
+/// The section after the derived parts: the text indexes of a code system large enough to build
+/// them in the background ([`TEXT_INDEXES_FROM`] concepts), so that a start has them at once and
+/// the first text filter after it needs no scan; `None` for a smaller one.
+#[derive(Serialize, Deserialize)]
+struct TextIndexes<W, C> {
+    /// The word index: each word and the concepts whose texts have it.
+    words: Vec<(W, C)>,
+    /// Every concept's position, ordered by its code in lower case.
+    sorted_codes: C,
+}
+
+/// Code systems with at least this many concepts keep their text indexes in their file (smaller
+/// ones build theirs on a caller's first text filter, in well under a millisecond).
+const TEXT_INDEXES_FROM: usize = 1_000;
 
 /// Numbers the names of a code system as they are first met, for the head section.
 #[derive(Default)]
@@ -366,6 +381,17 @@ fn write_index(writer: &mut impl Write, id: &str, write_key: &str, index: &CodeS
         flags: index.flags.iter().map(ConceptFlags::to_bits).collect(),
     };
     write_section(writer, &derived)?;
+    // Built here (the saver's own thread) when not yet built: the index in memory keeps them too,
+    // as the background build of a large index would.
+    let text = (index.len() >= TEXT_INDEXES_FROM).then(|| {
+        index.build_text_indexes();
+        index.text_indexes()
+    });
+    let text = text.flatten().map(|(words, sorted_codes)| TextIndexes {
+        words: words.entries().iter().map(|(word, postings)| (&**word, &postings[..])).collect(),
+        sorted_codes,
+    });
+    write_section(writer, &text)?;
     writer.flush().map_err(|error| error.to_string())
 }
 
@@ -496,6 +522,7 @@ fn read_index(file: File, id: &str, write_key: &str, header: &Json) -> Result<Co
         return Err(format!("{} concepts where the head says {n_concepts}", concepts.len()));
     }
     let derived: Derived<Vec<u32>> = sections.next("derived parts")?;
+    let text: Option<TextIndexes<String, Vec<u32>>> = sections.next("text indexes")?;
     if sections.remaining != 0 {
         return Err(format!("{} bytes after the last section", sections.remaining));
     }
@@ -510,7 +537,13 @@ fn read_index(file: File, id: &str, write_key: &str, header: &Json) -> Result<Co
         .collect::<Result<Vec<_>, _>>()?;
     let mut code_system = CodeSystem::from_json(header).map_err(|error| format!("its stored header: {error}"))?;
     code_system.concepts = concepts;
-    CodeSystemIndex::with_derived_parts(code_system, Some(id.to_owned()), parents, children, derived.roots, flags)
+    let index = CodeSystemIndex::with_derived_parts(code_system, Some(id.to_owned()), parents, children, derived.roots, flags)?;
+    if let Some(text) = text {
+        let words = text.words.into_iter().map(|(word, postings)| (word.into_boxed_str(), postings)).collect();
+        let words = crate::index::text::WordIndex::from_entries(words, n_concepts).map_err(|reason| format!("word index: {reason}"))?;
+        index.set_text_indexes(words, text.sorted_codes).map_err(|reason| format!("sorted codes: {reason}"))?;
+    }
+    Ok(index)
 }
 
 fn concept_of(saved: SavedConcept<String, CompactString>, position: usize, names: &[Name], uses: &[Arc<Json>]) -> Result<Concept, String> {
@@ -716,6 +749,35 @@ mod tests {
     }
 
     const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    /// A code system large enough to keep its text indexes in its file reads them back: a start
+    /// then answers text filters and code prefixes from them, with no scan and no build.
+    #[test]
+    fn a_large_index_keeps_its_text_indexes() {
+        let concepts: Vec<Json> = (0..TEXT_INDEXES_FROM + 200)
+            .map(|n| serde_json::json!({"code": format!("C{n:04}"), "display": format!("Finding number {n} of the {} kind", ["left", "right", "upper"][n % 3]),
+                "designation": [{"language": "de", "value": format!("Befund {n}")}]}))
+            .collect();
+        let resource = serde_json::json!({"resourceType": "CodeSystem", "url": "http://example.org/fhirterm/test/large", "status": "active",
+            "content": "complete", "concept": concepts});
+        let built = CodeSystemIndex::new(CodeSystem::from_json(&resource).unwrap(), Some("large".to_owned()));
+        let queries = ["finding 12", "RIGHT kind", "befund 7", "nothing"];
+        let scanned: Vec<Vec<u32>> = queries.iter().map(|query| built.text_search(query)).collect();
+        let prefixes: Vec<Vec<u32>> = ["c1", "c"].iter().map(|prefix| built.codes_starting_with(prefix)).collect();
+        assert!(!built.has_word_index());
+        let dir = temporary_dir();
+        dir.write("large", KEY, &built).unwrap();
+        assert!(built.has_word_index(), "saving built the text indexes of the index in memory too");
+        let read = dir.read("large", KEY, &header_of(&resource)).unwrap().expect("the saved file");
+        assert!(read.has_word_index(), "read back, not built");
+        for (query, scanned) in queries.iter().zip(&scanned) {
+            assert_eq!(&read.text_search(query), scanned, "{query}");
+        }
+        assert!(!scanned[1].is_empty() && !scanned[2].is_empty());
+        assert_eq!(["c1", "c"].iter().map(|prefix| read.codes_starting_with(prefix)).collect::<Vec<_>>(), prefixes);
+        assert_eq!(prefixes[1].len(), TEXT_INDEXES_FROM + 200);
+        std::fs::remove_dir_all(dir.path()).ok();
+    }
 
     #[test]
     fn an_index_reads_back_as_it_was_built() {

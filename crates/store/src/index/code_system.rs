@@ -406,6 +406,33 @@ impl CodeSystemIndex {
         self.words.get().is_some()
     }
 
+    /// The word index and the sorted code list, when both are built (for a saved index file).
+    pub fn text_indexes(&self) -> Option<(&WordIndex, &[u32])> {
+        Some((self.words.get()?, self.folded_codes.get()?))
+    }
+
+    /// Takes the word index and the sorted code list a saved index file kept, so that neither is
+    /// built again; the code list must order every concept by its code in lower case.
+    pub fn set_text_indexes(&self, words: WordIndex, sorted_codes: Vec<u32>) -> Result<(), String> {
+        if sorted_codes.len() != self.len() {
+            return Err(format!("{} sorted codes for {} concepts", sorted_codes.len(), self.len()));
+        }
+        let mut seen = vec![false; self.len()];
+        for idx in &sorted_codes {
+            match seen.get_mut(*idx as usize) {
+                Some(seen) if !*seen => *seen = true,
+                _ => return Err(format!("the sorted codes name concept {idx} twice or out of range")),
+            }
+        }
+        let folded = |idx: u32| self.concept(idx).code.to_lowercase();
+        if sorted_codes.windows(2).any(|pair| folded(pair[0]) > folded(pair[1])) {
+            return Err("the sorted codes are out of order".to_owned());
+        }
+        let _ = self.folded_codes.set(sorted_codes);
+        let _ = self.words.set(words);
+        Ok(())
+    }
+
     /// True the first time it is called, for whoever is to build the text indexes in the
     /// background; false once someone has (the build may still be under way).
     pub fn claim_text_indexing(&self) -> bool {

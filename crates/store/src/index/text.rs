@@ -63,6 +63,26 @@ impl WordIndex {
         WordIndex { words }
     }
 
+    /// The words and their sorted posting lists, in word order, as a saved index file keeps them.
+    pub fn entries(&self) -> &[(Box<str>, Vec<u32>)] {
+        &self.words
+    }
+
+    /// The index [`WordIndex::entries`] gave, checked: words in strictly increasing order, and
+    /// postings strictly increasing and below `n_concepts`.
+    pub fn from_entries(words: Vec<(Box<str>, Vec<u32>)>, n_concepts: usize) -> Result<WordIndex, String> {
+        if let Some(pair) = words.windows(2).find(|pair| pair[0].0 >= pair[1].0) {
+            return Err(format!("the words '{}' and '{}' are out of order", pair[0].0, pair[1].0));
+        }
+        for (word, postings) in &words {
+            let ordered = postings.windows(2).all(|pair| pair[0] < pair[1]);
+            if !ordered || postings.last().is_some_and(|last| *last as usize >= n_concepts) {
+                return Err(format!("the concepts of the word '{word}' are out of order or out of range"));
+            }
+        }
+        Ok(WordIndex { words })
+    }
+
     /// The concepts that have, for every word of the query, a word starting with it; sorted.
     pub fn search(&self, query: &str) -> Vec<u32> {
         let mut result: Option<Vec<u32>> = None;
