@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// many concepts use them. The interner is bounded ([`MAX_INTERNED`]), so names sent by callers
 /// (inline `tx-resource` content) cannot grow it without end; past the bound a name is simply
 /// allocated on its own.
-#[derive(Clone, PartialOrd, Ord, Hash)]
+#[derive(Clone, PartialOrd, Ord)]
 pub struct Name(Arc<Box<str>>);
 
 /// How many distinct names the interner keeps.
@@ -87,6 +87,13 @@ impl PartialEq for Name {
 }
 
 impl Eq for Name {}
+
+/// By the text, as equality goes.
+impl std::hash::Hash for Name {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
 
 impl PartialEq<str> for Name {
     fn eq(&self, other: &str) -> bool {
