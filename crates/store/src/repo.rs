@@ -1,6 +1,6 @@
 //! Persistence of resources: one row per resource, and for a CodeSystem one row per concept,
 //! designation and property (the is-a graph is worked out from them when a code system is
-//! indexed, by [`is_a_edges`]). Every write is one transaction.
+//! indexed, by `index`). Every write is one transaction.
 
 use crate::db::{with_conn, Database};
 use crate::schema::{concept_map_elements, concept_properties, concepts, current_versions, designations, generation, resources};
@@ -269,45 +269,6 @@ impl SharedUses {
         self.0.insert(text, Arc::clone(&shared));
         Ok(Some(shared))
     }
-}
-
-/// The is-a edges of a CodeSystem: nesting, plus `parent` properties that name a known code.
-pub fn is_a_edges(code_system: &CodeSystem) -> Vec<(usize, usize)> {
-    let by_code: HashMap<&str, usize> =
-        code_system.concepts.iter().enumerate().map(|(idx, concept)| (concept.code.as_str(), idx)).collect();
-    let mut edges = Vec::new();
-    for (idx, concept) in code_system.concepts.iter().enumerate() {
-        if let Some(parent) = concept.nest_parent {
-            edges.push((idx, parent));
-        }
-        for property in &concept.properties {
-            // Only hierarchy properties are looked at, and their code is borrowed, not copied:
-            // this runs over every property of every concept at each start.
-            let is_parent = match property.code.as_str() {
-                "parent" | "subsumedBy" => true,
-                "child" => false,
-                _ => continue,
-            };
-            let owned;
-            let target = match property.value.text() {
-                Some(text) => Some(text),
-                None => {
-                    owned = property.value_text();
-                    owned.as_deref()
-                }
-            };
-            let Some(&target_idx) = target.and_then(|code| by_code.get(code)) else {
-                continue;
-            };
-            if target_idx == idx {
-                continue;
-            }
-            edges.push(if is_parent { (idx, target_idx) } else { (target_idx, idx) });
-        }
-    }
-    edges.sort_unstable();
-    edges.dedup();
-    edges
 }
 
 macro_rules! delete_children {

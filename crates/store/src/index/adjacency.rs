@@ -32,6 +32,15 @@ impl Adjacency {
         Adjacency { offsets, targets }
     }
 
+    /// The same graph with every edge turned around (each concept's parents become its
+    /// children's lists), in the order [`Adjacency::from_edges`] would give the turned edges
+    /// listed by their old source.
+    pub fn reversed(&self) -> Adjacency {
+        let edges: Vec<(u32, u32)> =
+            self.iter().enumerate().flat_map(|(from, targets)| targets.iter().map(move |to| (*to, from as u32))).collect();
+        Adjacency::from_edges(self.len(), &edges)
+    }
+
     /// The graph from its two arrays as [`Adjacency::offsets`] and [`Adjacency::targets`] gave
     /// them (read back from a saved index file), checked: offsets start at 0, never decrease and
     /// end at the number of targets, and every target is one of the `n_concepts` concepts.
@@ -93,6 +102,9 @@ mod tests {
         assert!(graph[1].is_empty());
         assert_eq!(&graph[2], &[0, 3, 1]);
         assert_eq!(graph.iter().map(<[u32]>::len).collect::<Vec<_>>(), [1, 0, 3, 0]);
+        let reversed = graph.reversed();
+        assert_eq!(reversed.iter().map(<[u32]>::to_vec).collect::<Vec<_>>(), [vec![2], vec![0, 2], vec![], vec![2]]);
+        assert_eq!(reversed.reversed().iter().map(<[u32]>::to_vec).collect::<Vec<_>>(), [vec![1], vec![], vec![0, 1, 3], vec![]]);
     }
 
     #[test]

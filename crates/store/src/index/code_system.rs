@@ -98,6 +98,47 @@ pub enum NotInForce {
     Retired(String),
 }
 
+/// The is-a edges of a CodeSystem, as (child, parent) sorted: nesting, plus `parent`,
+/// `subsumedBy` and `child` properties that name a known code.
+fn is_a_edges(code_system: &CodeSystem) -> Vec<(u32, u32)> {
+    let by_code: HashMap<&str, u32> =
+        code_system.concepts.iter().enumerate().map(|(idx, concept)| (concept.code.as_str(), idx as u32)).collect();
+    let mut edges = Vec::new();
+    for (idx, concept) in code_system.concepts.iter().enumerate() {
+        let idx = idx as u32;
+        if let Some(parent) = concept.nest_parent {
+            edges.push((idx, parent as u32));
+        }
+        for property in &concept.properties {
+            // Only hierarchy properties are looked at, and their code is borrowed, not copied:
+            // this runs over every property of every concept at each start.
+            let is_parent = match property.code.as_str() {
+                "parent" | "subsumedBy" => true,
+                "child" => false,
+                _ => continue,
+            };
+            let owned;
+            let target = match property.value.text() {
+                Some(text) => Some(text),
+                None => {
+                    owned = property.value_text();
+                    owned.as_deref()
+                }
+            };
+            let Some(&target_idx) = target.and_then(|code| by_code.get(code)) else {
+                continue;
+            };
+            if target_idx == idx {
+                continue;
+            }
+            edges.push(if is_parent { (idx, target_idx) } else { (target_idx, idx) });
+        }
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    edges
+}
+
 /// The standard meaning of each property code: its own name, or the concept-properties code its URI names.
 fn property_meanings(code_system: &CodeSystem) -> HashMap<String, String> {
     code_system
@@ -155,13 +196,9 @@ impl CodeSystemIndex {
             concept.designations.shrink_to_fit();
             concept.properties.shrink_to_fit();
         }
-        let n_concepts = code_system.concepts.len();
-        let upwards: Vec<(u32, u32)> =
-            crate::repo::is_a_edges(&code_system).into_iter().map(|(child, parent)| (child as u32, parent as u32)).collect();
-        let downwards: Vec<(u32, u32)> = upwards.iter().map(|(child, parent)| (*parent, *child)).collect();
-        let parents = super::Adjacency::from_edges(n_concepts, &upwards);
-        let children = super::Adjacency::from_edges(n_concepts, &downwards);
-        let roots = (0..n_concepts as u32).filter(|idx| parents[*idx as usize].is_empty()).collect();
+        let parents = Self::upward_graph(&code_system);
+        let children = parents.reversed();
+        let roots = (0..parents.len() as u32).filter(|idx| parents[*idx as usize].is_empty()).collect();
         let flags = Self::concept_flags(&code_system);
         Self::assemble(code_system, id, parents, children, roots, flags)
     }
@@ -239,9 +276,7 @@ impl CodeSystemIndex {
 
     /// The is-a graph of `code_system` upwards (each concept's parents), as an index of it holds it.
     pub fn upward_graph(code_system: &CodeSystem) -> super::Adjacency {
-        let upwards: Vec<(u32, u32)> =
-            crate::repo::is_a_edges(code_system).into_iter().map(|(child, parent)| (child as u32, parent as u32)).collect();
-        super::Adjacency::from_edges(code_system.concepts.len(), &upwards)
+        super::Adjacency::from_edges(code_system.concepts.len(), &is_a_edges(code_system))
     }
 
     pub fn url(&self) -> &str {
