@@ -3,7 +3,7 @@
 //! hierarchy and the relationships); every expected answer below is worked out by hand from it.
 //! The expressions are the ECL 2.2 specification's own examples (chapter 6), on its concept ids.
 
-use crate::support::{app, app_with, sqlite, Backend, TestApp};
+use crate::support::{app, app_with, encode, sqlite, Backend, TestApp};
 use actix_web::http::StatusCode;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -29,14 +29,6 @@ async fn loaded() -> (Backend, TestApp) {
 }
 
 /// Percent-encodes everything but unreserved characters.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
-}
 
 /// The url of the implicit value set of an ECL expression, as a client writes it (the
 /// expression percent-encoded inside the url).

@@ -1,6 +1,6 @@
 //! Every loader's fixture, stored the way `fhirterm load` stores it, answers the operations.
 
-use crate::support::{app, sqlite, TestApp};
+use crate::support::{app, encode, sqlite, TestApp};
 use actix_web::http::StatusCode;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -27,16 +27,6 @@ async fn load(relative: &str) -> (crate::support::Backend, TestApp, Vec<(String,
 
 fn parameter<'a>(parameters: &'a Value, name: &str) -> Option<&'a Value> {
     parameters["parameter"].as_array()?.iter().find(|parameter| parameter["name"] == name)
-}
-
-fn encode(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('|', "%7C")
-        .replace('?', "%3F")
-        .replace('=', "%3D")
-        .replace('/', "%2F")
-        .replace(':', "%3A")
-        .replace(' ', "%20")
 }
 
 #[actix_web::test]

@@ -3,7 +3,7 @@
 //! succeeds with the same answers; a folder that cannot be written is only a warning. Storage
 //! tests, on SQLite and PostgreSQL.
 
-use crate::support::{app, app_saving_indexes, backend_tests, Backend, TestApp};
+use crate::support::{app, app_saving_indexes, backend_tests, encode, Backend, TestApp};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use store::IndexSource;
@@ -127,17 +127,6 @@ fn sources(app: &TestApp) -> Vec<(String, IndexSource)> {
 
 fn all_from(sources: &[(String, IndexSource)], source: IndexSource) -> bool {
     !sources.is_empty() && sources.iter().all(|(_, found)| *found == source)
-}
-
-fn encode(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('|', "%7C")
-        .replace('?', "%3F")
-        .replace('=', "%3D")
-        .replace('/', "%2F")
-        .replace(':', "%3A")
-        .replace(' ', "%20")
-        .replace('<', "%3C")
 }
 
 /// The calls whose answers must not depend on where an index came from: lookup, validate-code

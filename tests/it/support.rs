@@ -221,6 +221,16 @@ pub fn sample_code_system() -> Value {
 pub const TEST_SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
 
 /// Seconds since the epoch, for `exp` and `nbf`.
+/// Text percent-encoded for a query string: every byte but the unreserved characters.
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (byte as char).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
 pub fn now_seconds() -> i64 {
     chrono::Utc::now().timestamp()
 }
