@@ -75,14 +75,24 @@ fn filter(text: &str) -> Value {
     json!({"name": "filter", "valueString": text})
 }
 
+fn count(n: u64) -> Value {
+    json!({"name": "count", "valueInteger": n})
+}
+
+fn offset(n: u64) -> Value {
+    json!({"name": "offset", "valueInteger": n})
+}
+
+fn active_only() -> Value {
+    json!({"name": "activeOnly", "valueBoolean": true})
+}
+
 #[actix_web::test]
 async fn indexed_text_search_answers_as_the_general_path_does() {
     let backend = sqlite();
     let app = app(&backend).await;
     assert_eq!(app.put_json("/fhir/CodeSystem/coded", &coded_code_system()).await.status, StatusCode::CREATED);
-    let count = |n: u64| json!({"name": "count", "valueInteger": n});
-    let offset = |n: u64| json!({"name": "offset", "valueInteger": n});
-    let active_only = json!({"name": "activeOnly", "valueBoolean": true});
+    let active_only = active_only();
     let cases: Vec<Case> = vec![
         (None, vec![filter("cholera")], vec!["A00", "A00.0", "A00.1", "A00.9", "A00.8"]),
         // On a date of service, only the codes in force that day.
@@ -128,9 +138,7 @@ async fn indexed_paging_without_a_filter_answers_as_the_general_path_does() {
     let backend = sqlite();
     let app = app(&backend).await;
     assert_eq!(app.put_json("/fhir/CodeSystem/coded", &coded_code_system()).await.status, StatusCode::CREATED);
-    let count = |n: u64| json!({"name": "count", "valueInteger": n});
-    let offset = |n: u64| json!({"name": "offset", "valueInteger": n});
-    let active_only = json!({"name": "activeOnly", "valueBoolean": true});
+    let active_only = active_only();
     let everything = vec!["A00", "A00.0", "A00.1", "A00.9", "A00.8", "A01", "A01.0", "A01.1", "B01", "fever"];
     let cases: Vec<Case> = vec![
         (None, vec![], everything.clone()),
@@ -203,7 +211,7 @@ async fn many_text_matches_in_a_branch_answer_as_the_general_path_does() {
             }
             json!({"resourceType": "ValueSet", "url": "http://example.org/vs/items", "status": "active", "compose": compose})
         };
-        let parameters = [filter(query), json!({"name": "offset", "valueInteger": 5}), json!({"name": "count", "valueInteger": 10})];
+        let parameters = [filter(query), offset(5), count(10)];
         let indexed = expand(&app, value_set(false), &parameters).await;
         let general = expand(&app, value_set(true), &parameters).await;
         assert_eq!(indexed, general, "{op} {root} {query}");
