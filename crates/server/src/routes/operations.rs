@@ -73,11 +73,7 @@ async fn run(
         }
         "ValueSet/$batch-validate-code" => {
             let request = BatchValidateRequest::new(op_request);
-            let state = state.clone();
-            let outcome = web::block(move || state.terminology.validate_code_batch(&request))
-                .await
-                .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")))?
-                .map_err(refused)?;
+            let outcome = on_blocking_pool(state, move |terminology| terminology.validate_code_batch(&request)).await?.map_err(refused)?;
             return Ok(wire::respond_typed(StatusCode::OK, &outcome, format));
         }
         "ConceptMap/$translate" => {
@@ -88,11 +84,7 @@ async fn run(
         // it never holds up an HTTP worker and the cheap calls behind it.
         "ValueSet/$expand" => {
             let request = ExpandRequest::new(op_request);
-            let state = state.clone();
-            let outcome = web::block(move || state.terminology.expand(&request))
-                .await
-                .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")))?
-                .map_err(refused)?;
+            let outcome = on_blocking_pool(state, move |terminology| terminology.expand(&request)).await?.map_err(refused)?;
             return Ok(if outcome.len() >= STREAM_FROM_ENTRIES {
                 wire::respond_streamed(StatusCode::OK, outcome, format)
             } else {
@@ -106,12 +98,18 @@ async fn run(
         _ => {}
     }
     // `$compare` expands two value sets: the blocking pool, as `$expand`.
-    let state = state.clone();
-    let answer = web::block(move || state.terminology.operation(&name, &op_request))
-        .await
-        .map_err(|error| ApiError::internal(format!("the operation could not run: {error}")))?
-        .map_err(refused)?;
+    let answer = on_blocking_pool(state, move |terminology| terminology.operation(&name, &op_request)).await?.map_err(refused)?;
     Ok(wire::respond(StatusCode::OK, &answer, format))
+}
+
+/// Runs a store call on actix's blocking pool, off the HTTP workers; the error is the pool's,
+/// the inner result the store's.
+async fn on_blocking_pool<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    call: impl FnOnce(&store::Terminology) -> Result<T, store::StoreError> + Send + 'static,
+) -> Result<Result<T, store::StoreError>, ApiError> {
+    let state = state.clone();
+    web::block(move || call(&state.terminology)).await.map_err(|error| ApiError::internal(format!("the operation could not run: {error}")))
 }
 
 /// The `name=value` pairs of a query string or form, decoded once and kept as text: the typed
