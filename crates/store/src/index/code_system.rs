@@ -459,8 +459,7 @@ impl CodeSystemIndex {
                 _ => return Err(format!("the sorted codes name concept {idx} twice or out of range")),
             }
         }
-        let folded = |idx: u32| self.concept(idx).code.to_lowercase();
-        if sorted_codes.windows(2).any(|pair| folded(pair[0]) > folded(pair[1])) {
+        if sorted_codes.windows(2).any(|pair| self.folded_code(pair[0]).gt(self.folded_code(pair[1]))) {
             return Err("the sorted codes are out of order".to_owned());
         }
         let _ = self.folded_codes.set(sorted_codes);
@@ -507,12 +506,11 @@ impl CodeSystemIndex {
                 }
             });
         };
-        let folded = |idx: u32| self.concept(idx).code.chars().flat_map(char::to_lowercase);
-        let start = folded_codes.partition_point(|idx| folded(*idx).lt(folded_prefix.chars()));
+        let start = folded_codes.partition_point(|idx| self.folded_code(*idx).lt(folded_prefix.chars()));
         let mut found: Vec<u32> = folded_codes[start..]
             .iter()
             .take_while(|idx| {
-                let mut code = folded(**idx);
+                let mut code = self.folded_code(**idx);
                 folded_prefix.chars().all(|wanted| code.next() == Some(wanted))
             })
             .copied()
@@ -564,6 +562,11 @@ impl CodeSystemIndex {
     /// Builds the sorted code list now (a fraction of the word index's cost).
     pub fn build_code_list(&self) {
         self.folded_codes();
+    }
+
+    /// A concept's code in lower case, read as it goes (in the order of `to_lowercase`'s text).
+    fn folded_code(&self, idx: u32) -> impl Iterator<Item = char> + '_ {
+        self.concept(idx).code.chars().flat_map(char::to_lowercase)
     }
 
     fn folded_codes(&self) -> &[u32] {
