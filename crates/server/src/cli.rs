@@ -471,7 +471,7 @@ fn load(
         // only a warning, and that start reads the rows.
         let saving = Progress::start(&format!("saving the index files in {}", index_dir.display()));
         terminology.wait_for_saved_indexes();
-        saving.finish("done");
+        saving.finish("written");
     }
     println!(
         "loaded {} code systems ({} concepts), {} value sets, {} concept maps with {} diagnostics in {:.2}s (parse {:.2}s)",
